@@ -1,0 +1,117 @@
+/* config.h - the YAML configuration: load, validate, report FILE:LINE errors.
+ *
+ * Validation is schema-driven: the top level, every nested section and every
+ * input/output type describe their keys in a wharf_conf_key_t table, and one
+ * binder fills plain C structs from the YAML tree. A plugin therefore brings
+ * its own keys (one table in its own file) and the loader needs no edits when
+ * a type is added. Every problem found is collected, not just the first, so
+ * `wharf check` can list them all. */
+#ifndef WHARF_CONFIG_H
+#define WHARF_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wharf_strv {
+    char **v;
+    size_t n;
+} wharf_strv_t;
+
+typedef struct wharf_kv {
+    char *key;
+    char *value;
+    int line;
+} wharf_kv_t;
+
+typedef struct wharf_kvv {
+    wharf_kv_t *v;
+    size_t n;
+} wharf_kvv_t;
+
+typedef enum wharf_conf_kind {
+    WHARF_CK_STR,       /* char * (malloc'd)                                    */
+    WHARF_CK_BOOL,      /* int: true/false/yes/no/on/off                        */
+    WHARF_CK_INT,       /* int64_t                                              */
+    WHARF_CK_SIZE,      /* uint64_t bytes: 1000, 512KiB, 64MiB, 1GiB, 10MB      */
+    WHARF_CK_DURATION,  /* int64_t milliseconds: 250ms, 1s, 10m, 2h, 400d       */
+    WHARF_CK_ENUM,      /* int: index into choices                              */
+    WHARF_CK_STR_LIST,  /* wharf_strv_t: a sequence of strings (or one string)  */
+    WHARF_CK_GLOB,      /* char *: a path glob, syntax checked                  */
+    WHARF_CK_GLOB_LIST, /* wharf_strv_t of path globs, syntax checked           */
+    WHARF_CK_MAP,       /* wharf_kvv_t: string -> scalar map, passed through    */
+    WHARF_CK_OBJECT,    /* nested struct at offset, described by sub            */
+} wharf_conf_kind;
+
+typedef struct wharf_conf_key {
+    const char *name; /* NULL ends a table */
+    wharf_conf_kind kind;
+    size_t offset;                      /* of the value in the bound struct */
+    int required;                       /* missing is an error */
+    const char *const *choices;         /* ENUM: NULL-terminated */
+    const struct wharf_conf_key *sub;   /* OBJECT: keys of the nested struct */
+    void (*sub_init)(void *sub_struct); /* OBJECT: set defaults, may be NULL */
+} wharf_conf_key_t;
+
+/* What an input or output type tells the loader about its configuration. */
+typedef struct wharf_plugin_conf {
+    const char *type;
+    const wharf_conf_key_t *keys; /* type-specific keys; `type` and `id` are common */
+    size_t opts_size;
+    void (*opts_init)(void *opts); /* defaults, before binding; may be NULL */
+} wharf_plugin_conf_t;
+
+/* One entry of `inputs:` or `outputs:`. */
+typedef struct wharf_conf_section {
+    char *type;
+    char *id;
+    int line; /* 1-based line of the entry */
+    const wharf_plugin_conf_t *plugin;
+    void *opts; /* plugin->opts_size bytes, bound with plugin->keys */
+} wharf_conf_section_t;
+
+typedef struct wharf_conf_host {
+    char *name; /* "auto" (default) resolves to gethostname() */
+} wharf_conf_host_t;
+
+typedef struct wharf_config {
+    char *path;
+    char *data_dir; /* default "./data" */
+    wharf_conf_host_t host;
+    wharf_conf_section_t *inputs;
+    size_t n_inputs;
+    wharf_conf_section_t *outputs;
+    size_t n_outputs;
+} wharf_config_t;
+
+/* Errors, each already formatted as "FILE:LINE: message". */
+typedef struct wharf_conf_errors {
+    char **msgs;
+    size_t n;
+} wharf_conf_errors_t;
+
+void wharf_conf_error(wharf_conf_errors_t *errs, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void wharf_conf_errors_free(wharf_conf_errors_t *errs);
+
+/* Loads and validates. Returns 0 and sets *out, or WHARF_EINVAL_CONFIG with
+ * errs filled (and *out NULL); a file that cannot be read is one error. */
+int wharf_config_load(const char *path, wharf_config_t **out, wharf_conf_errors_t *errs);
+/* Same, from memory; `name` stands for the file name in messages. */
+int wharf_config_load_string(const char *name, const char *yaml, size_t len, wharf_config_t **out,
+                             wharf_conf_errors_t *errs);
+void wharf_config_free(wharf_config_t *cfg);
+
+/* Parsing helpers, exposed for tests and for plugins' own checks. */
+int wharf_conf_parse_size(const char *s, uint64_t *out);
+int wharf_conf_parse_duration(const char *s, int64_t *out_ms);
+int wharf_conf_glob_check(const char *glob, const char **why);
+
+/* The registries of input and output types (src/input/registry.c,
+ * src/output/registry.c). NULL when unknown. */
+const wharf_plugin_conf_t *wharf_input_conf_find(const char *type);
+const wharf_plugin_conf_t *wharf_output_conf_find(const char *type);
+/* Comma-separated list of the known types, for error messages. */
+const char *wharf_input_type_names(void);
+const char *wharf_output_type_names(void);
+
+#endif

@@ -1,0 +1,58 @@
+/* container_log.h - what the Docker and CRI inputs have in common.
+ *
+ * Both read one file per container, get lines that may be parts of a longer
+ * line (per stream), and turn each whole line into an ECS event enriched with
+ * the container's metadata. Only the line syntax and where the metadata comes
+ * from differ; those stay in docker.c and cri.c. */
+#ifndef WHARF_CONTAINER_LOG_H
+#define WHARF_CONTAINER_LOG_H
+
+#include "wharf/container.h"
+#include "wharf/partial.h"
+#include "wharf/pipeline.h"
+#include "wharf/tail.h"
+
+typedef enum wharf_stream { WHARF_STREAM_NONE = -1, WHARF_STREAM_STDOUT, WHARF_STREAM_STDERR } wharf_stream;
+
+/* Per input. */
+typedef struct wharf_container_log {
+    wharf_pipeline_t *pipeline;
+    const char *dataset; /* event.dataset */
+    uint64_t max_line_bytes;
+} wharf_container_log_t;
+
+/* Per tailed file. */
+typedef struct wharf_container_file {
+    wharf_container_meta_t *meta; /* may be NULL: no metadata found */
+    wharf_partial_t part[2];      /* by stream */
+} wharf_container_file_t;
+
+/* One decoded record: a whole line, or a part of one when !final. */
+typedef struct wharf_container_record {
+    const char *text;
+    size_t len;
+    int64_t ns; /* 0: no timestamp, the read time is used */
+    wharf_stream stream;
+    uint64_t off;
+    int final;
+    uint32_t tags;
+    const wharf_label_t *attrs; /* extra labels (json-file attrs) */
+    size_t n_attrs;
+} wharf_container_record_t;
+
+/* Joins parts and emits whole lines as events. */
+int wharf_container_log_record(const wharf_container_log_t *cl, wharf_container_file_t *cf,
+                               const wharf_tail_file_t *f, const wharf_container_record_t *r);
+/* Emits a line that could not be decoded, tagged with tag. */
+int wharf_container_log_invalid(const wharf_container_log_t *cl, wharf_container_file_t *cf,
+                                const wharf_tail_file_t *f, const char *line, size_t len,
+                                uint64_t off, uint32_t tags);
+/* Offset of the oldest part still waiting for its end, or UINT64_MAX. */
+uint64_t wharf_container_log_safe_offset(const wharf_container_file_t *cf);
+/* Emits what is still being joined (the file ended). */
+void wharf_container_log_flush(const wharf_container_log_t *cl, wharf_container_file_t *cf,
+                               const wharf_tail_file_t *f);
+/* Frees what cf holds (not cf itself: inputs embed it). */
+void wharf_container_file_release(wharf_container_file_t *cf);
+
+#endif

@@ -1,0 +1,46 @@
+/* input.h - the input interface: where records come from.
+ *
+ * An input type is one file in src/input/ exporting a wharf_input_type_t and
+ * one line in src/input/registry.c. Inputs run on the libuv loop in live
+ * mode, or read everything to the current end in one call (--oneshot). */
+#ifndef WHARF_INPUT_H
+#define WHARF_INPUT_H
+
+#include <uv.h>
+
+#include "wharf/config.h"
+#include "wharf/pipeline.h"
+#include "wharf/positions.h"
+
+typedef struct wharf_input wharf_input_t;
+
+/* What an input gets from the process that runs it. */
+typedef struct wharf_input_env {
+    uv_loop_t *loop;
+    wharf_pipeline_t *pipeline;
+    const wharf_positions_t *positions; /* as loaded at start */
+} wharf_input_env_t;
+
+typedef struct wharf_input_ops {
+    int (*start)(wharf_input_t *in);    /* live mode: watch and read */
+    int (*read_all)(wharf_input_t *in); /* oneshot: read to the current end */
+    void (*stop)(wharf_input_t *in);    /* stop reading, close handles */
+    /* Appends this input's committed positions to out. */
+    int (*positions)(wharf_input_t *in, wharf_positions_t *out);
+    void (*destroy)(wharf_input_t *in);
+} wharf_input_ops_t;
+
+struct wharf_input {
+    const wharf_input_ops_t *ops;
+    const char *id; /* the section's id, owned by the config */
+};
+
+typedef struct wharf_input_type {
+    wharf_plugin_conf_t conf;
+    int (*create)(const wharf_input_env_t *env, const wharf_conf_section_t *sec,
+                  wharf_input_t **out);
+} wharf_input_type_t;
+
+const wharf_input_type_t *wharf_input_type_find(const char *type);
+
+#endif

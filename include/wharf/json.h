@@ -1,0 +1,36 @@
+/* json.h - the JSON writer: events to NDJSON, always valid UTF-8 JSON.
+ *
+ * Whatever bytes a container wrote, the output parses: control characters
+ * are escaped and invalid UTF-8 is replaced with U+FFFD, byte by byte. */
+#ifndef WHARF_JSON_H
+#define WHARF_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wharf/buf.h"
+#include "wharf/event.h"
+
+/* Writer state reused across events: caches the formatted date-time prefix
+ * so that consecutive timestamps in the same second format cheaply. */
+typedef struct wharf_json_writer {
+    int64_t cached_sec;
+    char cached_text[20]; /* "YYYY-MM-DDTHH:MM:SS" */
+} wharf_json_writer_t;
+
+void wharf_json_writer_init(wharf_json_writer_t *w);
+
+/* Appends `"..."`: s escaped, invalid UTF-8 replaced. Returns the number of
+ * invalid bytes replaced. */
+size_t wharf_json_write_string(wharf_buf_t *b, const char *s, size_t n);
+/* Appends a quoted RFC 3339 UTC timestamp with nine fraction digits. */
+void wharf_json_write_time(wharf_json_writer_t *w, wharf_buf_t *b, int64_t ns);
+void wharf_json_write_long(wharf_buf_t *b, int64_t v);
+/* Appends one event as a JSON object followed by '\n'. Returns 0, or -ENOMEM
+ * when the dynamic fields could not be sorted. */
+int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf_buf_t *b);
+
+/* Validates UTF-8; returns 1 when s is well-formed. */
+int wharf_utf8_valid(const char *s, size_t n);
+
+#endif

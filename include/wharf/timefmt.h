@@ -1,0 +1,22 @@
+/* timefmt.h - RFC 3339 timestamps to and from nanoseconds since the epoch.
+ *
+ * Container runtimes write RFC 3339 with up to nine fraction digits, in UTC
+ * (Docker) or with a local offset (containerd). wharf keeps nanoseconds and
+ * always writes UTC with nine digits, so events sort and compare as text. */
+#ifndef WHARF_TIMEFMT_H
+#define WHARF_TIMEFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WHARF_TIME_TEXT_LEN 30 /* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" */
+
+/* Parses "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm)". Returns 0 and
+ * sets *ns, or WHARF_EPARSE. */
+int wharf_time_parse(const char *s, size_t n, int64_t *ns);
+/* Writes exactly WHARF_TIME_TEXT_LEN bytes (no NUL). */
+void wharf_time_format(int64_t ns, char *out);
+/* Now, in nanoseconds since the epoch. */
+int64_t wharf_time_now(void);
+
+#endif

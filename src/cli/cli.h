@@ -1,0 +1,13 @@
+/* cli.h - the sub-commands of the wharf executable. Each returns the exit
+ * status: 0 success, 1 runtime failure, 2 bad usage or configuration. */
+#ifndef WHARF_CLI_H
+#define WHARF_CLI_H
+
+int wharf_cmd_run(int argc, char **argv);
+int wharf_cmd_check(int argc, char **argv);
+/* Loads the config named by -c/--config in argv; prints errors and returns
+ * NULL on failure. */
+struct wharf_config *wharf_cli_load_config(int argc, char **argv, const char *cmd);
+void wharf_cli_help(const char *topic);
+
+#endif

@@ -1,0 +1,18 @@
+/* error.c - text for wharf's negative error codes (wharf/common.h). */
+#include <string.h>
+
+#include "wharf/common.h"
+
+const char *wharf_strerror(int err)
+{
+    switch (err) {
+    case WHARF_EINVAL_CONFIG:
+        return "invalid configuration";
+    case WHARF_EPARSE:
+        return "malformed input";
+    case WHARF_ETOOBIG:
+        return "value too large";
+    default:
+        return strerror(-err);
+    }
+}

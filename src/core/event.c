@@ -1,0 +1,78 @@
+/* event.c - field table lookups and dynamic fields for wharf_event_t. */
+#include "wharf/event.h"
+
+#include <string.h>
+
+static const char *const field_paths[WHARF_F__COUNT] = {
+#define WHARF_FIELD_PATH(id, path) [WHARF_F_##id] = path,
+    WHARF_FIELDS(WHARF_FIELD_PATH)
+#undef WHARF_FIELD_PATH
+};
+
+static const wharf_str_t field_path_strs[WHARF_F__COUNT] = {
+#define WHARF_FIELD_PATH_STR(id, path) [WHARF_F_##id] = {path, sizeof(path) - 1},
+    WHARF_FIELDS(WHARF_FIELD_PATH_STR)
+#undef WHARF_FIELD_PATH_STR
+};
+
+static const char *const tag_names[WHARF_TAG__COUNT] = {
+#define WHARF_TAG_NAME(id, name) [WHARF_TAG_##id] = name,
+    WHARF_TAGS(WHARF_TAG_NAME)
+#undef WHARF_TAG_NAME
+};
+
+const char *wharf_field_path(wharf_field_id f)
+{
+    return field_paths[f];
+}
+
+wharf_str_t wharf_field_path_str(wharf_field_id f)
+{
+    return field_path_strs[f];
+}
+
+const char *wharf_tag_name(wharf_tag t)
+{
+    return tag_names[t];
+}
+
+int wharf_field_lookup(const char *path, size_t len)
+{
+    for (int f = 0; f < WHARF_F__COUNT; f++)
+        if (strncmp(field_paths[f], path, len) == 0 && field_paths[f][len] == '\0')
+            return f;
+    return -1;
+}
+
+static wharf_value_t *event_dyn_slot(wharf_event_t *e, const char *path, size_t len)
+{
+    for (uint32_t i = 0; i < e->n_dyn; i++)
+        if (e->dyn[i].path.len == len && memcmp(e->dyn[i].path.ptr, path, len) == 0)
+            return &e->dyn[i].value;
+    if (e->n_dyn == e->cap_dyn) {
+        uint32_t cap = e->cap_dyn ? e->cap_dyn * 2 : 8;
+        wharf_dyn_field_t *d = wharf_arena_alloc(e->arena, cap * sizeof(*d));
+        if (d == NULL)
+            return NULL;
+        if (e->n_dyn)
+            memcpy(d, e->dyn, e->n_dyn * sizeof(*d));
+        e->dyn = d;
+        e->cap_dyn = cap;
+    }
+    wharf_dyn_field_t *slot = &e->dyn[e->n_dyn++];
+    slot->path = (wharf_str_t){path, len};
+    return &slot->value;
+}
+
+wharf_value_t *wharf_event_set_path(wharf_event_t *e, const char *path, size_t len, uint32_t type)
+{
+    int f = wharf_field_lookup(path, len);
+    if (f >= 0)
+        return wharf_event_slot(e, (wharf_field_id)f, type);
+    wharf_value_t *v = event_dyn_slot(e, path, len);
+    if (v != NULL) {
+        v->type = type;
+        v->count = 0;
+    }
+    return v;
+}

@@ -1,0 +1,410 @@
+/* json.c - events to NDJSON in one pass, with ECS nesting.
+ *
+ * Fields arrive in path order (the static table is sorted, dynamic fields
+ * are sorted here), so nesting is a matter of comparing each path with the
+ * previous one: close the objects they no longer share, open the new ones.
+ * Strings are escaped through a 256-entry class table so that the common
+ * case, a run of printable ASCII, is a scan and one memcpy. */
+#include "wharf/json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "wharf/timefmt.h"
+
+/* 0: copy as is; 1: escape; 2: start of a multi-byte UTF-8 sequence (or junk). */
+static const uint8_t json_byte_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10 */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20: '"' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x30 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50: '\\' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x60 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x70 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x80 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x90 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xa0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xb0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xc0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xd0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xe0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xf0 */
+};
+
+static int utf8_cont(unsigned char c)
+{
+    return (c & 0xc0) == 0x80;
+}
+
+/* Length of the well-formed UTF-8 sequence at s (Unicode table 3-7), or 0. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c >= 0xc2 && c <= 0xdf)
+        return n >= 2 && utf8_cont(s[1]) ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (n < 3 || !utf8_cont(s[1]) || !utf8_cont(s[2]))
+            return 0;
+        if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
+            return 0;
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (n < 4 || !utf8_cont(s[1]) || !utf8_cont(s[2]) || !utf8_cont(s[3]))
+            return 0;
+        if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+int wharf_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq_len(p + i, n - i);
+        if (k == 0)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+static char *json_escape_control(char *o, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    *o++ = '\\';
+    switch (c) {
+    case '"':
+        *o++ = '"';
+        break;
+    case '\\':
+        *o++ = '\\';
+        break;
+    case '\n':
+        *o++ = 'n';
+        break;
+    case '\r':
+        *o++ = 'r';
+        break;
+    case '\t':
+        *o++ = 't';
+        break;
+    case '\b':
+        *o++ = 'b';
+        break;
+    case '\f':
+        *o++ = 'f';
+        break;
+    default:
+        memcpy(o, "u00", 3);
+        o[3] = hex[c >> 4];
+        o[4] = hex[c & 15];
+        o += 5;
+    }
+    return o;
+}
+
+size_t wharf_json_write_string(wharf_buf_t *b, const char *s, size_t n)
+{
+    /* Worst case: every byte becomes \u00XX (6 bytes); U+FFFD is only 3. */
+    wharf_buf_reserve(b, n * 6 + 2);
+    const unsigned char *p = (const unsigned char *)s;
+    char *o = b->data + b->len;
+    size_t replaced = 0;
+    size_t i = 0;
+    *o++ = '"';
+    while (i < n) {
+        size_t run = i;
+        while (run < n && json_byte_class[p[run]] == 0)
+            run++;
+        memcpy(o, p + i, run - i);
+        o += run - i;
+        i = run;
+        if (i == n)
+            break;
+        if (json_byte_class[p[i]] == 1) {
+            o = json_escape_control(o, p[i]);
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq_len(p + i, n - i);
+        if (k == 0) {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            replaced++;
+            i++;
+        } else {
+            memcpy(o, p + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    return replaced;
+}
+
+void wharf_json_writer_init(wharf_json_writer_t *w)
+{
+    w->cached_sec = INT64_MIN;
+    memset(w->cached_text, 0, sizeof(w->cached_text));
+}
+
+void wharf_json_write_time(wharf_json_writer_t *w, wharf_buf_t *b, int64_t ns)
+{
+    char text[WHARF_TIME_TEXT_LEN];
+    int64_t sec = ns / 1000000000;
+    if (ns >= 0 && sec == w->cached_sec) {
+        int64_t frac = ns % 1000000000;
+        memcpy(text, w->cached_text, 19);
+        text[19] = '.';
+        for (int i = 28; i >= 20; i--, frac /= 10)
+            text[i] = (char)('0' + frac % 10);
+        text[29] = 'Z';
+    } else {
+        wharf_time_format(ns, text);
+        if (ns >= 0) {
+            w->cached_sec = sec;
+            memcpy(w->cached_text, text, 19);
+        }
+    }
+    wharf_buf_reserve(b, WHARF_TIME_TEXT_LEN + 2);
+    b->data[b->len++] = '"';
+    memcpy(b->data + b->len, text, WHARF_TIME_TEXT_LEN);
+    b->len += WHARF_TIME_TEXT_LEN;
+    b->data[b->len++] = '"';
+}
+
+void wharf_json_write_long(wharf_buf_t *b, int64_t v)
+{
+    char tmp[24];
+    int i = 24;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--i] = '-';
+    wharf_buf_append(b, tmp + i, (size_t)(24 - i));
+}
+
+static void json_write_double(wharf_buf_t *b, double d)
+{
+    if (!isfinite(d)) {
+        wharf_buf_lit(b, "null");
+        return;
+    }
+    char tmp[32];
+    int n = snprintf(tmp, sizeof(tmp), "%.17g", d);
+    wharf_buf_append(b, tmp, (size_t)n);
+}
+
+static void json_write_tags(wharf_buf_t *b, uint32_t tags)
+{
+    wharf_buf_putc(b, '[');
+    int first = 1;
+    for (int t = 0; t < WHARF_TAG__COUNT; t++) {
+        if (!(tags & (1u << t)))
+            continue;
+        if (!first)
+            wharf_buf_putc(b, ',');
+        first = 0;
+        const char *name = wharf_tag_name((wharf_tag)t);
+        wharf_json_write_string(b, name, strlen(name));
+    }
+    wharf_buf_putc(b, ']');
+}
+
+static void json_write_value(wharf_json_writer_t *w, wharf_buf_t *b, const wharf_value_t *v)
+{
+    switch (v->type) {
+    case WHARF_V_STR:
+        wharf_json_write_string(b, v->u.str.ptr, v->u.str.len);
+        break;
+    case WHARF_V_LONG:
+        wharf_json_write_long(b, v->u.i64);
+        break;
+    case WHARF_V_DOUBLE:
+        json_write_double(b, v->u.f64);
+        break;
+    case WHARF_V_BOOL:
+        if (v->u.i64)
+            wharf_buf_lit(b, "true");
+        else
+            wharf_buf_lit(b, "false");
+        break;
+    case WHARF_V_TIME:
+        wharf_json_write_time(w, b, v->u.i64);
+        break;
+    case WHARF_V_STRS:
+        wharf_buf_putc(b, '[');
+        for (uint32_t i = 0; i < v->count; i++) {
+            if (i)
+                wharf_buf_putc(b, ',');
+            wharf_json_write_string(b, v->u.strs[i].ptr, v->u.strs[i].len);
+        }
+        wharf_buf_putc(b, ']');
+        break;
+    case WHARF_V_RAW:
+        wharf_buf_append(b, v->u.str.ptr, v->u.str.len);
+        break;
+    default:
+        wharf_buf_lit(b, "null");
+    }
+}
+
+/* Orders dotted paths component by component: "a" < "a.b" < "a-b". */
+static int path_key(const char *p, size_t n, size_t i)
+{
+    if (i >= n)
+        return 0;
+    return p[i] == '.' ? 1 : (unsigned char)p[i] + 2;
+}
+
+int wharf_path_compare(wharf_str_t a, wharf_str_t b)
+{
+    for (size_t i = 0;; i++) {
+        int ka = path_key(a.ptr, a.len, i), kb = path_key(b.ptr, b.len, i);
+        if (ka != kb)
+            return ka - kb;
+        if (ka == 0)
+            return 0;
+    }
+}
+
+static size_t path_depth(wharf_str_t p)
+{
+    size_t d = 1;
+    for (size_t i = 0; i < p.len; i++)
+        d += p.ptr[i] == '.';
+    return d;
+}
+
+/* Number of leading components a and b share. */
+static size_t path_common(wharf_str_t a, wharf_str_t b)
+{
+    size_t comps = 0, i = 0;
+    while (i < a.len && i < b.len && a.ptr[i] == b.ptr[i]) {
+        if (a.ptr[i] == '.')
+            comps++;
+        i++;
+    }
+    int a_end = i == a.len || a.ptr[i] == '.';
+    int b_end = i == b.len || b.ptr[i] == '.';
+    if (a_end && b_end && i > 0)
+        comps++;
+    return comps;
+}
+
+typedef struct json_nest {
+    wharf_str_t prev;
+    size_t open; /* objects opened for prev's leading components */
+    int need_comma;
+} json_nest_t;
+
+static void json_write_key(wharf_buf_t *b, json_nest_t *st, const char *k, size_t n)
+{
+    if (st->need_comma)
+        wharf_buf_putc(b, ',');
+    wharf_json_write_string(b, k, n);
+    wharf_buf_putc(b, ':');
+}
+
+/* Closes and opens objects so that the next key written is path's leaf. */
+static void json_nest_to(wharf_buf_t *b, json_nest_t *st, wharf_str_t path)
+{
+    size_t depth = path_depth(path);
+    size_t keep = st->prev.ptr ? path_common(st->prev, path) : 0;
+    if (keep > st->open)
+        keep = st->open;
+    if (keep > depth - 1)
+        keep = depth - 1;
+    for (; st->open > keep; st->open--) {
+        wharf_buf_putc(b, '}');
+        st->need_comma = 1;
+    }
+    size_t start = 0, comp = 0;
+    for (size_t i = 0; i <= path.len; i++) {
+        if (i < path.len && path.ptr[i] != '.')
+            continue;
+        if (comp >= keep && comp < depth - 1) {
+            json_write_key(b, st, path.ptr + start, i - start);
+            wharf_buf_putc(b, '{');
+            st->need_comma = 0;
+            st->open++;
+        } else if (comp == depth - 1) {
+            json_write_key(b, st, path.ptr + start, i - start);
+        }
+        start = i + 1;
+        comp++;
+    }
+    st->prev = path;
+}
+
+static const wharf_dyn_field_t **json_sort_dyn(const wharf_event_t *e,
+                                               const wharf_dyn_field_t **stack, size_t stack_n)
+{
+    const wharf_dyn_field_t **v = stack;
+    if (e->n_dyn > stack_n) {
+        v = malloc(e->n_dyn * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+    }
+    for (uint32_t i = 0; i < e->n_dyn; i++) {
+        const wharf_dyn_field_t *d = &e->dyn[i];
+        uint32_t j = i;
+        while (j > 0 && wharf_path_compare(v[j - 1]->path, d->path) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = d;
+    }
+    return v;
+}
+
+int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf_buf_t *b)
+{
+    const wharf_dyn_field_t *stack[64];
+    const wharf_dyn_field_t **dyn = json_sort_dyn(e, stack, 64);
+    if (dyn == NULL)
+        return -ENOMEM;
+    json_nest_t st = {{NULL, 0}, 0, 0};
+    uint32_t di = 0;
+    wharf_buf_putc(b, '{');
+    for (int f = 0; f <= WHARF_F__COUNT; f++) {
+        int have = f < WHARF_F__COUNT && wharf_event_has(e, (wharf_field_id)f);
+        if (!have && f < WHARF_F__COUNT)
+            continue;
+        wharf_str_t path = have ? wharf_field_path_str((wharf_field_id)f) : (wharf_str_t){NULL, 0};
+        for (; di < e->n_dyn && (!have || wharf_path_compare(dyn[di]->path, path) < 0); di++) {
+            json_nest_to(b, &st, dyn[di]->path);
+            json_write_value(w, b, &dyn[di]->value);
+            st.need_comma = 1;
+        }
+        if (!have)
+            break;
+        json_nest_to(b, &st, path);
+        if (f == WHARF_F_TAGS)
+            json_write_tags(b, e->tags);
+        else
+            json_write_value(w, b, &e->v[f]);
+        st.need_comma = 1;
+    }
+    for (; st.open > 0; st.open--)
+        wharf_buf_putc(b, '}');
+    wharf_buf_lit(b, "}\n");
+    if (dyn != stack)
+        free(dyn);
+    return 0;
+}

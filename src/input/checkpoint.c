@@ -1,0 +1,250 @@
+/* checkpoint.c - the positions store (wharf/positions.h).
+ *
+ * DATA_DIR/positions.json, small and human-readable so an operator can see
+ * where wharf stands:
+ *   {"version":1,"inputs":["docker"],
+ *    "files":[{"input":"docker","path":"...","dev":1,"ino":2,
+ *              "fp":"8c3f...","fp_len":64,"offset":1234}]}
+ * It is rewritten whole and atomically; it is small (one entry per open
+ * file). */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#include "wharf/buf.h"
+#include "wharf/common.h"
+#include "wharf/fsutil.h"
+#include "wharf/json.h"
+#include "wharf/log.h"
+#include "wharf/positions.h"
+
+#define POSITIONS_FILE "positions.json"
+#define POSITIONS_MAX_BYTES (64u << 20)
+
+uint64_t wharf_fingerprint(const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+void wharf_positions_init(wharf_positions_t *p)
+{
+    memset(p, 0, sizeof(*p));
+}
+
+void wharf_positions_free(wharf_positions_t *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->v[i].input_id);
+        free(p->v[i].path);
+    }
+    for (size_t i = 0; i < p->n_inputs; i++)
+        free(p->inputs[i]);
+    free(p->v);
+    free(p->inputs);
+    wharf_positions_init(p);
+}
+
+int wharf_positions_add(wharf_positions_t *p, const wharf_position_t *pos)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        wharf_position_t *v = realloc(p->v, cap * sizeof(*v));
+        if (v == NULL)
+            return -ENOMEM;
+        p->v = v;
+        p->cap = cap;
+    }
+    wharf_position_t *d = &p->v[p->n];
+    *d = *pos;
+    d->input_id = strdup(pos->input_id);
+    d->path = strdup(pos->path ? pos->path : "");
+    if (d->input_id == NULL || d->path == NULL) {
+        free(d->input_id);
+        free(d->path);
+        return -ENOMEM;
+    }
+    p->n++;
+    return 0;
+}
+
+int wharf_positions_add_input(wharf_positions_t *p, const char *input_id)
+{
+    if (wharf_positions_has_input(p, input_id))
+        return 0;
+    char **v = realloc(p->inputs, (p->n_inputs + 1) * sizeof(*v));
+    if (v == NULL)
+        return -ENOMEM;
+    p->inputs = v;
+    if ((v[p->n_inputs] = strdup(input_id)) == NULL)
+        return -ENOMEM;
+    p->n_inputs++;
+    return 0;
+}
+
+int wharf_positions_has_input(const wharf_positions_t *p, const char *input_id)
+{
+    for (size_t i = 0; i < p->n_inputs; i++)
+        if (strcmp(p->inputs[i], input_id) == 0)
+            return 1;
+    return 0;
+}
+
+const wharf_position_t *wharf_positions_find(const wharf_positions_t *p, const char *input_id,
+                                             uint64_t dev, uint64_t ino)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].dev == dev && p->v[i].ino == ino && strcmp(p->v[i].input_id, input_id) == 0)
+            return &p->v[i];
+    return NULL;
+}
+
+static void positions_write_u64(wharf_buf_t *b, const char *key, uint64_t v)
+{
+    char tmp[64];
+    int n = snprintf(tmp, sizeof(tmp), ",\"%s\":%" PRIu64, key, v);
+    wharf_buf_append(b, tmp, (size_t)n);
+}
+
+static void positions_serialize(const wharf_positions_t *p, wharf_buf_t *b)
+{
+    wharf_buf_lit(b, "{\"version\":1,\"inputs\":[");
+    for (size_t i = 0; i < p->n_inputs; i++) {
+        if (i)
+            wharf_buf_putc(b, ',');
+        wharf_json_write_string(b, p->inputs[i], strlen(p->inputs[i]));
+    }
+    wharf_buf_lit(b, "],\"files\":[");
+    for (size_t i = 0; i < p->n; i++) {
+        const wharf_position_t *e = &p->v[i];
+        char fp[17];
+        snprintf(fp, sizeof(fp), "%016" PRIx64, e->fp_hash);
+        if (i)
+            wharf_buf_putc(b, ',');
+        wharf_buf_lit(b, "\n{\"input\":");
+        wharf_json_write_string(b, e->input_id, strlen(e->input_id));
+        wharf_buf_lit(b, ",\"path\":");
+        wharf_json_write_string(b, e->path, strlen(e->path));
+        positions_write_u64(b, "dev", e->dev);
+        positions_write_u64(b, "ino", e->ino);
+        wharf_buf_lit(b, ",\"fp\":\"");
+        wharf_buf_append(b, fp, 16);
+        wharf_buf_putc(b, '"');
+        positions_write_u64(b, "fp_len", e->fp_len);
+        positions_write_u64(b, "offset", e->offset);
+        wharf_buf_putc(b, '}');
+    }
+    wharf_buf_lit(b, "]}\n");
+}
+
+static int positions_path(const char *data_dir, char *out, size_t n)
+{
+    return snprintf(out, n, "%s/%s", data_dir, POSITIONS_FILE) >= (int)n ? -ENAMETOOLONG : 0;
+}
+
+int wharf_positions_save(const wharf_positions_t *p, const char *data_dir)
+{
+    char path[PATH_MAX];
+    int rc = positions_path(data_dir, path, sizeof(path));
+    if (rc < 0)
+        return rc;
+    wharf_buf_t b;
+    wharf_buf_init(&b);
+    positions_serialize(p, &b);
+    rc = wharf_write_file_atomic(path, b.data, b.len);
+    wharf_buf_free(&b);
+    return rc;
+}
+
+static int positions_get_u64(yajl_val obj, const char *key, uint64_t *out)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(obj, path, yajl_t_number);
+    if (v == NULL || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0)
+        return -1;
+    *out = (uint64_t)YAJL_GET_INTEGER(v);
+    return 0;
+}
+
+static int positions_load_file(wharf_positions_t *p, yajl_val f)
+{
+    const char *k_input[] = {"input", NULL}, *k_path[] = {"path", NULL}, *k_fp[] = {"fp", NULL};
+    yajl_val input = yajl_tree_get(f, k_input, yajl_t_string);
+    yajl_val path = yajl_tree_get(f, k_path, yajl_t_string);
+    yajl_val fp = yajl_tree_get(f, k_fp, yajl_t_string);
+    wharf_position_t pos = {0};
+    uint64_t fp_len = 0;
+    if (input == NULL || path == NULL || fp == NULL || positions_get_u64(f, "dev", &pos.dev) ||
+        positions_get_u64(f, "ino", &pos.ino) || positions_get_u64(f, "fp_len", &fp_len) ||
+        positions_get_u64(f, "offset", &pos.offset) || fp_len > 4096)
+        return WHARF_EPARSE;
+    const char *fp_text = YAJL_GET_STRING(fp);
+    char *end = NULL;
+    if (fp_text == NULL)
+        return WHARF_EPARSE;
+    pos.fp_hash = strtoull(fp_text, &end, 16);
+    if (end == fp_text || *end != '\0')
+        return WHARF_EPARSE;
+    pos.fp_len = (uint32_t)fp_len;
+    pos.input_id = YAJL_GET_STRING(input);
+    pos.path = YAJL_GET_STRING(path);
+    return wharf_positions_add(p, &pos);
+}
+
+static int positions_load_tree(wharf_positions_t *p, yajl_val root)
+{
+    const char *k_inputs[] = {"inputs", NULL}, *k_files[] = {"files", NULL};
+    yajl_val inputs = yajl_tree_get(root, k_inputs, yajl_t_array);
+    yajl_val files = yajl_tree_get(root, k_files, yajl_t_array);
+    if (inputs == NULL || files == NULL)
+        return WHARF_EPARSE;
+    for (size_t i = 0; i < inputs->u.array.len; i++) {
+        const char *id = YAJL_GET_STRING(inputs->u.array.values[i]);
+        if (id == NULL)
+            return WHARF_EPARSE;
+        int rc = wharf_positions_add_input(p, id);
+        if (rc < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < files->u.array.len; i++) {
+        int rc = positions_load_file(p, files->u.array.values[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int wharf_positions_load(wharf_positions_t *p, const char *data_dir)
+{
+    char path[PATH_MAX];
+    int rc = positions_path(data_dir, path, sizeof(path));
+    if (rc < 0)
+        return rc;
+    char *text = NULL;
+    size_t len = 0;
+    rc = wharf_read_file(path, POSITIONS_MAX_BYTES, &text, &len);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    char err[256];
+    yajl_val root = yajl_tree_parse(text, err, sizeof(err));
+    free(text);
+    rc = root ? positions_load_tree(p, root) : WHARF_EPARSE;
+    yajl_tree_free(root);
+    if (rc < 0) {
+        wharf_log_error("positions file is corrupt; inputs start as on a first start",
+                        "path=%s", path);
+        wharf_positions_free(p);
+    }
+    return rc;
+}

@@ -1,0 +1,99 @@
+/* container_log.c - joining and emitting container log lines (see
+ * wharf/container_log.h). */
+#include "wharf/container_log.h"
+
+
+#define TAG_BIT(t) (1u << (t))
+
+static int container_log_emit(const wharf_container_log_t *cl, const wharf_container_file_t *cf,
+                              const wharf_tail_file_t *f, const wharf_container_record_t *r)
+{
+    wharf_event_t *e = wharf_pipeline_event(cl->pipeline);
+    wharf_event_set_str(e, WHARF_F_MESSAGE, r->text, r->len);
+    /* No runtime timestamp (malformed line): the read time is the best we know. */
+    wharf_event_set_time(e, WHARF_F_TIMESTAMP,
+                         r->ns != 0 ? r->ns : e->v[WHARF_F_EVENT_CREATED].u.i64);
+    if (r->stream == WHARF_STREAM_STDOUT)
+        wharf_event_set_str(e, WHARF_F_STREAM, "stdout", 6);
+    else if (r->stream == WHARF_STREAM_STDERR)
+        wharf_event_set_str(e, WHARF_F_STREAM, "stderr", 6);
+    wharf_event_set_cstr(e, WHARF_F_LOG_FILE_PATH, f->path);
+    wharf_event_set_long(e, WHARF_F_LOG_OFFSET, (int64_t)r->off);
+    wharf_event_set_cstr(e, WHARF_F_EVENT_DATASET, cl->dataset);
+    if (cf->meta != NULL)
+        wharf_container_enrich(e, cf->meta);
+    if (r->n_attrs > 0 && wharf_container_labels_merged(e, cf->meta, r->attrs, r->n_attrs) < 0)
+        return -1;
+    for (int t = 0; t < WHARF_TAG__COUNT; t++)
+        if (r->tags & TAG_BIT(t))
+            wharf_event_tag(e, (wharf_tag)t);
+    return wharf_pipeline_emit(cl->pipeline, e);
+}
+
+int wharf_container_log_record(const wharf_container_log_t *cl, wharf_container_file_t *cf,
+                               const wharf_tail_file_t *f, const wharf_container_record_t *r)
+{
+    wharf_partial_t *p = &cf->part[r->stream == WHARF_STREAM_STDERR ? 1 : 0];
+    if (!r->final || p->active) {
+        int rc = wharf_partial_add(p, r->text, r->len, r->off, r->ns, cl->max_line_bytes);
+        if (rc < 0 || !r->final)
+            return rc;
+        wharf_container_record_t joined = *r;
+        joined.text = p->text;
+        joined.len = p->len;
+        joined.off = p->first_off;
+        joined.ns = p->first_ns;
+        joined.tags |= p->truncated ? TAG_BIT(WHARF_TAG_TRUNCATED) : 0;
+        rc = container_log_emit(cl, cf, f, &joined);
+        wharf_partial_reset(p);
+        return rc;
+    }
+    return container_log_emit(cl, cf, f, r);
+}
+
+int wharf_container_log_invalid(const wharf_container_log_t *cl, wharf_container_file_t *cf,
+                                const wharf_tail_file_t *f, const char *line, size_t len,
+                                uint64_t off, uint32_t tags)
+{
+    wharf_container_record_t r = {line, len, 0, WHARF_STREAM_NONE, off, 1, tags, NULL, 0};
+    return container_log_emit(cl, cf, f, &r);
+}
+
+uint64_t wharf_container_log_safe_offset(const wharf_container_file_t *cf)
+{
+    uint64_t safe = UINT64_MAX;
+    for (int s = 0; s < 2; s++)
+        if (cf->part[s].active && cf->part[s].first_off < safe)
+            safe = cf->part[s].first_off;
+    return safe;
+}
+
+void wharf_container_log_flush(const wharf_container_log_t *cl, wharf_container_file_t *cf,
+                               const wharf_tail_file_t *f)
+{
+    for (int s = 0; s < 2; s++) {
+        wharf_partial_t *p = &cf->part[s];
+        if (!p->active)
+            continue;
+        wharf_container_record_t r = {p->text,
+                                      p->len,
+                                      p->first_ns,
+                                      (wharf_stream)s,
+                                      p->first_off,
+                                      1,
+                                      TAG_BIT(WHARF_TAG_PARTIAL_UNTERMINATED) |
+                                          (p->truncated ? TAG_BIT(WHARF_TAG_TRUNCATED) : 0),
+                                      NULL,
+                                      0};
+        container_log_emit(cl, cf, f, &r);
+        wharf_partial_reset(p);
+    }
+}
+
+void wharf_container_file_release(wharf_container_file_t *cf)
+{
+    wharf_container_meta_free(cf->meta);
+    cf->meta = NULL;
+    wharf_partial_free(&cf->part[0]);
+    wharf_partial_free(&cf->part[1]);
+}

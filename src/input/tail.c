@@ -1,0 +1,582 @@
+/* tail.c - follow log files through rotation and split them into lines.
+ *
+ * See wharf/tail.h for the contract. Invariants per file:
+ *   line_off == read_off - carry_len       (carry is the open line)
+ *   pending <= line_off                     (set after each read pass)
+ *   committed <= pending                    (advanced on pipeline commit)
+ * A single read buffer of max_line_bytes + TAIL_READ_CHUNK serves all files
+ * of an input, so memory does not grow with the number of containers beyond
+ * their open lines. */
+#include "wharf/tail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wharf/log.h"
+#include "wharf/timefmt.h"
+
+#define TAIL_READ_CHUNK (256u * 1024)
+#define TAIL_PASS_BUDGET (4u << 20) /* bytes per file per pass, for fairness */
+#define TAIL_POLL_MS 250
+#define TAIL_KICK_MS 10
+
+typedef struct tail_watch {
+    uv_fs_event_t handle;
+    char *dir;
+    int used;
+    wharf_tail_t *tail;
+    struct tail_watch *next;
+} tail_watch_t;
+
+struct wharf_tail {
+    uv_loop_t *loop;
+    wharf_pipeline_t *pipeline;
+    const wharf_positions_t *positions;
+    wharf_tail_opts_t opts;
+    wharf_tail_decoder_t dec;
+    wharf_tail_file_t *files;
+    char *rbuf;
+    size_t rbuf_cap;
+    int first_start;
+    int scanned_once;
+    int rescan_requested;
+    int more_to_read;
+    int64_t last_scan_ns;
+    uv_timer_t poll_timer;
+    uv_timer_t kick_timer;
+    int timers_started;
+    tail_watch_t *watches;
+};
+
+/* ---- files ------------------------------------------------------------ */
+
+static uint64_t tail_file_resume_point(const wharf_tail_file_t *f)
+{
+    return f->skipping ? f->skip_off : f->line_off;
+}
+
+static void tail_file_update_pending(wharf_tail_t *t, wharf_tail_file_t *f)
+{
+    uint64_t safe = t->dec.safe_offset(t->dec.arg, f);
+    uint64_t open_line = tail_file_resume_point(f);
+    f->pending = safe < open_line ? safe : open_line;
+}
+
+static void tail_on_commit(void *arg)
+{
+    wharf_tail_t *t = arg;
+    for (wharf_tail_file_t *f = t->files; f != NULL; f = f->next)
+        f->committed = f->pending;
+}
+
+/* Reads up to WHARF_TAIL_FP_MAX head bytes; returns the count or -errno. */
+static ssize_t tail_read_head(int fd, unsigned char *head)
+{
+    ssize_t n;
+    do
+        n = pread(fd, head, WHARF_TAIL_FP_MAX, 0);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
+static void tail_file_free(wharf_tail_t *t, wharf_tail_file_t *f)
+{
+    if (!f->ignored)
+        t->dec.close(t->dec.arg, f);
+    if (f->fd >= 0)
+        close(f->fd);
+    free(f->carry);
+    free(f->path);
+    free(f);
+}
+
+static uint64_t tail_start_offset(wharf_tail_t *t, wharf_tail_file_t *f, const unsigned char *head,
+                                  uint64_t size, int initial)
+{
+    const wharf_position_t *pos =
+        wharf_positions_find(t->positions, t->opts.input_id, f->dev, f->ino);
+    if (pos != NULL) {
+        if (pos->fp_len <= f->fp_len && pos->offset <= size &&
+            wharf_fingerprint(head, pos->fp_len) == pos->fp_hash)
+            return pos->offset;
+        wharf_log_warn("file has a saved position but different content (inode reused or "
+                       "file replaced); reading it from the start",
+                       "input=%s path=%s", t->opts.input_id, f->path);
+        return 0;
+    }
+    if (initial && t->first_start && t->opts.read_from_end)
+        return size;
+    return 0;
+}
+
+static void tail_watch_dir(wharf_tail_t *t, const char *dir);
+
+static int tail_file_open(wharf_tail_t *t, const char *path, int initial)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno; /* vanished between glob and open: the next scan decides */
+    struct stat st;
+    unsigned char head[WHARF_TAIL_FP_MAX];
+    ssize_t head_len = fstat(fd, &st) < 0 ? -errno : tail_read_head(fd, head);
+    wharf_tail_file_t *f = head_len < 0 ? NULL : calloc(1, sizeof(*f));
+    if (f == NULL || (f->path = strdup(path)) == NULL) {
+        free(f);
+        close(fd);
+        return head_len < 0 ? (int)head_len : -ENOMEM;
+    }
+    f->fd = fd;
+    f->dev = (uint64_t)st.st_dev;
+    f->ino = (uint64_t)st.st_ino;
+    f->fp_len = (uint32_t)head_len;
+    f->fp_hash = wharf_fingerprint(head, f->fp_len);
+    f->read_off = tail_start_offset(t, f, head, (uint64_t)st.st_size, initial);
+    f->line_off = f->committed = f->pending = f->read_off;
+    f->seen = 1;
+    f->idle_since_ns = wharf_time_now();
+    if (t->dec.open(t->dec.arg, f) != 0) {
+        f->ignored = 1;
+        close(f->fd);
+        f->fd = -1;
+    } else {
+        wharf_log_info("tailing file", "input=%s path=%s offset=%llu", t->opts.input_id, path,
+                       (unsigned long long)f->read_off);
+    }
+    f->next = t->files;
+    t->files = f;
+    if (t->loop != NULL && !f->ignored) {
+        char *dir = strdup(path);
+        if (dir != NULL) {
+            char *slash = strrchr(dir, '/');
+            if (slash != NULL && slash != dir) {
+                *slash = '\0';
+                tail_watch_dir(t, dir);
+            }
+            free(dir);
+        }
+    }
+    return 0;
+}
+
+/* The file is back at size 0 or its head changed: copytruncate. */
+static void tail_file_restart(wharf_tail_t *t, wharf_tail_file_t *f, const unsigned char *head,
+                              size_t head_len, uint64_t size)
+{
+    wharf_log_warn("file was truncated or replaced in place (copytruncate); reading it from "
+                   "the start, lines written just before the truncation may be lost",
+                   "input=%s path=%s old_offset=%llu new_size=%llu", t->opts.input_id, f->path,
+                   (unsigned long long)f->read_off, (unsigned long long)size);
+    t->dec.flush(t->dec.arg, f);
+    f->read_off = f->line_off = 0;
+    f->carry_len = 0;
+    f->skipping = 0;
+    f->fp_len = (uint32_t)head_len;
+    f->fp_hash = wharf_fingerprint(head, head_len);
+}
+
+/* Checks that the file is still the one we were reading; returns its size
+ * or -errno. */
+static int64_t tail_file_check(wharf_tail_t *t, wharf_tail_file_t *f)
+{
+    struct stat st;
+    if (fstat(f->fd, &st) < 0)
+        return -errno;
+    uint64_t size = (uint64_t)st.st_size;
+    if (size == f->read_off)
+        return (int64_t)size;
+    unsigned char head[WHARF_TAIL_FP_MAX];
+    ssize_t head_len = tail_read_head(f->fd, head);
+    if (head_len < 0)
+        return head_len;
+    int replaced = size < f->read_off || (size_t)head_len < f->fp_len ||
+                   wharf_fingerprint(head, f->fp_len) != f->fp_hash;
+    if (replaced) {
+        tail_file_restart(t, f, head, (size_t)head_len, size);
+    } else if ((size_t)head_len > f->fp_len) {
+        f->fp_len = (uint32_t)head_len;
+        f->fp_hash = wharf_fingerprint(head, f->fp_len);
+    }
+    return (int64_t)size;
+}
+
+/* Splits buf into lines; returns the bytes consumed. */
+static size_t tail_split_lines(wharf_tail_t *t, wharf_tail_file_t *f, const char *buf, size_t have)
+{
+    size_t start = 0;
+    const char *nl;
+    while ((nl = memchr(buf + start, '\n', have - start)) != NULL) {
+        size_t len = (size_t)(nl - (buf + start));
+        if (f->skipping)
+            f->skipping = 0;
+        else
+            t->dec.line(t->dec.arg, f, buf + start, len, f->line_off, 0);
+        f->line_off += len + 1;
+        start += len + 1;
+    }
+    size_t rest = have - start;
+    if (f->skipping) {
+        f->line_off += rest;
+        return have;
+    }
+    if (rest > t->opts.max_line_bytes) {
+        t->dec.line(t->dec.arg, f, buf + start, t->opts.max_line_bytes, f->line_off, 1);
+        wharf_log_warn("line longer than max_line_bytes; cut there and tagged truncated",
+                       "input=%s path=%s offset=%llu max_line_bytes=%llu", t->opts.input_id,
+                       f->path, (unsigned long long)f->line_off,
+                       (unsigned long long)t->opts.max_line_bytes);
+        f->skipping = 1;
+        f->skip_off = f->line_off;
+        f->line_off += rest;
+        return have;
+    }
+    return start;
+}
+
+static int tail_keep_carry(wharf_tail_file_t *f, const char *data, size_t n)
+{
+    if (n > f->carry_cap) {
+        char *c = realloc(f->carry, n);
+        if (c == NULL)
+            return -ENOMEM;
+        f->carry = c;
+        f->carry_cap = n;
+    }
+    memcpy(f->carry, data, n);
+    f->carry_len = n;
+    return 0;
+}
+
+/* Reads what is new, up to budget bytes. Returns bytes read or -errno. */
+static int64_t tail_file_read(wharf_tail_t *t, wharf_tail_file_t *f, uint64_t budget)
+{
+    int64_t size = tail_file_check(t, f);
+    if (size < 0)
+        return size;
+    if ((uint64_t)size == f->read_off)
+        return 0;
+    size_t have = f->carry_len;
+    memcpy(t->rbuf, f->carry, have);
+    uint64_t got = 0;
+    while (got < budget) {
+        ssize_t n = pread(f->fd, t->rbuf + have, t->rbuf_cap - have, (off_t)f->read_off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        f->read_off += (uint64_t)n;
+        have += (size_t)n;
+        got += (uint64_t)n;
+        size_t used = tail_split_lines(t, f, t->rbuf, have);
+        memmove(t->rbuf, t->rbuf + used, have - used);
+        have -= used;
+    }
+    if (tail_keep_carry(f, t->rbuf, have) < 0)
+        return -ENOMEM;
+    if (got)
+        f->idle_since_ns = wharf_time_now();
+    if (got >= budget)
+        t->more_to_read = 1;
+    return (int64_t)got;
+}
+
+/* A rotated-away file that stopped growing: deliver its last line, if it had
+ * no newline, and let it go. */
+static void tail_file_finish(wharf_tail_t *t, wharf_tail_file_t *f)
+{
+    if (f->carry_len > 0 && !f->skipping)
+        t->dec.line(t->dec.arg, f, f->carry, f->carry_len, f->line_off, 0);
+    f->line_off = f->read_off;
+    f->carry_len = 0;
+    t->dec.flush(t->dec.arg, f);
+    wharf_log_info("finished rotated file", "input=%s path=%s offset=%llu", t->opts.input_id,
+                   f->path, (unsigned long long)f->read_off);
+}
+
+/* ---- discovery -------------------------------------------------------- */
+
+static wharf_tail_file_t *tail_find(wharf_tail_t *t, uint64_t dev, uint64_t ino)
+{
+    for (wharf_tail_file_t *f = t->files; f != NULL; f = f->next)
+        if (f->dev == dev && f->ino == ino)
+            return f;
+    return NULL;
+}
+
+static void tail_consider(wharf_tail_t *t, const char *path, int initial)
+{
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return;
+    wharf_tail_file_t *f = tail_find(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    if (f == NULL) {
+        int rc = tail_file_open(t, path, initial);
+        if (rc < 0 && rc != -ENOENT)
+            wharf_log_warn("cannot open log file; will retry at the next scan",
+                           "input=%s path=%s error=\"%s\"", t->opts.input_id, path,
+                           wharf_strerror(rc));
+        return;
+    }
+    f->seen = 1;
+    f->rotated = 0;
+    if (strcmp(f->path, path) != 0) {
+        char *p = strdup(path);
+        if (p != NULL) {
+            free(f->path);
+            f->path = p;
+        }
+    }
+}
+
+static void tail_drop_unseen_ignored(wharf_tail_t *t)
+{
+    wharf_tail_file_t **pp = &t->files;
+    while (*pp != NULL) {
+        wharf_tail_file_t *f = *pp;
+        if (f->ignored && !f->seen) {
+            *pp = f->next;
+            tail_file_free(t, f);
+        } else {
+            pp = &f->next;
+        }
+    }
+}
+
+static void tail_scan(wharf_tail_t *t)
+{
+    int initial = !t->scanned_once;
+    for (wharf_tail_file_t *f = t->files; f != NULL; f = f->next)
+        f->seen = 0;
+    for (size_t i = 0; i < t->opts.globs->n; i++) {
+        glob_t g;
+        int rc = glob(t->opts.globs->v[i], GLOB_NOSORT, NULL, &g);
+        if (rc == 0)
+            for (size_t k = 0; k < g.gl_pathc; k++)
+                tail_consider(t, g.gl_pathv[k], initial);
+        globfree(&g);
+    }
+    int64_t now = wharf_time_now();
+    for (wharf_tail_file_t *f = t->files; f != NULL; f = f->next) {
+        if (f->seen || f->rotated || f->ignored)
+            continue;
+        f->rotated = 1;
+        f->idle_since_ns = now;
+        wharf_log_info("file rotated or removed; reading it to its end", "input=%s path=%s",
+                       t->opts.input_id, f->path);
+    }
+    tail_drop_unseen_ignored(t);
+    t->scanned_once = 1;
+    t->last_scan_ns = now;
+    t->rescan_requested = 0;
+}
+
+/* ---- one read pass ------------------------------------------------------ */
+
+static int tail_file_done(wharf_tail_t *t, wharf_tail_file_t *f, int64_t got, int64_t now)
+{
+    if (got < 0) {
+        wharf_log_error("cannot read log file; letting it go", "input=%s path=%s error=\"%s\"",
+                        t->opts.input_id, f->path, wharf_strerror((int)got));
+        return 1;
+    }
+    return f->rotated && got == 0 &&
+           now - f->idle_since_ns >= t->opts.rotate_wait_ms * INT64_C(1000000);
+}
+
+static void tail_read_files(wharf_tail_t *t, uint64_t budget)
+{
+    int64_t now = wharf_time_now();
+    wharf_tail_file_t **pp = &t->files;
+    while (*pp != NULL) {
+        wharf_tail_file_t *f = *pp;
+        if (f->ignored) {
+            pp = &f->next;
+            continue;
+        }
+        int64_t got = tail_file_read(t, f, budget);
+        if (tail_file_done(t, f, got, now)) {
+            tail_file_finish(t, f);
+            *pp = f->next;
+            tail_file_free(t, f);
+            continue;
+        }
+        tail_file_update_pending(t, f);
+        pp = &f->next;
+    }
+}
+
+static void tail_kick(wharf_tail_t *t, uint64_t ms);
+
+static void tail_pass(wharf_tail_t *t)
+{
+    if (wharf_pipeline_blocked(t->pipeline) && wharf_pipeline_commit(t->pipeline) < 0)
+        return;
+    wharf_pipeline_begin_pass(t->pipeline);
+    int64_t now = wharf_time_now();
+    if (t->rescan_requested || now - t->last_scan_ns >= t->opts.rescan_ms * INT64_C(1000000))
+        tail_scan(t);
+    t->more_to_read = 0;
+    tail_read_files(t, TAIL_PASS_BUDGET);
+    wharf_pipeline_commit(t->pipeline);
+    if (t->more_to_read)
+        tail_kick(t, 0);
+}
+
+/* ---- libuv plumbing ----------------------------------------------------- */
+
+static void tail_on_timer(uv_timer_t *h)
+{
+    tail_pass(h->data);
+}
+
+static void tail_kick(wharf_tail_t *t, uint64_t ms)
+{
+    if (!uv_is_active((uv_handle_t *)&t->kick_timer))
+        uv_timer_start(&t->kick_timer, tail_on_timer, ms, 0);
+}
+
+static void tail_on_fs_event(uv_fs_event_t *h, const char *name, int events, int status)
+{
+    tail_watch_t *w = h->data;
+    if (status < 0)
+        return;
+    if (events & UV_RENAME)
+        w->tail->rescan_requested = 1;
+    tail_kick(w->tail, TAIL_KICK_MS);
+}
+
+static void tail_watch_free(uv_handle_t *h)
+{
+    tail_watch_t *w = h->data;
+    free(w->dir);
+    free(w);
+}
+
+static void tail_watch_dir(wharf_tail_t *t, const char *dir)
+{
+    for (tail_watch_t *w = t->watches; w != NULL; w = w->next)
+        if (strcmp(w->dir, dir) == 0)
+            return;
+    tail_watch_t *w = calloc(1, sizeof(*w));
+    if (w == NULL || (w->dir = strdup(dir)) == NULL) {
+        free(w);
+        return;
+    }
+    w->tail = t;
+    w->handle.data = w;
+    uv_fs_event_init(t->loop, &w->handle);
+    if (uv_fs_event_start(&w->handle, tail_on_fs_event, dir, 0) < 0) {
+        /* No inotify here (limits reached, odd file system): the periodic
+         * rescan and poll still find everything, only later. */
+        uv_close((uv_handle_t *)&w->handle, tail_watch_free);
+        return;
+    }
+    w->next = t->watches;
+    t->watches = w;
+}
+
+/* The directory part of a glob before its first wildcard. */
+static void tail_watch_glob_base(wharf_tail_t *t, const char *pattern)
+{
+    char *base = strdup(pattern);
+    if (base == NULL)
+        return;
+    size_t wild = strcspn(base, "*?[");
+    base[wild] = '\0';
+    char *slash = strrchr(base, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        struct stat st;
+        if (*base && stat(base, &st) == 0 && S_ISDIR(st.st_mode))
+            tail_watch_dir(t, base);
+    }
+    free(base);
+}
+
+int wharf_tail_new(uv_loop_t *loop, wharf_pipeline_t *pipeline, const wharf_positions_t *positions,
+                   const wharf_tail_opts_t *opts, const wharf_tail_decoder_t *decoder,
+                   wharf_tail_t **out)
+{
+    wharf_tail_t *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    t->loop = loop;
+    t->pipeline = pipeline;
+    t->positions = positions;
+    t->opts = *opts;
+    t->dec = *decoder;
+    t->rbuf_cap = opts->max_line_bytes + TAIL_READ_CHUNK;
+    t->rbuf = malloc(t->rbuf_cap);
+    t->first_start = !wharf_positions_has_input(positions, opts->input_id);
+    if (t->rbuf == NULL || wharf_pipeline_on_commit(pipeline, tail_on_commit, t) < 0) {
+        free(t->rbuf);
+        free(t);
+        return -ENOMEM;
+    }
+    *out = t;
+    return 0;
+}
+
+int wharf_tail_start(wharf_tail_t *t)
+{
+    uv_timer_init(t->loop, &t->poll_timer);
+    uv_timer_init(t->loop, &t->kick_timer);
+    t->poll_timer.data = t->kick_timer.data = t;
+    t->timers_started = 1;
+    for (size_t i = 0; i < t->opts.globs->n; i++)
+        tail_watch_glob_base(t, t->opts.globs->v[i]);
+    tail_pass(t);
+    return uv_timer_start(&t->poll_timer, tail_on_timer, TAIL_POLL_MS, TAIL_POLL_MS);
+}
+
+int wharf_tail_read_all(wharf_tail_t *t)
+{
+    wharf_pipeline_begin_pass(t->pipeline);
+    tail_scan(t);
+    tail_read_files(t, UINT64_MAX);
+    return wharf_pipeline_commit(t->pipeline);
+}
+
+void wharf_tail_stop(wharf_tail_t *t)
+{
+    if (t->timers_started) {
+        uv_close((uv_handle_t *)&t->poll_timer, NULL);
+        uv_close((uv_handle_t *)&t->kick_timer, NULL);
+        t->timers_started = 0;
+    }
+    while (t->watches != NULL) {
+        tail_watch_t *w = t->watches;
+        t->watches = w->next;
+        uv_close((uv_handle_t *)&w->handle, tail_watch_free);
+    }
+}
+
+int wharf_tail_positions(wharf_tail_t *t, wharf_positions_t *out)
+{
+    int rc = wharf_positions_add_input(out, t->opts.input_id);
+    for (wharf_tail_file_t *f = t->files; f != NULL && rc == 0; f = f->next) {
+        if (f->ignored)
+            continue;
+        wharf_position_t pos = {(char *)t->opts.input_id, f->path, f->dev, f->ino,
+                                f->fp_hash, f->fp_len, f->committed};
+        rc = wharf_positions_add(out, &pos);
+    }
+    return rc;
+}
+
+void wharf_tail_free(wharf_tail_t *t)
+{
+    if (t == NULL)
+        return;
+    while (t->files != NULL) {
+        wharf_tail_file_t *f = t->files;
+        t->files = f->next;
+        tail_file_free(t, f);
+    }
+    free(t->rbuf);
+    free(t);
+}

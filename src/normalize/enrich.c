@@ -1,0 +1,210 @@
+/* enrich.c - container metadata: building it and stamping it on events.
+ *
+ * Everything here runs once per container except wharf_container_enrich(),
+ * which runs per event and only stores pointers. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wharf/buf.h"
+#include "wharf/container.h"
+#include "wharf/json.h"
+
+static char *strndup_or_null(const char *s, size_t n)
+{
+    return s ? strndup(s, n) : NULL;
+}
+
+int wharf_container_set_image(wharf_container_meta_t *m, const char *ref, const char *image_id)
+{
+    const char *at = strchr(ref, '@');
+    size_t name_end = at ? (size_t)(at - ref) : strlen(ref);
+    const char *slash = memrchr(ref, '/', name_end);
+    const char *colon = memrchr(ref, ':', name_end);
+    if (colon != NULL && slash != NULL && colon < slash)
+        colon = NULL; /* a registry port, not a tag */
+    size_t repo_end = colon ? (size_t)(colon - ref) : name_end;
+    m->image_name = strndup_or_null(ref, repo_end);
+    if (colon != NULL)
+        m->image_tag_text = strndup_or_null(colon + 1, name_end - repo_end - 1);
+    if (image_id != NULL && *image_id)
+        m->image_id = strdup(image_id);
+    if (at != NULL)
+        m->image_digest = strdup(at + 1);
+    if (m->image_name == NULL || (colon && !m->image_tag_text) || (image_id && *image_id && !m->image_id) ||
+        (at && !m->image_digest))
+        return -ENOMEM;
+    if (m->image_tag_text)
+        m->image_tag[m->n_image_tag++] = (wharf_str_t){m->image_tag_text, strlen(m->image_tag_text)};
+    if (m->image_id)
+        m->image_hash[m->n_image_hash++] = (wharf_str_t){m->image_id, strlen(m->image_id)};
+    if (m->image_digest)
+        m->image_hash[m->n_image_hash++] = (wharf_str_t){m->image_digest, strlen(m->image_digest)};
+    return 0;
+}
+
+/* Beats' convention: "app.kubernetes.io/name" -> "app_kubernetes_io/name",
+ * so that "app" and "app.kubernetes.io/name" cannot collide in a mapping. */
+static void label_dedot(char *key)
+{
+    for (; *key; key++)
+        if (*key == '.')
+            *key = '_';
+}
+
+int wharf_container_add_label(wharf_container_meta_t *m, const char *key, const char *value)
+{
+    char *k = strdup(key), *v = strdup(value);
+    if (k == NULL || v == NULL) {
+        free(k);
+        free(v);
+        return -ENOMEM;
+    }
+    if (m->labels_dedot)
+        label_dedot(k);
+    for (size_t i = 0; i < m->n_labels; i++) {
+        if (strcmp(m->labels[i].key, k) == 0) {
+            free(k);
+            free(m->labels[i].value);
+            m->labels[i].value = v;
+            return 0;
+        }
+    }
+    wharf_label_t *l = realloc(m->labels, (m->n_labels + 1) * sizeof(*l));
+    if (l == NULL) {
+        free(k);
+        free(v);
+        return -ENOMEM;
+    }
+    m->labels = l;
+    l[m->n_labels++] = (wharf_label_t){k, v};
+    return 0;
+}
+
+static void labels_write(wharf_buf_t *b, const wharf_label_t *v, size_t n, int *first)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!*first)
+            wharf_buf_putc(b, ',');
+        *first = 0;
+        wharf_json_write_string(b, v[i].key, strlen(v[i].key));
+        wharf_buf_putc(b, ':');
+        wharf_json_write_string(b, v[i].value, strlen(v[i].value));
+    }
+}
+
+int wharf_container_render_labels(wharf_container_meta_t *m)
+{
+    free(m->labels_json);
+    m->labels_json = NULL;
+    m->labels_json_len = 0;
+    if (m->n_labels == 0)
+        return 0;
+    wharf_buf_t b;
+    wharf_buf_init(&b);
+    int first = 1;
+    wharf_buf_putc(&b, '{');
+    labels_write(&b, m->labels, m->n_labels, &first);
+    wharf_buf_putc(&b, '}');
+    m->labels_json = b.data;
+    m->labels_json_len = b.len;
+    return 0;
+}
+
+static int label_overridden(const wharf_label_t *extra, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(extra[i].key, key) == 0)
+            return 1;
+    return 0;
+}
+
+int wharf_container_labels_merged(wharf_event_t *e, const wharf_container_meta_t *m,
+                                  const wharf_label_t *extra, size_t n_extra)
+{
+    wharf_buf_t b;
+    wharf_buf_init(&b);
+    int first = 1;
+    wharf_buf_putc(&b, '{');
+    labels_write(&b, extra, n_extra, &first);
+    for (size_t i = 0; m != NULL && i < m->n_labels; i++)
+        if (!label_overridden(extra, n_extra, m->labels[i].key))
+            labels_write(&b, &m->labels[i], 1, &first);
+    wharf_buf_putc(&b, '}');
+    char *json = wharf_arena_strndup(e->arena, b.data, b.len);
+    size_t len = b.len;
+    wharf_buf_free(&b);
+    if (json == NULL)
+        return -ENOMEM;
+    wharf_event_set_raw(e, WHARF_F_CONTAINER_LABELS, json, len);
+    return 0;
+}
+
+static void enrich_str(wharf_event_t *e, wharf_field_id f, const char *s)
+{
+    if (s != NULL && *s)
+        wharf_event_set_cstr(e, f, s);
+}
+
+static void enrich_security(wharf_event_t *e, const wharf_container_meta_t *m)
+{
+    wharf_event_set_str(e, WHARF_F_CONTAINER_SC_USER, m->user ? m->user : "",
+                        m->user ? strlen(m->user) : 0);
+    wharf_event_set_bool(e, WHARF_F_CONTAINER_SC_RUN_AS_ROOT, m->run_as_root);
+    wharf_event_set_bool(e, WHARF_F_CONTAINER_SC_PRIVILEGED, m->privileged);
+    wharf_event_set_bool(e, WHARF_F_CONTAINER_SC_READ_ONLY_ROOTFS, m->read_only_rootfs);
+    wharf_event_set_bool(e, WHARF_F_CONTAINER_SC_HOST_NETWORK, m->host_network);
+    wharf_event_set_bool(e, WHARF_F_CONTAINER_SC_HOST_PID, m->host_pid);
+    if (m->n_cap_add)
+        wharf_event_set_strs(e, WHARF_F_CONTAINER_SC_CAP_ADD, m->cap_add, m->n_cap_add);
+}
+
+void wharf_container_enrich(wharf_event_t *e, const wharf_container_meta_t *m)
+{
+    enrich_str(e, WHARF_F_CONTAINER_ID, m->id);
+    enrich_str(e, WHARF_F_CONTAINER_NAME, m->name);
+    enrich_str(e, WHARF_F_CONTAINER_RUNTIME, m->runtime);
+    enrich_str(e, WHARF_F_CONTAINER_IMAGE_NAME, m->image_name);
+    if (m->n_image_tag)
+        wharf_event_set_strs(e, WHARF_F_CONTAINER_IMAGE_TAG, m->image_tag, m->n_image_tag);
+    if (m->n_image_hash)
+        wharf_event_set_strs(e, WHARF_F_CONTAINER_IMAGE_HASH_ALL, m->image_hash, m->n_image_hash);
+    if (m->labels_json)
+        wharf_event_set_raw(e, WHARF_F_CONTAINER_LABELS, m->labels_json, m->labels_json_len);
+    if (m->has_security)
+        enrich_security(e, m);
+    if (m->k8s_pod != NULL) {
+        wharf_event_set_str(e, WHARF_F_ORCHESTRATOR_TYPE, "kubernetes", 10);
+        wharf_event_set_str(e, WHARF_F_ORCHESTRATOR_RESOURCE_TYPE, "pod", 3);
+        enrich_str(e, WHARF_F_ORCHESTRATOR_RESOURCE_NAME, m->k8s_pod);
+        enrich_str(e, WHARF_F_ORCHESTRATOR_NAMESPACE, m->k8s_namespace);
+        enrich_str(e, WHARF_F_KUBERNETES_POD_UID, m->k8s_pod_uid);
+    }
+}
+
+void wharf_container_meta_free(wharf_container_meta_t *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->n_labels; i++) {
+        free(m->labels[i].key);
+        free(m->labels[i].value);
+    }
+    for (uint32_t i = 0; i < m->n_cap_add; i++)
+        free(m->cap_add_text[i]);
+    free(m->cap_add_text);
+    free(m->cap_add);
+    free(m->labels);
+    free(m->labels_json);
+    free(m->id);
+    free(m->name);
+    free(m->image_name);
+    free(m->image_tag_text);
+    free(m->image_id);
+    free(m->image_digest);
+    free(m->user);
+    free(m->k8s_namespace);
+    free(m->k8s_pod);
+    free(m->k8s_pod_uid);
+    free(m);
+}
