@@ -45,6 +45,10 @@ typedef struct wharf_container_meta {
     uint32_t n_cap_add;
     /* Kubernetes */
     char *k8s_namespace, *k8s_pod, *k8s_pod_uid;
+    /* Every field above rendered once as its JSON value, indexed by field
+     * id (len 0: not set), so enriching an event copies no text twice. */
+    wharf_str_t json[WHARF_F__COUNT];
+    char *json_text;
     /* change detection for Docker's files */
     struct timespec config_mtime, hostconfig_mtime;
 } wharf_container_meta_t;
@@ -61,6 +65,8 @@ int wharf_container_set_image(wharf_container_meta_t *m, const char *ref, const 
  * and refreshes labels_json. */
 int wharf_container_add_label(wharf_container_meta_t *m, const char *key, const char *value);
 int wharf_container_render_labels(wharf_container_meta_t *m);
+/* Renders the json[] values; call after the fields are filled. */
+int wharf_container_finish(wharf_container_meta_t *m);
 void wharf_container_meta_free(wharf_container_meta_t *m);
 
 /* Sets the container, orchestrator and kubernetes fields of an event. */

@@ -17,7 +17,7 @@ typedef enum wharf_stream { WHARF_STREAM_NONE = -1, WHARF_STREAM_STDOUT, WHARF_S
 /* Per input. */
 typedef struct wharf_container_log {
     wharf_pipeline_t *pipeline;
-    const char *dataset; /* event.dataset */
+    const char *dataset_json; /* event.dataset as a JSON string, quotes included */
     uint64_t max_line_bytes;
 } wharf_container_log_t;
 
@@ -25,6 +25,9 @@ typedef struct wharf_container_log {
 typedef struct wharf_container_file {
     wharf_container_meta_t *meta; /* may be NULL: no metadata found */
     wharf_partial_t part[2];      /* by stream */
+    char *path_json;              /* log.file.path rendered once per path */
+    size_t path_json_len;
+    const char *path_json_of; /* the tail file's path string it renders */
 } wharf_container_file_t;
 
 /* One decoded record: a whole line, or a part of one when !final. */

@@ -11,11 +11,15 @@
 #include "wharf/buf.h"
 #include "wharf/event.h"
 
-/* Writer state reused across events: caches the formatted date-time prefix
- * so that consecutive timestamps in the same second format cheaply. */
+#define WHARF_JSON_TIME_CACHE 2
+
+/* Writer state reused across events: caches formatted date-time prefixes so
+ * that timestamps in a recently seen second format cheaply. Two entries,
+ * because every event carries two clocks (@timestamp and event.created). */
 typedef struct wharf_json_writer {
-    int64_t cached_sec;
-    char cached_text[20]; /* "YYYY-MM-DDTHH:MM:SS" */
+    int64_t cached_sec[WHARF_JSON_TIME_CACHE];
+    char cached_text[WHARF_JSON_TIME_CACHE][20]; /* "YYYY-MM-DDTHH:MM:SS" */
+    unsigned next_slot;
 } wharf_json_writer_t;
 
 void wharf_json_writer_init(wharf_json_writer_t *w);

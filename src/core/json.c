@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -114,6 +115,28 @@ static char *json_escape_control(char *o, unsigned char c)
     return o;
 }
 
+/* Bytes that need no escaping, eight at a time: none below 0x20, none at
+ * or above 0x80, no '"' and no '\\'. Returns where the safe run ends (a
+ * multiple of eight past i, or less; the caller finishes byte by byte). */
+static size_t json_safe_prefix(const unsigned char *p, size_t i, size_t n)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    while (i + 8 <= n) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
+        /* Classic zero-byte tests; a borrow can only cause a false alarm,
+         * which the byte loop then settles. */
+        uint64_t ctrl = (x - ones * 0x20) & ~x & highs;
+        uint64_t q = (quote - ones) & ~quote & highs;
+        uint64_t bs = (bslash - ones) & ~bslash & highs;
+        if ((ctrl | q | bs | (x & highs)) != 0)
+            break;
+        i += 8;
+    }
+    return i;
+}
+
 size_t wharf_json_write_string(wharf_buf_t *b, const char *s, size_t n)
 {
     /* Worst case: every byte becomes \u00XX (6 bytes); U+FFFD is only 3. */
@@ -124,7 +147,7 @@ size_t wharf_json_write_string(wharf_buf_t *b, const char *s, size_t n)
     size_t i = 0;
     *o++ = '"';
     while (i < n) {
-        size_t run = i;
+        size_t run = json_safe_prefix(p, i, n);
         while (run < n && json_byte_class[p[run]] == 0)
             run++;
         memcpy(o, p + i, run - i);
@@ -156,33 +179,43 @@ size_t wharf_json_write_string(wharf_buf_t *b, const char *s, size_t n)
 
 void wharf_json_writer_init(wharf_json_writer_t *w)
 {
-    w->cached_sec = INT64_MIN;
-    memset(w->cached_text, 0, sizeof(w->cached_text));
+    memset(w, 0, sizeof(*w));
+    for (int i = 0; i < WHARF_JSON_TIME_CACHE; i++)
+        w->cached_sec[i] = INT64_MIN;
+}
+
+static void json_time_text(wharf_json_writer_t *w, int64_t ns, char *text)
+{
+    int64_t sec = ns / 1000000000;
+    int slot = -1;
+    for (int i = 0; i < WHARF_JSON_TIME_CACHE; i++)
+        if (w->cached_sec[i] == sec)
+            slot = i;
+    if (ns < 0 || slot < 0) {
+        wharf_time_format(ns, text);
+        if (ns >= 0) {
+            slot = (int)(w->next_slot++ % WHARF_JSON_TIME_CACHE);
+            w->cached_sec[slot] = sec;
+            memcpy(w->cached_text[slot], text, 19);
+        }
+        return;
+    }
+    int64_t frac = ns % 1000000000;
+    memcpy(text, w->cached_text[slot], 19);
+    text[19] = '.';
+    for (int i = 28; i >= 20; i--, frac /= 10)
+        text[i] = (char)('0' + frac % 10);
+    text[29] = 'Z';
 }
 
 void wharf_json_write_time(wharf_json_writer_t *w, wharf_buf_t *b, int64_t ns)
 {
-    char text[WHARF_TIME_TEXT_LEN];
-    int64_t sec = ns / 1000000000;
-    if (ns >= 0 && sec == w->cached_sec) {
-        int64_t frac = ns % 1000000000;
-        memcpy(text, w->cached_text, 19);
-        text[19] = '.';
-        for (int i = 28; i >= 20; i--, frac /= 10)
-            text[i] = (char)('0' + frac % 10);
-        text[29] = 'Z';
-    } else {
-        wharf_time_format(ns, text);
-        if (ns >= 0) {
-            w->cached_sec = sec;
-            memcpy(w->cached_text, text, 19);
-        }
-    }
     wharf_buf_reserve(b, WHARF_TIME_TEXT_LEN + 2);
-    b->data[b->len++] = '"';
-    memcpy(b->data + b->len, text, WHARF_TIME_TEXT_LEN);
-    b->len += WHARF_TIME_TEXT_LEN;
-    b->data[b->len++] = '"';
+    char *o = b->data + b->len;
+    o[0] = '"';
+    json_time_text(w, ns, o + 1);
+    o[WHARF_TIME_TEXT_LEN + 1] = '"';
+    b->len += WHARF_TIME_TEXT_LEN + 2;
 }
 
 void wharf_json_write_long(wharf_buf_t *b, int64_t v)
@@ -309,9 +342,86 @@ static size_t path_common(wharf_str_t a, wharf_str_t b)
 
 typedef struct json_nest {
     wharf_str_t prev;
-    size_t open; /* objects opened for prev's leading components */
+    int prev_field; /* prev's static field id, or -1 for a dynamic field */
+    size_t open;    /* objects opened for prev's leading components */
     int need_comma;
 } json_nest_t;
+
+/* Static fields have their keys pre-rendered: for "container.image.name",
+ * text is "container":{"image":{"name": and comp_start says where each
+ * component's key begins, so entering the field from any shared prefix is
+ * one memcpy. shared[a][b] is how many leading components a and b share.
+ * Built once; read-only afterwards. */
+#define JSON_MAX_DEPTH 8
+
+typedef struct json_layout {
+    char text[128];
+    uint8_t len;
+    uint8_t depth;
+    uint8_t comp_start[JSON_MAX_DEPTH];
+} json_layout_t;
+
+static json_layout_t json_layouts[WHARF_F__COUNT];
+static uint8_t json_shared[WHARF_F__COUNT][WHARF_F__COUNT];
+static pthread_once_t json_layouts_once = PTHREAD_ONCE_INIT;
+
+static void json_layout_build(json_layout_t *l, wharf_str_t path)
+{
+    size_t start = 0;
+    l->len = 0;
+    l->depth = 0;
+    for (size_t i = 0; i <= path.len; i++) {
+        if (i < path.len && path.ptr[i] != '.')
+            continue;
+        int leaf = i == path.len;
+        l->comp_start[l->depth++] = l->len;
+        l->len += (uint8_t)snprintf(l->text + l->len, sizeof(l->text) - l->len, "\"%.*s\":%s",
+                                    (int)(i - start), path.ptr + start, leaf ? "" : "{");
+        start = i + 1;
+    }
+}
+
+static void json_layouts_init(void)
+{
+    for (int a = 0; a < WHARF_F__COUNT; a++)
+        json_layout_build(&json_layouts[a], wharf_field_path_str((wharf_field_id)a));
+    for (int a = 0; a < WHARF_F__COUNT; a++)
+        for (int b = 0; b < WHARF_F__COUNT; b++)
+            json_shared[a][b] = (uint8_t)path_common(wharf_field_path_str((wharf_field_id)a),
+                                                     wharf_field_path_str((wharf_field_id)b));
+}
+
+static void json_close_to(wharf_buf_t *b, json_nest_t *st, size_t keep)
+{
+    for (; st->open > keep; st->open--) {
+        wharf_buf_putc(b, '}');
+        st->need_comma = 1;
+    }
+}
+
+static wharf_str_t json_prev_path(const json_nest_t *st)
+{
+    return st->prev_field >= 0 ? wharf_field_path_str((wharf_field_id)st->prev_field) : st->prev;
+}
+
+/* json_nest_to() for a static field, from the pre-rendered layout. */
+static void json_nest_to_field(wharf_buf_t *b, json_nest_t *st, wharf_field_id f)
+{
+    const json_layout_t *l = &json_layouts[f];
+    size_t keep = st->prev_field >= 0 ? json_shared[st->prev_field][f]
+                  : st->prev.ptr      ? path_common(st->prev, wharf_field_path_str(f))
+                                      : 0;
+    if (keep > st->open)
+        keep = st->open;
+    if (keep > (size_t)l->depth - 1)
+        keep = (size_t)l->depth - 1;
+    json_close_to(b, st, keep);
+    if (st->need_comma)
+        wharf_buf_putc(b, ',');
+    wharf_buf_append(b, l->text + l->comp_start[keep], l->len - l->comp_start[keep]);
+    st->open = (size_t)l->depth - 1;
+    st->prev_field = (int)f;
+}
 
 static void json_write_key(wharf_buf_t *b, json_nest_t *st, const char *k, size_t n)
 {
@@ -325,15 +435,13 @@ static void json_write_key(wharf_buf_t *b, json_nest_t *st, const char *k, size_
 static void json_nest_to(wharf_buf_t *b, json_nest_t *st, wharf_str_t path)
 {
     size_t depth = path_depth(path);
-    size_t keep = st->prev.ptr ? path_common(st->prev, path) : 0;
+    wharf_str_t prev = json_prev_path(st);
+    size_t keep = prev.ptr ? path_common(prev, path) : 0;
     if (keep > st->open)
         keep = st->open;
     if (keep > depth - 1)
         keep = depth - 1;
-    for (; st->open > keep; st->open--) {
-        wharf_buf_putc(b, '}');
-        st->need_comma = 1;
-    }
+    json_close_to(b, st, keep);
     size_t start = 0, comp = 0;
     for (size_t i = 0; i <= path.len; i++) {
         if (i < path.len && path.ptr[i] != '.')
@@ -350,6 +458,7 @@ static void json_nest_to(wharf_buf_t *b, json_nest_t *st, wharf_str_t path)
         comp++;
     }
     st->prev = path;
+    st->prev_field = -1;
 }
 
 static const wharf_dyn_field_t **json_sort_dyn(const wharf_event_t *e,
@@ -379,22 +488,25 @@ int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf
     const wharf_dyn_field_t **dyn = json_sort_dyn(e, stack, 64);
     if (dyn == NULL)
         return -ENOMEM;
-    json_nest_t st = {{NULL, 0}, 0, 0};
+    pthread_once(&json_layouts_once, json_layouts_init);
+    json_nest_t st = {{NULL, 0}, -1, 0, 0};
     uint32_t di = 0;
     wharf_buf_putc(b, '{');
     for (int f = 0; f <= WHARF_F__COUNT; f++) {
         int have = f < WHARF_F__COUNT && wharf_event_has(e, (wharf_field_id)f);
         if (!have && f < WHARF_F__COUNT)
             continue;
-        wharf_str_t path = have ? wharf_field_path_str((wharf_field_id)f) : (wharf_str_t){NULL, 0};
-        for (; di < e->n_dyn && (!have || wharf_path_compare(dyn[di]->path, path) < 0); di++) {
+        for (; di < e->n_dyn && (!have || wharf_path_compare(dyn[di]->path,
+                                                             wharf_field_path_str(
+                                                                 (wharf_field_id)f)) < 0);
+             di++) {
             json_nest_to(b, &st, dyn[di]->path);
             json_write_value(w, b, &dyn[di]->value);
             st.need_comma = 1;
         }
         if (!have)
             break;
-        json_nest_to(b, &st, path);
+        json_nest_to_field(b, &st, (wharf_field_id)f);
         if (f == WHARF_F_TAGS)
             json_write_tags(b, e->tags);
         else

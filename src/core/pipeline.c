@@ -23,9 +23,15 @@ typedef struct commit_listener {
     void *arg;
 } commit_listener_t;
 
+/* Values every event carries, rendered once as JSON. */
+#define PIPELINE_RAW(s) {"\"" s "\"", sizeof(s) + 1}
+static const wharf_str_t raw_agent_type = PIPELINE_RAW("wharf");
+static const wharf_str_t raw_agent_version = PIPELINE_RAW(WHARF_VERSION);
+static const wharf_str_t raw_ecs_version = PIPELINE_RAW(WHARF_ECS_VERSION);
+static const wharf_str_t raw_event_kind = PIPELINE_RAW("event");
+
 struct wharf_pipeline {
-    const char *host_name;
-    size_t host_name_len;
+    wharf_buf_t host_name_json;
     wharf_output_t **outputs;
     size_t n_outputs;
     size_t *delivered; /* per output: bytes of the block it has taken */
@@ -52,8 +58,8 @@ int wharf_pipeline_new(const char *host_name, wharf_output_t **outputs, size_t n
         free(p);
         return -ENOMEM;
     }
-    p->host_name = host_name;
-    p->host_name_len = strlen(host_name);
+    wharf_buf_init(&p->host_name_json);
+    wharf_json_write_string(&p->host_name_json, host_name, strlen(host_name));
     p->outputs = outputs;
     p->n_outputs = n_outputs;
     wharf_buf_init(&p->block);
@@ -71,6 +77,7 @@ void wharf_pipeline_free(wharf_pipeline_t *p)
     if (p == NULL)
         return;
     wharf_buf_free(&p->block);
+    wharf_buf_free(&p->host_name_json);
     wharf_arena_free(&p->arena);
     free(p->delivered);
     free(p->listeners);
@@ -92,11 +99,11 @@ wharf_event_t *wharf_pipeline_event(wharf_pipeline_t *p)
     wharf_event_t *e = &p->event;
     wharf_arena_reset(&p->arena);
     wharf_event_clear(e);
-    wharf_event_set_str(e, WHARF_F_HOST_NAME, p->host_name, p->host_name_len);
-    wharf_event_set_str(e, WHARF_F_AGENT_TYPE, "wharf", 5);
-    wharf_event_set_str(e, WHARF_F_AGENT_VERSION, WHARF_VERSION, sizeof(WHARF_VERSION) - 1);
-    wharf_event_set_str(e, WHARF_F_ECS_VERSION, WHARF_ECS_VERSION, sizeof(WHARF_ECS_VERSION) - 1);
-    wharf_event_set_str(e, WHARF_F_EVENT_KIND, "event", 5);
+    wharf_event_set_raw(e, WHARF_F_HOST_NAME, p->host_name_json.data, p->host_name_json.len);
+    wharf_event_set_raw(e, WHARF_F_AGENT_TYPE, raw_agent_type.ptr, raw_agent_type.len);
+    wharf_event_set_raw(e, WHARF_F_AGENT_VERSION, raw_agent_version.ptr, raw_agent_version.len);
+    wharf_event_set_raw(e, WHARF_F_ECS_VERSION, raw_ecs_version.ptr, raw_ecs_version.len);
+    wharf_event_set_raw(e, WHARF_F_EVENT_KIND, raw_event_kind.ptr, raw_event_kind.len);
     wharf_event_set_time(e, WHARF_F_EVENT_CREATED, p->pass_ns);
     return e;
 }

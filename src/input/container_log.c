@@ -2,10 +2,30 @@
  * wharf/container_log.h). */
 #include "wharf/container_log.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "wharf/json.h"
+
 
 #define TAG_BIT(t) (1u << (t))
 
-static int container_log_emit(const wharf_container_log_t *cl, const wharf_container_file_t *cf,
+/* The tailer replaces f->path (a new string) when a file is renamed. */
+static int container_log_path_json(wharf_container_file_t *cf, const wharf_tail_file_t *f)
+{
+    if (cf->path_json_of == f->path)
+        return 0;
+    wharf_buf_t b;
+    wharf_buf_init(&b);
+    wharf_json_write_string(&b, f->path, strlen(f->path));
+    free(cf->path_json);
+    cf->path_json = b.data;
+    cf->path_json_len = b.len;
+    cf->path_json_of = f->path;
+    return 0;
+}
+
+static int container_log_emit(const wharf_container_log_t *cl, wharf_container_file_t *cf,
                               const wharf_tail_file_t *f, const wharf_container_record_t *r)
 {
     wharf_event_t *e = wharf_pipeline_event(cl->pipeline);
@@ -14,12 +34,13 @@ static int container_log_emit(const wharf_container_log_t *cl, const wharf_conta
     wharf_event_set_time(e, WHARF_F_TIMESTAMP,
                          r->ns != 0 ? r->ns : e->v[WHARF_F_EVENT_CREATED].u.i64);
     if (r->stream == WHARF_STREAM_STDOUT)
-        wharf_event_set_str(e, WHARF_F_STREAM, "stdout", 6);
+        wharf_event_set_raw(e, WHARF_F_STREAM, "\"stdout\"", 8);
     else if (r->stream == WHARF_STREAM_STDERR)
-        wharf_event_set_str(e, WHARF_F_STREAM, "stderr", 6);
-    wharf_event_set_cstr(e, WHARF_F_LOG_FILE_PATH, f->path);
+        wharf_event_set_raw(e, WHARF_F_STREAM, "\"stderr\"", 8);
+    container_log_path_json(cf, f);
+    wharf_event_set_raw(e, WHARF_F_LOG_FILE_PATH, cf->path_json, cf->path_json_len);
     wharf_event_set_long(e, WHARF_F_LOG_OFFSET, (int64_t)r->off);
-    wharf_event_set_cstr(e, WHARF_F_EVENT_DATASET, cl->dataset);
+    wharf_event_set_raw(e, WHARF_F_EVENT_DATASET, cl->dataset_json, strlen(cl->dataset_json));
     if (cf->meta != NULL)
         wharf_container_enrich(e, cf->meta);
     if (r->n_attrs > 0 && wharf_container_labels_merged(e, cf->meta, r->attrs, r->n_attrs) < 0)
@@ -96,4 +117,7 @@ void wharf_container_file_release(wharf_container_file_t *cf)
     cf->meta = NULL;
     wharf_partial_free(&cf->part[0]);
     wharf_partial_free(&cf->part[1]);
+    free(cf->path_json);
+    cf->path_json = NULL;
+    cf->path_json_of = NULL;
 }

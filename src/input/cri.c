@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "wharf/container_log.h"
+#include "wharf/cri.h"
 #include "wharf/input.h"
 #include "wharf/log.h"
 #include "wharf/timefmt.h"
@@ -122,8 +123,10 @@ static wharf_container_meta_t *cri_meta_from_path(const cri_input_t *c, const ch
     if (m == NULL)
         return NULL;
     m->runtime = c->opts->runtime;
-    if (cri_path_parts(path, &ns, &pod, &uid, &name) < 0)
+    if (cri_path_parts(path, &ns, &pod, &uid, &name) < 0) {
+        wharf_container_finish(m);
         return m;
+    }
     m->k8s_namespace = strndup(ns.ptr, ns.len);
     m->k8s_pod = strndup(pod.ptr, pod.len);
     m->k8s_pod_uid = strndup(uid.ptr, uid.len);
@@ -132,6 +135,7 @@ static wharf_container_meta_t *cri_meta_from_path(const cri_input_t *c, const ch
     if (snprintf(prefix, sizeof(prefix), "%.*s_%.*s_%.*s-", (int)pod.len, pod.ptr, (int)ns.len,
                  ns.ptr, (int)name.len, name.ptr) < (int)sizeof(prefix))
         m->id = cri_find_container_id(c->opts->containers_dir, prefix, path);
+    wharf_container_finish(m);
     return m;
 }
 
@@ -147,8 +151,7 @@ static int cri_next_field(const char **p, const char *end, wharf_str_t *out)
     return 0;
 }
 
-/* Parses one line into r; returns 0, or WHARF_EPARSE when not CRI format. */
-static int cri_parse(const char *line, size_t len, wharf_container_record_t *r)
+int cri_line_parse(const char *line, size_t len, wharf_container_record_t *r)
 {
     const char *p = line, *end = line + len;
     wharf_str_t ts, stream, tag;
@@ -195,7 +198,7 @@ static void cri_file_line(void *arg, wharf_tail_file_t *f, const char *text, siz
     wharf_container_file_t *cf = f->user;
     uint32_t trunc = truncated ? 1u << WHARF_TAG_TRUNCATED : 0;
     wharf_container_record_t r = {0};
-    if (cri_parse(text, len, &r) < 0) {
+    if (cri_line_parse(text, len, &r) < 0) {
         wharf_container_log_invalid(&c->log, cf, f, text, len, off,
                                     (1u << WHARF_TAG_INVALID_CRI) | trunc);
         return;
@@ -269,7 +272,7 @@ static int cri_create(const wharf_input_env_t *env, const wharf_conf_section_t *
     c->base.ops = &cri_ops;
     c->base.id = sec->id;
     c->opts = o;
-    c->log = (wharf_container_log_t){env->pipeline, "kubernetes.container_logs", o->max_line_bytes};
+    c->log = (wharf_container_log_t){env->pipeline, "\"kubernetes.container_logs\"", o->max_line_bytes};
     wharf_tail_opts_t topts = {sec->id,          &o->paths,        o->read_from == 1,
                                o->max_line_bytes, o->rotate_wait_ms, o->rescan_ms};
     wharf_tail_decoder_t dec = {c,           cri_file_open,  cri_file_line, cri_file_safe_offset,

@@ -15,14 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_parse.h>
 
 #include "wharf/container_log.h"
+#include "wharf/docker.h"
 #include "wharf/input.h"
 #include "wharf/log.h"
 #include "wharf/timefmt.h"
 
-#define DOCKER_MAX_ATTRS 64
 #define DOCKER_META_RECHECK_NS INT64_C(2000000000)
 
 typedef struct docker_opts {
@@ -63,22 +62,7 @@ static void docker_opts_init(void *p)
     o->rescan_ms = 1000;
 }
 
-/* What the yajl callbacks collect from one line. */
-typedef struct docker_line {
-    wharf_arena_t *arena;
-    int depth;
-    int done;
-    int bad;
-    enum { K_OTHER, K_LOG, K_STREAM, K_TIME, K_ATTRS } key;
-    int in_attrs;
-    const char *log;
-    size_t log_len;
-    wharf_stream stream;
-    int64_t ns;
-    char *attr_key;
-    wharf_label_t attrs[DOCKER_MAX_ATTRS];
-    size_t n_attrs;
-} docker_line_t;
+
 
 typedef struct docker_input {
     wharf_input_t base;
@@ -87,9 +71,7 @@ typedef struct docker_input {
     char *glob;
     wharf_tail_t *tail;
     wharf_container_log_t log;
-    yajl_handle yajl;
-    docker_line_t line;
-    wharf_arena_t arena;
+    docker_line_decoder_t decoder;
 } docker_input_t;
 
 typedef struct docker_file {
@@ -97,141 +79,6 @@ typedef struct docker_file {
     char *dir;
     int64_t meta_checked_ns;
 } docker_file_t;
-
-/* ---- yajl callbacks ----------------------------------------------------- */
-
-static int dl_scalar(void *ctx)
-{
-    docker_line_t *l = ctx;
-    if (l->depth == 0)
-        l->bad = 1; /* a line that is a bare number/string/null: not a record */
-    return !l->bad;
-}
-
-static int dl_bool(void *ctx, int v)
-{
-    return dl_scalar(ctx);
-}
-
-static int dl_number(void *ctx, const char *s, size_t n)
-{
-    return dl_scalar(ctx);
-}
-
-static int dl_string(void *ctx, const unsigned char *s, size_t n)
-{
-    docker_line_t *l = ctx;
-    const char *str = (const char *)s;
-    if (l->depth == 0)
-        l->bad = 1;
-    else if (l->depth == 1 && l->key == K_LOG) {
-        l->log = wharf_arena_strndup(l->arena, str, n);
-        l->log_len = n;
-        if (l->log == NULL)
-            return 0;
-    } else if (l->depth == 1 && l->key == K_STREAM) {
-        l->stream = n == 6 && memcmp(str, "stderr", 6) == 0   ? WHARF_STREAM_STDERR
-                    : n == 6 && memcmp(str, "stdout", 6) == 0 ? WHARF_STREAM_STDOUT
-                                                              : WHARF_STREAM_NONE;
-    } else if (l->depth == 1 && l->key == K_TIME) {
-        if (wharf_time_parse(str, n, &l->ns) < 0)
-            l->ns = 0;
-    } else if (l->depth == 2 && l->in_attrs && l->attr_key && l->n_attrs < DOCKER_MAX_ATTRS) {
-        char *v = wharf_arena_strndup(l->arena, str, n);
-        if (v == NULL)
-            return 0;
-        l->attrs[l->n_attrs++] = (wharf_label_t){l->attr_key, v};
-    }
-    return !l->bad;
-}
-
-static int dl_map_key(void *ctx, const unsigned char *s, size_t n)
-{
-    docker_line_t *l = ctx;
-    const char *k = (const char *)s;
-    if (l->depth == 1) {
-        l->key = n == 3 && memcmp(k, "log", 3) == 0      ? K_LOG
-                 : n == 6 && memcmp(k, "stream", 6) == 0 ? K_STREAM
-                 : n == 4 && memcmp(k, "time", 4) == 0   ? K_TIME
-                 : n == 5 && memcmp(k, "attrs", 5) == 0  ? K_ATTRS
-                                                         : K_OTHER;
-    } else if (l->depth == 2 && l->in_attrs) {
-        l->attr_key = wharf_arena_strndup(l->arena, k, n);
-        if (l->attr_key == NULL)
-            return 0;
-    }
-    return 1;
-}
-
-static int dl_start_map(void *ctx)
-{
-    docker_line_t *l = ctx;
-    if (l->depth == 0 && l->done)
-        l->bad = 1; /* a second value on the same line */
-    l->in_attrs = l->depth == 1 && l->key == K_ATTRS;
-    l->depth++;
-    return !l->bad;
-}
-
-static int dl_end_map(void *ctx)
-{
-    docker_line_t *l = ctx;
-    l->depth--;
-    if (l->depth == 1)
-        l->in_attrs = 0;
-    if (l->depth == 0)
-        l->done = 1;
-    return 1;
-}
-
-static int dl_start_array(void *ctx)
-{
-    docker_line_t *l = ctx;
-    if (l->depth == 0)
-        l->bad = 1;
-    l->depth++;
-    return !l->bad;
-}
-
-static int dl_end_array(void *ctx)
-{
-    docker_line_t *l = ctx;
-    l->depth--;
-    return 1;
-}
-
-static const yajl_callbacks docker_line_callbacks = {
-    dl_scalar, dl_bool,   NULL,         NULL,           dl_number,    dl_string,
-    dl_start_map, dl_map_key, dl_end_map, dl_start_array, dl_end_array,
-};
-
-static yajl_handle docker_yajl_new(docker_input_t *d)
-{
-    yajl_handle h = yajl_alloc(&docker_line_callbacks, NULL, &d->line);
-    if (h != NULL) {
-        yajl_config(h, yajl_allow_multiple_values, 1);
-        yajl_config(h, yajl_dont_validate_strings, 1);
-    }
-    return h;
-}
-
-/* Decodes one line into d->line. Returns 0 when it is a JSON object. */
-static int docker_decode(docker_input_t *d, const char *text, size_t len)
-{
-    docker_line_t *l = &d->line;
-    wharf_arena_reset(&d->arena);
-    memset(l, 0, sizeof(*l));
-    l->arena = &d->arena;
-    l->stream = WHARF_STREAM_NONE;
-    if (d->yajl == NULL && (d->yajl = docker_yajl_new(d)) == NULL)
-        return -ENOMEM;
-    yajl_status st = yajl_parse(d->yajl, (const unsigned char *)text, len);
-    if (st == yajl_status_ok && l->done && !l->bad && l->depth == 0)
-        return 0;
-    yajl_free(d->yajl);
-    d->yajl = NULL;
-    return WHARF_EPARSE;
-}
 
 /* ---- tail decoder ----------------------------------------------------- */
 
@@ -299,12 +146,12 @@ static void docker_file_line(void *arg, wharf_tail_file_t *f, const char *text, 
     if (now - df->meta_checked_ns > DOCKER_META_RECHECK_NS)
         docker_meta_refresh(d, df, now);
     uint32_t trunc = truncated ? 1u << WHARF_TAG_TRUNCATED : 0;
-    if (docker_decode(d, text, len) < 0 || d->line.log == NULL) {
+    if (docker_line_decode(&d->decoder, text, len) < 0) {
         wharf_container_log_invalid(&d->log, &df->c, f, text, len, off,
                                     (1u << WHARF_TAG_INVALID_JSON) | trunc);
         return;
     }
-    const docker_line_t *l = &d->line;
+    const docker_line_t *l = &d->decoder.line;
     int final = l->log_len > 0 && l->log[l->log_len - 1] == '\n';
     wharf_container_record_t r = {l->log,   final ? l->log_len - 1 : l->log_len,
                                   l->ns,    l->stream,
@@ -364,9 +211,7 @@ static void docker_destroy(wharf_input_t *in)
 {
     docker_input_t *d = (docker_input_t *)in;
     wharf_tail_free(d->tail);
-    if (d->yajl)
-        yajl_free(d->yajl);
-    wharf_arena_free(&d->arena);
+    docker_line_decoder_free(&d->decoder);
     free(d->glob);
     free(d);
 }
@@ -385,8 +230,8 @@ static int docker_create(const wharf_input_env_t *env, const wharf_conf_section_
     d->base.ops = &docker_ops;
     d->base.id = sec->id;
     d->opts = o;
-    d->log = (wharf_container_log_t){env->pipeline, "docker.container_logs", o->max_line_bytes};
-    wharf_arena_init(&d->arena, 64 * 1024);
+    d->log = (wharf_container_log_t){env->pipeline, "\"docker.container_logs\"", o->max_line_bytes};
+    docker_line_decoder_init(&d->decoder);
     size_t n = strlen(o->root) + 32;
     d->glob = malloc(n);
     if (d->glob == NULL) {
@@ -405,6 +250,7 @@ static int docker_create(const wharf_input_env_t *env, const wharf_conf_section_
                                 docker_file_close};
     int rc = wharf_tail_new(env->loop, env->pipeline, env->positions, &topts, &dec, &d->tail);
     if (rc < 0) {
+        docker_line_decoder_free(&d->decoder);
         free(d->glob);
         free(d);
         return rc;

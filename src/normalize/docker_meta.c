@@ -164,6 +164,8 @@ int docker_meta_load(const char *container_dir, int labels_dedot, wharf_containe
     }
     yajl_tree_free(config);
     yajl_tree_free(host);
+    if (rc == 0)
+        rc = wharf_container_finish(m);
     if (rc < 0) {
         wharf_container_meta_free(m);
         return rc;

@@ -140,46 +140,112 @@ int wharf_container_labels_merged(wharf_event_t *e, const wharf_container_meta_t
     return 0;
 }
 
-static void enrich_str(wharf_event_t *e, wharf_field_id f, const char *s)
+/* Where each field's JSON value starts in the render buffer; offsets, because
+ * the buffer may move while it grows. */
+typedef struct render_slot {
+    size_t off, len;
+} render_slot_t;
+
+static void render_begin(wharf_buf_t *b, render_slot_t *slots, wharf_field_id f)
 {
-    if (s != NULL && *s)
-        wharf_event_set_cstr(e, f, s);
+    slots[f].off = b->len;
 }
 
-static void enrich_security(wharf_event_t *e, const wharf_container_meta_t *m)
+static void render_end(wharf_buf_t *b, render_slot_t *slots, wharf_field_id f)
 {
-    wharf_event_set_str(e, WHARF_F_CONTAINER_SC_USER, m->user ? m->user : "",
-                        m->user ? strlen(m->user) : 0);
-    wharf_event_set_bool(e, WHARF_F_CONTAINER_SC_RUN_AS_ROOT, m->run_as_root);
-    wharf_event_set_bool(e, WHARF_F_CONTAINER_SC_PRIVILEGED, m->privileged);
-    wharf_event_set_bool(e, WHARF_F_CONTAINER_SC_READ_ONLY_ROOTFS, m->read_only_rootfs);
-    wharf_event_set_bool(e, WHARF_F_CONTAINER_SC_HOST_NETWORK, m->host_network);
-    wharf_event_set_bool(e, WHARF_F_CONTAINER_SC_HOST_PID, m->host_pid);
-    if (m->n_cap_add)
-        wharf_event_set_strs(e, WHARF_F_CONTAINER_SC_CAP_ADD, m->cap_add, m->n_cap_add);
+    slots[f].len = b->len - slots[f].off;
+}
+
+static void render_str(wharf_buf_t *b, render_slot_t *slots, wharf_field_id f, const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return;
+    render_begin(b, slots, f);
+    wharf_json_write_string(b, s, strlen(s));
+    render_end(b, slots, f);
+}
+
+static void render_bool(wharf_buf_t *b, render_slot_t *slots, wharf_field_id f, int v)
+{
+    render_begin(b, slots, f);
+    if (v)
+        wharf_buf_lit(b, "true");
+    else
+        wharf_buf_lit(b, "false");
+    render_end(b, slots, f);
+}
+
+static void render_strs(wharf_buf_t *b, render_slot_t *slots, wharf_field_id f,
+                        const wharf_str_t *v, uint32_t n)
+{
+    if (n == 0)
+        return;
+    render_begin(b, slots, f);
+    wharf_buf_putc(b, '[');
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            wharf_buf_putc(b, ',');
+        wharf_json_write_string(b, v[i].ptr, v[i].len);
+    }
+    wharf_buf_putc(b, ']');
+    render_end(b, slots, f);
+}
+
+static void render_security(wharf_buf_t *b, render_slot_t *slots, const wharf_container_meta_t *m)
+{
+    render_begin(b, slots, WHARF_F_CONTAINER_SC_USER);
+    wharf_json_write_string(b, m->user ? m->user : "", m->user ? strlen(m->user) : 0);
+    render_end(b, slots, WHARF_F_CONTAINER_SC_USER);
+    render_bool(b, slots, WHARF_F_CONTAINER_SC_RUN_AS_ROOT, m->run_as_root);
+    render_bool(b, slots, WHARF_F_CONTAINER_SC_PRIVILEGED, m->privileged);
+    render_bool(b, slots, WHARF_F_CONTAINER_SC_READ_ONLY_ROOTFS, m->read_only_rootfs);
+    render_bool(b, slots, WHARF_F_CONTAINER_SC_HOST_NETWORK, m->host_network);
+    render_bool(b, slots, WHARF_F_CONTAINER_SC_HOST_PID, m->host_pid);
+    render_strs(b, slots, WHARF_F_CONTAINER_SC_CAP_ADD, m->cap_add, m->n_cap_add);
+}
+
+static void render_kubernetes(wharf_buf_t *b, render_slot_t *slots,
+                              const wharf_container_meta_t *m)
+{
+    render_str(b, slots, WHARF_F_ORCHESTRATOR_TYPE, "kubernetes");
+    render_str(b, slots, WHARF_F_ORCHESTRATOR_RESOURCE_TYPE, "pod");
+    render_str(b, slots, WHARF_F_ORCHESTRATOR_RESOURCE_NAME, m->k8s_pod);
+    render_str(b, slots, WHARF_F_ORCHESTRATOR_NAMESPACE, m->k8s_namespace);
+    render_str(b, slots, WHARF_F_KUBERNETES_POD_UID, m->k8s_pod_uid);
+}
+
+int wharf_container_finish(wharf_container_meta_t *m)
+{
+    render_slot_t slots[WHARF_F__COUNT] = {{0, 0}};
+    wharf_buf_t b;
+    wharf_buf_init(&b);
+    render_str(&b, slots, WHARF_F_CONTAINER_ID, m->id);
+    render_str(&b, slots, WHARF_F_CONTAINER_NAME, m->name);
+    render_str(&b, slots, WHARF_F_CONTAINER_RUNTIME, m->runtime);
+    render_str(&b, slots, WHARF_F_CONTAINER_IMAGE_NAME, m->image_name);
+    render_strs(&b, slots, WHARF_F_CONTAINER_IMAGE_TAG, m->image_tag, m->n_image_tag);
+    render_strs(&b, slots, WHARF_F_CONTAINER_IMAGE_HASH_ALL, m->image_hash, m->n_image_hash);
+    if (m->labels_json != NULL) {
+        render_begin(&b, slots, WHARF_F_CONTAINER_LABELS);
+        wharf_buf_append(&b, m->labels_json, m->labels_json_len);
+        render_end(&b, slots, WHARF_F_CONTAINER_LABELS);
+    }
+    if (m->has_security)
+        render_security(&b, slots, m);
+    if (m->k8s_pod != NULL)
+        render_kubernetes(&b, slots, m);
+    free(m->json_text);
+    m->json_text = b.data;
+    for (int f = 0; f < WHARF_F__COUNT; f++)
+        m->json[f] = (wharf_str_t){slots[f].len ? b.data + slots[f].off : NULL, slots[f].len};
+    return 0;
 }
 
 void wharf_container_enrich(wharf_event_t *e, const wharf_container_meta_t *m)
 {
-    enrich_str(e, WHARF_F_CONTAINER_ID, m->id);
-    enrich_str(e, WHARF_F_CONTAINER_NAME, m->name);
-    enrich_str(e, WHARF_F_CONTAINER_RUNTIME, m->runtime);
-    enrich_str(e, WHARF_F_CONTAINER_IMAGE_NAME, m->image_name);
-    if (m->n_image_tag)
-        wharf_event_set_strs(e, WHARF_F_CONTAINER_IMAGE_TAG, m->image_tag, m->n_image_tag);
-    if (m->n_image_hash)
-        wharf_event_set_strs(e, WHARF_F_CONTAINER_IMAGE_HASH_ALL, m->image_hash, m->n_image_hash);
-    if (m->labels_json)
-        wharf_event_set_raw(e, WHARF_F_CONTAINER_LABELS, m->labels_json, m->labels_json_len);
-    if (m->has_security)
-        enrich_security(e, m);
-    if (m->k8s_pod != NULL) {
-        wharf_event_set_str(e, WHARF_F_ORCHESTRATOR_TYPE, "kubernetes", 10);
-        wharf_event_set_str(e, WHARF_F_ORCHESTRATOR_RESOURCE_TYPE, "pod", 3);
-        enrich_str(e, WHARF_F_ORCHESTRATOR_RESOURCE_NAME, m->k8s_pod);
-        enrich_str(e, WHARF_F_ORCHESTRATOR_NAMESPACE, m->k8s_namespace);
-        enrich_str(e, WHARF_F_KUBERNETES_POD_UID, m->k8s_pod_uid);
-    }
+    for (int f = 0; f < WHARF_F__COUNT; f++)
+        if (m->json[f].len)
+            wharf_event_set_raw(e, (wharf_field_id)f, m->json[f].ptr, m->json[f].len);
 }
 
 void wharf_container_meta_free(wharf_container_meta_t *m)
@@ -196,6 +262,7 @@ void wharf_container_meta_free(wharf_container_meta_t *m)
     free(m->cap_add);
     free(m->labels);
     free(m->labels_json);
+    free(m->json_text);
     free(m->id);
     free(m->name);
     free(m->image_name);
