@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WHARF_VERSION "0.1.0"
+#define WHARF_VERSION     "0.1.0"
 #define WHARF_ECS_VERSION "9.4.0"
 
 enum {

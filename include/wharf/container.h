@@ -9,12 +9,12 @@
 #ifndef WHARF_CONTAINER_H
 #define WHARF_CONTAINER_H
 
+#include "wharf/arena.h"
+#include "wharf/event.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
-
-#include "wharf/arena.h"
-#include "wharf/event.h"
 
 typedef struct wharf_label {
     char *key; /* dedotted unless configured otherwise */

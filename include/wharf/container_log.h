@@ -12,7 +12,11 @@
 #include "wharf/pipeline.h"
 #include "wharf/tail.h"
 
-typedef enum wharf_stream { WHARF_STREAM_NONE = -1, WHARF_STREAM_STDOUT, WHARF_STREAM_STDERR } wharf_stream;
+typedef enum wharf_stream {
+    WHARF_STREAM_NONE = -1,
+    WHARF_STREAM_STDOUT,
+    WHARF_STREAM_STDERR
+} wharf_stream;
 
 /* Per input. */
 typedef struct wharf_container_log {

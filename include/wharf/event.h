@@ -11,11 +11,11 @@
 #ifndef WHARF_EVENT_H
 #define WHARF_EVENT_H
 
-#include <stdint.h>
-#include <string.h>
-
 #include "wharf/arena.h"
 #include "wharf/common.h"
+
+#include <stdint.h>
+#include <string.h>
 
 /* X(ID, "dotted.ecs.path"), kept sorted by path component by component: the
  * JSON writer emits fields in this order and opens and closes the nested
@@ -190,8 +190,7 @@ static inline void wharf_event_tag(wharf_event_t *e, wharf_tag t)
 /* Adds a field by dotted path (e.g. "source.ip"); a known path goes into the
  * fixed table, anything else into the dynamic list. The path must outlive the
  * event. Returns the slot to fill, or NULL on out-of-memory. */
-wharf_value_t *wharf_event_set_path(wharf_event_t *e, const char *path, size_t len,
-                                    uint32_t type);
+wharf_value_t *wharf_event_set_path(wharf_event_t *e, const char *path, size_t len, uint32_t type);
 
 /* The dotted path of a field id, e.g. "container.image.name". */
 const char *wharf_field_path(wharf_field_id f);

@@ -6,11 +6,11 @@
 #ifndef WHARF_INPUT_H
 #define WHARF_INPUT_H
 
-#include <uv.h>
-
 #include "wharf/config.h"
 #include "wharf/pipeline.h"
 #include "wharf/positions.h"
+
+#include <uv.h>
 
 typedef struct wharf_input wharf_input_t;
 

@@ -5,11 +5,11 @@
 #ifndef WHARF_JSON_H
 #define WHARF_JSON_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include "wharf/buf.h"
 #include "wharf/event.h"
+
+#include <stddef.h>
+#include <stdint.h>
 
 #define WHARF_JSON_TIME_CACHE 2
 

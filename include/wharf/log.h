@@ -21,8 +21,8 @@ int wharf_log_level_parse(const char *name);
 void wharf_log(wharf_log_level level, const char *msg, const char *kv_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define wharf_log_info(msg, ...) wharf_log(WHARF_LOG_INFO, msg, __VA_ARGS__)
-#define wharf_log_warn(msg, ...) wharf_log(WHARF_LOG_WARN, msg, __VA_ARGS__)
+#define wharf_log_info(msg, ...)  wharf_log(WHARF_LOG_INFO, msg, __VA_ARGS__)
+#define wharf_log_warn(msg, ...)  wharf_log(WHARF_LOG_WARN, msg, __VA_ARGS__)
 #define wharf_log_error(msg, ...) wharf_log(WHARF_LOG_ERROR, msg, __VA_ARGS__)
 #define wharf_log_debug(msg, ...) wharf_log(WHARF_LOG_DEBUG, msg, __VA_ARGS__)
 

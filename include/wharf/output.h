@@ -5,9 +5,9 @@
 #ifndef WHARF_OUTPUT_H
 #define WHARF_OUTPUT_H
 
-#include <stddef.h>
-
 #include "wharf/config.h"
+
+#include <stddef.h>
 
 typedef struct wharf_output wharf_output_t;
 

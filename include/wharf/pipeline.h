@@ -9,10 +9,10 @@
 #ifndef WHARF_PIPELINE_H
 #define WHARF_PIPELINE_H
 
+#include "wharf/event.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "wharf/event.h"
 
 typedef struct wharf_pipeline wharf_pipeline_t;
 typedef struct wharf_output wharf_output_t;

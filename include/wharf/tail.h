@@ -14,12 +14,12 @@
 #ifndef WHARF_TAIL_H
 #define WHARF_TAIL_H
 
-#include <stdint.h>
-#include <uv.h>
-
 #include "wharf/config.h"
 #include "wharf/pipeline.h"
 #include "wharf/positions.h"
+
+#include <stdint.h>
+#include <uv.h>
 
 #define WHARF_TAIL_FP_MAX 64 /* bytes of a file's head in its fingerprint */
 
@@ -39,9 +39,9 @@ typedef struct wharf_tail_file {
     size_t carry_len, carry_cap;
     int skipping;      /* discarding the rest of an over-long line */
     uint64_t skip_off; /* where that over-long line started */
-    int ignored;  /* the decoder declined it (e.g. excluded container) */
-    int rotated;  /* its path no longer names it */
-    int seen;     /* matched by the current scan */
+    int ignored;       /* the decoder declined it (e.g. excluded container) */
+    int rotated;       /* its path no longer names it */
+    int seen;          /* matched by the current scan */
     int64_t idle_since_ns;
     void *user; /* the decoder's per-file state */
     struct wharf_tail_file *next;

@@ -1,9 +1,9 @@
 /* check.c - `wharf check`: validate a configuration and say what is wrong. */
-#include <stdio.h>
-#include <string.h>
-
 #include "cli.h"
 #include "wharf/config.h"
+
+#include <stdio.h>
+#include <string.h>
 
 static const char *cli_config_path(int argc, char **argv)
 {
@@ -25,8 +25,7 @@ wharf_config_t *wharf_cli_load_config(int argc, char **argv, const char *cmd)
     if (wharf_config_load(path, &cfg, &errs) != 0) {
         for (size_t i = 0; i < errs.n; i++)
             fprintf(stderr, "%s\n", errs.msgs[i]);
-        fprintf(stderr, "wharf %s: %zu error%s in %s\n", cmd, errs.n, errs.n == 1 ? "" : "s",
-                path);
+        fprintf(stderr, "wharf %s: %zu error%s in %s\n", cmd, errs.n, errs.n == 1 ? "" : "s", path);
         wharf_conf_errors_free(&errs);
         return NULL;
     }

@@ -1,9 +1,9 @@
 /* main.c - wharf's command line: dispatch to sub-commands and help. */
-#include <stdio.h>
-#include <string.h>
-
 #include "cli.h"
 #include "wharf/common.h"
+
+#include <stdio.h>
+#include <string.h>
 
 static const char usage_text[] =
     "usage: wharf <command> [options]\n"

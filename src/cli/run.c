@@ -1,11 +1,11 @@
 /* run.c - `wharf run`: load the config and hand it to an agent. */
-#include <stdio.h>
-#include <string.h>
-
 #include "cli.h"
 #include "wharf/agent.h"
 #include "wharf/config.h"
 #include "wharf/log.h"
+
+#include <stdio.h>
+#include <string.h>
 
 int wharf_cmd_run(int argc, char **argv)
 {

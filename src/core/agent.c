@@ -1,17 +1,17 @@
 /* agent.c - wiring and life cycle of a running wharf (see wharf/agent.h). */
 #include "wharf/agent.h"
 
-#include <errno.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <uv.h>
-
 #include "wharf/fsutil.h"
 #include "wharf/input.h"
 #include "wharf/log.h"
 #include "wharf/output.h"
 #include "wharf/pipeline.h"
 #include "wharf/positions.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <uv.h>
 
 #define AGENT_SAVE_MS 1000
 
@@ -32,7 +32,7 @@ struct wharf_agent {
 
 static int agent_create_outputs(wharf_agent_t *a)
 {
-    a->outputs = calloc(a->cfg->n_outputs ? a->cfg->n_outputs : 1, sizeof(*a->outputs));
+    a->outputs = calloc(a->cfg->n_outputs ? a->cfg->n_outputs : 1, sizeof(wharf_output_t *));
     if (a->outputs == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < a->cfg->n_outputs; i++) {
@@ -47,7 +47,7 @@ static int agent_create_outputs(wharf_agent_t *a)
 
 static int agent_create_inputs(wharf_agent_t *a)
 {
-    a->inputs = calloc(a->cfg->n_inputs ? a->cfg->n_inputs : 1, sizeof(*a->inputs));
+    a->inputs = calloc(a->cfg->n_inputs ? a->cfg->n_inputs : 1, sizeof(wharf_input_t *));
     if (a->inputs == NULL)
         return -ENOMEM;
     wharf_input_env_t env = {a->oneshot ? NULL : &a->loop, a->pipeline, &a->positions};

@@ -1,7 +1,7 @@
 /* error.c - text for wharf's negative error codes (wharf/common.h). */
-#include <string.h>
-
 #include "wharf/common.h"
+
+#include <string.h>
 
 const char *wharf_strerror(int err)
 {

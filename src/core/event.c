@@ -3,27 +3,21 @@
 
 #include <string.h>
 
-static const char *const field_paths[WHARF_F__COUNT] = {
-#define WHARF_FIELD_PATH(id, path) [WHARF_F_##id] = path,
-    WHARF_FIELDS(WHARF_FIELD_PATH)
-#undef WHARF_FIELD_PATH
-};
-
 static const wharf_str_t field_path_strs[WHARF_F__COUNT] = {
-#define WHARF_FIELD_PATH_STR(id, path) [WHARF_F_##id] = {path, sizeof(path) - 1},
+#define WHARF_FIELD_PATH_STR(id, path) [WHARF_F_##id] = {(path), sizeof(path) - 1},
     WHARF_FIELDS(WHARF_FIELD_PATH_STR)
 #undef WHARF_FIELD_PATH_STR
 };
 
 static const char *const tag_names[WHARF_TAG__COUNT] = {
-#define WHARF_TAG_NAME(id, name) [WHARF_TAG_##id] = name,
+#define WHARF_TAG_NAME(id, name) [WHARF_TAG_##id] = (name),
     WHARF_TAGS(WHARF_TAG_NAME)
 #undef WHARF_TAG_NAME
 };
 
 const char *wharf_field_path(wharf_field_id f)
 {
-    return field_paths[f];
+    return field_path_strs[f].ptr;
 }
 
 wharf_str_t wharf_field_path_str(wharf_field_id f)
@@ -39,7 +33,7 @@ const char *wharf_tag_name(wharf_tag t)
 int wharf_field_lookup(const char *path, size_t len)
 {
     for (int f = 0; f < WHARF_F__COUNT; f++)
-        if (strncmp(field_paths[f], path, len) == 0 && field_paths[f][len] == '\0')
+        if (field_path_strs[f].len == len && memcmp(field_path_strs[f].ptr, path, len) == 0)
             return f;
     return -1;
 }

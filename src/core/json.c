@@ -7,13 +7,13 @@
  * case, a run of printable ASCII, is a scan and one memcpy. */
 #include "wharf/json.h"
 
+#include "wharf/timefmt.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#include "wharf/timefmt.h"
 
 /* 0: copy as is; 1: escape; 2: start of a multi-byte UTF-8 sequence (or junk). */
 static const uint8_t json_byte_class[256] = {
@@ -107,7 +107,9 @@ static char *json_escape_control(char *o, unsigned char c)
         *o++ = 'f';
         break;
     default:
-        memcpy(o, "u00", 3);
+        o[0] = 'u';
+        o[1] = '0';
+        o[2] = '0';
         o[3] = hex[c >> 4];
         o[4] = hex[c & 15];
         o += 5;
@@ -496,9 +498,9 @@ int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf
         int have = f < WHARF_F__COUNT && wharf_event_has(e, (wharf_field_id)f);
         if (!have && f < WHARF_F__COUNT)
             continue;
-        for (; di < e->n_dyn && (!have || wharf_path_compare(dyn[di]->path,
-                                                             wharf_field_path_str(
-                                                                 (wharf_field_id)f)) < 0);
+        for (; di < e->n_dyn &&
+               (!have ||
+                wharf_path_compare(dyn[di]->path, wharf_field_path_str((wharf_field_id)f)) < 0);
              di++) {
             json_nest_to(b, &st, dyn[di]->path);
             json_write_value(w, b, &dyn[di]->value);

@@ -7,14 +7,14 @@
  * progress so a retry does not duplicate what the others already took. */
 #include "wharf/pipeline.h"
 
-#include <errno.h>
-#include <stdlib.h>
-
 #include "wharf/buf.h"
 #include "wharf/json.h"
 #include "wharf/log.h"
 #include "wharf/output.h"
 #include "wharf/timefmt.h"
+
+#include <errno.h>
+#include <stdlib.h>
 
 #define WHARF_BLOCK_BYTES (1u << 20)
 
@@ -24,7 +24,10 @@ typedef struct commit_listener {
 } commit_listener_t;
 
 /* Values every event carries, rendered once as JSON. */
-#define PIPELINE_RAW(s) {"\"" s "\"", sizeof(s) + 1}
+#define PIPELINE_RAW(s)                                                                            \
+    {                                                                                              \
+        "\"" s "\"", sizeof(s) + 1                                                                 \
+    }
 static const wharf_str_t raw_agent_type = PIPELINE_RAW("wharf");
 static const wharf_str_t raw_agent_version = PIPELINE_RAW(WHARF_VERSION);
 static const wharf_str_t raw_ecs_version = PIPELINE_RAW(WHARF_ECS_VERSION);

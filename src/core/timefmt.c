@@ -5,9 +5,9 @@
  * is branch-light and needs no locks. */
 #include "wharf/timefmt.h"
 
-#include <time.h>
-
 #include "wharf/common.h"
+
+#include <time.h>
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -65,8 +65,7 @@ int wharf_time_parse(const char *s, size_t n, int64_t *ns)
         s[16] != ':')
         return WHARF_EPARSE;
     if (parse_digits(s, 4, &y) || parse_digits(s + 5, 2, &mo) || parse_digits(s + 8, 2, &d) ||
-        parse_digits(s + 11, 2, &h) || parse_digits(s + 14, 2, &mi) ||
-        parse_digits(s + 17, 2, &se))
+        parse_digits(s + 11, 2, &h) || parse_digits(s + 14, 2, &mi) || parse_digits(s + 17, 2, &se))
         return WHARF_EPARSE;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
         return WHARF_EPARSE;
@@ -85,8 +84,8 @@ int wharf_time_parse(const char *s, size_t n, int64_t *ns)
     int64_t offset_s;
     if (parse_offset(s + i, n - i, &offset_s))
         return WHARF_EPARSE;
-    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
-                   se - offset_s;
+    int64_t secs =
+        days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - offset_s;
     *ns = secs * 1000000000 + frac;
     return 0;
 }

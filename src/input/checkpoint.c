@@ -7,6 +7,13 @@
  *              "fp":"8c3f...","fp_len":64,"offset":1234}]}
  * It is rewritten whole and atomically; it is small (one entry per open
  * file). */
+#include "wharf/buf.h"
+#include "wharf/common.h"
+#include "wharf/fsutil.h"
+#include "wharf/json.h"
+#include "wharf/log.h"
+#include "wharf/positions.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -15,14 +22,7 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
-#include "wharf/buf.h"
-#include "wharf/common.h"
-#include "wharf/fsutil.h"
-#include "wharf/json.h"
-#include "wharf/log.h"
-#include "wharf/positions.h"
-
-#define POSITIONS_FILE "positions.json"
+#define POSITIONS_FILE      "positions.json"
 #define POSITIONS_MAX_BYTES (64u << 20)
 
 uint64_t wharf_fingerprint(const void *data, size_t n)
@@ -242,8 +242,8 @@ int wharf_positions_load(wharf_positions_t *p, const char *data_dir)
     rc = root ? positions_load_tree(p, root) : WHARF_EPARSE;
     yajl_tree_free(root);
     if (rc < 0) {
-        wharf_log_error("positions file is corrupt; inputs start as on a first start",
-                        "path=%s", path);
+        wharf_log_error("positions file is corrupt; inputs start as on a first start", "path=%s",
+                        path);
         wharf_positions_free(p);
     }
     return rc;

@@ -2,11 +2,10 @@
  * wharf/container_log.h). */
 #include "wharf/container_log.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 #include "wharf/json.h"
 
+#include <stdlib.h>
+#include <string.h>
 
 #define TAG_BIT(t) (1u << (t))
 

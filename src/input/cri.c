@@ -6,17 +6,18 @@
  * container come from the path; the container id from the kubelet's symlink
  * containers_dir/<pod>_<namespace>_<container>-<id>.log that points at the
  * file. No Kubernetes API is asked anything. */
+#include "wharf/cri.h"
+
+#include "wharf/container_log.h"
+#include "wharf/input.h"
+#include "wharf/log.h"
+#include "wharf/timefmt.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "wharf/container_log.h"
-#include "wharf/cri.h"
-#include "wharf/input.h"
-#include "wharf/log.h"
-#include "wharf/timefmt.h"
 
 #define CRI_ID_LEN 64
 
@@ -36,8 +37,7 @@ static const wharf_conf_key_t cri_keys[] = {
     {"paths", WHARF_CK_GLOB_LIST, offsetof(cri_opts_t, paths), 1, NULL, NULL, NULL},
     {"containers_dir", WHARF_CK_STR, offsetof(cri_opts_t, containers_dir), 0, NULL, NULL, NULL},
     {"runtime", WHARF_CK_STR, offsetof(cri_opts_t, runtime), 0, NULL, NULL, NULL},
-    {"read_from", WHARF_CK_ENUM, offsetof(cri_opts_t, read_from), 0, read_from_choices, NULL,
-     NULL},
+    {"read_from", WHARF_CK_ENUM, offsetof(cri_opts_t, read_from), 0, read_from_choices, NULL, NULL},
     {"max_line_bytes", WHARF_CK_SIZE, offsetof(cri_opts_t, max_line_bytes), 0, NULL, NULL, NULL},
     {"rotate_wait", WHARF_CK_DURATION, offsetof(cri_opts_t, rotate_wait_ms), 0, NULL, NULL, NULL},
     {"rescan_interval", WHARF_CK_DURATION, offsetof(cri_opts_t, rescan_ms), 0, NULL, NULL, NULL},
@@ -272,11 +272,12 @@ static int cri_create(const wharf_input_env_t *env, const wharf_conf_section_t *
     c->base.ops = &cri_ops;
     c->base.id = sec->id;
     c->opts = o;
-    c->log = (wharf_container_log_t){env->pipeline, "\"kubernetes.container_logs\"", o->max_line_bytes};
-    wharf_tail_opts_t topts = {sec->id,          &o->paths,        o->read_from == 1,
+    c->log =
+        (wharf_container_log_t){env->pipeline, "\"kubernetes.container_logs\"", o->max_line_bytes};
+    wharf_tail_opts_t topts = {sec->id,           &o->paths,         o->read_from == 1,
                                o->max_line_bytes, o->rotate_wait_ms, o->rescan_ms};
-    wharf_tail_decoder_t dec = {c,           cri_file_open,  cri_file_line, cri_file_safe_offset,
-                                cri_file_flush, cri_file_close};
+    wharf_tail_decoder_t dec = {
+        c, cri_file_open, cri_file_line, cri_file_safe_offset, cri_file_flush, cri_file_close};
     int rc = wharf_tail_new(env->loop, env->pipeline, env->positions, &topts, &dec, &c->tail);
     if (rc < 0) {
         free(c);

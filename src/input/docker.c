@@ -9,18 +9,19 @@
  * Lines are decoded with one long-lived yajl handle that accepts a sequence
  * of values (yajl_allow_multiple_values), so the hot path allocates nothing;
  * the handle is replaced only after a malformed line. */
+#include "wharf/docker.h"
+
+#include "wharf/container_log.h"
+#include "wharf/input.h"
+#include "wharf/log.h"
+#include "wharf/timefmt.h"
+
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "wharf/container_log.h"
-#include "wharf/docker.h"
-#include "wharf/input.h"
-#include "wharf/log.h"
-#include "wharf/timefmt.h"
 
 #define DOCKER_META_RECHECK_NS INT64_C(2000000000)
 
@@ -46,8 +47,7 @@ static const wharf_conf_key_t docker_keys[] = {
     {"labels_dedot", WHARF_CK_BOOL, offsetof(docker_opts_t, labels_dedot), 0, NULL, NULL, NULL},
     {"rotate_wait", WHARF_CK_DURATION, offsetof(docker_opts_t, rotate_wait_ms), 0, NULL, NULL,
      NULL},
-    {"rescan_interval", WHARF_CK_DURATION, offsetof(docker_opts_t, rescan_ms), 0, NULL, NULL,
-     NULL},
+    {"rescan_interval", WHARF_CK_DURATION, offsetof(docker_opts_t, rescan_ms), 0, NULL, NULL, NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -61,8 +61,6 @@ static void docker_opts_init(void *p)
     o->rotate_wait_ms = 5000;
     o->rescan_ms = 1000;
 }
-
-
 
 typedef struct docker_input {
     wharf_input_t base;
@@ -107,8 +105,7 @@ static void docker_meta_refresh(docker_input_t *d, docker_file_t *df, int64_t no
         if (df->c.meta == NULL)
             wharf_log_warn("no container metadata (config.v2.json unreadable); events carry "
                            "only what the log file says",
-                           "input=%s dir=%s error=\"%s\"", d->base.id, df->dir,
-                           wharf_strerror(rc));
+                           "input=%s dir=%s error=\"%s\"", d->base.id, df->dir, wharf_strerror(rc));
         return;
     }
     wharf_container_meta_free(df->c.meta);
@@ -153,10 +150,10 @@ static void docker_file_line(void *arg, wharf_tail_file_t *f, const char *text, 
     }
     const docker_line_t *l = &d->decoder.line;
     int final = l->log_len > 0 && l->log[l->log_len - 1] == '\n';
-    wharf_container_record_t r = {l->log,   final ? l->log_len - 1 : l->log_len,
-                                  l->ns,    l->stream,
-                                  off,      final,
-                                  trunc,    l->attrs,
+    wharf_container_record_t r = {l->log,    final ? l->log_len - 1 : l->log_len,
+                                  l->ns,     l->stream,
+                                  off,       final,
+                                  trunc,     l->attrs,
                                   l->n_attrs};
     wharf_container_log_record(&d->log, &df->c, f, &r);
 }
@@ -240,7 +237,7 @@ static int docker_create(const wharf_input_env_t *env, const wharf_conf_section_
     }
     snprintf(d->glob, n, "%s/*/*-json.log", o->root);
     d->globs = (wharf_strv_t){&d->glob, 1};
-    wharf_tail_opts_t topts = {sec->id,         &d->globs,        o->read_from == 1,
+    wharf_tail_opts_t topts = {sec->id,           &d->globs,         o->read_from == 1,
                                o->max_line_bytes, o->rotate_wait_ms, o->rescan_ms};
     wharf_tail_decoder_t dec = {d,
                                 docker_file_open,

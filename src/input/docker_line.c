@@ -9,12 +9,12 @@
  * log/stream/time/attrs are skipped structurally whatever their value. It is
  * still a strict JSON reader: anything that is not exactly one JSON object
  * makes the line invalid, and the input tags it invalid_json. */
-#include <errno.h>
-#include <string.h>
-
 #include "wharf/common.h"
 #include "wharf/docker.h"
 #include "wharf/timefmt.h"
+
+#include <errno.h>
+#include <string.h>
 
 #define DOCKER_MAX_NESTING 64
 

@@ -1,7 +1,7 @@
 /* registry.c - the input types wharf knows. A new input is one line here. */
-#include <string.h>
-
 #include "wharf/input.h"
+
+#include <string.h>
 
 extern const wharf_input_type_t wharf_input_docker;
 extern const wharf_input_type_t wharf_input_cri;

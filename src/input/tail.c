@@ -9,6 +9,9 @@
  * their open lines. */
 #include "wharf/tail.h"
 
+#include "wharf/log.h"
+#include "wharf/timefmt.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -17,13 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "wharf/log.h"
-#include "wharf/timefmt.h"
-
-#define TAIL_READ_CHUNK (256u * 1024)
+#define TAIL_READ_CHUNK  (256u * 1024)
 #define TAIL_PASS_BUDGET (4u << 20) /* bytes per file per pass, for fairness */
-#define TAIL_POLL_MS 250
-#define TAIL_KICK_MS 10
+#define TAIL_POLL_MS     250
+#define TAIL_KICK_MS     10
 
 typedef struct tail_watch {
     uv_fs_event_t handle;
@@ -561,8 +561,8 @@ int wharf_tail_positions(wharf_tail_t *t, wharf_positions_t *out)
     for (wharf_tail_file_t *f = t->files; f != NULL && rc == 0; f = f->next) {
         if (f->ignored)
             continue;
-        wharf_position_t pos = {(char *)t->opts.input_id, f->path, f->dev, f->ino,
-                                f->fp_hash, f->fp_len, f->committed};
+        wharf_position_t pos = {
+            (char *)t->opts.input_id, f->path, f->dev, f->ino, f->fp_hash, f->fp_len, f->committed};
         rc = wharf_positions_add(out, &pos);
     }
     return rc;

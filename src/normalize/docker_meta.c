@@ -5,6 +5,10 @@
  * directory, unlike the Docker socket, which is root-equivalent. These files
  * are small and read once per container (again only when their mtime
  * changes), so a tree parse is fine here. Config.Env is never looked at. */
+#include "wharf/common.h"
+#include "wharf/container.h"
+#include "wharf/fsutil.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,10 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <yajl/yajl_tree.h>
-
-#include "wharf/common.h"
-#include "wharf/container.h"
-#include "wharf/fsutil.h"
 
 #define DOCKER_META_MAX_BYTES (16u << 20)
 

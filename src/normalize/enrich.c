@@ -2,13 +2,13 @@
  *
  * Everything here runs once per container except wharf_container_enrich(),
  * which runs per event and only stores pointers. */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "wharf/buf.h"
 #include "wharf/container.h"
 #include "wharf/json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 static char *strndup_or_null(const char *s, size_t n)
 {
@@ -31,11 +31,12 @@ int wharf_container_set_image(wharf_container_meta_t *m, const char *ref, const 
         m->image_id = strdup(image_id);
     if (at != NULL)
         m->image_digest = strdup(at + 1);
-    if (m->image_name == NULL || (colon && !m->image_tag_text) || (image_id && *image_id && !m->image_id) ||
-        (at && !m->image_digest))
+    if (m->image_name == NULL || (colon && !m->image_tag_text) ||
+        (image_id && *image_id && !m->image_id) || (at && !m->image_digest))
         return -ENOMEM;
     if (m->image_tag_text)
-        m->image_tag[m->n_image_tag++] = (wharf_str_t){m->image_tag_text, strlen(m->image_tag_text)};
+        m->image_tag[m->n_image_tag++] =
+            (wharf_str_t){m->image_tag_text, strlen(m->image_tag_text)};
     if (m->image_id)
         m->image_hash[m->n_image_hash++] = (wharf_str_t){m->image_id, strlen(m->image_id)};
     if (m->image_digest)
@@ -204,8 +205,7 @@ static void render_security(wharf_buf_t *b, render_slot_t *slots, const wharf_co
     render_strs(b, slots, WHARF_F_CONTAINER_SC_CAP_ADD, m->cap_add, m->n_cap_add);
 }
 
-static void render_kubernetes(wharf_buf_t *b, render_slot_t *slots,
-                              const wharf_container_meta_t *m)
+static void render_kubernetes(wharf_buf_t *b, render_slot_t *slots, const wharf_container_meta_t *m)
 {
     render_str(b, slots, WHARF_F_ORCHESTRATOR_TYPE, "kubernetes");
     render_str(b, slots, WHARF_F_ORCHESTRATOR_RESOURCE_TYPE, "pod");

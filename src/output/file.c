@@ -4,15 +4,15 @@
  * behave; reopened on SIGHUP so that rename-style rotation works too. A write
  * that the kernel accepted counts as delivered; sync() makes it durable and
  * runs before positions are saved. */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
-#include <unistd.h>
-
 #include "wharf/common.h"
 #include "wharf/fsutil.h"
 #include "wharf/log.h"
 #include "wharf/output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 typedef struct file_opts {
     char *path;

@@ -1,7 +1,7 @@
 /* registry.c - the output types wharf knows. A new output is one line here. */
-#include <string.h>
-
 #include "wharf/output.h"
+
+#include <string.h>
 
 extern const wharf_output_type_t wharf_output_file;
 extern const wharf_output_type_t wharf_output_stdout;

@@ -1,11 +1,11 @@
 /* stdout.c - the `stdout` output: NDJSON on standard output, for sidecars
  * whose logs the platform collects and for trying wharf out. */
+#include "wharf/fsutil.h"
+#include "wharf/output.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#include "wharf/fsutil.h"
-#include "wharf/output.h"
 
 static const wharf_conf_key_t stdout_keys[] = {
     {NULL, 0, 0, 0, NULL, NULL, NULL},
