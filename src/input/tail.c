@@ -239,6 +239,9 @@ static size_t tail_split_lines(wharf_tail_t *t, wharf_tail_file_t *f, const char
 
 static int tail_keep_carry(wharf_tail_file_t *f, const char *data, size_t n)
 {
+    f->carry_len = 0;
+    if (n == 0)
+        return 0;
     if (n > f->carry_cap) {
         char *c = realloc(f->carry, n);
         if (c == NULL)
@@ -260,7 +263,8 @@ static int64_t tail_file_read(wharf_tail_t *t, wharf_tail_file_t *f, uint64_t bu
     if ((uint64_t)size == f->read_off)
         return 0;
     size_t have = f->carry_len;
-    memcpy(t->rbuf, f->carry, have);
+    if (have > 0)
+        memcpy(t->rbuf, f->carry, have);
     uint64_t got = 0;
     while (got < budget) {
         ssize_t n = pread(f->fd, t->rbuf + have, t->rbuf_cap - have, (off_t)f->read_off);
