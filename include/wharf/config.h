@@ -52,7 +52,11 @@ typedef struct wharf_conf_key {
     void (*sub_init)(void *sub_struct); /* OBJECT: set defaults, may be NULL */
 } wharf_conf_key_t;
 
-/* What an input or output type tells the loader about its configuration. */
+/* What an input or output type tells the loader about its configuration.
+ * Every STR/GLOB/STR_LIST/GLOB_LIST/MAP member is freed by
+ * wharf_config_free(), so opts_init and sub_init must malloc their string
+ * defaults (strdup), never point at literals. sub_init runs for each OBJECT
+ * member when the parent struct is created, before the parent's opts_init. */
 typedef struct wharf_plugin_conf {
     const char *type;
     const wharf_conf_key_t *keys; /* type-specific keys; `type` and `id` are common */
@@ -101,7 +105,8 @@ int wharf_config_load_string(const char *name, const char *yaml, size_t len, wha
                              wharf_conf_errors_t *errs);
 void wharf_config_free(wharf_config_t *cfg);
 
-/* Parsing helpers, exposed for tests and for plugins' own checks. */
+/* Parsing helpers, exposed for tests and for plugins' own checks. Each
+ * returns 0, -EINVAL (malformed) or -ERANGE (out of range). */
 int wharf_conf_parse_size(const char *s, uint64_t *out);
 int wharf_conf_parse_duration(const char *s, int64_t *out_ms);
 int wharf_conf_glob_check(const char *glob, const char **why);
