@@ -10,7 +10,13 @@
  * tailed file (uv_fs_event), plus a rescan every rescan_interval as a safety
  * net. A file renamed away is read to its end and kept open for rotate_wait
  * after it stopped growing (a runtime may still write a few lines into it
- * before it reopens), then closed. */
+ * before it reopens), then closed.
+ *
+ * Rotated names (GLOB.N from Docker, GLOB.<timestamp> from the kubelet; not
+ * compressed ones) are matched too: a file created and rotated away between
+ * two scans, or while wharf was stopped, is still read, and a finished file
+ * is remembered (with its position) until it is deleted, so it is not read
+ * twice. */
 #ifndef WHARF_TAIL_H
 #define WHARF_TAIL_H
 
@@ -40,8 +46,10 @@ typedef struct wharf_tail_file {
     int skipping;      /* discarding the rest of an over-long line */
     uint64_t skip_off; /* where that over-long line started */
     int ignored;       /* the decoder declined it (e.g. excluded container) */
-    int rotated;       /* its path no longer names it */
-    int seen;          /* matched by the current scan */
+    int rotated;       /* no live glob names it any more */
+    int finished;      /* rotated and read to its end: closed, kept as a record */
+    int seen;          /* matched by any glob in the current scan */
+    int seen_live;     /* matched by a live (not rotated-name) glob */
     int64_t idle_since_ns;
     void *user; /* the decoder's per-file state */
     struct wharf_tail_file *next;

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,6 +41,7 @@ struct wharf_tail {
     wharf_tail_opts_t opts;
     wharf_tail_decoder_t dec;
     wharf_tail_file_t *files;
+    char **rotated_globs; /* each glob + ".*", filtered by tail_rotated_suffix_ok */
     char *rbuf;
     size_t rbuf_cap;
     int first_start;
@@ -86,7 +88,7 @@ static ssize_t tail_read_head(int fd, unsigned char *head)
 
 static void tail_file_free(wharf_tail_t *t, wharf_tail_file_t *f)
 {
-    if (!f->ignored)
+    if (!f->ignored && f->user != NULL)
         t->dec.close(t->dec.arg, f);
     if (f->fd >= 0)
         close(f->fd);
@@ -116,7 +118,7 @@ static uint64_t tail_start_offset(wharf_tail_t *t, wharf_tail_file_t *f, const u
 
 static void tail_watch_dir(wharf_tail_t *t, const char *dir);
 
-static int tail_file_open(wharf_tail_t *t, const char *path, int initial)
+static int tail_file_open(wharf_tail_t *t, const char *path, int initial, int live)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -138,6 +140,8 @@ static int tail_file_open(wharf_tail_t *t, const char *path, int initial)
     f->read_off = tail_start_offset(t, f, head, (uint64_t)st.st_size, initial);
     f->line_off = f->committed = f->pending = f->read_off;
     f->seen = 1;
+    f->seen_live = live;
+    f->rotated = !live;
     f->idle_since_ns = wharf_time_now();
     if (t->dec.open(t->dec.arg, f) != 0) {
         f->ignored = 1;
@@ -289,14 +293,24 @@ static int64_t tail_file_read(wharf_tail_t *t, wharf_tail_file_t *f, uint64_t bu
 }
 
 /* A rotated-away file that stopped growing: deliver its last line, if it had
- * no newline, and let it go. */
+ * no newline, close it, and keep its identity so it is not read again. */
 static void tail_file_finish(wharf_tail_t *t, wharf_tail_file_t *f)
 {
     if (f->carry_len > 0 && !f->skipping)
         t->dec.line(t->dec.arg, f, f->carry, f->carry_len, f->line_off, 0);
     f->line_off = f->read_off;
     f->carry_len = 0;
+    f->skipping = 0;
     t->dec.flush(t->dec.arg, f);
+    t->dec.close(t->dec.arg, f);
+    f->user = NULL;
+    close(f->fd);
+    f->fd = -1;
+    f->finished = 1;
+    f->pending = f->read_off;
+    free(f->carry);
+    f->carry = NULL;
+    f->carry_cap = 0;
     wharf_log_info("finished rotated file", "input=%s path=%s offset=%llu", t->opts.input_id,
                    f->path, (unsigned long long)f->read_off);
 }
@@ -311,14 +325,14 @@ static wharf_tail_file_t *tail_find(wharf_tail_t *t, uint64_t dev, uint64_t ino)
     return NULL;
 }
 
-static void tail_consider(wharf_tail_t *t, const char *path, int initial)
+static void tail_consider(wharf_tail_t *t, const char *path, int initial, int live)
 {
     struct stat st;
     if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
         return;
     wharf_tail_file_t *f = tail_find(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
     if (f == NULL) {
-        int rc = tail_file_open(t, path, initial);
+        int rc = tail_file_open(t, path, initial, live);
         if (rc < 0 && rc != -ENOENT)
             wharf_log_warn("cannot open log file; will retry at the next scan",
                            "input=%s path=%s error=\"%s\"", t->opts.input_id, path,
@@ -326,8 +340,11 @@ static void tail_consider(wharf_tail_t *t, const char *path, int initial)
         return;
     }
     f->seen = 1;
-    f->rotated = 0;
-    if (strcmp(f->path, path) != 0) {
+    if (live && !f->finished) {
+        f->seen_live = 1;
+        f->rotated = 0;
+    }
+    if ((live || !f->seen_live) && strcmp(f->path, path) != 0) {
         char *p = strdup(path);
         if (p != NULL) {
             free(f->path);
@@ -336,12 +353,13 @@ static void tail_consider(wharf_tail_t *t, const char *path, int initial)
     }
 }
 
-static void tail_drop_unseen_ignored(wharf_tail_t *t)
+/* Records of files that no glob matches any more (deleted) are dropped. */
+static void tail_drop_unseen_records(wharf_tail_t *t)
 {
     wharf_tail_file_t **pp = &t->files;
     while (*pp != NULL) {
         wharf_tail_file_t *f = *pp;
-        if (f->ignored && !f->seen) {
+        if ((f->ignored || f->finished) && !f->seen) {
             *pp = f->next;
             tail_file_free(t, f);
         } else {
@@ -350,29 +368,50 @@ static void tail_drop_unseen_ignored(wharf_tail_t *t)
     }
 }
 
+/* Docker's ".3", the kubelet's ".20240101-120000"; not ".gz" and the like. */
+static int tail_rotated_suffix_ok(const char *suffix)
+{
+    if (*suffix == '\0')
+        return 0;
+    for (const char *c = suffix; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || *c == '-'))
+            return 0;
+    return 1;
+}
+
+static void tail_glob(wharf_tail_t *t, const char *pattern, int initial, int live)
+{
+    glob_t g;
+    if (glob(pattern, GLOB_NOSORT, NULL, &g) == 0) {
+        for (size_t k = 0; k < g.gl_pathc; k++) {
+            const char *path = g.gl_pathv[k];
+            const char *dot = strrchr(path, '.');
+            if (live || (dot != NULL && tail_rotated_suffix_ok(dot + 1)))
+                tail_consider(t, path, initial, live);
+        }
+    }
+    globfree(&g);
+}
+
 static void tail_scan(wharf_tail_t *t)
 {
     int initial = !t->scanned_once;
     for (wharf_tail_file_t *f = t->files; f != NULL; f = f->next)
-        f->seen = 0;
+        f->seen = f->seen_live = 0;
     for (size_t i = 0; i < t->opts.globs->n; i++) {
-        glob_t g;
-        int rc = glob(t->opts.globs->v[i], GLOB_NOSORT, NULL, &g);
-        if (rc == 0)
-            for (size_t k = 0; k < g.gl_pathc; k++)
-                tail_consider(t, g.gl_pathv[k], initial);
-        globfree(&g);
+        tail_glob(t, t->opts.globs->v[i], initial, 1);
+        tail_glob(t, t->rotated_globs[i], initial, 0);
     }
     int64_t now = wharf_time_now();
     for (wharf_tail_file_t *f = t->files; f != NULL; f = f->next) {
-        if (f->seen || f->rotated || f->ignored)
+        if (f->seen_live || f->rotated || f->ignored || f->finished)
             continue;
         f->rotated = 1;
         f->idle_since_ns = now;
         wharf_log_info("file rotated or removed; reading it to its end", "input=%s path=%s",
                        t->opts.input_id, f->path);
     }
-    tail_drop_unseen_ignored(t);
+    tail_drop_unseen_records(t);
     t->scanned_once = 1;
     t->last_scan_ns = now;
     t->rescan_requested = 0;
@@ -380,14 +419,9 @@ static void tail_scan(wharf_tail_t *t)
 
 /* ---- one read pass ------------------------------------------------------ */
 
-static int tail_file_done(wharf_tail_t *t, wharf_tail_file_t *f, int64_t got, int64_t now)
+static int tail_file_done(wharf_tail_t *t, const wharf_tail_file_t *f, int64_t got, int64_t now)
 {
-    if (got < 0) {
-        wharf_log_error("cannot read log file; letting it go", "input=%s path=%s error=\"%s\"",
-                        t->opts.input_id, f->path, wharf_strerror((int)got));
-        return 1;
-    }
-    return f->rotated && got == 0 &&
+    return t->loop != NULL && f->rotated && got == 0 &&
            now - f->idle_since_ns >= t->opts.rotate_wait_ms * INT64_C(1000000);
 }
 
@@ -397,18 +431,22 @@ static void tail_read_files(wharf_tail_t *t, uint64_t budget)
     wharf_tail_file_t **pp = &t->files;
     while (*pp != NULL) {
         wharf_tail_file_t *f = *pp;
-        if (f->ignored) {
+        if (f->ignored || f->finished) {
             pp = &f->next;
             continue;
         }
         int64_t got = tail_file_read(t, f, budget);
-        if (tail_file_done(t, f, got, now)) {
-            tail_file_finish(t, f);
+        if (got < 0) {
+            wharf_log_error("cannot read log file; letting it go", "input=%s path=%s error=\"%s\"",
+                            t->opts.input_id, f->path, wharf_strerror((int)got));
             *pp = f->next;
             tail_file_free(t, f);
             continue;
         }
-        tail_file_update_pending(t, f);
+        if (tail_file_done(t, f, got, now))
+            tail_file_finish(t, f);
+        else
+            tail_file_update_pending(t, f);
         pp = &f->next;
     }
 }
@@ -513,12 +551,21 @@ int wharf_tail_new(uv_loop_t *loop, wharf_pipeline_t *pipeline, const wharf_posi
     t->positions = positions;
     t->opts = *opts;
     t->dec = *decoder;
+    t->rotated_globs = calloc(opts->globs->n ? opts->globs->n : 1, sizeof(char *));
+    for (size_t i = 0; t->rotated_globs != NULL && i < opts->globs->n; i++) {
+        size_t n = strlen(opts->globs->v[i]) + 3;
+        if ((t->rotated_globs[i] = malloc(n)) == NULL) {
+            wharf_tail_free(t);
+            return -ENOMEM;
+        }
+        snprintf(t->rotated_globs[i], n, "%s.*", opts->globs->v[i]);
+    }
     t->rbuf_cap = opts->max_line_bytes + TAIL_READ_CHUNK;
     t->rbuf = malloc(t->rbuf_cap);
     t->first_start = !wharf_positions_has_input(positions, opts->input_id);
-    if (t->rbuf == NULL || wharf_pipeline_on_commit(pipeline, tail_on_commit, t) < 0) {
-        free(t->rbuf);
-        free(t);
+    if (t->rotated_globs == NULL || t->rbuf == NULL ||
+        wharf_pipeline_on_commit(pipeline, tail_on_commit, t) < 0) {
+        wharf_tail_free(t);
         return -ENOMEM;
     }
     *out = t;
@@ -581,6 +628,9 @@ void wharf_tail_free(wharf_tail_t *t)
         t->files = f->next;
         tail_file_free(t, f);
     }
+    for (size_t i = 0; t->rotated_globs != NULL && i < t->opts.globs->n; i++)
+        free(t->rotated_globs[i]);
+    free(t->rotated_globs);
     free(t->rbuf);
     free(t);
 }
