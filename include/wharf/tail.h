@@ -43,13 +43,16 @@ typedef struct wharf_tail_file {
     uint64_t pending;   /* becomes committed at the next pipeline commit */
     char *carry;        /* bytes [line_off, read_off): a line still open */
     size_t carry_len, carry_cap;
-    int skipping;      /* discarding the rest of an over-long line */
-    uint64_t skip_off; /* where that over-long line started */
-    int ignored;       /* the decoder declined it (e.g. excluded container) */
-    int rotated;       /* no live glob names it any more */
-    int finished;      /* rotated and read to its end: closed, kept as a record */
-    int seen;          /* matched by any glob in the current scan */
-    int seen_live;     /* matched by a live (not rotated-name) glob */
+    uint64_t copied_fp_hash; /* head of the file before its last truncation, */
+    uint32_t copied_fp_len;  /* so a copy made by copytruncate continues where */
+    uint64_t copied_off;     /* this file was when it was truncated */
+    int skipping;            /* discarding the rest of an over-long line */
+    uint64_t skip_off;       /* where that over-long line started */
+    int ignored;             /* the decoder declined it (e.g. excluded container) */
+    int rotated;             /* no live glob names it any more */
+    int finished;            /* rotated and read to its end: closed, kept as a record */
+    int seen;                /* matched by any glob in the current scan */
+    int seen_live;           /* matched by a live (not rotated-name) glob */
     int64_t idle_since_ns;
     void *user; /* the decoder's per-file state */
     struct wharf_tail_file *next;

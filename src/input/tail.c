@@ -97,8 +97,27 @@ static void tail_file_free(wharf_tail_t *t, wharf_tail_file_t *f)
     free(f);
 }
 
+/* A new file whose head is that of a file we follow (or followed until it was
+ * truncated) is a copy made by copytruncate: what we already read of the
+ * original need not be read again. */
+static uint64_t tail_copy_offset(wharf_tail_t *t, const unsigned char *head, uint32_t head_len,
+                                 uint64_t size)
+{
+    for (const wharf_tail_file_t *o = t->files; o != NULL; o = o->next) {
+        if (o->ignored || o->fp_len == 0)
+            continue;
+        if (o->fp_len <= head_len && o->line_off <= size &&
+            wharf_fingerprint(head, o->fp_len) == o->fp_hash)
+            return o->line_off;
+        if (o->copied_fp_len > 0 && o->copied_fp_len <= head_len && o->copied_off <= size &&
+            wharf_fingerprint(head, o->copied_fp_len) == o->copied_fp_hash)
+            return o->copied_off;
+    }
+    return 0;
+}
+
 static uint64_t tail_start_offset(wharf_tail_t *t, wharf_tail_file_t *f, const unsigned char *head,
-                                  uint64_t size, int initial)
+                                  uint64_t size, int initial, int live)
 {
     const wharf_position_t *pos =
         wharf_positions_find(t->positions, t->opts.input_id, f->dev, f->ino);
@@ -113,7 +132,7 @@ static uint64_t tail_start_offset(wharf_tail_t *t, wharf_tail_file_t *f, const u
     }
     if (initial && t->first_start && t->opts.read_from_end)
         return size;
-    return 0;
+    return live ? 0 : tail_copy_offset(t, head, f->fp_len, size);
 }
 
 static void tail_watch_dir(wharf_tail_t *t, const char *dir);
@@ -137,7 +156,7 @@ static int tail_file_open(wharf_tail_t *t, const char *path, int initial, int li
     f->ino = (uint64_t)st.st_ino;
     f->fp_len = (uint32_t)head_len;
     f->fp_hash = wharf_fingerprint(head, f->fp_len);
-    f->read_off = tail_start_offset(t, f, head, (uint64_t)st.st_size, initial);
+    f->read_off = tail_start_offset(t, f, head, (uint64_t)st.st_size, initial, live);
     f->line_off = f->committed = f->pending = f->read_off;
     f->seen = 1;
     f->seen_live = live;
@@ -176,6 +195,9 @@ static void tail_file_restart(wharf_tail_t *t, wharf_tail_file_t *f, const unsig
                    "input=%s path=%s old_offset=%llu new_size=%llu", t->opts.input_id, f->path,
                    (unsigned long long)f->read_off, (unsigned long long)size);
     t->dec.flush(t->dec.arg, f);
+    f->copied_fp_hash = f->fp_hash;
+    f->copied_fp_len = f->fp_len;
+    f->copied_off = f->line_off;
     f->read_off = f->line_off = 0;
     f->carry_len = 0;
     f->skipping = 0;
