@@ -1,0 +1,75 @@
+"""The command line: version, help, check's FILE:LINE errors, run refusing a bad config."""
+import os
+import subprocess
+
+import wharflib as w
+
+f = w.Failures("cli")
+
+
+def run(*args):
+    p = subprocess.run([w.WHARF, *args], capture_output=True, timeout=30)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+rc, out, _ = run("version")
+f.eq((rc, out), (0, "wharf 0.1.0 (ECS 9.4.0)\n"), "version")
+rc, out, _ = run("--help")
+f.check(rc == 0 and "run -c FILE [--oneshot]" in out and "check -c FILE" in out, "--help")
+rc, out, _ = run("help", "run")
+f.check(rc == 0 and "--oneshot" in out and "SIGTERM" in out and "SIGHUP" in out, "help run")
+rc, _, err = run("frobnicate")
+f.check(rc == 2 and "unknown command 'frobnicate'" in err, "unknown command")
+
+root = w.tmpdir()
+good = os.path.join(root, "good.yaml")
+w.write_config(good, os.path.join(root, "data"), [{
+    "type": "docker", "id": "docker", "root": root, "read_from": "end"}],
+    os.path.join(root, "out.ndjson"))
+rc, out, err = run("check", "-c", good)
+f.eq((rc, out), (0, f"{good}: ok (1 input, 1 output)\n"), "check on a valid config")
+
+bad = os.path.join(root, "bad.yaml")
+with open(bad, "w") as fh:
+    fh.write("""data_dir: ./data
+inputs:
+  - type: docker
+    id: docker
+    raed_from: end
+  - type: cri
+    id: pods
+    max_line_bytes: lots
+  - type: cri
+    id: docker
+    paths: ["/var/log/pods/[abc/*.log"]
+  - type: dockr
+    id: other
+outputs:
+  - type: file
+    id: out
+    path: [not, a, string]
+""")
+rc, out, err = run("check", "-c", bad)
+f.eq(rc, 2, "check exit status on errors")
+lines = [l for l in err.splitlines() if l.startswith(bad + ":")]
+want = [
+    (5, "unknown key 'raed_from'", "did you mean 'read_from'?"),
+    (6, "missing required key 'paths'", "pods"),
+    (8, "'max_line_bytes' must be a size", ""),
+    (9, "duplicate id 'docker'", "line 3"),
+    (11, "bad glob", "unbalanced '['"),
+    (12, "unknown input type 'dockr'", "docker, cri"),
+    (17, "'path' must be a string", ""),
+]
+for line, what, detail in want:
+    hit = [l for l in lines if l.startswith(f"{bad}:{line}: ") and what in l and detail in l]
+    f.check(hit, f"no '{bad}:{line}: ...{what}...{detail}' in:\n{err}")
+f.eq(len(lines), len(want), "number of errors reported")
+
+rc, out, err = run("run", "-c", bad, "--oneshot")
+f.check(rc == 2 and f"{bad}:5:" in err, "run refuses a bad config")
+rc, _, err = run("check", "-c", os.path.join(root, "missing.yaml"))
+f.check(rc == 2 and "cannot read" in err, "missing file")
+rc, _, err = run("check")
+f.check(rc == 2 and "missing -c FILE" in err, "check without -c")
+f.finish("version, help, check, run")
