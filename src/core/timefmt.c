@@ -86,6 +86,9 @@ int wharf_time_parse(const char *s, size_t n, int64_t *ns)
         return WHARF_EPARSE;
     int64_t secs =
         days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - offset_s;
+    /* Nanoseconds in an int64_t reach from 1677 to 2262; outside is junk. */
+    if (secs <= INT64_MIN / 1000000000 || secs >= INT64_MAX / 1000000000)
+        return WHARF_EPARSE;
     *ns = secs * 1000000000 + frac;
     return 0;
 }
