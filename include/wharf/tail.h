@@ -37,22 +37,25 @@ typedef struct wharf_tail_file {
     uint64_t dev, ino;
     uint64_t fp_hash;
     uint32_t fp_len;
-    uint64_t read_off;  /* next byte to read */
-    uint64_t line_off;  /* first byte not yet split into a line */
-    uint64_t committed; /* every line before it is delivered */
-    uint64_t pending;   /* becomes committed at the next pipeline commit */
-    char *carry;        /* bytes [line_off, read_off): a line still open */
+    unsigned char head[WHARF_TAIL_FP_MAX]; /* the fp_len bytes fp_hash is of */
+    uint64_t read_off;                     /* next byte to read */
+    uint64_t line_off;                     /* first byte not yet split into a line */
+    uint64_t committed;                    /* every line before it is delivered */
+    uint64_t pending;                      /* becomes committed at the next pipeline commit */
+    char *carry;                           /* bytes [line_off, read_off): a line still open */
     size_t carry_len, carry_cap;
-    uint64_t copied_fp_hash; /* head of the file before its last truncation, */
-    uint32_t copied_fp_len;  /* so a copy made by copytruncate continues where */
-    uint64_t copied_off;     /* this file was when it was truncated */
-    int skipping;            /* discarding the rest of an over-long line */
-    uint64_t skip_off;       /* where that over-long line started */
-    int ignored;             /* the decoder declined it (e.g. excluded container) */
-    int rotated;             /* no live glob names it any more */
-    int finished;            /* rotated and read to its end: closed, kept as a record */
-    int seen;                /* matched by any glob in the current scan */
-    int seen_live;           /* matched by a live (not rotated-name) glob */
+    /* The head of the file before its last truncation and how far it had been
+     * read, so that a copy made by copytruncate continues from there. */
+    unsigned char copied_head[WHARF_TAIL_FP_MAX];
+    uint32_t copied_fp_len;
+    uint64_t copied_off;
+    int skipping;      /* discarding the rest of an over-long line */
+    uint64_t skip_off; /* where that over-long line started */
+    int ignored;       /* the decoder declined it (e.g. excluded container) */
+    int rotated;       /* no live glob names it any more */
+    int finished;      /* rotated and read to its end: closed, kept as a record */
+    int seen;          /* matched by any glob in the current scan */
+    int seen_live;     /* matched by a live (not rotated-name) glob */
     int64_t idle_since_ns;
     void *user; /* the decoder's per-file state */
     struct wharf_tail_file *next;

@@ -97,33 +97,57 @@ static void tail_file_free(wharf_tail_t *t, wharf_tail_file_t *f)
     free(f);
 }
 
-/* A new file whose head is that of a file we follow (or followed until it was
- * truncated) is a copy made by copytruncate: what we already read of the
- * original need not be read again. */
-static uint64_t tail_copy_offset(wharf_tail_t *t, const unsigned char *head, uint32_t head_len,
-                                 uint64_t size)
+/* Same directory: logrotate puts the copy beside the original. */
+static int tail_same_dir(const char *a, const char *b)
 {
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    size_t na = sa ? (size_t)(sa - a) : 0, nb = sb ? (size_t)(sb - b) : 0;
+    return na == nb && strncmp(a, b, na) == 0;
+}
+
+/* Where a copy of a file we read (head `ohead`, read up to `off`) starts.
+ * Returns 1 and sets *start when `head` is such a copy; *defer when it is
+ * still being written (shorter than what we read and modified just now). */
+static int tail_copy_match(const unsigned char *head, uint32_t head_len, uint64_t size, int recent,
+                           const unsigned char *ohead, uint32_t ohead_len, uint64_t off,
+                           uint64_t *start, int *defer)
+{
+    uint32_t n = head_len < ohead_len ? head_len : ohead_len;
+    if (n == 0 || memcmp(head, ohead, n) != 0)
+        return 0;
+    if ((head_len < ohead_len || size < off) && recent)
+        *defer = 1;
+    *start = size < off ? size : off;
+    return 1;
+}
+
+/* A new rotated-name file whose head is that of a file we follow (or followed
+ * until it was truncated) is a copy made by copytruncate: what we already
+ * read of the original is not read again. */
+static uint64_t tail_copy_offset(wharf_tail_t *t, const wharf_tail_file_t *f, uint64_t size,
+                                 int recent, int *defer)
+{
+    uint64_t start = 0;
     for (const wharf_tail_file_t *o = t->files; o != NULL; o = o->next) {
-        if (o->ignored || o->fp_len == 0)
+        if (o->ignored || !tail_same_dir(o->path, f->path))
             continue;
-        if (o->fp_len <= head_len && o->line_off <= size &&
-            wharf_fingerprint(head, o->fp_len) == o->fp_hash)
-            return o->line_off;
-        if (o->copied_fp_len > 0 && o->copied_fp_len <= head_len && o->copied_off <= size &&
-            wharf_fingerprint(head, o->copied_fp_len) == o->copied_fp_hash)
-            return o->copied_off;
+        if (tail_copy_match(f->head, f->fp_len, size, recent, o->head, o->fp_len, o->line_off,
+                            &start, defer) ||
+            tail_copy_match(f->head, f->fp_len, size, recent, o->copied_head, o->copied_fp_len,
+                            o->copied_off, &start, defer))
+            return start;
     }
     return 0;
 }
 
-static uint64_t tail_start_offset(wharf_tail_t *t, wharf_tail_file_t *f, const unsigned char *head,
-                                  uint64_t size, int initial, int live)
+static uint64_t tail_start_offset(wharf_tail_t *t, wharf_tail_file_t *f, uint64_t size, int initial,
+                                  int live, int recent, int *defer)
 {
     const wharf_position_t *pos =
         wharf_positions_find(t->positions, t->opts.input_id, f->dev, f->ino);
     if (pos != NULL) {
         if (pos->fp_len <= f->fp_len && pos->offset <= size &&
-            wharf_fingerprint(head, pos->fp_len) == pos->fp_hash)
+            wharf_fingerprint(f->head, pos->fp_len) == pos->fp_hash)
             return pos->offset;
         wharf_log_warn("file has a saved position but different content (inode reused or "
                        "file replaced); reading it from the start",
@@ -132,10 +156,23 @@ static uint64_t tail_start_offset(wharf_tail_t *t, wharf_tail_file_t *f, const u
     }
     if (initial && t->first_start && t->opts.read_from_end)
         return size;
-    return live ? 0 : tail_copy_offset(t, head, f->fp_len, size);
+    return live ? 0 : tail_copy_offset(t, f, size, recent, defer);
 }
 
 static void tail_watch_dir(wharf_tail_t *t, const char *dir);
+
+static void tail_watch_parent(wharf_tail_t *t, const char *path)
+{
+    char *dir = strdup(path);
+    if (dir == NULL)
+        return;
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL && slash != dir) {
+        *slash = '\0';
+        tail_watch_dir(t, dir);
+    }
+    free(dir);
+}
 
 static int tail_file_open(wharf_tail_t *t, const char *path, int initial, int live)
 {
@@ -143,10 +180,11 @@ static int tail_file_open(wharf_tail_t *t, const char *path, int initial, int li
     if (fd < 0)
         return -errno; /* vanished between glob and open: the next scan decides */
     struct stat st;
-    unsigned char head[WHARF_TAIL_FP_MAX];
-    ssize_t head_len = fstat(fd, &st) < 0 ? -errno : tail_read_head(fd, head);
-    wharf_tail_file_t *f = head_len < 0 ? NULL : calloc(1, sizeof(*f));
-    if (f == NULL || (f->path = strdup(path)) == NULL) {
+    wharf_tail_file_t *f = calloc(1, sizeof(*f));
+    ssize_t head_len = f == NULL            ? -ENOMEM
+                       : fstat(fd, &st) < 0 ? -errno
+                                            : tail_read_head(fd, f->head);
+    if (head_len < 0 || (f->path = strdup(path)) == NULL) {
         free(f);
         close(fd);
         return head_len < 0 ? (int)head_len : -ENOMEM;
@@ -155,8 +193,19 @@ static int tail_file_open(wharf_tail_t *t, const char *path, int initial, int li
     f->dev = (uint64_t)st.st_dev;
     f->ino = (uint64_t)st.st_ino;
     f->fp_len = (uint32_t)head_len;
-    f->fp_hash = wharf_fingerprint(head, f->fp_len);
-    f->read_off = tail_start_offset(t, f, head, (uint64_t)st.st_size, initial, live);
+    f->fp_hash = wharf_fingerprint(f->head, f->fp_len);
+    int recent = wharf_time_now() - ((int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec) <
+                 INT64_C(1000000000);
+    int defer = 0;
+    f->read_off = tail_start_offset(t, f, (uint64_t)st.st_size, initial, live, recent, &defer);
+    if (defer) {
+        /* A copy still being written: look again at the next scan. */
+        t->rescan_requested = 1;
+        free(f->path);
+        free(f);
+        close(fd);
+        return 0;
+    }
     f->line_off = f->committed = f->pending = f->read_off;
     f->seen = 1;
     f->seen_live = live;
@@ -172,17 +221,8 @@ static int tail_file_open(wharf_tail_t *t, const char *path, int initial, int li
     }
     f->next = t->files;
     t->files = f;
-    if (t->loop != NULL && !f->ignored) {
-        char *dir = strdup(path);
-        if (dir != NULL) {
-            char *slash = strrchr(dir, '/');
-            if (slash != NULL && slash != dir) {
-                *slash = '\0';
-                tail_watch_dir(t, dir);
-            }
-            free(dir);
-        }
-    }
+    if (t->loop != NULL && !f->ignored)
+        tail_watch_parent(t, path);
     return 0;
 }
 
@@ -195,13 +235,14 @@ static void tail_file_restart(wharf_tail_t *t, wharf_tail_file_t *f, const unsig
                    "input=%s path=%s old_offset=%llu new_size=%llu", t->opts.input_id, f->path,
                    (unsigned long long)f->read_off, (unsigned long long)size);
     t->dec.flush(t->dec.arg, f);
-    f->copied_fp_hash = f->fp_hash;
+    memcpy(f->copied_head, f->head, f->fp_len);
     f->copied_fp_len = f->fp_len;
     f->copied_off = f->line_off;
     f->read_off = f->line_off = 0;
     f->carry_len = 0;
     f->skipping = 0;
     f->fp_len = (uint32_t)head_len;
+    memcpy(f->head, head, head_len);
     f->fp_hash = wharf_fingerprint(head, head_len);
 }
 
@@ -225,6 +266,7 @@ static int64_t tail_file_check(wharf_tail_t *t, wharf_tail_file_t *f)
         tail_file_restart(t, f, head, (size_t)head_len, size);
     } else if ((size_t)head_len > f->fp_len) {
         f->fp_len = (uint32_t)head_len;
+        memcpy(f->head, head, f->fp_len);
         f->fp_hash = wharf_fingerprint(head, f->fp_len);
     }
     return (int64_t)size;
