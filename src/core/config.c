@@ -523,7 +523,9 @@ static const char *wharf_conf_name_at(const wharf_conf_target_t *t, size_t i)
     for (const wharf_conf_key_t *k = t->keys; k && k->name; k++, n++)
         if (n == i)
             return k->name;
-    return t->extra[i - n];
+    /* i < wharf_conf_count(t), so the index lies inside extra. */
+    /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.UndefReturn) */
+    return t->extra != NULL ? t->extra[i - n] : "";
 }
 
 static int wharf_conf_key_index(const wharf_conf_target_t *t, const yaml_node_t *kn)

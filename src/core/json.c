@@ -163,9 +163,10 @@ size_t wharf_json_write_string(wharf_buf_t *b, const char *s, size_t n)
             continue;
         }
         size_t k = utf8_seq_len(p + i, n - i);
-        if (k == 0) {
-            memcpy(o, "\xef\xbf\xbd", 3);
-            o += 3;
+        if (k == 0) { /* U+FFFD */
+            *o++ = '\xef';
+            *o++ = '\xbf';
+            *o++ = '\xbd';
             replaced++;
             i++;
         } else {
@@ -468,7 +469,7 @@ static const wharf_dyn_field_t **json_sort_dyn(const wharf_event_t *e,
 {
     const wharf_dyn_field_t **v = stack;
     if (e->n_dyn > stack_n) {
-        v = malloc(e->n_dyn * sizeof(*v));
+        v = malloc(e->n_dyn * sizeof(const wharf_dyn_field_t *));
         if (v == NULL)
             return NULL;
     }

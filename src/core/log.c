@@ -56,13 +56,14 @@ void wharf_log(wharf_log_level level, const char *msg, const char *kv_fmt, ...)
     fprintf(stderr, "ts=%s.%03ldZ level=%s msg=", when, ts.tv_nsec / 1000000,
             log_level_names[level]);
     log_quoted(stderr, msg);
+    va_list ap;
+    va_start(ap, kv_fmt);
     if (kv_fmt != NULL && *kv_fmt) {
-        va_list ap;
-        va_start(ap, kv_fmt);
         fputc(' ', stderr);
+        /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is above */
         vfprintf(stderr, kv_fmt, ap);
-        va_end(ap);
     }
+    va_end(ap);
     fputc('\n', stderr);
     funlockfile(stderr);
 }

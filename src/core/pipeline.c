@@ -68,7 +68,7 @@ int wharf_pipeline_new(const char *host_name, wharf_output_t **outputs, size_t n
     wharf_buf_init(&p->block);
     wharf_buf_reserve(&p->block, WHARF_BLOCK_BYTES + 65536);
     wharf_json_writer_init(&p->writer);
-    wharf_arena_init(&p->arena, 64 * 1024);
+    wharf_arena_init(&p->arena, (size_t)64 * 1024);
     p->event.arena = &p->arena;
     p->pass_ns = wharf_time_now();
     *out = p;

@@ -54,7 +54,7 @@ static int parse_offset(const char *s, size_t n, int64_t *offset_s)
     if (n != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' || parse_digits(s + 1, 2, &hh) ||
         parse_digits(s + 4, 2, &mm) || hh > 23 || mm > 59)
         return -1;
-    *offset_s = (hh * 3600 + mm * 60) * (s[0] == '-' ? -1 : 1);
+    *offset_s = ((int64_t)hh * 3600 + (int64_t)mm * 60) * (s[0] == '-' ? -1 : 1);
     return 0;
 }
 
@@ -84,8 +84,8 @@ int wharf_time_parse(const char *s, size_t n, int64_t *ns)
     int64_t offset_s;
     if (parse_offset(s + i, n - i, &offset_s))
         return WHARF_EPARSE;
-    int64_t secs =
-        days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - offset_s;
+    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)h * 3600 +
+                   (int64_t)mi * 60 + se - offset_s;
     /* Nanoseconds in an int64_t reach from 1677 to 2262; outside is junk. */
     if (secs <= INT64_MIN / 1000000000 || secs >= INT64_MAX / 1000000000)
         return WHARF_EPARSE;

@@ -353,7 +353,7 @@ static int js_object(jscan_t *s, docker_line_t *l)
 void docker_line_decoder_init(docker_line_decoder_t *dec)
 {
     memset(dec, 0, sizeof(*dec));
-    wharf_arena_init(&dec->arena, 16 * 1024);
+    wharf_arena_init(&dec->arena, (size_t)16 * 1024);
 }
 
 void docker_line_decoder_free(docker_line_decoder_t *dec)

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TAIL_READ_CHUNK  (256u * 1024)
+#define TAIL_READ_CHUNK  ((size_t)256 * 1024)
 #define TAIL_PASS_BUDGET (4u << 20) /* bytes per file per pass, for fairness */
 #define TAIL_POLL_MS     250
 #define TAIL_KICK_MS     10
