@@ -32,6 +32,13 @@ static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
     *y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
 }
 
+static int days_in_month(int y, int m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[m - 1] + (m == 2 && leap);
+}
+
 static int parse_digits(const char *s, int n, int *out)
 {
     int v = 0;
@@ -67,7 +74,7 @@ int wharf_time_parse(const char *s, size_t n, int64_t *ns)
     if (parse_digits(s, 4, &y) || parse_digits(s + 5, 2, &mo) || parse_digits(s + 8, 2, &d) ||
         parse_digits(s + 11, 2, &h) || parse_digits(s + 14, 2, &mi) || parse_digits(s + 17, 2, &se))
         return WHARF_EPARSE;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60)
         return WHARF_EPARSE;
     size_t i = 19;
     int64_t frac = 0;
@@ -101,10 +108,17 @@ static void put2(char *p, unsigned v)
 
 void wharf_time_format(int64_t ns, char *out)
 {
-    int64_t secs = ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
-    int64_t frac = ns - secs * 1000000000;
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int64_t rem = secs - days * 86400;
+    /* Floor division: before 1970 the fraction still counts forward. */
+    int64_t secs = ns / 1000000000, frac = ns % 1000000000;
+    if (frac < 0) {
+        frac += 1000000000;
+        secs--;
+    }
+    int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
     int y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);

@@ -28,7 +28,7 @@
 uint64_t wharf_fingerprint(const void *data, size_t n)
 {
     const unsigned char *p = data;
-    uint64_t h = UINT64_C(1469598103934665603);
+    uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a 64 offset basis */
     for (size_t i = 0; i < n; i++) {
         h ^= p[i];
         h *= UINT64_C(1099511628211);
@@ -169,9 +169,17 @@ static int positions_get_u64(yajl_val obj, const char *key, uint64_t *out)
 {
     const char *path[] = {key, NULL};
     yajl_val v = yajl_tree_get(obj, path, yajl_t_number);
-    if (v == NULL || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0)
+    /* The number's text, not YAJL_GET_INTEGER: inode and device numbers use
+     * all 64 bits, beyond yajl's long long. */
+    const char *text = v != NULL ? v->u.number.r : NULL;
+    if (text == NULL || *text < '0' || *text > '9')
         return -1;
-    *out = (uint64_t)YAJL_GET_INTEGER(v);
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = (uint64_t)n;
     return 0;
 }
 

@@ -254,14 +254,14 @@ static int64_t tail_file_check(wharf_tail_t *t, wharf_tail_file_t *f)
     if (fstat(f->fd, &st) < 0)
         return -errno;
     uint64_t size = (uint64_t)st.st_size;
-    if (size == f->read_off)
-        return (int64_t)size;
+    /* The head is compared even when the size did not change: a file
+     * truncated and rewritten to the same length is still a new content. */
     unsigned char head[WHARF_TAIL_FP_MAX];
     ssize_t head_len = tail_read_head(f->fd, head);
     if (head_len < 0)
         return head_len;
-    int replaced = size < f->read_off || (size_t)head_len < f->fp_len ||
-                   wharf_fingerprint(head, f->fp_len) != f->fp_hash;
+    int replaced =
+        size < f->read_off || (size_t)head_len < f->fp_len || memcmp(head, f->head, f->fp_len) != 0;
     if (replaced) {
         tail_file_restart(t, f, head, (size_t)head_len, size);
     } else if ((size_t)head_len > f->fp_len) {
@@ -270,6 +270,19 @@ static int64_t tail_file_check(wharf_tail_t *t, wharf_tail_file_t *f)
         f->fp_hash = wharf_fingerprint(head, f->fp_len);
     }
     return (int64_t)size;
+}
+
+/* Hands a line over, cut at max_line_bytes when longer. */
+static void tail_deliver(wharf_tail_t *t, wharf_tail_file_t *f, const char *line, size_t len)
+{
+    if (len <= t->opts.max_line_bytes) {
+        t->dec.line(t->dec.arg, f, line, len, f->line_off, 0);
+        return;
+    }
+    wharf_log_warn("line longer than max_line_bytes; cut there and tagged truncated",
+                   "input=%s path=%s offset=%llu max_line_bytes=%llu", t->opts.input_id, f->path,
+                   (unsigned long long)f->line_off, (unsigned long long)t->opts.max_line_bytes);
+    t->dec.line(t->dec.arg, f, line, t->opts.max_line_bytes, f->line_off, 1);
 }
 
 /* Splits buf into lines; returns the bytes consumed. */
@@ -282,7 +295,7 @@ static size_t tail_split_lines(wharf_tail_t *t, wharf_tail_file_t *f, const char
         if (f->skipping)
             f->skipping = 0;
         else
-            t->dec.line(t->dec.arg, f, buf + start, len, f->line_off, 0);
+            tail_deliver(t, f, buf + start, len);
         f->line_off += len + 1;
         start += len + 1;
     }
@@ -292,11 +305,8 @@ static size_t tail_split_lines(wharf_tail_t *t, wharf_tail_file_t *f, const char
         return have;
     }
     if (rest > t->opts.max_line_bytes) {
-        t->dec.line(t->dec.arg, f, buf + start, t->opts.max_line_bytes, f->line_off, 1);
-        wharf_log_warn("line longer than max_line_bytes; cut there and tagged truncated",
-                       "input=%s path=%s offset=%llu max_line_bytes=%llu", t->opts.input_id,
-                       f->path, (unsigned long long)f->line_off,
-                       (unsigned long long)t->opts.max_line_bytes);
+        /* No newline in sight: deliver the cut line now, drop the rest. */
+        tail_deliver(t, f, buf + start, rest);
         f->skipping = 1;
         f->skip_off = f->line_off;
         f->line_off += rest;

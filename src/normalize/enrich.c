@@ -68,7 +68,7 @@ int wharf_container_add_label(wharf_container_meta_t *m, const char *key, const 
             free(k);
             free(m->labels[i].value);
             m->labels[i].value = v;
-            return 0;
+            return wharf_container_render_labels(m);
         }
     }
     wharf_label_t *l = realloc(m->labels, (m->n_labels + 1) * sizeof(*l));
@@ -79,7 +79,7 @@ int wharf_container_add_label(wharf_container_meta_t *m, const char *key, const 
     }
     m->labels = l;
     l[m->n_labels++] = (wharf_label_t){k, v};
-    return 0;
+    return wharf_container_render_labels(m);
 }
 
 static void labels_write(wharf_buf_t *b, const wharf_label_t *v, size_t n, int *first)
@@ -120,9 +120,30 @@ static int label_overridden(const wharf_label_t *extra, size_t n, const char *ke
     return 0;
 }
 
+/* The extra labels with their keys dedotted like the container's, in the
+ * event's arena. */
+static const wharf_label_t *labels_dedot_extra(wharf_event_t *e, const wharf_label_t *extra,
+                                               size_t n)
+{
+    wharf_label_t *v = wharf_arena_alloc(e->arena, n * sizeof(*v));
+    for (size_t i = 0; v != NULL && i < n; i++) {
+        char *k = wharf_arena_strndup(e->arena, extra[i].key, strlen(extra[i].key));
+        if (k == NULL)
+            return NULL;
+        label_dedot(k);
+        v[i] = (wharf_label_t){k, extra[i].value};
+    }
+    return v;
+}
+
 int wharf_container_labels_merged(wharf_event_t *e, const wharf_container_meta_t *m,
                                   const wharf_label_t *extra, size_t n_extra)
 {
+    if (m == NULL || m->labels_dedot) {
+        extra = labels_dedot_extra(e, extra, n_extra);
+        if (extra == NULL)
+            return -ENOMEM;
+    }
     wharf_buf_t b;
     wharf_buf_init(&b);
     int first = 1;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct file_opts {
@@ -29,14 +30,56 @@ static const wharf_conf_key_t file_keys[] = {
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 
+/* Offset just after the last '\n' before `size`, or 0. */
+static off_t file_last_newline_end(int fd, off_t size)
+{
+    char buf[4096];
+    while (size > 0) {
+        off_t start = size > (off_t)sizeof(buf) ? size - (off_t)sizeof(buf) : 0;
+        ssize_t n = pread(fd, buf, (size_t)(size - start), start);
+        if (n <= 0)
+            return -1;
+        for (ssize_t i = n - 1; i >= 0; i--)
+            if (buf[i] == '\n')
+                return start + i + 1;
+        size = start;
+    }
+    return 0;
+}
+
+/* A kill during a write leaves a partial last line. Its events were not
+ * committed, so they will be written again: cut the fragment off so that the
+ * file stays one valid JSON object per line. */
+static int file_output_repair_tail(file_output_t *f, int fd)
+{
+    struct stat st;
+    char last;
+    if (fstat(fd, &st) < 0 || st.st_size == 0)
+        return 0;
+    if (pread(fd, &last, 1, st.st_size - 1) != 1 || last == '\n')
+        return 0;
+    off_t keep = file_last_newline_end(fd, st.st_size);
+    if (keep < 0 || ftruncate(fd, keep) < 0)
+        return -errno;
+    wharf_log_warn("output file ended in a partial line (wharf stopped mid-write); removed it, "
+                   "its events are written again",
+                   "path=%s removed_bytes=%lld", f->path, (long long)(st.st_size - keep));
+    return 0;
+}
+
 static int file_output_open(file_output_t *f)
 {
     int rc = wharf_mkdir_parent(f->path, 0750);
     if (rc < 0)
         return rc;
-    int fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    int fd = open(f->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0)
         return -errno;
+    rc = file_output_repair_tail(f, fd);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
     f->fd = fd;
     return 0;
 }
