@@ -8,6 +8,7 @@
 #define WHARF_CONTAINER_LOG_H
 
 #include "wharf/container.h"
+#include "wharf/input.h"
 #include "wharf/partial.h"
 #include "wharf/pipeline.h"
 #include "wharf/tail.h"
@@ -17,6 +18,18 @@ typedef enum wharf_stream {
     WHARF_STREAM_STDOUT,
     WHARF_STREAM_STDERR
 } wharf_stream;
+
+/* An input whose files a wharf_tail follows; docker and cri start with it so
+ * that the four tail-driven operations are shared. */
+typedef struct wharf_tail_input {
+    wharf_input_t base;
+    wharf_tail_t *tail;
+} wharf_tail_input_t;
+
+int wharf_tail_input_start(wharf_input_t *in);
+int wharf_tail_input_read_all(wharf_input_t *in);
+void wharf_tail_input_stop(wharf_input_t *in);
+int wharf_tail_input_positions(wharf_input_t *in, wharf_positions_t *out);
 
 /* Per input. */
 typedef struct wharf_container_log {

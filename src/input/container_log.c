@@ -79,6 +79,26 @@ int wharf_container_log_invalid(const wharf_container_log_t *cl, wharf_container
     return container_log_emit(cl, cf, f, &r);
 }
 
+int wharf_tail_input_start(wharf_input_t *in)
+{
+    return wharf_tail_start(((wharf_tail_input_t *)in)->tail);
+}
+
+int wharf_tail_input_read_all(wharf_input_t *in)
+{
+    return wharf_tail_read_all(((wharf_tail_input_t *)in)->tail);
+}
+
+void wharf_tail_input_stop(wharf_input_t *in)
+{
+    wharf_tail_stop(((wharf_tail_input_t *)in)->tail);
+}
+
+int wharf_tail_input_positions(wharf_input_t *in, wharf_positions_t *out)
+{
+    return wharf_tail_positions(((wharf_tail_input_t *)in)->tail, out);
+}
+
 uint64_t wharf_container_log_safe_offset(const wharf_container_file_t *cf)
 {
     uint64_t safe = UINT64_MAX;

@@ -55,9 +55,8 @@ static void cri_opts_init(void *p)
 }
 
 typedef struct cri_input {
-    wharf_input_t base;
+    wharf_tail_input_t tin; /* first: the shared tail-driven operations */
     const cri_opts_t *opts;
-    wharf_tail_t *tail;
     wharf_container_log_t log;
 } cri_input_t;
 
@@ -231,35 +230,19 @@ static void cri_file_close(void *arg, wharf_tail_file_t *f)
 
 /* ---- input interface ---------------------------------------------------- */
 
-static int cri_start(wharf_input_t *in)
-{
-    return wharf_tail_start(((cri_input_t *)in)->tail);
-}
-
-static int cri_read_all(wharf_input_t *in)
-{
-    return wharf_tail_read_all(((cri_input_t *)in)->tail);
-}
-
-static void cri_stop(wharf_input_t *in)
-{
-    wharf_tail_stop(((cri_input_t *)in)->tail);
-}
-
-static int cri_positions(wharf_input_t *in, wharf_positions_t *out)
-{
-    return wharf_tail_positions(((cri_input_t *)in)->tail, out);
-}
-
 static void cri_destroy(wharf_input_t *in)
 {
     cri_input_t *c = (cri_input_t *)in;
-    wharf_tail_free(c->tail);
+    wharf_tail_free(c->tin.tail);
     free(c);
 }
 
 static const wharf_input_ops_t cri_ops = {
-    cri_start, cri_read_all, cri_stop, cri_positions, cri_destroy,
+    wharf_tail_input_start,
+    wharf_tail_input_read_all,
+    wharf_tail_input_stop,
+    wharf_tail_input_positions,
+    cri_destroy,
 };
 
 static int cri_create(const wharf_input_env_t *env, const wharf_conf_section_t *sec,
@@ -269,8 +252,8 @@ static int cri_create(const wharf_input_env_t *env, const wharf_conf_section_t *
     cri_input_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return -ENOMEM;
-    c->base.ops = &cri_ops;
-    c->base.id = sec->id;
+    c->tin.base.ops = &cri_ops;
+    c->tin.base.id = sec->id;
     c->opts = o;
     c->log =
         (wharf_container_log_t){env->pipeline, "\"kubernetes.container_logs\"", o->max_line_bytes};
@@ -278,12 +261,12 @@ static int cri_create(const wharf_input_env_t *env, const wharf_conf_section_t *
                                o->max_line_bytes, o->rotate_wait_ms, o->rescan_ms};
     wharf_tail_decoder_t dec = {
         c, cri_file_open, cri_file_line, cri_file_safe_offset, cri_file_flush, cri_file_close};
-    int rc = wharf_tail_new(env->loop, env->pipeline, env->positions, &topts, &dec, &c->tail);
+    int rc = wharf_tail_new(env->loop, env->pipeline, env->positions, &topts, &dec, &c->tin.tail);
     if (rc < 0) {
         free(c);
         return rc;
     }
-    *out = &c->base;
+    *out = &c->tin.base;
     return 0;
 }
 

@@ -63,11 +63,10 @@ static void docker_opts_init(void *p)
 }
 
 typedef struct docker_input {
-    wharf_input_t base;
+    wharf_tail_input_t tin; /* first: the shared tail-driven operations */
     const docker_opts_t *opts;
     wharf_strv_t globs;
     char *glob;
-    wharf_tail_t *tail;
     wharf_container_log_t log;
     docker_line_decoder_t decoder;
 } docker_input_t;
@@ -105,7 +104,8 @@ static void docker_meta_refresh(docker_input_t *d, docker_file_t *df, int64_t no
         if (df->c.meta == NULL)
             wharf_log_warn("no container metadata (config.v2.json unreadable); events carry "
                            "only what the log file says",
-                           "input=%s dir=%s error=\"%s\"", d->base.id, df->dir, wharf_strerror(rc));
+                           "input=%s dir=%s error=\"%s\"", d->tin.base.id, df->dir,
+                           wharf_strerror(rc));
         return;
     }
     wharf_container_meta_free(df->c.meta);
@@ -123,7 +123,7 @@ static int docker_file_open(void *arg, wharf_tail_file_t *f)
     docker_meta_refresh(d, df, wharf_pipeline_pass_ns(d->log.pipeline));
     f->user = df;
     if (docker_excluded(d, df->c.meta)) {
-        wharf_log_info("container excluded by exclude_names", "input=%s name=%s", d->base.id,
+        wharf_log_info("container excluded by exclude_names", "input=%s name=%s", d->tin.base.id,
                        df->c.meta->name);
         wharf_container_file_release(&df->c);
         free(df->dir);
@@ -184,37 +184,19 @@ static void docker_file_close(void *arg, wharf_tail_file_t *f)
 
 /* ---- input interface ---------------------------------------------------- */
 
-static int docker_start(wharf_input_t *in)
-{
-    return wharf_tail_start(((docker_input_t *)in)->tail);
-}
-
-static int docker_read_all(wharf_input_t *in)
-{
-    return wharf_tail_read_all(((docker_input_t *)in)->tail);
-}
-
-static void docker_stop(wharf_input_t *in)
-{
-    wharf_tail_stop(((docker_input_t *)in)->tail);
-}
-
-static int docker_positions(wharf_input_t *in, wharf_positions_t *out)
-{
-    return wharf_tail_positions(((docker_input_t *)in)->tail, out);
-}
-
 static void docker_destroy(wharf_input_t *in)
 {
     docker_input_t *d = (docker_input_t *)in;
-    wharf_tail_free(d->tail);
+    wharf_tail_free(d->tin.tail);
     docker_line_decoder_free(&d->decoder);
     free(d->glob);
     free(d);
 }
 
 static const wharf_input_ops_t docker_ops = {
-    docker_start, docker_read_all, docker_stop, docker_positions, docker_destroy,
+    wharf_tail_input_start, wharf_tail_input_read_all,
+    wharf_tail_input_stop,  wharf_tail_input_positions,
+    docker_destroy,
 };
 
 static int docker_create(const wharf_input_env_t *env, const wharf_conf_section_t *sec,
@@ -224,8 +206,8 @@ static int docker_create(const wharf_input_env_t *env, const wharf_conf_section_
     docker_input_t *d = calloc(1, sizeof(*d));
     if (d == NULL)
         return -ENOMEM;
-    d->base.ops = &docker_ops;
-    d->base.id = sec->id;
+    d->tin.base.ops = &docker_ops;
+    d->tin.base.id = sec->id;
     d->opts = o;
     d->log = (wharf_container_log_t){env->pipeline, "\"docker.container_logs\"", o->max_line_bytes};
     docker_line_decoder_init(&d->decoder);
@@ -245,14 +227,14 @@ static int docker_create(const wharf_input_env_t *env, const wharf_conf_section_
                                 docker_file_safe_offset,
                                 docker_file_flush,
                                 docker_file_close};
-    int rc = wharf_tail_new(env->loop, env->pipeline, env->positions, &topts, &dec, &d->tail);
+    int rc = wharf_tail_new(env->loop, env->pipeline, env->positions, &topts, &dec, &d->tin.tail);
     if (rc < 0) {
         docker_line_decoder_free(&d->decoder);
         free(d->glob);
         free(d);
         return rc;
     }
-    *out = &d->base;
+    *out = &d->tin.base;
     return 0;
 }
 

@@ -190,37 +190,59 @@ static int js_number(jscan_t *s)
 
 static int js_skip_value(jscan_t *s, int depth);
 
-static int js_skip_container(jscan_t *s, int depth, char close)
+/* `"key" :` of an object member; k may be NULL to skip the key. */
+static int js_key(jscan_t *s, wharf_str_t *k)
 {
-    if (depth > DOCKER_MAX_NESTING)
+    if (js_string(s, k) < 0)
         return WHARF_EPARSE;
+    js_ws(s);
+    if (s->p >= s->end || *s->p++ != ':')
+        return WHARF_EPARSE;
+    js_ws(s);
+    return 0;
+}
+
+/* After a member or element: 1 when ',' says another follows, 0 when
+ * `close` ends the container, WHARF_EPARSE otherwise. */
+static int js_after_member(jscan_t *s, char close)
+{
+    js_ws(s);
+    if (s->p >= s->end)
+        return WHARF_EPARSE;
+    char c = *s->p++;
+    if (c == close)
+        return 0;
+    if (c != ',')
+        return WHARF_EPARSE;
+    js_ws(s);
+    return 1;
+}
+
+/* Consumes `open` and whitespace; returns 1 when the container is empty. */
+static int js_open(jscan_t *s, char close)
+{
     s->p++;
     js_ws(s);
     if (s->p < s->end && *s->p == close) {
         s->p++;
+        return 1;
+    }
+    return 0;
+}
+
+static int js_skip_container(jscan_t *s, int depth, char close)
+{
+    if (depth > DOCKER_MAX_NESTING)
+        return WHARF_EPARSE;
+    if (js_open(s, close))
         return 0;
+    int more = 1;
+    while (more == 1) {
+        if ((close == '}' && js_key(s, NULL) < 0) || js_skip_value(s, depth + 1) < 0)
+            return WHARF_EPARSE;
+        more = js_after_member(s, close);
     }
-    for (;;) {
-        if (close == '}') {
-            if (js_string(s, NULL) < 0)
-                return WHARF_EPARSE;
-            js_ws(s);
-            if (s->p >= s->end || *s->p++ != ':')
-                return WHARF_EPARSE;
-            js_ws(s);
-        }
-        if (js_skip_value(s, depth + 1) < 0)
-            return WHARF_EPARSE;
-        js_ws(s);
-        if (s->p >= s->end)
-            return WHARF_EPARSE;
-        char c = *s->p++;
-        if (c == close)
-            return 0;
-        if (c != ',')
-            return WHARF_EPARSE;
-        js_ws(s);
-    }
+    return more;
 }
 
 static int js_skip_value(jscan_t *s, int depth)
@@ -250,20 +272,13 @@ static int js_attrs(jscan_t *s, docker_line_t *l)
 {
     if (s->p >= s->end || *s->p != '{')
         return js_skip_value(s, 1);
-    s->p++;
-    js_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
+    if (js_open(s, '}'))
         return 0;
-    }
-    for (;;) {
+    int more = 1;
+    while (more == 1) {
         wharf_str_t k, v;
-        if (js_string(s, &k) < 0)
+        if (js_key(s, &k) < 0)
             return WHARF_EPARSE;
-        js_ws(s);
-        if (s->p >= s->end || *s->p++ != ':')
-            return WHARF_EPARSE;
-        js_ws(s);
         int is_str = s->p < s->end && *s->p == '"';
         if ((is_str ? js_string(s, &v) : js_skip_value(s, 2)) < 0)
             return WHARF_EPARSE;
@@ -274,16 +289,9 @@ static int js_attrs(jscan_t *s, docker_line_t *l)
                 return -ENOMEM;
             l->attrs[l->n_attrs++] = (wharf_label_t){kc, vc};
         }
-        js_ws(s);
-        if (s->p >= s->end)
-            return WHARF_EPARSE;
-        char c = *s->p++;
-        if (c == '}')
-            return 0;
-        if (c != ',')
-            return WHARF_EPARSE;
-        js_ws(s);
+        more = js_after_member(s, '}');
     }
+    return more;
 }
 
 static int key_is(wharf_str_t k, const char *word, size_t n)
@@ -294,12 +302,8 @@ static int key_is(wharf_str_t k, const char *word, size_t n)
 static int js_member(jscan_t *s, docker_line_t *l)
 {
     wharf_str_t k, v;
-    if (js_string(s, &k) < 0)
+    if (js_key(s, &k) < 0)
         return WHARF_EPARSE;
-    js_ws(s);
-    if (s->p >= s->end || *s->p++ != ':')
-        return WHARF_EPARSE;
-    js_ws(s);
     int is_str = s->p < s->end && *s->p == '"';
     if (key_is(k, "attrs", 5))
         return js_attrs(s, l);
@@ -327,27 +331,18 @@ static int js_member(jscan_t *s, docker_line_t *l)
 static int js_object(jscan_t *s, docker_line_t *l)
 {
     js_ws(s);
-    if (s->p >= s->end || *s->p++ != '{')
+    if (s->p >= s->end || *s->p != '{')
         return WHARF_EPARSE;
-    js_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
+    if (js_open(s, '}'))
         return 0;
-    }
-    for (;;) {
+    int more = 1;
+    while (more == 1) {
         int rc = js_member(s, l);
         if (rc < 0)
             return rc;
-        js_ws(s);
-        if (s->p >= s->end)
-            return WHARF_EPARSE;
-        char c = *s->p++;
-        if (c == '}')
-            return 0;
-        if (c != ',')
-            return WHARF_EPARSE;
-        js_ws(s);
+        more = js_after_member(s, '}');
     }
+    return more;
 }
 
 void docker_line_decoder_init(docker_line_decoder_t *dec)
