@@ -58,11 +58,40 @@ static wharf_value_t *event_dyn_slot(wharf_event_t *e, const char *path, size_t 
     return &slot->value;
 }
 
+/* 1 when one path is the other plus more components ("a" and "a.b"): one
+ * would be a value and an object at once, a duplicate key in the output. */
+static int path_nests(wharf_str_t a, wharf_str_t b)
+{
+    if (a.len > b.len) {
+        wharf_str_t t = a;
+        a = b;
+        b = t;
+    }
+    return a.len < b.len && b.ptr[a.len] == '.' && memcmp(a.ptr, b.ptr, a.len) == 0;
+}
+
+static int path_conflicts(const wharf_event_t *e, wharf_str_t p)
+{
+    if (p.len == 0 || p.ptr[0] == '.' || p.ptr[p.len - 1] == '.' || memmem(p.ptr, p.len, "..", 2))
+        return 1;
+    for (int f = 0; f < WHARF_F__COUNT; f++)
+        if (path_nests(field_path_strs[f], p))
+            return 1;
+    for (uint32_t i = 0; i < e->n_dyn; i++)
+        if (path_nests(e->dyn[i].path, p))
+            return 1;
+    return 0;
+}
+
 wharf_value_t *wharf_event_set_path(wharf_event_t *e, const char *path, size_t len, uint32_t type)
 {
     int f = wharf_field_lookup(path, len);
+    if (f == WHARF_F_TAGS)
+        return NULL; /* tags are set with wharf_event_tag() */
     if (f >= 0)
         return wharf_event_slot(e, (wharf_field_id)f, type);
+    if (path_conflicts(e, (wharf_str_t){path, len}))
+        return NULL;
     wharf_value_t *v = event_dyn_slot(e, path, len);
     if (v != NULL) {
         v->type = type;

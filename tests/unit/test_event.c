@@ -268,6 +268,30 @@ static void test_set_path(void **state)
     wharf_arena_free(&arena);
 }
 
+/* Regression: the fuzzer's strict_dyn_* seeds. A dynamic path nested under
+ * or over another field would be written as a duplicate key. */
+static void test_set_path_refuses_conflicts(void **state)
+{
+    wharf_arena_t arena;
+    wharf_arena_init(&arena, 256);
+    wharf_event_t e = {0};
+    e.arena = &arena;
+    wharf_event_clear(&e);
+    static const char *const refused[] = {
+        "message.x", "container", "container.image", "log.offset.more", "tags", "", ".a",
+        "a.",        "a..b"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        assert_null(wharf_event_set_path(&e, refused[i], strlen(refused[i]), WHARF_V_STR));
+    assert_non_null(wharf_event_set_path(&e, "source.ip", 9, WHARF_V_STR));
+    assert_null(wharf_event_set_path(&e, "source", 6, WHARF_V_STR));
+    assert_null(wharf_event_set_path(&e, "source.ip.v4", 12, WHARF_V_STR));
+    assert_non_null(wharf_event_set_path(&e, "source.port", 11, WHARF_V_LONG));
+    assert_non_null(
+        wharf_event_set_path(&e, "container.security_context.seccomp", 34, WHARF_V_STR));
+    assert_int_equal(e.n_dyn, 3);
+    wharf_arena_free(&arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_path_compare_order),
         cmocka_unit_test(test_event_set_and_clear),
         cmocka_unit_test(test_set_path),
+        cmocka_unit_test(test_set_path_refuses_conflicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
