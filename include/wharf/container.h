@@ -10,6 +10,7 @@
 #define WHARF_CONTAINER_H
 
 #include "wharf/arena.h"
+#include "wharf/buf.h"
 #include "wharf/event.h"
 
 #include <stddef.h>
@@ -71,8 +72,12 @@ void wharf_container_meta_free(wharf_container_meta_t *m);
 
 /* Sets the container, orchestrator and kubernetes fields of an event. */
 void wharf_container_enrich(wharf_event_t *e, const wharf_container_meta_t *m);
-/* The labels object merged with extra key/values (json-file `attrs`),
- * rendered into the event's arena. Returns 0 or -ENOMEM. */
+/* The labels object merged with extra key/values (json-file `attrs`; their
+ * keys dedotted like the labels', a later repeat of a key wins), appended to
+ * out. Returns 0 or -ENOMEM. */
+int wharf_container_labels_render(const wharf_container_meta_t *m, const wharf_label_t *extra,
+                                  size_t n_extra, wharf_buf_t *out);
+/* The same, rendered into the event's arena and set as container.labels. */
 int wharf_container_labels_merged(wharf_event_t *e, const wharf_container_meta_t *m,
                                   const wharf_label_t *extra, size_t n_extra);
 

@@ -45,6 +45,11 @@ typedef struct wharf_container_file {
     char *path_json;              /* log.file.path rendered once per path */
     size_t path_json_len;
     const char *path_json_of; /* the tail file's path string it renders */
+    /* The last attrs seen and container.labels merged with them: every line
+     * of a container usually carries the same attrs. */
+    wharf_label_t *attrs;
+    size_t n_attrs;
+    wharf_buf_t attrs_labels;
 } wharf_container_file_t;
 
 /* One decoded record: a whole line, or a part of one when !final. */
@@ -72,6 +77,8 @@ uint64_t wharf_container_log_safe_offset(const wharf_container_file_t *cf);
 /* Emits what is still being joined (the file ended). */
 void wharf_container_log_flush(const wharf_container_log_t *cl, wharf_container_file_t *cf,
                                const wharf_tail_file_t *f);
+/* Drops the merged-labels cache (call when cf->meta changes). */
+void wharf_container_file_forget_labels(wharf_container_file_t *cf);
 /* Frees what cf holds (not cf itself: inputs embed it). */
 void wharf_container_file_release(wharf_container_file_t *cf);
 

@@ -4,6 +4,7 @@
 
 #include "wharf/json.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,47 @@ static int container_log_path_json(wharf_container_file_t *cf, const wharf_tail_
     return 0;
 }
 
+static int attrs_same(const wharf_container_file_t *cf, const wharf_label_t *a, size_t n)
+{
+    if (cf->attrs_labels.len == 0 || n != cf->n_attrs)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(a[i].key, cf->attrs[i].key) != 0 || strcmp(a[i].value, cf->attrs[i].value) != 0)
+            return 0;
+    return 1;
+}
+
+void wharf_container_file_forget_labels(wharf_container_file_t *cf)
+{
+    for (size_t i = 0; i < cf->n_attrs; i++) {
+        free(cf->attrs[i].key);
+        free(cf->attrs[i].value);
+    }
+    free(cf->attrs);
+    cf->attrs = NULL;
+    cf->n_attrs = 0;
+    wharf_buf_free(&cf->attrs_labels);
+}
+
+/* container.labels merged with the record's attrs, rendered once per change. */
+static int container_log_attrs_labels(wharf_container_file_t *cf, const wharf_label_t *a, size_t n)
+{
+    if (attrs_same(cf, a, n))
+        return 0;
+    wharf_container_file_forget_labels(cf);
+    cf->attrs = calloc(n, sizeof(*cf->attrs));
+    if (cf->attrs == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++, cf->n_attrs++)
+        if ((cf->attrs[i].key = strdup(a[i].key)) == NULL ||
+            (cf->attrs[i].value = strdup(a[i].value)) == NULL) {
+            free(cf->attrs[i].key);
+            wharf_container_file_forget_labels(cf);
+            return -ENOMEM;
+        }
+    return wharf_container_labels_render(cf->meta, a, n, &cf->attrs_labels);
+}
+
 static int container_log_emit(const wharf_container_log_t *cl, wharf_container_file_t *cf,
                               const wharf_tail_file_t *f, const wharf_container_record_t *r)
 {
@@ -42,8 +84,12 @@ static int container_log_emit(const wharf_container_log_t *cl, wharf_container_f
     wharf_event_set_raw(e, WHARF_F_EVENT_DATASET, cl->dataset_json, strlen(cl->dataset_json));
     if (cf->meta != NULL)
         wharf_container_enrich(e, cf->meta);
-    if (r->n_attrs > 0 && wharf_container_labels_merged(e, cf->meta, r->attrs, r->n_attrs) < 0)
-        return -1;
+    if (r->n_attrs > 0) {
+        if (container_log_attrs_labels(cf, r->attrs, r->n_attrs) < 0)
+            return -ENOMEM;
+        wharf_event_set_raw(e, WHARF_F_CONTAINER_LABELS, cf->attrs_labels.data,
+                            cf->attrs_labels.len);
+    }
     for (int t = 0; t < WHARF_TAG__COUNT; t++)
         if (r->tags & TAG_BIT(t))
             wharf_event_tag(e, (wharf_tag)t);
@@ -139,4 +185,5 @@ void wharf_container_file_release(wharf_container_file_t *cf)
     free(cf->path_json);
     cf->path_json = NULL;
     cf->path_json_of = NULL;
+    wharf_container_file_forget_labels(cf);
 }

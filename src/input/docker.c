@@ -110,6 +110,7 @@ static void docker_meta_refresh(docker_input_t *d, docker_file_t *df, int64_t no
     }
     wharf_container_meta_free(df->c.meta);
     df->c.meta = m;
+    wharf_container_file_forget_labels(&df->c);
 }
 
 static int docker_file_open(void *arg, wharf_tail_file_t *f)

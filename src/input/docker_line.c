@@ -89,81 +89,106 @@ static int js_unicode(const char *p, const char *end, unsigned *cp)
     return 4;
 }
 
-/* Decodes the escaped string body [p, end) (end at the closing quote). */
-static int js_unescape(jscan_t *s, const char *p, const char *end, wharf_str_t *out)
+/* The first '"' or '\\' in [p, end), or end: eight bytes at a time, since
+ * log text is long and mostly plain. */
+static const char *js_find_special(const char *p, const char *end)
 {
-    /* Every escape decodes to no more bytes than it takes. */
-    char *buf = wharf_arena_alloc(s->arena, (size_t)(end - p) + 1);
-    if (buf == NULL)
-        return -ENOMEM;
-    char *o = buf;
-    while (p < end) {
-        const char *bs = memchr(p, '\\', (size_t)(end - p));
-        size_t run = (size_t)((bs ? bs : end) - p);
-        memcpy(o, p, run);
-        o += run;
-        p += run;
-        if (p == end)
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    while (end - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        if ((((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
             break;
-        char c = p[1];
-        static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-        const char *k = c ? strchr(from, c) : NULL;
-        if (k != NULL) {
-            *o++ = to[k - from];
-            p += 2;
-            continue;
-        }
-        unsigned cp;
-        int used = c == 'u' ? js_unicode(p + 2, end, &cp) : -1;
-        if (used < 0)
-            return WHARF_EPARSE;
-        o = js_put_utf8(o, cp);
-        p += 2 + used;
+        p += 8;
     }
-    *out = (wharf_str_t){buf, (size_t)(o - buf)};
-    return 0;
+    while (p < end && *p != '"' && *p != '\\')
+        p++;
+    return p;
 }
 
-/* Finds the closing quote of the string starting at s->p (a '"'); sets
- * *escaped when it contains a backslash. */
-static const char *js_string_end(jscan_t *s, int *escaped)
+/* The byte a one-letter escape stands for, or -1. */
+static int js_simple_escape(char c)
 {
-    const char *p = s->p + 1;
-    *escaped = 0;
-    for (;;) {
-        const char *q = memchr(p, '"', (size_t)(s->end - p));
-        if (q == NULL)
-            return NULL;
-        /* The quote is escaped when an odd number of backslashes precede it. */
-        const char *b = q;
-        while (b > p && b[-1] == '\\')
-            b--;
-        if (q != p && memchr(p, '\\', (size_t)(q - p)) != NULL)
-            *escaped = 1;
-        if (((q - b) & 1) == 0)
-            return q;
-        p = q + 1;
+    switch (c) {
+    case '"':
+    case '\\':
+    case '/':
+        return c;
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    default:
+        return -1;
     }
 }
 
-/* Reads a string value; out may be NULL to skip it. */
+/* Decodes the escape at q (a backslash) into *o; returns the bytes it took
+ * in the input, or -1 when it is not a JSON escape. */
+static int js_escape(const char *q, const char *end, char **o)
+{
+    int simple = js_simple_escape(q[1]);
+    if (simple >= 0) {
+        *(*o)++ = (char)simple;
+        return 2;
+    }
+    unsigned cp;
+    int used = q[1] == 'u' ? js_unicode(q + 2, end, &cp) : -1;
+    if (used < 0)
+        return -1;
+    *o = js_put_utf8(*o, cp);
+    return 2 + used;
+}
+
+/* Reads a string value in one pass; out may be NULL to skip it. Without
+ * escapes the result is a slice of the line; with them it is decoded into
+ * the arena as the scan goes (every escape decodes to no more bytes than it
+ * takes, so the rest of the line bounds the buffer). */
 static int js_string(jscan_t *s, wharf_str_t *out)
 {
     if (s->p >= s->end || *s->p != '"')
         return WHARF_EPARSE;
-    int escaped;
-    const char *q = js_string_end(s, &escaped);
-    if (q == NULL)
-        return WHARF_EPARSE;
-    const char *body = s->p + 1;
-    s->p = q + 1;
-    if (out == NULL)
-        return 0;
-    if (!escaped) {
-        *out = (wharf_str_t){body, (size_t)(q - body)};
-        return 0;
+    const char *body = s->p + 1, *p = body, *end = s->end;
+    char *buf = NULL, *o = NULL;
+    for (;;) {
+        const char *q = js_find_special(p, end);
+        if (q == end)
+            return WHARF_EPARSE;
+        if (buf != NULL) {
+            memcpy(o, p, (size_t)(q - p));
+            o += q - p;
+        }
+        if (*q == '"') {
+            s->p = q + 1;
+            if (out != NULL)
+                *out = buf ? (wharf_str_t){buf, (size_t)(o - buf)}
+                           : (wharf_str_t){body, (size_t)(q - body)};
+            return 0;
+        }
+        if (end - q < 2)
+            return WHARF_EPARSE;
+        if (out == NULL) {
+            p = q + 2; /* skipped strings are not decoded */
+            continue;
+        }
+        if (buf == NULL) {
+            if ((buf = wharf_arena_alloc(s->arena, (size_t)(end - body))) == NULL)
+                return -ENOMEM;
+            memcpy(buf, body, (size_t)(q - body));
+            o = buf + (q - body);
+        }
+        int used = js_escape(q, end, &o);
+        if (used < 0)
+            return WHARF_EPARSE;
+        p = q + used;
     }
-    return js_unescape(s, body, q, out);
 }
 
 static int js_literal(jscan_t *s, const char *word, size_t n)

@@ -112,52 +112,65 @@ int wharf_container_render_labels(wharf_container_meta_t *m)
     return 0;
 }
 
-static int label_overridden(const wharf_label_t *extra, size_t n, const char *key)
+/* 1 when keys[i] is given again later in keys (the later one wins). */
+static int label_repeated(char *const *keys, size_t n, size_t i)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(extra[i].key, key) == 0)
+    for (size_t j = i + 1; j < n; j++)
+        if (strcmp(keys[j], keys[i]) == 0)
             return 1;
     return 0;
 }
 
-/* The extra labels with their keys dedotted like the container's, in the
- * event's arena. */
-static const wharf_label_t *labels_dedot_extra(wharf_event_t *e, const wharf_label_t *extra,
-                                               size_t n)
+static int label_in(char *const *keys, size_t n, const char *key)
 {
-    wharf_label_t *v = wharf_arena_alloc(e->arena, n * sizeof(*v));
-    for (size_t i = 0; v != NULL && i < n; i++) {
-        char *k = wharf_arena_strndup(e->arena, extra[i].key, strlen(extra[i].key));
-        if (k == NULL)
-            return NULL;
-        label_dedot(k);
-        v[i] = (wharf_label_t){k, extra[i].value};
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+int wharf_container_labels_render(const wharf_container_meta_t *m, const wharf_label_t *extra,
+                                  size_t n_extra, wharf_buf_t *out)
+{
+    char **keys = calloc(n_extra ? n_extra : 1, sizeof(char *));
+    int rc = keys ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n_extra; i++) {
+        if ((keys[i] = strdup(extra[i].key)) == NULL)
+            rc = -ENOMEM;
+        else if (m == NULL || m->labels_dedot)
+            label_dedot(keys[i]);
     }
-    return v;
+    if (rc == 0) {
+        int first = 1;
+        wharf_buf_putc(out, '{');
+        for (size_t i = 0; i < n_extra; i++) {
+            if (label_repeated(keys, n_extra, i))
+                continue;
+            wharf_label_t l = {keys[i], extra[i].value};
+            labels_write(out, &l, 1, &first);
+        }
+        for (size_t i = 0; m != NULL && i < m->n_labels; i++)
+            if (!label_in(keys, n_extra, m->labels[i].key))
+                labels_write(out, &m->labels[i], 1, &first);
+        wharf_buf_putc(out, '}');
+    }
+    for (size_t i = 0; keys != NULL && i < n_extra; i++)
+        free(keys[i]);
+    free(keys);
+    return rc;
 }
 
 int wharf_container_labels_merged(wharf_event_t *e, const wharf_container_meta_t *m,
                                   const wharf_label_t *extra, size_t n_extra)
 {
-    if (m == NULL || m->labels_dedot) {
-        extra = labels_dedot_extra(e, extra, n_extra);
-        if (extra == NULL)
-            return -ENOMEM;
-    }
     wharf_buf_t b;
     wharf_buf_init(&b);
-    int first = 1;
-    wharf_buf_putc(&b, '{');
-    labels_write(&b, extra, n_extra, &first);
-    for (size_t i = 0; m != NULL && i < m->n_labels; i++)
-        if (!label_overridden(extra, n_extra, m->labels[i].key))
-            labels_write(&b, &m->labels[i], 1, &first);
-    wharf_buf_putc(&b, '}');
-    char *json = wharf_arena_strndup(e->arena, b.data, b.len);
+    int rc = wharf_container_labels_render(m, extra, n_extra, &b);
+    char *json = rc == 0 ? wharf_arena_strndup(e->arena, b.data, b.len) : NULL;
     size_t len = b.len;
     wharf_buf_free(&b);
     if (json == NULL)
-        return -ENOMEM;
+        return rc < 0 ? rc : -ENOMEM;
     wharf_event_set_raw(e, WHARF_F_CONTAINER_LABELS, json, len);
     return 0;
 }
