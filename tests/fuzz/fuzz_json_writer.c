@@ -23,9 +23,12 @@
  *    overlong forms and surrogates, so it cannot be the judge of that);
  *  - "message" reads back as the input with each invalid byte replaced, and
  *    wharf_json_write_string() counts the same number of replacements;
- *  - with WHARF_FUZZ_STRICT=1 in the environment, no object repeats a key
- *    (RFC 8259 only says SHOULD, but Elasticsearch rejects such documents).
- *    Off by default: see tests/fuzz/corpus/README.md. */
+ *  - no object repeats a key (RFC 8259 only says SHOULD, but Elasticsearch
+ *    rejects such documents);
+ *  - wharf_event_set_path() refuses exactly what event.h says it refuses:
+ *    "tags", empty or malformed paths ("a..b", ".a", "a."), and paths that
+ *    would make one key both a value and an object ("message.x" beside
+ *    "message", "container" beside "container.id"). */
 #include "fuzz_support.h"
 #include "wharf/container.h"
 #include "wharf/json.h"
@@ -224,8 +227,15 @@ static int jc_key(void *ctx, const unsigned char *s, size_t n)
 }
 
 static const yajl_callbacks jc_callbacks = {
-    jc_null, jc_bool,   NULL,   NULL,         jc_number, jc_string,
-    jc_start_map, jc_key, jc_end, jc_start_array, jc_end,
+    .yajl_null = jc_null,
+    .yajl_boolean = jc_bool,
+    .yajl_number = jc_number,
+    .yajl_string = jc_string,
+    .yajl_start_map = jc_start_map,
+    .yajl_map_key = jc_key,
+    .yajl_end_map = jc_end,
+    .yajl_start_array = jc_start_array,
+    .yajl_end_array = jc_end,
 };
 
 static void dump_and_abort(const char *what, const wharf_buf_t *b)
@@ -321,6 +331,8 @@ typedef struct build {
     wharf_label_t attrs[MAX_ATTRS];
     size_t n_attrs;
     int image_set;
+    wharf_str_t dyn[32]; /* dynamic paths accepted so far (at most one per operation) */
+    size_t n_dyn;
 } build_t;
 
 static wharf_container_meta_t *build_meta(build_t *b)
@@ -423,6 +435,49 @@ static void op_meta(fz_t *f, build_t *b)
     }
 }
 
+/* One path is the other plus more components: "a" and "a.b". */
+static int ref_path_nests(wharf_str_t a, wharf_str_t b)
+{
+    if (a.len == b.len)
+        return 0;
+    const wharf_str_t *shorter = a.len < b.len ? &a : &b, *longer = a.len < b.len ? &b : &a;
+    return longer->ptr[shorter->len] == '.' && memcmp(shorter->ptr, longer->ptr, shorter->len) == 0;
+}
+
+static int ref_path_known(const build_t *b, wharf_str_t p)
+{
+    for (size_t i = 0; i < b->n_dyn; i++)
+        if (b->dyn[i].len == p.len && memcmp(b->dyn[i].ptr, p.ptr, p.len) == 0)
+            return 1;
+    return 0;
+}
+
+/* What event.h says wharf_event_set_path() refuses. */
+static int ref_path_refused(const build_t *b, wharf_str_t p)
+{
+    for (int f = 0; f < WHARF_F__COUNT; f++) {
+        wharf_str_t known = {wharf_field_path((wharf_field_id)f), 0};
+        known.len = strlen(known.ptr);
+        if (known.len == p.len && memcmp(known.ptr, p.ptr, p.len) == 0)
+            return f == WHARF_F_TAGS; /* an ECS field: set in the table */
+    }
+    if (p.len == 0 || p.ptr[0] == '.' || p.ptr[p.len - 1] == '.')
+        return 1;
+    for (size_t i = 0; i + 1 < p.len; i++)
+        if (p.ptr[i] == '.' && p.ptr[i + 1] == '.')
+            return 1;
+    for (int f = 0; f < WHARF_F__COUNT; f++) {
+        wharf_str_t known = {wharf_field_path((wharf_field_id)f), 0};
+        known.len = strlen(known.ptr);
+        if (ref_path_nests(known, p))
+            return 1;
+    }
+    for (size_t i = 0; i < b->n_dyn; i++)
+        if (ref_path_nests(b->dyn[i], p))
+            return 1;
+    return 0;
+}
+
 enum {
     OP_DYN, /* a field by path, any value type */
     OP_FIELD,
@@ -442,9 +497,17 @@ static void apply_op(fz_t *f, build_t *b)
     case OP_DYN: {
         uint32_t type = (uint32_t)(op / OP__COUNT) % WHARF_V_RAW + 1;
         wharf_str_t path = fz_str(f);
+        int refused = ref_path_refused(b, path);
         wharf_value_t *v = wharf_event_set_path(e, path.ptr, path.len, type);
+        if ((v == NULL) != refused) { /* the arena does not run out here */
+            fprintf(stderr, "fuzz_json_writer: path \"%.*s\" %s\n", (int)path.len, path.ptr,
+                    refused ? "should be refused" : "refused");
+            abort();
+        }
         if (v == NULL)
-            abort(); /* the arena does not run out here */
+            break;
+        if (wharf_field_lookup(path.ptr, path.len) < 0 && !ref_path_known(b, path))
+            b->dyn[b->n_dyn++] = path;
         fz_value(f, b, v);
         break;
     }
@@ -490,11 +553,6 @@ static void apply_op(fz_t *f, build_t *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int strict = -1;
-    if (strict < 0) {
-        const char *s = getenv("WHARF_FUZZ_STRICT");
-        strict = s != NULL && strcmp(s, "1") == 0;
-    }
     build_t b;
     memset(&b, 0, sizeof(b));
     wharf_arena_init(&b.arena, 4096);
@@ -537,7 +595,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t want_len = ref_sanitize(msg, msg_len, want, &want_replaced);
     if (!c.have_message || c.message_len != want_len || memcmp(c.message, want, want_len) != 0)
         dump_and_abort("\"message\" does not read back as the input", &out);
-    if (strict && c.dup_key != NULL) {
+    if (c.dup_key != NULL) {
         fprintf(stderr, "repeated key \"%.*s\"\n", (int)c.dup_len, c.dup_key);
         dump_and_abort("an object repeats a key", &out);
     }
