@@ -190,7 +190,7 @@ static inline void wharf_event_tag(wharf_event_t *e, wharf_tag t)
 /* Adds a field by dotted path (e.g. "source.ip"); a known path goes into the
  * fixed table, anything else into the dynamic list. The path must outlive the
  * event. Returns the slot to fill, or NULL on out-of-memory, for "tags" (use
- * wharf_event_tag), for an empty or malformed path ("a..b", ".a"), and for a
+ * wharf_event_tag), for an empty, malformed ("a..b", ".a") or not UTF-8 path, and for a
  * path that would make one key both a value and an object ("message.x"
  * beside "message", "container" beside "container.id"). */
 wharf_value_t *wharf_event_set_path(wharf_event_t *e, const char *path, size_t len, uint32_t type);

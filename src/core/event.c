@@ -1,6 +1,8 @@
 /* event.c - field table lookups and dynamic fields for wharf_event_t. */
 #include "wharf/event.h"
 
+#include "wharf/json.h"
+
 #include <string.h>
 
 static const wharf_str_t field_path_strs[WHARF_F__COUNT] = {
@@ -72,7 +74,10 @@ static int path_nests(wharf_str_t a, wharf_str_t b)
 
 static int path_conflicts(const wharf_event_t *e, wharf_str_t p)
 {
-    if (p.len == 0 || p.ptr[0] == '.' || p.ptr[p.len - 1] == '.' || memmem(p.ptr, p.len, "..", 2))
+    /* Invalid UTF-8 would be repaired to U+FFFD on output, so two different
+     * byte strings could become one key. */
+    if (p.len == 0 || p.ptr[0] == '.' || p.ptr[p.len - 1] == '.' || memmem(p.ptr, p.len, "..", 2) ||
+        !wharf_utf8_valid(p.ptr, p.len))
         return 1;
     for (int f = 0; f < WHARF_F__COUNT; f++)
         if (path_nests(field_path_strs[f], p))

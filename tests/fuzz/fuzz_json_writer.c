@@ -466,6 +466,8 @@ static int ref_path_refused(const build_t *b, wharf_str_t p)
     for (size_t i = 0; i + 1 < p.len; i++)
         if (p.ptr[i] == '.' && p.ptr[i + 1] == '.')
             return 1;
+    if (!ref_utf8_valid((const unsigned char *)p.ptr, p.len))
+        return 1; /* two invalid byte strings could repair to one key */
     for (int f = 0; f < WHARF_F__COUNT; f++) {
         wharf_str_t known = {wharf_field_path((wharf_field_id)f), 0};
         known.len = strlen(known.ptr);

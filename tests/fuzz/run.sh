@@ -13,9 +13,10 @@
 # fails.
 #
 # Environment: FUZZ_SECONDS, FUZZ_BUILD_DIR, FUZZ_JOBS (build parallelism),
-# FUZZ_TARGETS (space-separated names, default all).
+# FUZZ_TARGETS (space-separated names, default all), FUZZ_KEEP=1 (keep the
+# scratch directory, with the grown corpora, after a clean run too).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 seconds="${FUZZ_SECONDS:-30}"
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
 jobs="${FUZZ_JOBS:-$(nproc)}"
@@ -29,6 +30,7 @@ fi
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/wharf-fuzz.XXXXXX")
 if ! { CC=clang cmake -S . -B "$build" -DWHARF_FUZZ=ON &&
+    # shellcheck disable=SC2086 # one word per target
     cmake --build "$build" -j"$jobs" --target $targets; } >"$scratch/build.log" 2>&1; then
     tail -n 60 "$scratch/build.log"
     echo "fuzz: build failed (log: $scratch/build.log)"
@@ -63,7 +65,7 @@ for name in $targets; do
         -name 'timeout-*' -o -name 'oom-*' \) | sort)
     if [ $rc -eq 0 ] && [ -z "$found" ]; then
         echo "fuzz: $name ok: ${execs:-?} runs, ${rate:-?} exec/s, ${cov:-no coverage line}," \
-            "corpus $(ls "$work/corpus" | wc -l) inputs"
+            "corpus $(find "$work/corpus" -type f | wc -l) inputs"
         continue
     fi
     status=1
@@ -76,9 +78,9 @@ for name in $targets; do
         echo "fuzz: reproduce with: $bin $f"
     done
 done
-if [ $status -eq 0 ]; then
+if [ $status -eq 0 ] && [ "${FUZZ_KEEP:-0}" != 1 ]; then
     rm -rf "$scratch"
 else
-    echo "fuzz: logs and inputs kept in $scratch"
+    echo "fuzz: logs, corpora and inputs kept in $scratch"
 fi
 exit $status

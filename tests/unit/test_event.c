@@ -279,7 +279,7 @@ static void test_set_path_refuses_conflicts(void **state)
     wharf_event_clear(&e);
     static const char *const refused[] = {
         "message.x", "container", "container.image", "log.offset.more", "tags", "", ".a",
-        "a.",        "a..b"};
+        "a.",        "a..b",      "user.\xff",       "user.\xfe"};
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         assert_null(wharf_event_set_path(&e, refused[i], strlen(refused[i]), WHARF_V_STR));
     assert_non_null(wharf_event_set_path(&e, "source.ip", 9, WHARF_V_STR));
