@@ -34,6 +34,11 @@ void wharf_json_write_long(wharf_buf_t *b, int64_t v);
  * when the dynamic fields could not be sorted. */
 int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf_buf_t *b);
 
+/* A malloc'd NUL-terminated copy of s with each invalid UTF-8 byte replaced
+ * by U+FFFD, as the writer would output it; NULL on out-of-memory. Keys are
+ * compared in this form, so two byte strings that repair alike are one key. */
+char *wharf_utf8_repair_dup(const char *s, size_t n);
+
 /* Validates UTF-8; returns 1 when s is well-formed. */
 int wharf_utf8_valid(const char *s, size_t n);
 

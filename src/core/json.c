@@ -63,6 +63,30 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return 0;
 }
 
+char *wharf_utf8_repair_dup(const char *s, size_t n)
+{
+    char *out = malloc(n * 3 + 1);
+    if (out == NULL)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, n - i);
+        if (k == 0) {
+            out[o++] = '\xef'; /* U+FFFD */
+            out[o++] = '\xbf';
+            out[o++] = '\xbd';
+            i++;
+            continue;
+        }
+        memcpy(out + o, p + i, k);
+        o += k;
+        i += k;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 int wharf_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -55,7 +55,7 @@ static void label_dedot(char *key)
 
 int wharf_container_add_label(wharf_container_meta_t *m, const char *key, const char *value)
 {
-    char *k = strdup(key), *v = strdup(value);
+    char *k = wharf_utf8_repair_dup(key, strlen(key)), *v = strdup(value);
     if (k == NULL || v == NULL) {
         free(k);
         free(v);
@@ -135,7 +135,7 @@ int wharf_container_labels_render(const wharf_container_meta_t *m, const wharf_l
     char **keys = calloc(n_extra ? n_extra : 1, sizeof(char *));
     int rc = keys ? 0 : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < n_extra; i++) {
-        if ((keys[i] = strdup(extra[i].key)) == NULL)
+        if ((keys[i] = wharf_utf8_repair_dup(extra[i].key, strlen(extra[i].key))) == NULL)
             rc = -ENOMEM;
         else if (m == NULL || m->labels_dedot)
             label_dedot(keys[i]);
