@@ -29,8 +29,8 @@ if [ -z "$targets" ]; then
 fi
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/wharf-fuzz.XXXXXX")
+# shellcheck disable=SC2086 # $targets: one word per target
 if ! { CC=clang cmake -S . -B "$build" -DWHARF_FUZZ=ON &&
-    # shellcheck disable=SC2086 # one word per target
     cmake --build "$build" -j"$jobs" --target $targets; } >"$scratch/build.log" 2>&1; then
     tail -n 60 "$scratch/build.log"
     echo "fuzz: build failed (log: $scratch/build.log)"
