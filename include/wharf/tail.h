@@ -28,6 +28,7 @@
 #include <uv.h>
 
 #define WHARF_TAIL_FP_MAX 64 /* bytes of a file's head in its fingerprint */
+#define WHARF_TAIL_COPIES 8  /* truncations remembered for copytruncate */
 
 typedef struct wharf_tail wharf_tail_t;
 
@@ -44,11 +45,15 @@ typedef struct wharf_tail_file {
     uint64_t pending;                      /* becomes committed at the next pipeline commit */
     char *carry;                           /* bytes [line_off, read_off): a line still open */
     size_t carry_len, carry_cap;
-    /* The head of the file before its last truncation and how far it had been
-     * read, so that a copy made by copytruncate continues from there. */
-    unsigned char copied_head[WHARF_TAIL_FP_MAX];
-    uint32_t copied_fp_len;
-    uint64_t copied_off;
+    /* The heads of the file before its last truncations and how far each had
+     * been read, so that a copy made by copytruncate continues from there
+     * even when several rotations passed before the copy was seen. */
+    struct wharf_tail_copied {
+        unsigned char head[WHARF_TAIL_FP_MAX];
+        uint32_t fp_len;
+        uint64_t off;
+    } copied[WHARF_TAIL_COPIES];
+    unsigned n_truncations;
     int skipping;      /* discarding the rest of an over-long line */
     uint64_t skip_off; /* where that over-long line started */
     int ignored;       /* the decoder declined it (e.g. excluded container) */

@@ -6,9 +6,11 @@
  * flat object with string values, written by dockerd - so this scanner reads
  * it directly: strings without escapes are returned as slices of the line
  * (no copy), escaped ones are decoded into the arena, and keys other than
- * log/stream/time/attrs are skipped structurally whatever their value. It is
- * still a strict JSON reader: anything that is not exactly one JSON object
- * makes the line invalid, and the input tags it invalid_json. */
+ * log/stream/time/attrs are skipped structurally whatever their value.
+ * Anything that is not one JSON object makes the line invalid, and the input
+ * tags it invalid_json. It is lenient in two places that cannot change what
+ * is shipped: the syntax of numbers in skipped values, and raw control bytes
+ * inside strings (the writer escapes them). */
 #include "wharf/common.h"
 #include "wharf/docker.h"
 #include "wharf/timefmt.h"

@@ -132,10 +132,14 @@ static uint64_t tail_copy_offset(wharf_tail_t *t, const wharf_tail_file_t *f, ui
         if (o->ignored || !tail_same_dir(o->path, f->path))
             continue;
         if (tail_copy_match(f->head, f->fp_len, size, recent, o->head, o->fp_len, o->line_off,
-                            &start, defer) ||
-            tail_copy_match(f->head, f->fp_len, size, recent, o->copied_head, o->copied_fp_len,
-                            o->copied_off, &start, defer))
+                            &start, defer))
             return start;
+        for (unsigned i = 0; i < WHARF_TAIL_COPIES; i++) {
+            const struct wharf_tail_copied *c = &o->copied[i];
+            if (tail_copy_match(f->head, f->fp_len, size, recent, c->head, c->fp_len, c->off,
+                                &start, defer))
+                return start;
+        }
     }
     return 0;
 }
@@ -235,9 +239,10 @@ static void tail_file_restart(wharf_tail_t *t, wharf_tail_file_t *f, const unsig
                    "input=%s path=%s old_offset=%llu new_size=%llu", t->opts.input_id, f->path,
                    (unsigned long long)f->read_off, (unsigned long long)size);
     t->dec.flush(t->dec.arg, f);
-    memcpy(f->copied_head, f->head, f->fp_len);
-    f->copied_fp_len = f->fp_len;
-    f->copied_off = f->line_off;
+    struct wharf_tail_copied *c = &f->copied[f->n_truncations++ % WHARF_TAIL_COPIES];
+    memcpy(c->head, f->head, f->fp_len);
+    c->fp_len = f->fp_len;
+    c->off = f->line_off;
     f->read_off = f->line_off = 0;
     f->carry_len = 0;
     f->skipping = 0;
