@@ -17,6 +17,7 @@ enum {
     WHARF_EINVAL_CONFIG = -10001, /* configuration did not validate */
     WHARF_EPARSE = -10002,        /* input bytes are not in the expected format */
     WHARF_ETOOBIG = -10003,       /* a value exceeded a configured bound */
+    WHARF_EFULL = -10004,         /* the disk buffer is at max_size (when_full: block) */
 };
 
 /* A byte slice. Not NUL-terminated unless documented; never owns memory. */

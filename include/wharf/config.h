@@ -50,6 +50,7 @@ typedef struct wharf_conf_key {
     const char *const *choices;         /* ENUM: NULL-terminated */
     const struct wharf_conf_key *sub;   /* OBJECT: keys of the nested struct */
     void (*sub_init)(void *sub_struct); /* OBJECT: set defaults, may be NULL */
+    int64_t min, max;                   /* INT, SIZE, DURATION: bounds when max > 0 */
 } wharf_conf_key_t;
 
 /* What an input or output type tells the loader about its configuration.
@@ -77,10 +78,25 @@ typedef struct wharf_conf_host {
     char *name; /* "auto" (default) resolves to gethostname() */
 } wharf_conf_host_t;
 
+typedef enum { WHARF_WHEN_FULL_BLOCK, WHARF_WHEN_FULL_DROP_OLDEST } wharf_when_full;
+typedef enum { WHARF_FSYNC_BATCH, WHARF_FSYNC_INTERVAL, WHARF_FSYNC_NEVER } wharf_fsync_mode;
+
+/* `buffer:` - the disk buffer (wharf/buffer.h). */
+typedef struct wharf_conf_buffer {
+    uint64_t max_size;           /* whole buffer on disk, default 1GiB */
+    int when_full;               /* wharf_when_full, default block */
+    int fsync;                   /* wharf_fsync_mode, default batch */
+    int64_t fsync_interval_ms;   /* fsync: interval, default 1s */
+    uint64_t segment_size;       /* default 64MiB */
+    int64_t compression_level;   /* zstd, default 1 */
+    int64_t max_hold_deleted_ms; /* deleted input files held open at most this long */
+} wharf_conf_buffer_t;
+
 typedef struct wharf_config {
     char *path;
     char *data_dir; /* default "./data" */
     wharf_conf_host_t host;
+    wharf_conf_buffer_t buffer;
     wharf_conf_section_t *inputs;
     size_t n_inputs;
     wharf_conf_section_t *outputs;

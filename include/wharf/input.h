@@ -19,13 +19,14 @@ typedef struct wharf_input_env {
     uv_loop_t *loop;
     wharf_pipeline_t *pipeline;
     const wharf_positions_t *positions; /* as loaded at start */
+    int64_t max_hold_deleted_ms;        /* buffer.max_hold_deleted */
 } wharf_input_env_t;
 
 typedef struct wharf_input_ops {
     int (*start)(wharf_input_t *in);    /* live mode: watch and read */
     int (*read_all)(wharf_input_t *in); /* oneshot: read to the current end */
     void (*stop)(wharf_input_t *in);    /* stop reading, close handles */
-    /* Appends this input's committed positions to out. */
+    /* Appends the positions of what this input emitted so far to out. */
     int (*positions)(wharf_input_t *in, wharf_positions_t *out);
     void (*destroy)(wharf_input_t *in);
 } wharf_input_ops_t;

@@ -3,24 +3,31 @@
  * Inputs ask the pipeline for an event, fill it, and emit it. The pipeline
  * adds the fields every event carries (host, agent, ecs.version, event.kind,
  * event.created), serializes it into the current NDJSON block, and commits
- * the block to the outputs when it is full or when an input finished a read
- * pass. Commit listeners learn that everything emitted so far is delivered,
- * which is when inputs may advance the positions they will save. */
+ * the block to the disk buffer when it is full or when an input finished a
+ * read pass, together with a checkpoint of the input positions (asked of the
+ * checkpoint source at that moment). Commit listeners learn that a commit
+ * went through: the outputs have something new to read. */
 #ifndef WHARF_PIPELINE_H
 #define WHARF_PIPELINE_H
 
+#include "wharf/buf.h"
 #include "wharf/event.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct wharf_pipeline wharf_pipeline_t;
-typedef struct wharf_output wharf_output_t;
+typedef struct wharf_buffer wharf_buffer_t;
 
 typedef void (*wharf_commit_cb)(void *arg);
+/* Appends the current input positions (a checkpoint payload) to out. */
+typedef int (*wharf_checkpoint_cb)(void *arg, wharf_buf_t *out);
 
-int wharf_pipeline_new(const char *host_name, wharf_output_t **outputs, size_t n_outputs,
-                       wharf_pipeline_t **out);
+int wharf_pipeline_new(const char *host_name, wharf_buffer_t *buffer, wharf_pipeline_t **out);
+/* cb gives the positions for each commit; `last` is the checkpoint the buffer
+ * already holds, so that a commit repeating it is skipped. */
+void wharf_pipeline_set_checkpoint(wharf_pipeline_t *p, wharf_checkpoint_cb cb, void *arg,
+                                   const wharf_buf_t *last);
 void wharf_pipeline_free(wharf_pipeline_t *p);
 
 /* Stamps event.created for the events of the next read pass. */
@@ -31,15 +38,13 @@ int64_t wharf_pipeline_pass_ns(const wharf_pipeline_t *p);
 wharf_event_t *wharf_pipeline_event(wharf_pipeline_t *p);
 /* Serializes the event from wharf_pipeline_event(); may commit. */
 int wharf_pipeline_emit(wharf_pipeline_t *p, wharf_event_t *e);
-/* Delivers the current block to every output. Returns 0, or the first
- * output's error; a failed block is kept and retried by the next commit, and
- * wharf_pipeline_blocked() reports true until it went through. */
+/* Commits the current block and the positions to the buffer; a commit with
+ * no events and unchanged positions is skipped. Returns 0 or the buffer's
+ * error (WHARF_EFULL: full, when_full: block); a failed block is kept and
+ * retried by the next commit, and wharf_pipeline_blocked() reports true
+ * until it went through: inputs stop reading meanwhile. */
 int wharf_pipeline_commit(wharf_pipeline_t *p);
 int wharf_pipeline_blocked(const wharf_pipeline_t *p);
-/* Makes delivered data durable (fdatasync on file outputs). */
-int wharf_pipeline_sync(wharf_pipeline_t *p);
-/* Reopens outputs (SIGHUP, logrotate). */
-void wharf_pipeline_reopen(wharf_pipeline_t *p);
 int wharf_pipeline_on_commit(wharf_pipeline_t *p, wharf_commit_cb cb, void *arg);
 uint64_t wharf_pipeline_events_total(const wharf_pipeline_t *p);
 

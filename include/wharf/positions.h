@@ -1,11 +1,14 @@
-/* positions.h - where each input stopped reading, saved under data_dir.
+/* positions.h - where each input stopped reading.
  *
  * A file is identified by (device, inode) plus a hash of its first bytes, so
- * a reused inode is not taken for the file it replaced. The store is written
- * atomically (write, fsync, rename, fsync dir), and only ever holds offsets
- * whose events the outputs already accepted. */
+ * a reused inode is not taken for the file it replaced. Positions are saved
+ * as checkpoint records in the disk buffer, in the same commit as the events
+ * read up to them (wharf/buffer.h), so they never run ahead of what was
+ * saved. */
 #ifndef WHARF_POSITIONS_H
 #define WHARF_POSITIONS_H
+
+#include "wharf/buf.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,10 +32,10 @@ typedef struct wharf_positions {
 
 void wharf_positions_init(wharf_positions_t *p);
 void wharf_positions_free(wharf_positions_t *p);
-/* Loads DATA_DIR/positions.json; a missing file is an empty store. A corrupt
- * file is reported and treated as empty (returns WHARF_EPARSE). */
-int wharf_positions_load(wharf_positions_t *p, const char *data_dir);
-int wharf_positions_save(const wharf_positions_t *p, const char *data_dir);
+/* The checkpoint form (JSON) of p, appended to out. */
+void wharf_positions_serialize(const wharf_positions_t *p, wharf_buf_t *out);
+/* Parses a checkpoint into an empty p; on error (WHARF_EPARSE) p stays empty. */
+int wharf_positions_parse(wharf_positions_t *p, const char *text, size_t len);
 int wharf_positions_add(wharf_positions_t *p, const wharf_position_t *pos);
 int wharf_positions_add_input(wharf_positions_t *p, const char *input_id);
 int wharf_positions_has_input(const wharf_positions_t *p, const char *input_id);

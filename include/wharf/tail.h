@@ -16,7 +16,12 @@
  * compressed ones) are matched too: a file created and rotated away between
  * two scans, or while wharf was stopped, is still read, and a finished file
  * is remembered (with its position) until it is deleted, so it is not read
- * twice. */
+ * twice.
+ *
+ * While the pipeline is blocked (the disk buffer is full) nothing is read; a
+ * file deleted meanwhile is held open at most max_hold_deleted, then let go
+ * with its unread bytes logged as lost, so a stuck output cannot fill the
+ * host's disk with deleted logs. */
 #ifndef WHARF_TAIL_H
 #define WHARF_TAIL_H
 
@@ -41,8 +46,7 @@ typedef struct wharf_tail_file {
     unsigned char head[WHARF_TAIL_FP_MAX]; /* the fp_len bytes fp_hash is of */
     uint64_t read_off;                     /* next byte to read */
     uint64_t line_off;                     /* first byte not yet split into a line */
-    uint64_t committed;                    /* every line before it is delivered */
-    uint64_t pending;                      /* becomes committed at the next pipeline commit */
+    uint64_t pending;                      /* every line before it is emitted */
     char *carry;                           /* bytes [line_off, read_off): a line still open */
     size_t carry_len, carry_cap;
     /* The heads of the file before its last truncations and how far each had
@@ -62,7 +66,8 @@ typedef struct wharf_tail_file {
     int seen;          /* matched by any glob in the current scan */
     int seen_live;     /* matched by a live (not rotated-name) glob */
     int64_t idle_since_ns;
-    void *user; /* the decoder's per-file state */
+    int64_t deleted_since_ns; /* unlinked while inputs were paused, or 0 */
+    void *user;               /* the decoder's per-file state */
     struct wharf_tail_file *next;
 } wharf_tail_file_t;
 
@@ -89,6 +94,7 @@ typedef struct wharf_tail_opts {
     uint64_t max_line_bytes;
     int64_t rotate_wait_ms;
     int64_t rescan_ms;
+    int64_t max_hold_deleted_ms; /* a paused input lets go of deleted files after this */
 } wharf_tail_opts_t;
 
 /* loop may be NULL for oneshot use (wharf_tail_read_all only). */

@@ -14,6 +14,7 @@ static const char usage_text[] =
     "commands:\n"
     "  run -c FILE [--oneshot]   ship logs as configured in FILE\n"
     "  check -c FILE             validate FILE; print FILE:LINE: errors, exit 2 if invalid\n"
+    "  buffer stat -c FILE       show the disk buffer: segments, size, output lag\n"
     "  version                   print the version\n"
     "  help [COMMAND]            show help for COMMAND\n";
 
@@ -23,13 +24,26 @@ static const char run_help[] =
     "Runs the inputs and outputs configured in FILE in the foreground.\n"
     "\n"
     "  -c, --config FILE   configuration file (YAML)\n"
-    "  --oneshot           read every input to its current end, deliver everything,\n"
-    "                      save positions and exit 0 (batch use, tests, benchmarks)\n"
+    "  --oneshot           read every input to its current end, deliver what the\n"
+    "                      outputs take and exit: 0 when they took everything, 1\n"
+    "                      when some events wait in the buffer (batch use, tests)\n"
     "  --log-level LEVEL   debug, info (default), warn or error; logs go to stderr\n"
     "\n"
     "Without --oneshot wharf runs until SIGTERM or SIGINT, then stops reading,\n"
-    "delivers what it read, saves positions under data_dir and exits 0.\n"
+    "delivers what the outputs take, saves their cursors and exits 0. What was\n"
+    "read is kept in the disk buffer under data_dir until every output has it.\n"
     "SIGHUP reopens file outputs (for logrotate).\n";
+
+static const char buffer_help[] =
+    "usage: wharf buffer stat -c FILE [--json] [--records]\n"
+    "\n"
+    "Shows the disk buffer under FILE's data_dir, whether wharf is running or not:\n"
+    "its segments and their sizes, the total size, the compression ratio, and per\n"
+    "output its cursor (segment, offset, next event) and how far behind it is in\n"
+    "events and bytes. Read-only: it never changes the buffer.\n"
+    "\n"
+    "  --json      one JSON object instead of tables\n"
+    "  --records   also list every record (offset, type, size, events)\n";
 
 static const char check_help[] =
     "usage: wharf check -c FILE\n"
@@ -43,6 +57,8 @@ void wharf_cli_help(const char *topic)
         fputs(run_help, stdout);
     else if (topic != NULL && strcmp(topic, "check") == 0)
         fputs(check_help, stdout);
+    else if (topic != NULL && strcmp(topic, "buffer") == 0)
+        fputs(buffer_help, stdout);
     else
         fputs(usage_text, stdout);
 }
@@ -58,6 +74,8 @@ int main(int argc, char **argv)
         return wharf_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return wharf_cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "buffer") == 0)
+        return wharf_cmd_buffer(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("wharf %s (ECS %s)\n", WHARF_VERSION, WHARF_ECS_VERSION);
         return 0;

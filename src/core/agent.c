@@ -1,6 +1,8 @@
 /* agent.c - wiring and life cycle of a running wharf (see wharf/agent.h). */
 #include "wharf/agent.h"
 
+#include "wharf/buffer.h"
+#include "wharf/delivery.h"
 #include "wharf/fsutil.h"
 #include "wharf/input.h"
 #include "wharf/log.h"
@@ -9,33 +11,57 @@
 #include "wharf/positions.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <uv.h>
 
-/* Positions are saved this often when something was delivered since the last
- * save: it bounds what a kill -9 makes wharf read again. */
-#define AGENT_SAVE_MS 250
-/* ...and at least every AGENT_SAVE_MS * AGENT_SAVE_IDLE_TICKS, for changes
- * that carry no events (a file found, a rotated file finished). */
-#define AGENT_SAVE_IDLE_TICKS 16
+/* Outputs are synced and cursors saved this often: it bounds what a kill -9
+ * makes an output send again. Positions that changed without events (a file
+ * found, a rotated file finished) are committed on the same tick. */
+#define AGENT_TICK_MS 250
 
 struct wharf_agent {
     const wharf_config_t *cfg;
     int oneshot;
     uv_loop_t loop;
     int loop_ready;
-    wharf_positions_t positions; /* as loaded at start */
+    wharf_positions_t positions; /* as restored at start */
+    wharf_buffer_t *buffer;
     wharf_output_t **outputs;
     size_t n_outputs;
+    wharf_delivery_t *delivery;
     wharf_pipeline_t *pipeline;
     wharf_input_t **inputs;
     size_t n_inputs;
     uv_signal_t sig_term, sig_int, sig_hup;
-    uv_timer_t save_timer;
-    uint64_t saved_at_events; /* pipeline event count at the last save */
-    unsigned ticks_since_save;
+    uv_timer_t tick;
 };
+
+int wharf_agent_buffer_dir(const wharf_config_t *cfg, char *out)
+{
+    int n = snprintf(out, PATH_MAX, "%s/buffer", cfg->data_dir);
+    return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+static int agent_open_buffer(wharf_agent_t *a)
+{
+    char dir[PATH_MAX];
+    int rc = wharf_agent_buffer_dir(a->cfg, dir);
+    if (rc == 0)
+        rc = wharf_buffer_open(dir, &a->cfg->buffer, 0, &a->buffer);
+    if (rc < 0) {
+        wharf_log_error("cannot open the disk buffer; check that data_dir is writable",
+                        "dir=%s error=\"%s\"", dir, wharf_strerror(rc));
+        return rc;
+    }
+    const wharf_buf_t *ckpt = wharf_buffer_checkpoint(a->buffer);
+    if (ckpt->len > 0 && wharf_positions_parse(&a->positions, ckpt->data, ckpt->len) < 0)
+        wharf_log_error("buffer: last checkpoint is unreadable; inputs start as on a first start",
+                        "dir=%s", dir);
+    return 0;
+}
 
 static int agent_create_outputs(wharf_agent_t *a)
 {
@@ -57,7 +83,8 @@ static int agent_create_inputs(wharf_agent_t *a)
     a->inputs = calloc(a->cfg->n_inputs ? a->cfg->n_inputs : 1, sizeof(wharf_input_t *));
     if (a->inputs == NULL)
         return -ENOMEM;
-    wharf_input_env_t env = {a->oneshot ? NULL : &a->loop, a->pipeline, &a->positions};
+    wharf_input_env_t env = {a->oneshot ? NULL : &a->loop, a->pipeline, &a->positions,
+                             a->cfg->buffer.max_hold_deleted_ms};
     for (size_t i = 0; i < a->cfg->n_inputs; i++) {
         const wharf_conf_section_t *sec = &a->cfg->inputs[i];
         int rc = wharf_input_type_find(sec->type)->create(&env, sec, &a->inputs[i]);
@@ -69,6 +96,47 @@ static int agent_create_inputs(wharf_agent_t *a)
         a->n_inputs++;
     }
     return 0;
+}
+
+/* The pipeline's checkpoint source: every input's positions. */
+static int agent_checkpoint(void *arg, wharf_buf_t *out)
+{
+    wharf_agent_t *a = arg;
+    wharf_positions_t now;
+    wharf_positions_init(&now);
+    int rc = 0;
+    for (size_t i = 0; i < a->n_inputs && rc == 0; i++)
+        rc = a->inputs[i]->ops->positions(a->inputs[i], &now);
+    if (rc == 0)
+        wharf_positions_serialize(&now, out);
+    wharf_positions_free(&now);
+    return rc;
+}
+
+static void agent_on_commit(void *arg)
+{
+    wharf_agent_t *a = arg;
+    wharf_delivery_kick(a->delivery);
+}
+
+static int agent_wire(wharf_agent_t *a)
+{
+    int rc = agent_open_buffer(a);
+    if (rc == 0)
+        rc = agent_create_outputs(a);
+    if (rc == 0)
+        rc = wharf_delivery_new(a->oneshot ? NULL : &a->loop, a->buffer, a->outputs, a->n_outputs,
+                                &a->delivery);
+    if (rc == 0)
+        rc = wharf_pipeline_new(a->cfg->host.name, a->buffer, &a->pipeline);
+    if (rc == 0)
+        rc = wharf_pipeline_on_commit(a->pipeline, agent_on_commit, a);
+    if (rc == 0)
+        rc = agent_create_inputs(a);
+    if (rc == 0)
+        wharf_pipeline_set_checkpoint(a->pipeline, agent_checkpoint, a,
+                                      wharf_buffer_checkpoint(a->buffer));
+    return rc;
 }
 
 int wharf_agent_new(const wharf_config_t *cfg, int oneshot, wharf_agent_t **out)
@@ -86,15 +154,10 @@ int wharf_agent_new(const wharf_config_t *cfg, int oneshot, wharf_agent_t **out)
         free(a);
         return rc;
     }
-    wharf_positions_load(&a->positions, cfg->data_dir);
     rc = uv_loop_init(&a->loop);
     a->loop_ready = rc == 0;
     if (rc == 0)
-        rc = agent_create_outputs(a);
-    if (rc == 0)
-        rc = wharf_pipeline_new(cfg->host.name, a->outputs, a->n_outputs, &a->pipeline);
-    if (rc == 0)
-        rc = agent_create_inputs(a);
+        rc = agent_wire(a);
     if (rc < 0) {
         wharf_agent_free(a);
         return rc;
@@ -103,38 +166,12 @@ int wharf_agent_new(const wharf_config_t *cfg, int oneshot, wharf_agent_t **out)
     return 0;
 }
 
-/* Durable outputs first, then the positions that point past their data. */
-static int agent_save_positions(wharf_agent_t *a)
-{
-    int rc = wharf_pipeline_sync(a->pipeline);
-    if (rc < 0) {
-        wharf_log_error("cannot sync outputs; positions not saved", "error=\"%s\"",
-                        wharf_strerror(rc));
-        return rc;
-    }
-    wharf_positions_t now;
-    wharf_positions_init(&now);
-    for (size_t i = 0; i < a->n_inputs && rc == 0; i++)
-        rc = a->inputs[i]->ops->positions(a->inputs[i], &now);
-    if (rc == 0)
-        rc = wharf_positions_save(&now, a->cfg->data_dir);
-    if (rc < 0)
-        wharf_log_error("cannot save positions; a restart may re-read lines",
-                        "data_dir=%s error=\"%s\"", a->cfg->data_dir, wharf_strerror(rc));
-    wharf_positions_free(&now);
-    return rc;
-}
-
-static void agent_on_save_timer(uv_timer_t *h)
+static void agent_on_tick(uv_timer_t *h)
 {
     wharf_agent_t *a = h->data;
-    uint64_t events = wharf_pipeline_events_total(a->pipeline);
-    if (events == a->saved_at_events && ++a->ticks_since_save < AGENT_SAVE_IDLE_TICKS)
-        return;
-    if (agent_save_positions(a) == 0) {
-        a->saved_at_events = events;
-        a->ticks_since_save = 0;
-    }
+    if (!wharf_pipeline_blocked(a->pipeline))
+        wharf_pipeline_commit(a->pipeline);
+    wharf_delivery_sync(a->delivery);
 }
 
 static void agent_stop(wharf_agent_t *a, const char *why)
@@ -142,10 +179,11 @@ static void agent_stop(wharf_agent_t *a, const char *why)
     wharf_log_info("stopping", "signal=%s", why);
     for (size_t i = 0; i < a->n_inputs; i++)
         a->inputs[i]->ops->stop(a->inputs[i]);
+    wharf_delivery_stop(a->delivery);
     uv_close((uv_handle_t *)&a->sig_term, NULL);
     uv_close((uv_handle_t *)&a->sig_int, NULL);
     uv_close((uv_handle_t *)&a->sig_hup, NULL);
-    uv_close((uv_handle_t *)&a->save_timer, NULL);
+    uv_close((uv_handle_t *)&a->tick, NULL);
 }
 
 static void agent_on_signal(uv_signal_t *h, int signum)
@@ -153,7 +191,7 @@ static void agent_on_signal(uv_signal_t *h, int signum)
     wharf_agent_t *a = h->data;
     if (signum == SIGHUP) {
         wharf_log_info("SIGHUP: reopening outputs", NULL);
-        wharf_pipeline_reopen(a->pipeline);
+        wharf_delivery_reopen(a->delivery);
         return;
     }
     agent_stop(a, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -171,16 +209,18 @@ static int agent_run_live(wharf_agent_t *a)
     agent_watch_signal(a, &a->sig_term, SIGTERM);
     agent_watch_signal(a, &a->sig_int, SIGINT);
     agent_watch_signal(a, &a->sig_hup, SIGHUP);
-    uv_timer_init(&a->loop, &a->save_timer);
-    a->save_timer.data = a;
-    a->saved_at_events = UINT64_MAX; /* the first tick saves: records a first start */
-    uv_timer_start(&a->save_timer, agent_on_save_timer, AGENT_SAVE_MS, AGENT_SAVE_MS);
+    uv_timer_init(&a->loop, &a->tick);
+    a->tick.data = a;
+    uv_timer_start(&a->tick, agent_on_tick, AGENT_TICK_MS, AGENT_TICK_MS);
     for (size_t i = 0; i < a->n_inputs; i++) {
         int rc = a->inputs[i]->ops->start(a->inputs[i]);
         if (rc < 0)
             wharf_log_error("cannot start input", "input=%s error=\"%s\"", a->inputs[i]->id,
                             wharf_strerror(rc));
     }
+    /* Whatever the buffer holds from before is sent now, not at the next
+     * commit. */
+    wharf_delivery_kick(a->delivery);
     wharf_log_info("running", "inputs=%zu outputs=%zu", a->n_inputs, a->n_outputs);
     return uv_run(&a->loop, UV_RUN_DEFAULT);
 }
@@ -195,21 +235,27 @@ static int agent_run_oneshot(wharf_agent_t *a)
     return 0;
 }
 
+/* After the inputs stopped: commit, deliver, make durable. */
+static int agent_finish(wharf_agent_t *a)
+{
+    int rc = wharf_pipeline_commit(a->pipeline);
+    if (rc < 0)
+        wharf_log_error("could not commit the last events to the buffer; they will be read "
+                        "again at the next start",
+                        "error=\"%s\"", wharf_strerror(rc));
+    int drc = wharf_delivery_drain(a->delivery);
+    int src = wharf_delivery_sync(a->delivery);
+    return rc < 0 ? rc : drc < 0 ? drc : src;
+}
+
 int wharf_agent_run(wharf_agent_t *a)
 {
     signal(SIGPIPE, SIG_IGN);
     int rc = a->oneshot ? agent_run_oneshot(a) : agent_run_live(a);
-    int crc = wharf_pipeline_commit(a->pipeline);
-    if (crc < 0) {
-        wharf_log_error("could not deliver the last events; they will be read again at the "
-                        "next start",
-                        "error=\"%s\"", wharf_strerror(crc));
-        rc = crc;
-    }
-    int src = agent_save_positions(a);
+    int frc = agent_finish(a);
     wharf_log_info("stopped", "events=%llu",
                    (unsigned long long)wharf_pipeline_events_total(a->pipeline));
-    return rc < 0 ? rc : src;
+    return rc < 0 ? rc : frc;
 }
 
 void wharf_agent_free(wharf_agent_t *a)
@@ -218,13 +264,17 @@ void wharf_agent_free(wharf_agent_t *a)
         return;
     for (size_t i = 0; i < a->n_inputs; i++)
         a->inputs[i]->ops->destroy(a->inputs[i]);
+    if (a->delivery != NULL)
+        wharf_delivery_stop(a->delivery);
     if (a->loop_ready) {
         uv_run(&a->loop, UV_RUN_NOWAIT);
         uv_loop_close(&a->loop);
     }
     wharf_pipeline_free(a->pipeline);
+    wharf_delivery_free(a->delivery);
     for (size_t i = 0; i < a->n_outputs; i++)
         a->outputs[i]->ops->destroy(a->outputs[i]);
+    wharf_buffer_close(a->buffer);
     free(a->inputs);
     free(a->outputs);
     wharf_positions_free(&a->positions);

@@ -714,6 +714,21 @@ static int wharf_conf_parse_value(const wharf_conf_key_t *k, const char *s, void
     }
 }
 
+static int wharf_conf_out_of_bounds(const wharf_conf_key_t *k, const void *field)
+{
+    if (k->max <= 0)
+        return 0;
+    if (k->kind == WHARF_CK_SIZE) {
+        uint64_t v = *(const uint64_t *)field;
+        return v < (uint64_t)k->min || v > (uint64_t)k->max;
+    }
+    if (k->kind == WHARF_CK_INT || k->kind == WHARF_CK_DURATION) {
+        int64_t v = *(const int64_t *)field;
+        return v < k->min || v > k->max;
+    }
+    return 0;
+}
+
 /* BOOL, INT, SIZE, DURATION, ENUM. */
 static void wharf_conf_bind_scalar(wharf_conf_ctx_t *ctx, const wharf_conf_key_t *k,
                                    const yaml_node_t *n, void *field)
@@ -721,7 +736,13 @@ static void wharf_conf_bind_scalar(wharf_conf_ctx_t *ctx, const wharf_conf_key_t
     const char *s = wharf_conf_text(n);
     int rc = s ? wharf_conf_parse_value(k, s, field) : -EINVAL;
 
-    if (rc == -ERANGE)
+    if (rc == 0 && wharf_conf_out_of_bounds(k, field))
+        wharf_conf_fail(ctx, wharf_conf_line(n), "'%s' must be between %lld and %lld%s", k->name,
+                        (long long)k->min, (long long)k->max,
+                        k->kind == WHARF_CK_SIZE       ? " bytes"
+                        : k->kind == WHARF_CK_DURATION ? " ms"
+                                                       : "");
+    else if (rc == -ERANGE)
         wharf_conf_fail(ctx, wharf_conf_line(n), "'%s' is out of range", k->name);
     else if (rc < 0)
         wharf_conf_expected(ctx, k, n);
@@ -1106,6 +1127,62 @@ static void wharf_conf_top_init(void *p)
     cfg->data_dir = strdup("./data");
 }
 
+static void wharf_conf_buffer_init(void *p)
+{
+    wharf_conf_buffer_t *b = p;
+
+    b->max_size = UINT64_C(1) << 30;
+    b->when_full = WHARF_WHEN_FULL_BLOCK;
+    b->fsync = WHARF_FSYNC_BATCH;
+    b->fsync_interval_ms = 1000;
+    b->segment_size = UINT64_C(64) << 20;
+    b->compression_level = 1;
+    b->max_hold_deleted_ms = INT64_C(600000);
+}
+
+static const char *const wharf_conf_when_full_names[] = {"block", "drop_oldest", NULL};
+static const char *const wharf_conf_fsync_names[] = {"batch", "interval", "never", NULL};
+
+#define WHARF_CONF_TIB (INT64_C(1) << 40)
+#define WHARF_CONF_DAY (INT64_C(86400000))
+
+static const wharf_conf_key_t wharf_conf_buffer_keys[] = {
+    {.name = "max_size",
+     .kind = WHARF_CK_SIZE,
+     .offset = offsetof(wharf_conf_buffer_t, max_size),
+     .min = INT64_C(128) * 1024,
+     .max = 64 * WHARF_CONF_TIB},
+    {.name = "when_full",
+     .kind = WHARF_CK_ENUM,
+     .offset = offsetof(wharf_conf_buffer_t, when_full),
+     .choices = wharf_conf_when_full_names},
+    {.name = "fsync",
+     .kind = WHARF_CK_ENUM,
+     .offset = offsetof(wharf_conf_buffer_t, fsync),
+     .choices = wharf_conf_fsync_names},
+    {.name = "fsync_interval",
+     .kind = WHARF_CK_DURATION,
+     .offset = offsetof(wharf_conf_buffer_t, fsync_interval_ms),
+     .min = 1,
+     .max = WHARF_CONF_DAY},
+    {.name = "segment_size",
+     .kind = WHARF_CK_SIZE,
+     .offset = offsetof(wharf_conf_buffer_t, segment_size),
+     .min = INT64_C(64) * 1024,
+     .max = INT64_C(1) << 32},
+    {.name = "compression_level",
+     .kind = WHARF_CK_INT,
+     .offset = offsetof(wharf_conf_buffer_t, compression_level),
+     .min = -7,
+     .max = 19},
+    {.name = "max_hold_deleted",
+     .kind = WHARF_CK_DURATION,
+     .offset = offsetof(wharf_conf_buffer_t, max_hold_deleted_ms),
+     .min = 0,
+     .max = 365 * WHARF_CONF_DAY},
+    {.name = NULL},
+};
+
 static const wharf_conf_key_t wharf_conf_host_keys[] = {
     {.name = "name", .kind = WHARF_CK_STR, .offset = offsetof(wharf_conf_host_t, name)},
     {.name = NULL},
@@ -1120,6 +1197,11 @@ static const wharf_conf_key_t wharf_conf_top_keys[] = {
      .offset = offsetof(wharf_config_t, host),
      .sub = wharf_conf_host_keys,
      .sub_init = wharf_conf_host_init},
+    {.name = "buffer",
+     .kind = WHARF_CK_OBJECT,
+     .offset = offsetof(wharf_config_t, buffer),
+     .sub = wharf_conf_buffer_keys,
+     .sub_init = wharf_conf_buffer_init},
     {.name = NULL},
 };
 
@@ -1145,6 +1227,22 @@ static void wharf_conf_resolve_host(wharf_conf_ctx_t *ctx, wharf_config_t *cfg)
     wharf_conf_set_str(ctx, &cfg->host.name, name);
 }
 
+/* The active segment is never deleted, so a full buffer needs room for at
+ * least one more. */
+static void wharf_conf_check_buffer(wharf_conf_ctx_t *ctx, const yaml_node_t *root,
+                                    const wharf_conf_buffer_t *b)
+{
+    const yaml_node_t *n;
+
+    if (b->max_size / 2 >= b->segment_size)
+        return;
+    n = wharf_conf_lookup(ctx, root, "buffer");
+    wharf_conf_fail(ctx, n ? wharf_conf_line(n) : 0,
+                    "buffer: max_size (%llu bytes) must be at least twice segment_size (%llu "
+                    "bytes): lower segment_size or raise max_size",
+                    (unsigned long long)b->max_size, (unsigned long long)b->segment_size);
+}
+
 static void wharf_conf_bind_top(wharf_conf_ctx_t *ctx, const yaml_node_t *root, wharf_config_t *cfg)
 {
     const wharf_conf_target_t top = {wharf_conf_top_keys, wharf_conf_top_lists, cfg, ""};
@@ -1163,6 +1261,7 @@ static void wharf_conf_bind_top(wharf_conf_ctx_t *ctx, const yaml_node_t *root, 
     wharf_conf_bind_family(ctx, root, &wharf_conf_inputs, &cfg->inputs, &cfg->n_inputs);
     wharf_conf_bind_family(ctx, root, &wharf_conf_outputs, &cfg->outputs, &cfg->n_outputs);
     wharf_conf_check_ids(ctx, cfg);
+    wharf_conf_check_buffer(ctx, root, &cfg->buffer);
     wharf_conf_resolve_host(ctx, cfg);
 }
 

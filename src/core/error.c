@@ -12,6 +12,8 @@ const char *wharf_strerror(int err)
         return "malformed input";
     case WHARF_ETOOBIG:
         return "value too large";
+    case WHARF_EFULL:
+        return "disk buffer full";
     default:
         return strerror(-err);
     }

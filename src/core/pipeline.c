@@ -1,16 +1,17 @@
-/* pipeline.c - serialize events into NDJSON blocks and deliver them.
+/* pipeline.c - serialize events into NDJSON blocks and commit them to the
+ * disk buffer.
  *
  * Each event is serialized as soon as it is emitted, so its strings may point
  * into the read buffer and its arena is reset right after: memory stays at
- * one block (WHARF_BLOCK_BYTES) plus one event whatever the input size. A
- * block goes to every output in turn; an output that failed keeps its own
- * progress so a retry does not duplicate what the others already took. */
+ * one block (WHARF_BLOCK_BYTES) plus one event whatever the input size. The
+ * block and the input positions go to the buffer as one commit, so the
+ * positions saved never run ahead of the events saved. */
 #include "wharf/pipeline.h"
 
 #include "wharf/buf.h"
+#include "wharf/buffer.h"
 #include "wharf/json.h"
 #include "wharf/log.h"
-#include "wharf/output.h"
 #include "wharf/timefmt.h"
 
 #include <errno.h>
@@ -35,13 +36,15 @@ static const wharf_str_t raw_event_kind = PIPELINE_RAW("event");
 
 struct wharf_pipeline {
     wharf_buf_t host_name_json;
-    wharf_output_t **outputs;
-    size_t n_outputs;
-    size_t *delivered; /* per output: bytes of the block it has taken */
+    wharf_buffer_t *buffer;
+    wharf_checkpoint_cb checkpoint_cb;
+    void *checkpoint_arg;
+    wharf_buf_t checkpoint;      /* positions for the commit being made */
+    wharf_buf_t last_checkpoint; /* positions of the last commit */
     wharf_buf_t block;
     uint64_t block_events;
     uint64_t events_total;
-    int blocked;
+    int blocked; /* the error of the last failed commit, or 0 */
     int64_t pass_ns;
     wharf_json_writer_t writer;
     wharf_arena_t arena;
@@ -50,21 +53,16 @@ struct wharf_pipeline {
     size_t n_listeners;
 };
 
-int wharf_pipeline_new(const char *host_name, wharf_output_t **outputs, size_t n_outputs,
-                       wharf_pipeline_t **out)
+int wharf_pipeline_new(const char *host_name, wharf_buffer_t *buffer, wharf_pipeline_t **out)
 {
     wharf_pipeline_t *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return -ENOMEM;
-    p->delivered = calloc(n_outputs ? n_outputs : 1, sizeof(*p->delivered));
-    if (p->delivered == NULL) {
-        free(p);
-        return -ENOMEM;
-    }
     wharf_buf_init(&p->host_name_json);
     wharf_json_write_string(&p->host_name_json, host_name, strlen(host_name));
-    p->outputs = outputs;
-    p->n_outputs = n_outputs;
+    p->buffer = buffer;
+    wharf_buf_init(&p->checkpoint);
+    wharf_buf_init(&p->last_checkpoint);
     wharf_buf_init(&p->block);
     wharf_buf_reserve(&p->block, WHARF_BLOCK_BYTES + 65536);
     wharf_json_writer_init(&p->writer);
@@ -81,10 +79,21 @@ void wharf_pipeline_free(wharf_pipeline_t *p)
         return;
     wharf_buf_free(&p->block);
     wharf_buf_free(&p->host_name_json);
+    wharf_buf_free(&p->checkpoint);
+    wharf_buf_free(&p->last_checkpoint);
     wharf_arena_free(&p->arena);
-    free(p->delivered);
     free(p->listeners);
     free(p);
+}
+
+void wharf_pipeline_set_checkpoint(wharf_pipeline_t *p, wharf_checkpoint_cb cb, void *arg,
+                                   const wharf_buf_t *last)
+{
+    p->checkpoint_cb = cb;
+    p->checkpoint_arg = arg;
+    p->last_checkpoint.len = 0;
+    if (last->len > 0)
+        wharf_buf_append(&p->last_checkpoint, last->data, last->len);
 }
 
 void wharf_pipeline_begin_pass(wharf_pipeline_t *p)
@@ -122,39 +131,37 @@ int wharf_pipeline_emit(wharf_pipeline_t *p, wharf_event_t *e)
     return 0;
 }
 
-static int pipeline_deliver(wharf_pipeline_t *p, size_t i)
+static int pipeline_nothing_new(const wharf_pipeline_t *p)
 {
-    wharf_output_t *o = p->outputs[i];
-    while (p->delivered[i] < p->block.len) {
-        long n = o->ops->write(o, p->block.data + p->delivered[i], p->block.len - p->delivered[i]);
-        if (n < 0)
-            return (int)n;
-        if (n == 0)
-            return -EAGAIN;
-        p->delivered[i] += (size_t)n;
-    }
-    return 0;
+    return p->block_events == 0 && p->checkpoint.len == p->last_checkpoint.len &&
+           (p->checkpoint.len == 0 ||
+            memcmp(p->checkpoint.data, p->last_checkpoint.data, p->checkpoint.len) == 0);
 }
 
 int wharf_pipeline_commit(wharf_pipeline_t *p)
 {
-    int first_err = 0;
-    for (size_t i = 0; i < p->n_outputs; i++) {
-        int rc = pipeline_deliver(p, i);
-        if (rc < 0 && first_err == 0)
-            first_err = rc;
-        if (rc < 0 && !p->blocked)
-            wharf_log_error("output cannot take events; holding them and retrying",
-                            "output=%s error=\"%s\"", p->outputs[i]->id, wharf_strerror(rc));
+    p->checkpoint.len = 0;
+    int rc = p->checkpoint_cb ? p->checkpoint_cb(p->checkpoint_arg, &p->checkpoint) : 0;
+    if (rc < 0 || pipeline_nothing_new(p))
+        return rc;
+    rc = wharf_buffer_commit(p->buffer, p->block.data, p->block.len, (uint32_t)p->block_events,
+                             p->checkpoint.data, p->checkpoint.len);
+    if (rc < 0) {
+        if (p->blocked != rc && rc != WHARF_EFULL)
+            wharf_log_error("cannot write to the disk buffer; inputs pause and retry",
+                            "error=\"%s\"", wharf_strerror(rc));
+        p->blocked = rc;
+        return rc;
     }
-    p->blocked = first_err != 0;
-    if (first_err)
-        return first_err;
+    if (p->blocked != 0 && p->blocked != WHARF_EFULL)
+        wharf_log_info("disk buffer writable again; inputs resume", NULL);
+    p->blocked = 0;
+    wharf_buf_t tmp = p->last_checkpoint;
+    p->last_checkpoint = p->checkpoint;
+    p->checkpoint = tmp;
     p->events_total += p->block_events;
     p->block_events = 0;
     p->block.len = 0;
-    for (size_t i = 0; i < p->n_outputs; i++)
-        p->delivered[i] = 0;
     for (size_t i = 0; i < p->n_listeners; i++)
         p->listeners[i].cb(p->listeners[i].arg);
     return 0;
@@ -162,26 +169,7 @@ int wharf_pipeline_commit(wharf_pipeline_t *p)
 
 int wharf_pipeline_blocked(const wharf_pipeline_t *p)
 {
-    return p->blocked;
-}
-
-int wharf_pipeline_sync(wharf_pipeline_t *p)
-{
-    int first_err = 0;
-    for (size_t i = 0; i < p->n_outputs; i++) {
-        wharf_output_t *o = p->outputs[i];
-        int rc = o->ops->sync ? o->ops->sync(o) : 0;
-        if (rc < 0 && first_err == 0)
-            first_err = rc;
-    }
-    return first_err;
-}
-
-void wharf_pipeline_reopen(wharf_pipeline_t *p)
-{
-    for (size_t i = 0; i < p->n_outputs; i++)
-        if (p->outputs[i]->ops->reopen)
-            p->outputs[i]->ops->reopen(p->outputs[i]);
+    return p->blocked != 0;
 }
 
 int wharf_pipeline_on_commit(wharf_pipeline_t *p, wharf_commit_cb cb, void *arg)

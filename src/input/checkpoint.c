@@ -1,29 +1,24 @@
-/* checkpoint.c - the positions store (wharf/positions.h).
+/* checkpoint.c - input positions and their checkpoint form
+ * (wharf/positions.h).
  *
- * DATA_DIR/positions.json, small and human-readable so an operator can see
- * where wharf stands:
+ * A checkpoint is JSON, small and human-readable so an operator can see
+ * where wharf stands with a hex dump of the buffer:
  *   {"version":1,"inputs":["docker"],
  *    "files":[{"input":"docker","path":"...","dev":1,"ino":2,
  *              "fp":"8c3f...","fp_len":64,"offset":1234}]}
- * It is rewritten whole and atomically; it is small (one entry per open
- * file). */
+ * One entry per open or remembered file. */
 #include "wharf/buf.h"
 #include "wharf/common.h"
-#include "wharf/fsutil.h"
 #include "wharf/json.h"
 #include "wharf/log.h"
 #include "wharf/positions.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
-
-#define POSITIONS_FILE      "positions.json"
-#define POSITIONS_MAX_BYTES (64u << 20)
 
 uint64_t wharf_fingerprint(const void *data, size_t n)
 {
@@ -115,7 +110,7 @@ static void positions_write_u64(wharf_buf_t *b, const char *key, uint64_t v)
     wharf_buf_append(b, tmp, (size_t)n);
 }
 
-static void positions_serialize(const wharf_positions_t *p, wharf_buf_t *b)
+void wharf_positions_serialize(const wharf_positions_t *p, wharf_buf_t *b)
 {
     wharf_buf_lit(b, "{\"version\":1,\"inputs\":[");
     for (size_t i = 0; i < p->n_inputs; i++) {
@@ -144,25 +139,6 @@ static void positions_serialize(const wharf_positions_t *p, wharf_buf_t *b)
         wharf_buf_putc(b, '}');
     }
     wharf_buf_lit(b, "]}\n");
-}
-
-static int positions_path(const char *data_dir, char *out, size_t n)
-{
-    return snprintf(out, n, "%s/%s", data_dir, POSITIONS_FILE) >= (int)n ? -ENAMETOOLONG : 0;
-}
-
-int wharf_positions_save(const wharf_positions_t *p, const char *data_dir)
-{
-    char path[PATH_MAX];
-    int rc = positions_path(data_dir, path, sizeof(path));
-    if (rc < 0)
-        return rc;
-    wharf_buf_t b;
-    wharf_buf_init(&b);
-    positions_serialize(p, &b);
-    rc = wharf_write_file_atomic(path, b.data, b.len);
-    wharf_buf_free(&b);
-    return rc;
 }
 
 static int positions_get_u64(yajl_val obj, const char *key, uint64_t *out)
@@ -231,28 +207,17 @@ static int positions_load_tree(wharf_positions_t *p, yajl_val root)
     return 0;
 }
 
-int wharf_positions_load(wharf_positions_t *p, const char *data_dir)
+int wharf_positions_parse(wharf_positions_t *p, const char *text, size_t len)
 {
-    char path[PATH_MAX];
-    int rc = positions_path(data_dir, path, sizeof(path));
-    if (rc < 0)
-        return rc;
-    char *text = NULL;
-    size_t len = 0;
-    rc = wharf_read_file(path, POSITIONS_MAX_BYTES, &text, &len);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
-        return rc;
     char err[256];
-    yajl_val root = yajl_tree_parse(text, err, sizeof(err));
-    free(text);
-    rc = root ? positions_load_tree(p, root) : WHARF_EPARSE;
+    char *copy = strndup(text, len); /* yajl wants a NUL-terminated string */
+    if (copy == NULL)
+        return -ENOMEM;
+    yajl_val root = yajl_tree_parse(copy, err, sizeof(err));
+    free(copy);
+    int rc = root ? positions_load_tree(p, root) : WHARF_EPARSE;
     yajl_tree_free(root);
-    if (rc < 0) {
-        wharf_log_error("positions file is corrupt; inputs start as on a first start", "path=%s",
-                        path);
+    if (rc < 0)
         wharf_positions_free(p);
-    }
     return rc;
 }

@@ -34,14 +34,28 @@ typedef struct cri_opts {
 static const char *const read_from_choices[] = {"beginning", "end", NULL};
 
 static const wharf_conf_key_t cri_keys[] = {
-    {"paths", WHARF_CK_GLOB_LIST, offsetof(cri_opts_t, paths), 1, NULL, NULL, NULL},
-    {"containers_dir", WHARF_CK_STR, offsetof(cri_opts_t, containers_dir), 0, NULL, NULL, NULL},
-    {"runtime", WHARF_CK_STR, offsetof(cri_opts_t, runtime), 0, NULL, NULL, NULL},
-    {"read_from", WHARF_CK_ENUM, offsetof(cri_opts_t, read_from), 0, read_from_choices, NULL, NULL},
-    {"max_line_bytes", WHARF_CK_SIZE, offsetof(cri_opts_t, max_line_bytes), 0, NULL, NULL, NULL},
-    {"rotate_wait", WHARF_CK_DURATION, offsetof(cri_opts_t, rotate_wait_ms), 0, NULL, NULL, NULL},
-    {"rescan_interval", WHARF_CK_DURATION, offsetof(cri_opts_t, rescan_ms), 0, NULL, NULL, NULL},
-    {NULL, 0, 0, 0, NULL, NULL, NULL},
+    {.name = "paths",
+     .kind = WHARF_CK_GLOB_LIST,
+     .offset = offsetof(cri_opts_t, paths),
+     .required = 1},
+    {.name = "containers_dir",
+     .kind = WHARF_CK_STR,
+     .offset = offsetof(cri_opts_t, containers_dir)},
+    {.name = "runtime", .kind = WHARF_CK_STR, .offset = offsetof(cri_opts_t, runtime)},
+    {.name = "read_from",
+     .kind = WHARF_CK_ENUM,
+     .offset = offsetof(cri_opts_t, read_from),
+     .choices = read_from_choices},
+    {.name = "max_line_bytes",
+     .kind = WHARF_CK_SIZE,
+     .offset = offsetof(cri_opts_t, max_line_bytes)},
+    {.name = "rotate_wait",
+     .kind = WHARF_CK_DURATION,
+     .offset = offsetof(cri_opts_t, rotate_wait_ms)},
+    {.name = "rescan_interval",
+     .kind = WHARF_CK_DURATION,
+     .offset = offsetof(cri_opts_t, rescan_ms)},
+    {.name = NULL},
 };
 
 static void cri_opts_init(void *p)
@@ -257,8 +271,9 @@ static int cri_create(const wharf_input_env_t *env, const wharf_conf_section_t *
     c->opts = o;
     c->log =
         (wharf_container_log_t){env->pipeline, "\"kubernetes.container_logs\"", o->max_line_bytes};
-    wharf_tail_opts_t topts = {sec->id,           &o->paths,         o->read_from == 1,
-                               o->max_line_bytes, o->rotate_wait_ms, o->rescan_ms};
+    wharf_tail_opts_t topts = {
+        sec->id,           &o->paths,    o->read_from == 1,       o->max_line_bytes,
+        o->rotate_wait_ms, o->rescan_ms, env->max_hold_deleted_ms};
     wharf_tail_decoder_t dec = {
         c, cri_file_open, cri_file_line, cri_file_safe_offset, cri_file_flush, cri_file_close};
     int rc = wharf_tail_new(env->loop, env->pipeline, env->positions, &topts, &dec, &c->tin.tail);

@@ -38,17 +38,27 @@ typedef struct docker_opts {
 static const char *const read_from_choices[] = {"beginning", "end", NULL};
 
 static const wharf_conf_key_t docker_keys[] = {
-    {"root", WHARF_CK_STR, offsetof(docker_opts_t, root), 0, NULL, NULL, NULL},
-    {"read_from", WHARF_CK_ENUM, offsetof(docker_opts_t, read_from), 0, read_from_choices, NULL,
-     NULL},
-    {"exclude_names", WHARF_CK_STR_LIST, offsetof(docker_opts_t, exclude_names), 0, NULL, NULL,
-     NULL},
-    {"max_line_bytes", WHARF_CK_SIZE, offsetof(docker_opts_t, max_line_bytes), 0, NULL, NULL, NULL},
-    {"labels_dedot", WHARF_CK_BOOL, offsetof(docker_opts_t, labels_dedot), 0, NULL, NULL, NULL},
-    {"rotate_wait", WHARF_CK_DURATION, offsetof(docker_opts_t, rotate_wait_ms), 0, NULL, NULL,
-     NULL},
-    {"rescan_interval", WHARF_CK_DURATION, offsetof(docker_opts_t, rescan_ms), 0, NULL, NULL, NULL},
-    {NULL, 0, 0, 0, NULL, NULL, NULL},
+    {.name = "root", .kind = WHARF_CK_STR, .offset = offsetof(docker_opts_t, root)},
+    {.name = "read_from",
+     .kind = WHARF_CK_ENUM,
+     .offset = offsetof(docker_opts_t, read_from),
+     .choices = read_from_choices},
+    {.name = "exclude_names",
+     .kind = WHARF_CK_STR_LIST,
+     .offset = offsetof(docker_opts_t, exclude_names)},
+    {.name = "max_line_bytes",
+     .kind = WHARF_CK_SIZE,
+     .offset = offsetof(docker_opts_t, max_line_bytes)},
+    {.name = "labels_dedot",
+     .kind = WHARF_CK_BOOL,
+     .offset = offsetof(docker_opts_t, labels_dedot)},
+    {.name = "rotate_wait",
+     .kind = WHARF_CK_DURATION,
+     .offset = offsetof(docker_opts_t, rotate_wait_ms)},
+    {.name = "rescan_interval",
+     .kind = WHARF_CK_DURATION,
+     .offset = offsetof(docker_opts_t, rescan_ms)},
+    {.name = NULL},
 };
 
 static void docker_opts_init(void *p)
@@ -220,8 +230,9 @@ static int docker_create(const wharf_input_env_t *env, const wharf_conf_section_
     }
     snprintf(d->glob, n, "%s/*/*-json.log", o->root);
     d->globs = (wharf_strv_t){&d->glob, 1};
-    wharf_tail_opts_t topts = {sec->id,           &d->globs,         o->read_from == 1,
-                               o->max_line_bytes, o->rotate_wait_ms, o->rescan_ms};
+    wharf_tail_opts_t topts = {
+        sec->id,           &d->globs,    o->read_from == 1,       o->max_line_bytes,
+        o->rotate_wait_ms, o->rescan_ms, env->max_hold_deleted_ms};
     wharf_tail_decoder_t dec = {d,
                                 docker_file_open,
                                 docker_file_line,

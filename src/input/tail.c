@@ -3,7 +3,8 @@
  * See wharf/tail.h for the contract. Invariants per file:
  *   line_off == read_off - carry_len       (carry is the open line)
  *   pending <= line_off                     (set after each read pass)
- *   committed <= pending                    (advanced on pipeline commit)
+ * pending is what checkpoints record: the pipeline asks for positions when
+ * it commits, and everything before pending was emitted by then.
  * A single read buffer of max_line_bytes + TAIL_READ_CHUNK serves all files
  * of an input, so memory does not grow with the number of containers beyond
  * their open lines. */
@@ -45,6 +46,7 @@ struct wharf_tail {
     char *rbuf;
     size_t rbuf_cap;
     int first_start;
+    int scanned; /* files known: before, positions are the restored ones */
     int scanned_once;
     int rescan_requested;
     int more_to_read;
@@ -67,13 +69,6 @@ static void tail_file_update_pending(wharf_tail_t *t, wharf_tail_file_t *f)
     uint64_t safe = t->dec.safe_offset(t->dec.arg, f);
     uint64_t open_line = tail_file_resume_point(f);
     f->pending = safe < open_line ? safe : open_line;
-}
-
-static void tail_on_commit(void *arg)
-{
-    wharf_tail_t *t = arg;
-    for (wharf_tail_file_t *f = t->files; f != NULL; f = f->next)
-        f->committed = f->pending;
 }
 
 /* Reads up to WHARF_TAIL_FP_MAX head bytes; returns the count or -errno. */
@@ -210,7 +205,7 @@ static int tail_file_open(wharf_tail_t *t, const char *path, int initial, int li
         close(fd);
         return 0;
     }
-    f->line_off = f->committed = f->pending = f->read_off;
+    f->line_off = f->pending = f->read_off;
     f->seen = 1;
     f->seen_live = live;
     f->rotated = !live;
@@ -474,6 +469,7 @@ static void tail_glob(wharf_tail_t *t, const char *pattern, int initial, int liv
 
 static void tail_scan(wharf_tail_t *t)
 {
+    t->scanned = 1;
     int initial = !t->scanned_once;
     for (wharf_tail_file_t *f = t->files; f != NULL; f = f->next)
         f->seen = f->seen_live = 0;
@@ -514,6 +510,8 @@ static void tail_read_files(wharf_tail_t *t, uint64_t budget)
             pp = &f->next;
             continue;
         }
+        if (wharf_pipeline_blocked(t->pipeline))
+            break; /* the buffer is full: what is not read stays in the files */
         int64_t got = tail_file_read(t, f, budget);
         if (got < 0) {
             wharf_log_error("cannot read log file; letting it go", "input=%s path=%s error=\"%s\"",
@@ -532,10 +530,41 @@ static void tail_read_files(wharf_tail_t *t, uint64_t budget)
 
 static void tail_kick(wharf_tail_t *t, uint64_t ms);
 
+/* While inputs are paused: a deleted file held open past max_hold_deleted
+ * is let go, and what was not read of it is reported lost. */
+static void tail_release_deleted(wharf_tail_t *t)
+{
+    int64_t now = wharf_time_now();
+    wharf_tail_file_t **pp = &t->files;
+    while (*pp != NULL) {
+        wharf_tail_file_t *f = *pp;
+        struct stat st;
+        if (f->fd < 0 || fstat(f->fd, &st) < 0 || st.st_nlink > 0) {
+            pp = &f->next;
+            continue;
+        }
+        if (f->deleted_since_ns == 0)
+            f->deleted_since_ns = now;
+        if (now - f->deleted_since_ns < t->opts.max_hold_deleted_ms * INT64_C(1000000)) {
+            pp = &f->next;
+            continue;
+        }
+        uint64_t size = (uint64_t)st.st_size;
+        wharf_log_error("let go of a deleted log file held open while outputs were stuck "
+                        "(max_hold_deleted); its unread lines are lost",
+                        "input=%s path=%s lost_bytes=%llu", t->opts.input_id, f->path,
+                        (unsigned long long)(size > f->pending ? size - f->pending : 0));
+        *pp = f->next;
+        tail_file_free(t, f);
+    }
+}
+
 static void tail_pass(wharf_tail_t *t)
 {
-    if (wharf_pipeline_blocked(t->pipeline) && wharf_pipeline_commit(t->pipeline) < 0)
+    if (wharf_pipeline_blocked(t->pipeline) && wharf_pipeline_commit(t->pipeline) < 0) {
+        tail_release_deleted(t);
         return;
+    }
     wharf_pipeline_begin_pass(t->pipeline);
     int64_t now = wharf_time_now();
     if (t->rescan_requested || now - t->last_scan_ns >= t->opts.rescan_ms * INT64_C(1000000))
@@ -642,8 +671,7 @@ int wharf_tail_new(uv_loop_t *loop, wharf_pipeline_t *pipeline, const wharf_posi
     t->rbuf_cap = opts->max_line_bytes + TAIL_READ_CHUNK;
     t->rbuf = malloc(t->rbuf_cap);
     t->first_start = !wharf_positions_has_input(positions, opts->input_id);
-    if (t->rotated_globs == NULL || t->rbuf == NULL ||
-        wharf_pipeline_on_commit(pipeline, tail_on_commit, t) < 0) {
+    if (t->rotated_globs == NULL || t->rbuf == NULL) {
         wharf_tail_free(t);
         return -ENOMEM;
     }
@@ -685,14 +713,31 @@ void wharf_tail_stop(wharf_tail_t *t)
     }
 }
 
+/* Another input's commit can come before this one's first scan: keep what
+ * was restored, or a crash then would forget this input's files. */
+static int tail_restored_positions(wharf_tail_t *t, wharf_positions_t *out)
+{
+    int rc = 0;
+    for (size_t i = 0; i < t->positions->n && rc == 0; i++)
+        if (strcmp(t->positions->v[i].input_id, t->opts.input_id) == 0)
+            rc = wharf_positions_add(out, &t->positions->v[i]);
+    return rc;
+}
+
 int wharf_tail_positions(wharf_tail_t *t, wharf_positions_t *out)
 {
+    if (!t->scanned && t->first_start)
+        return 0;
+    if (!t->scanned) {
+        int rc = wharf_positions_add_input(out, t->opts.input_id);
+        return rc < 0 ? rc : tail_restored_positions(t, out);
+    }
     int rc = wharf_positions_add_input(out, t->opts.input_id);
     for (wharf_tail_file_t *f = t->files; f != NULL && rc == 0; f = f->next) {
         if (f->ignored)
             continue;
         wharf_position_t pos = {
-            (char *)t->opts.input_id, f->path, f->dev, f->ino, f->fp_hash, f->fp_len, f->committed};
+            (char *)t->opts.input_id, f->path, f->dev, f->ino, f->fp_hash, f->fp_len, f->pending};
         rc = wharf_positions_add(out, &pos);
     }
     return rc;

@@ -26,8 +26,8 @@ typedef struct file_output {
 } file_output_t;
 
 static const wharf_conf_key_t file_keys[] = {
-    {"path", WHARF_CK_STR, offsetof(file_opts_t, path), 1, NULL, NULL, NULL},
-    {NULL, 0, 0, 0, NULL, NULL, NULL},
+    {.name = "path", .kind = WHARF_CK_STR, .offset = offsetof(file_opts_t, path), .required = 1},
+    {.name = NULL},
 };
 
 /* Offset just after the last '\n' before `size`, or 0. */

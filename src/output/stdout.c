@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 static const wharf_conf_key_t stdout_keys[] = {
-    {NULL, 0, 0, 0, NULL, NULL, NULL},
+    {.name = NULL},
 };
 
 static long stdout_output_write(wharf_output_t *o, const char *data, size_t len)

@@ -169,6 +169,58 @@ static void test_defaults(void **state)
     wharf_config_free(cfg);
 }
 
+static void test_buffer_section(void **state)
+{
+    wharf_config_t *cfg = load_ok("inputs: [{type: docker, id: d}]\n" OUTPUTS);
+
+    (void)state;
+    assert_int_equal(cfg->buffer.max_size, UINT64_C(1) << 30);
+    assert_int_equal(cfg->buffer.when_full, WHARF_WHEN_FULL_BLOCK);
+    assert_int_equal(cfg->buffer.fsync, WHARF_FSYNC_BATCH);
+    assert_int_equal(cfg->buffer.fsync_interval_ms, 1000);
+    assert_int_equal(cfg->buffer.segment_size, UINT64_C(64) << 20);
+    assert_int_equal(cfg->buffer.compression_level, 1);
+    assert_int_equal(cfg->buffer.max_hold_deleted_ms, 600000);
+    wharf_config_free(cfg);
+
+    cfg = load_ok("buffer:\n"
+                  "  max_size: 2MiB\n"
+                  "  when_full: drop_oldest\n"
+                  "  fsync: interval\n"
+                  "  fsync_interval: 200ms\n"
+                  "  segment_size: 256KiB\n"
+                  "  compression_level: 3\n"
+                  "  max_hold_deleted: 1m\n"
+                  "inputs: [{type: docker, id: d}]\n" OUTPUTS);
+    assert_int_equal(cfg->buffer.max_size, 2u << 20);
+    assert_int_equal(cfg->buffer.when_full, WHARF_WHEN_FULL_DROP_OLDEST);
+    assert_int_equal(cfg->buffer.fsync, WHARF_FSYNC_INTERVAL);
+    assert_int_equal(cfg->buffer.fsync_interval_ms, 200);
+    assert_int_equal(cfg->buffer.segment_size, 256u << 10);
+    assert_int_equal(cfg->buffer.compression_level, 3);
+    assert_int_equal(cfg->buffer.max_hold_deleted_ms, 60000);
+    wharf_config_free(cfg);
+}
+
+static void test_buffer_errors(void **state)
+{
+    (void)state;
+    EXPECT_ERRORS("buffer:\n"
+                  "  segment_size: 1KiB\n"
+                  "  when_full: wait\n"
+                  "  compression_level: 40\n"
+                  "  fsnyc: never\n"
+                  "inputs: [{type: docker, id: d}]\n" OUTPUTS,
+                  "t.yaml:2: 'segment_size' must be between 65536 and 4294967296 bytes",
+                  "t.yaml:3: 'when_full' must be one of: block, drop_oldest",
+                  "t.yaml:4: 'compression_level' must be between -7 and 19",
+                  "t.yaml:5: unknown key 'fsnyc' in 'buffer' (did you mean 'fsync'?)");
+    EXPECT_ERRORS("buffer: {max_size: 1MiB, segment_size: 1MiB}\n"
+                  "inputs: [{type: docker, id: d}]\n" OUTPUTS,
+                  "t.yaml:1: buffer: max_size (1048576 bytes) must be at least twice "
+                  "segment_size (1048576 bytes): lower segment_size or raise max_size");
+}
+
 static void test_values_of_every_kind(void **state)
 {
     wharf_config_t *cfg = load_ok("data_dir: /var/lib/wharf\n"
@@ -242,8 +294,9 @@ static void test_unknown_keys(void **state)
                   "t.yaml:1: missing required key 'outputs'");
     EXPECT_ERRORS("host: {nmae: x}\ninputs: [{type: docker, id: d}]\n" OUTPUTS,
                   "t.yaml:1: unknown key 'nmae' in 'host' (did you mean 'name'?)");
-    EXPECT_ERRORS("verbose: 1\ninputs: [{type: docker, id: d}]\n" OUTPUTS,
-                  "t.yaml:1: unknown key 'verbose' (valid keys: inputs, outputs, data_dir, host)");
+    EXPECT_ERRORS(
+        "verbose: 1\ninputs: [{type: docker, id: d}]\n" OUTPUTS,
+        "t.yaml:1: unknown key 'verbose' (valid keys: inputs, outputs, data_dir, host, buffer)");
 }
 
 static void test_wrong_types(void **state)
@@ -385,7 +438,7 @@ static void test_yaml_errors(void **state)
     EXPECT_ERRORS("", "t.yaml:1: the configuration is empty: it needs 'inputs' and 'outputs'");
     EXPECT_ERRORS("- a\n- b\n",
                   "t.yaml:1: the top level must be a map with the keys: inputs, outputs, "
-                  "data_dir, host");
+                  "data_dir, host, buffer");
     EXPECT_ERRORS("[inputs]: 1\n", "t.yaml:1: a key must be a plain name, not a list or map",
                   "t.yaml:1: missing required key 'inputs'",
                   "t.yaml:1: missing required key 'outputs'");
@@ -767,6 +820,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_config),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_buffer_section),
+        cmocka_unit_test(test_buffer_errors),
         cmocka_unit_test(test_values_of_every_kind),
         cmocka_unit_test(test_aliases_are_followed),
         cmocka_unit_test(test_unknown_keys),

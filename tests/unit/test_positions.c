@@ -1,11 +1,9 @@
-/* test_positions.c - the positions store: save/load, lookups, corrupt and
- * missing files, and the fingerprint hash. */
+/* test_positions.c - input positions: the checkpoint form and back,
+ * lookups, corrupt checkpoints, and the fingerprint hash. */
 #include "wharf/common.h"
 #include "wharf/positions.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,66 +11,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 /* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* The last checkpoint text, as the buffer would hold it. */
+static wharf_buf_t saved;
+
+static int save(const wharf_positions_t *p)
 {
-    return remove(path);
+    saved.len = 0;
+    wharf_positions_serialize(p, &saved);
+    return 0;
 }
 
-static char *make_dir(void)
+static int load(wharf_positions_t *p)
 {
-    char tmpl[] = "/tmp/wharf-test-positions-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
+    return wharf_positions_parse(p, saved.data, saved.len);
 }
 
-static void remove_dir(char *dir)
+static void set_text(const char *text, size_t n)
 {
-    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(dir);
+    saved.len = 0;
+    wharf_buf_append(&saved, text, n);
 }
 
-static void write_positions_file(const char *dir, const char *text, size_t n)
+static const char *saved_text(void)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/positions.json", dir);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
-static char *read_positions_file(const char *dir)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/positions.json", dir);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
-static size_t count_dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            n++;
-    closedir(d);
-    return n;
+    wharf_buf_putc(&saved, '\0');
+    saved.len--;
+    return saved.data;
 }
 
 static void add(wharf_positions_t *p, const char *input, const char *path, uint64_t dev,
@@ -182,11 +152,10 @@ static void test_add_find_inputs(void **state)
     wharf_positions_free(&p);
 }
 
-/* ---- save and load ---------------------------------------------------------- */
+/* ---- checkpoint form ---------------------------------------------------------- */
 
 static void test_save_load_round_trip(void **state)
 {
-    char *dir = make_dir();
     wharf_positions_t p, q;
     wharf_positions_init(&p);
     wharf_positions_init(&q);
@@ -205,11 +174,9 @@ static void test_save_load_round_trip(void **state)
     add(&p, "docker", "", 0, 0, 0, 0, 0);
     add(&p, "docker", "/big", UINT64_C(0x7fffffffffffffff), UINT64_C(0x7ffffffffffffffe),
         UINT64_C(0x8000000000000000), 4096, UINT64_C(0x7fffffffffffffff));
-    assert_int_equal(wharf_positions_save(&p, dir), 0);
-    /* only positions.json is left: the temp file was renamed */
-    assert_int_equal(count_dir_entries(dir), 1);
+    assert_int_equal(save(&p), 0);
 
-    assert_int_equal(wharf_positions_load(&q, dir), 0);
+    assert_int_equal(load(&q), 0);
     assert_int_equal(q.n, p.n);
     for (size_t i = 0; i < p.n; i++)
         assert_same_entry(&q.v[i], &p.v[i]);
@@ -224,25 +191,23 @@ static void test_save_load_round_trip(void **state)
     /* saving again replaces the file; loading into a fresh store gives the same */
     wharf_positions_t r;
     wharf_positions_init(&r);
-    assert_int_equal(wharf_positions_save(&q, dir), 0);
-    assert_int_equal(wharf_positions_load(&r, dir), 0);
+    assert_int_equal(save(&q), 0);
+    assert_int_equal(load(&r), 0);
     assert_int_equal(r.n, p.n);
     for (size_t i = 0; i < p.n; i++)
         assert_same_entry(&r.v[i], &p.v[i]);
-    assert_int_equal(count_dir_entries(dir), 1);
 
     /* an empty store round-trips as empty */
     wharf_positions_t e, e2;
     wharf_positions_init(&e);
     wharf_positions_init(&e2);
-    assert_int_equal(wharf_positions_save(&e, dir), 0);
-    assert_int_equal(wharf_positions_load(&e2, dir), 0);
+    assert_int_equal(save(&e), 0);
+    assert_int_equal(load(&e2), 0);
     assert_empty(&e2);
 
     wharf_positions_free(&p);
     wharf_positions_free(&q);
     wharf_positions_free(&r);
-    remove_dir(dir);
 }
 
 /* Inode and device numbers are full 64-bit values (overlayfs with xino puts
@@ -250,17 +215,16 @@ static void test_save_load_round_trip(void **state)
  * saved store must load back, not be thrown away as corrupt. */
 static void test_save_load_full_64bit(void **state)
 {
-    char *dir = make_dir();
     wharf_positions_t p, q;
     wharf_positions_init(&p);
     wharf_positions_init(&q);
     assert_int_equal(wharf_positions_add_input(&p, "docker"), 0);
     add(&p, "docker", "/overlay/x.log", 43, UINT64_C(0x8000000000012345), 0, 64, 10);
     add(&p, "docker", "/y.log", UINT64_MAX, UINT64_MAX, UINT64_MAX, 64, 20);
-    int save_rc = wharf_positions_save(&p, dir);
-    int load_rc = wharf_positions_load(&q, dir);
+    int save_rc = save(&p);
+    int load_rc = load(&q);
     char file[1024];
-    snprintf(file, sizeof(file), "%s", read_positions_file(dir));
+    snprintf(file, sizeof(file), "%s", saved_text());
     /* compare, then release everything before asserting */
     int same = q.n == p.n;
     for (size_t i = 0; same && i < p.n; i++)
@@ -271,7 +235,6 @@ static void test_save_load_full_64bit(void **state)
     int found = wharf_positions_find(&q, "docker", 43, UINT64_C(0x8000000000012345)) != NULL;
     wharf_positions_free(&p);
     wharf_positions_free(&q);
-    remove_dir(dir);
     assert_int_equal(save_rc, 0);
     if (load_rc != 0)
         fail_msg("load of a store with 64-bit inode/device numbers: rc=%d (%s); file: %s", load_rc,
@@ -280,54 +243,22 @@ static void test_save_load_full_64bit(void **state)
     assert_true(found);
 }
 
-/* The file is for people too: its format is documented in checkpoint.c. */
+/* Checkpoints are for people too: the format is documented in checkpoint.c. */
 static void test_saved_format(void **state)
 {
-    char *dir = make_dir();
     wharf_positions_t p;
     wharf_positions_init(&p);
     assert_int_equal(wharf_positions_add_input(&p, "docker"), 0);
     add(&p, "docker", "/x \"y\"", 1, 2, UINT64_C(0x8c3f), 64, 1234);
     add(&p, "docker", "/z", 3, 4, UINT64_C(0xffffffffffffffff), 5, 6);
-    assert_int_equal(wharf_positions_save(&p, dir), 0);
-    assert_string_equal(read_positions_file(dir),
+    assert_int_equal(save(&p), 0);
+    assert_string_equal(saved_text(),
                         "{\"version\":1,\"inputs\":[\"docker\"],\"files\":[\n"
                         "{\"input\":\"docker\",\"path\":\"/x \\\"y\\\"\",\"dev\":1,\"ino\":2,"
                         "\"fp\":\"0000000000008c3f\",\"fp_len\":64,\"offset\":1234},\n"
                         "{\"input\":\"docker\",\"path\":\"/z\",\"dev\":3,\"ino\":4,"
                         "\"fp\":\"ffffffffffffffff\",\"fp_len\":5,\"offset\":6}]}\n");
     wharf_positions_free(&p);
-    remove_dir(dir);
-}
-
-static void test_load_missing(void **state)
-{
-    char *dir = make_dir();
-    wharf_positions_t p;
-    wharf_positions_init(&p);
-    assert_int_equal(wharf_positions_load(&p, dir), 0);
-    assert_empty(&p);
-    /* a data dir that does not exist yet (first start) */
-    char sub[4096];
-    snprintf(sub, sizeof(sub), "%s/not/yet", dir);
-    assert_int_equal(wharf_positions_load(&p, sub), 0);
-    assert_empty(&p);
-    wharf_positions_free(&p);
-    remove_dir(dir);
-}
-
-static void test_save_to_missing_dir_fails(void **state)
-{
-    char *dir = make_dir();
-    char sub[4096];
-    snprintf(sub, sizeof(sub), "%s/missing", dir);
-    wharf_positions_t p;
-    wharf_positions_init(&p);
-    add(&p, "docker", "/x", 1, 2, 3, 4, 5);
-    int rc = wharf_positions_save(&p, sub);
-    assert_true(rc < 0);
-    wharf_positions_free(&p);
-    remove_dir(dir);
 }
 
 static void test_load_corrupt(void **state)
@@ -383,15 +314,14 @@ static void test_load_corrupt(void **state)
         "{\"version\":1,\"inputs\":[],\"files\":[{\"input\":7,\"path\":\"/a\",\"dev\":1,"
         "\"ino\":2,\"fp\":\"1\",\"fp_len\":1,\"offset\":1}]}",
     };
-    char *dir = make_dir();
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        write_positions_file(dir, bad[i], strlen(bad[i]));
+        set_text(bad[i], strlen(bad[i]));
         wharf_positions_t p;
         wharf_positions_init(&p);
         /* whatever the store held before, a corrupt file leaves it empty */
         assert_int_equal(wharf_positions_add_input(&p, "stale"), 0);
         add(&p, "stale", "/stale", 1, 1, 1, 1, 1);
-        int rc = wharf_positions_load(&p, dir);
+        int rc = load(&p);
         if (rc != WHARF_EPARSE)
             fail_msg("corrupt #%zu (%s): rc=%d, want WHARF_EPARSE", i, bad[i], rc);
         assert_empty(&p);
@@ -406,13 +336,12 @@ static void test_load_corrupt(void **state)
     char junk[256];
     for (int i = 0; i < 256; i++)
         junk[i] = (char)(i * 37 + 11);
-    write_positions_file(dir, junk, sizeof(junk));
+    set_text(junk, sizeof(junk));
     wharf_positions_t p;
     wharf_positions_init(&p);
-    assert_int_equal(wharf_positions_load(&p, dir), WHARF_EPARSE);
+    assert_int_equal(load(&p), WHARF_EPARSE);
     assert_empty(&p);
     wharf_positions_free(&p);
-    remove_dir(dir);
 }
 
 /* Keys it does not know (a later version's) are ignored, not fatal. */
@@ -422,11 +351,10 @@ static void test_load_tolerates_extra_keys(void **state)
                        "\"files\":[{\"input\":\"docker\",\"path\":\"/a\",\"dev\":1,\"ino\":2,"
                        "\"fp\":\"00000000000000ff\",\"fp_len\":64,\"offset\":77,"
                        "\"extra\":{\"x\":[1]}}]}\n";
-    char *dir = make_dir();
-    write_positions_file(dir, text, strlen(text));
+    set_text(text, strlen(text));
     wharf_positions_t p;
     wharf_positions_init(&p);
-    assert_int_equal(wharf_positions_load(&p, dir), 0);
+    assert_int_equal(load(&p), 0);
     assert_int_equal(p.n, 1);
     const wharf_position_t *f = wharf_positions_find(&p, "docker", 1, 2);
     assert_non_null(f);
@@ -436,7 +364,6 @@ static void test_load_tolerates_extra_keys(void **state)
     assert_string_equal(f->path, "/a");
     assert_true(wharf_positions_has_input(&p, "docker"));
     wharf_positions_free(&p);
-    remove_dir(dir);
 }
 
 int main(void)
@@ -447,10 +374,10 @@ int main(void)
         cmocka_unit_test(test_save_load_round_trip),
         cmocka_unit_test(test_save_load_full_64bit),
         cmocka_unit_test(test_saved_format),
-        cmocka_unit_test(test_load_missing),
-        cmocka_unit_test(test_save_to_missing_dir_fails),
         cmocka_unit_test(test_load_corrupt),
         cmocka_unit_test(test_load_tolerates_extra_keys),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    wharf_buf_free(&saved);
+    return rc;
 }

@@ -1,0 +1,115 @@
+/* buffer.h - the crash-safe disk buffer between the pipeline and the outputs.
+ *
+ * Every committed block of events is appended to the current segment (format
+ * in wharf/wal.h) together with a checkpoint: the input positions the events
+ * were read up to. Each output reads the segments through its own cursor and
+ * moves it only past what it delivered; a segment is deleted once every
+ * cursor has passed it. Opening the buffer recovers it: checksums are
+ * verified, a torn tail is cut, corrupt records are skipped and reported,
+ * and the last checkpoint tells the inputs where to resume.
+ *
+ * Single-threaded: the agent's loop owns the buffer. `wharf buffer stat`
+ * opens the same directory read-only from another process. */
+#ifndef WHARF_BUFFER_H
+#define WHARF_BUFFER_H
+
+#include "wharf/buf.h"
+#include "wharf/common.h"
+#include "wharf/config.h"
+
+#include <stdint.h>
+
+typedef struct wharf_buffer wharf_buffer_t;
+typedef struct wharf_buffer_cursor wharf_buffer_cursor_t;
+
+enum { WHARF_BUFFER_READ_ONLY = 1 };
+
+/* A place in the buffer: the record at (segment, offset), whose first event
+ * (or the next one, for a checkpoint) has sequence number `event`. */
+typedef struct wharf_buffer_pos {
+    uint64_t segment;
+    uint64_t offset;
+    uint64_t event;
+} wharf_buffer_pos_t;
+
+typedef struct wharf_buffer_segment_info {
+    uint64_t seq;
+    uint64_t bytes;
+    uint64_t records;
+    uint64_t events;
+    uint64_t first_event;
+    uint64_t raw_bytes;    /* NDJSON before compression */
+    uint64_t stored_bytes; /* the same events, compressed */
+    uint64_t corrupt_records;
+} wharf_buffer_segment_info_t;
+
+typedef struct wharf_buffer_stats {
+    uint64_t segments;
+    uint64_t bytes;
+    uint64_t events;
+    uint64_t raw_bytes;
+    uint64_t stored_bytes;
+    uint64_t next_event;
+    uint64_t corrupt_records; /* found at open or while reading */
+    uint64_t corrupt_bytes;
+    uint64_t torn_bytes;     /* cut from the end at open */
+    uint64_t dropped_events; /* by when_full: drop_oldest, all outputs */
+} wharf_buffer_stats_t;
+
+/* A cursor as saved in DIR/cursors.json. */
+typedef struct wharf_buffer_cursor_info {
+    const char *id;
+    wharf_buffer_pos_t pos;
+    uint64_t dropped_events;
+    uint64_t lag_events;
+    uint64_t lag_bytes;
+} wharf_buffer_cursor_info_t;
+
+/* Opens (creating it unless READ_ONLY) and recovers the buffer in dir. */
+int wharf_buffer_open(const char *dir, const wharf_conf_buffer_t *conf, int flags,
+                      wharf_buffer_t **out);
+void wharf_buffer_close(wharf_buffer_t *b);
+
+/* The payload of the last valid checkpoint (empty on a first start). */
+const wharf_buf_t *wharf_buffer_checkpoint(const wharf_buffer_t *b);
+
+/* Appends events (n_events NDJSON lines, may be 0) and the checkpoint that
+ * goes with them as one commit. Returns 0, WHARF_EFULL when the buffer is at
+ * max_size and when_full is block (nothing written: retry later), or a
+ * negative errno (nothing written either). */
+int wharf_buffer_commit(wharf_buffer_t *b, const char *events, size_t len, uint32_t n_events,
+                        const char *checkpoint, size_t checkpoint_len);
+/* fsync: interval. Call often (every few hundred ms). */
+int wharf_buffer_tick(wharf_buffer_t *b);
+/* Deletes segments every cursor has passed. */
+int wharf_buffer_trim(wharf_buffer_t *b);
+void wharf_buffer_stats(const wharf_buffer_t *b, wharf_buffer_stats_t *out);
+
+size_t wharf_buffer_n_segments(const wharf_buffer_t *b);
+void wharf_buffer_segment(const wharf_buffer_t *b, size_t i, wharf_buffer_segment_info_t *out);
+const char *wharf_buffer_dir(const wharf_buffer_t *b);
+
+/* ---- cursors (cursor.c) ---- */
+
+/* The output's cursor as saved, or at the buffer's end for an output the
+ * buffer has not seen (it gets what is committed from now on). */
+int wharf_buffer_cursor_open(wharf_buffer_t *b, const char *output_id, wharf_buffer_cursor_t **out);
+/* What is left of the block of events at the cursor, without moving it: 1
+ * and the bytes, 0 when the cursor is at the end, or a negative errno.
+ * Damaged records are skipped (and reported). Valid until the next consume. */
+int wharf_buffer_cursor_peek(wharf_buffer_cursor_t *c, wharf_str_t *block);
+/* The output took n bytes of the peeked block; the cursor moves past the
+ * block once all of it was taken. */
+void wharf_buffer_cursor_consume(wharf_buffer_cursor_t *c, size_t n);
+/* Everything advanced over so far is durable at the output. */
+void wharf_buffer_cursor_ack(wharf_buffer_cursor_t *c);
+void wharf_buffer_cursor_info(const wharf_buffer_cursor_t *c, wharf_buffer_cursor_info_t *out);
+
+/* Writes DIR/cursors.json when an ack moved; the saved ids are exactly the
+ * open cursors, so an output removed from the config releases its hold. */
+int wharf_buffer_save_cursors(wharf_buffer_t *b);
+/* Cursors as saved on disk (READ_ONLY use: `wharf buffer stat`). */
+size_t wharf_buffer_n_saved_cursors(const wharf_buffer_t *b);
+void wharf_buffer_saved_cursor(const wharf_buffer_t *b, size_t i, wharf_buffer_cursor_info_t *out);
+
+#endif

@@ -1,0 +1,36 @@
+/* delivery.h - from the disk buffer to the outputs, each at its own pace.
+ *
+ * Every output reads the buffer through its own cursor, so a slow or dead
+ * output never holds back the others; it only makes the buffer grow. An
+ * output that fails is retried with backoff (100 ms doubling to 5 s) and
+ * logged once per outage, not per attempt. Delivered data becomes
+ * acknowledged when the output made it durable (wharf_delivery_sync), and
+ * only acknowledged positions are saved and free buffer segments. */
+#ifndef WHARF_DELIVERY_H
+#define WHARF_DELIVERY_H
+
+#include "wharf/buffer.h"
+#include "wharf/output.h"
+
+#include <uv.h>
+
+typedef struct wharf_delivery wharf_delivery_t;
+
+/* loop may be NULL (oneshot): then only drain and sync are used. */
+int wharf_delivery_new(uv_loop_t *loop, wharf_buffer_t *buffer, wharf_output_t **outputs,
+                       size_t n_outputs, wharf_delivery_t **out);
+/* New events were committed: deliver them soon. */
+void wharf_delivery_kick(wharf_delivery_t *d);
+/* Delivers everything the outputs take now, once each (oneshot, shutdown).
+ * Returns 0 when every output got everything, else the first error. */
+int wharf_delivery_drain(wharf_delivery_t *d);
+/* Makes delivered events durable at the outputs, acknowledges them, saves
+ * the cursors and deletes segments every output has passed. */
+int wharf_delivery_sync(wharf_delivery_t *d);
+/* Reopens the outputs (SIGHUP, logrotate). */
+void wharf_delivery_reopen(wharf_delivery_t *d);
+/* Closes the loop handles; free once the loop ran their callbacks. */
+void wharf_delivery_stop(wharf_delivery_t *d);
+void wharf_delivery_free(wharf_delivery_t *d);
+
+#endif
