@@ -36,8 +36,12 @@ void wharf_pipeline_begin_pass(wharf_pipeline_t *p);
 int64_t wharf_pipeline_pass_ns(const wharf_pipeline_t *p);
 /* A cleared event whose arena is fresh; valid until the next call. */
 wharf_event_t *wharf_pipeline_event(wharf_pipeline_t *p);
-/* Serializes the event from wharf_pipeline_event(); may commit. */
+/* Serializes the event from wharf_pipeline_event() into the block. */
 int wharf_pipeline_emit(wharf_pipeline_t *p, wharf_event_t *e);
+/* The block is full: the input should commit at its next line boundary,
+ * once its positions cover every event emitted (never in the middle of
+ * one, or a restart would read a committed event again). */
+int wharf_pipeline_full(const wharf_pipeline_t *p);
 /* Commits the current block and the positions to the buffer; a commit with
  * no events and unchanged positions is skipped. Returns 0 or the buffer's
  * error (WHARF_EFULL: full, when_full: block); a failed block is kept and

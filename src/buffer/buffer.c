@@ -426,9 +426,10 @@ static int buffer_make_room(wharf_buffer_t *b, uint64_t need)
         return 0;
     if (b->conf.when_full == WHARF_WHEN_FULL_DROP_OLDEST)
         return buffer_drop_oldest(b, need);
-    /* A lone segment holding only its checkpoint cannot be freed by waiting:
-     * take an oversized commit rather than stall for ever. */
-    if (b->n_segs == 1 && b->segs[0].info.records <= 1)
+    /* Only the segment being appended to is left: waiting frees nothing
+     * more, so take the commit (the overshoot is bounded by segment_size)
+     * rather than stall for ever. */
+    if (b->n_segs == 1)
         return 0;
     if (!b->full_logged)
         wharf_log_warn("buffer full: inputs pause until outputs catch up (when_full: block)",
@@ -484,7 +485,8 @@ int wharf_buffer_commit(wharf_buffer_t *b, const char *events, size_t len, uint3
     uint64_t need = b->rec.len;
     const wharf_buffer_segment_info_t *last = &b->segs[b->n_segs - 1].info;
     int roll = last->bytes + need > b->conf.segment_size && last->records > 1;
-    rc = buffer_make_room(b, need + (roll ? need + WHARF_WAL_SEGMENT_HEADER : 0));
+    uint64_t roll_cost = WHARF_WAL_SEGMENT_HEADER + WHARF_WAL_RECORD_HEADER + b->checkpoint.len;
+    rc = buffer_make_room(b, need + (roll ? roll_cost : 0));
     if (rc == 0 && roll) {
         /* buffer_segment_create reuses rec: encode the commit again after. */
         rc = buffer_roll(b);

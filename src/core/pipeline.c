@@ -126,9 +126,12 @@ int wharf_pipeline_emit(wharf_pipeline_t *p, wharf_event_t *e)
     if (rc < 0)
         return rc;
     p->block_events++;
-    if (p->block.len >= WHARF_BLOCK_BYTES && !p->blocked)
-        return wharf_pipeline_commit(p);
     return 0;
+}
+
+int wharf_pipeline_full(const wharf_pipeline_t *p)
+{
+    return p->block.len >= WHARF_BLOCK_BYTES;
 }
 
 static int pipeline_nothing_new(const wharf_pipeline_t *p)

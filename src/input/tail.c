@@ -298,6 +298,10 @@ static size_t tail_split_lines(wharf_tail_t *t, wharf_tail_file_t *f, const char
             tail_deliver(t, f, buf + start, len);
         f->line_off += len + 1;
         start += len + 1;
+        if (wharf_pipeline_full(t->pipeline) && !wharf_pipeline_blocked(t->pipeline)) {
+            tail_file_update_pending(t, f);
+            wharf_pipeline_commit(t->pipeline);
+        }
     }
     size_t rest = have - start;
     if (f->skipping) {
@@ -344,7 +348,9 @@ static int64_t tail_file_read(wharf_tail_t *t, wharf_tail_file_t *f, uint64_t bu
     if (have > 0)
         memcpy(t->rbuf, f->carry, have);
     uint64_t got = 0;
-    while (got < budget) {
+    /* A full block that cannot be committed: read no further. */
+    while (got < budget &&
+           !(wharf_pipeline_blocked(t->pipeline) && wharf_pipeline_full(t->pipeline))) {
         ssize_t n = pread(f->fd, t->rbuf + have, t->rbuf_cap - have, (off_t)f->read_off);
         if (n < 0 && errno == EINTR)
             continue;
