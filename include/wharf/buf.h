@@ -26,8 +26,11 @@ static inline void wharf_buf_reserve(wharf_buf_t *b, size_t n)
         wharf_buf_reserve_slow(b, n);
 }
 
+/* p may be NULL when n is 0 (an empty buffer's data). */
 static inline void wharf_buf_append(wharf_buf_t *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return;
     wharf_buf_reserve(b, n);
     memcpy(b->data + b->len, p, n);
     b->len += n;
