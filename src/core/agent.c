@@ -127,6 +127,11 @@ static int agent_wire(wharf_agent_t *a)
     if (rc == 0)
         rc = wharf_delivery_new(a->oneshot ? NULL : &a->loop, a->buffer, a->outputs, a->n_outputs,
                                 &a->delivery);
+    /* A new output's cursor (the buffer's end) is saved before anything more
+     * is committed: if it were not, a crash before the first save would make
+     * the output new again at the next start, and skip what came between. */
+    if (rc == 0)
+        rc = wharf_buffer_save_cursors(a->buffer);
     if (rc == 0)
         rc = wharf_pipeline_new(a->cfg->host.name, a->buffer, &a->pipeline);
     if (rc == 0)
