@@ -100,6 +100,21 @@ static int buffer_sync_dir(const wharf_buffer_t *b)
     return rc;
 }
 
+int buffer_damage_count(wharf_buffer_t *b, uint64_t seq, uint64_t off, uint64_t len)
+{
+    for (size_t i = 0; i < b->n_damage; i++)
+        if (b->damage[i].segment == seq && b->damage[i].offset == off)
+            return 0;
+    wharf_buffer_pos_t *v = realloc(b->damage, (b->n_damage + 1) * sizeof(*v));
+    if (v != NULL) {
+        b->damage = v;
+        b->damage[b->n_damage++] = (wharf_buffer_pos_t){seq, off, 0};
+    }
+    b->stats.corrupt_records++;
+    b->stats.corrupt_bytes += len;
+    return 1;
+}
+
 /* ---- recovery ---------------------------------------------------------------- */
 
 typedef struct buffer_recovery {
@@ -110,7 +125,8 @@ typedef struct buffer_recovery {
     uint64_t commit_end;                   /* end of the last valid checkpoint */
     wharf_buffer_segment_info_t at_commit; /* the segment's figures at that point */
     uint64_t next_event_at_commit;
-    uint64_t torn_at; /* start of trailing damage, or 0 */
+    uint64_t torn_at;     /* start of trailing damage, or 0 */
+    uint64_t start_event; /* next_event when the segment began */
 } buffer_recovery_t;
 
 static void buffer_recover_record(void *arg, uint64_t off, const wharf_wal_record_t *r,
@@ -148,8 +164,7 @@ static void buffer_recover_damage(void *arg, uint64_t off, uint64_t len, int tor
         return;
     }
     rs->seg->info.corrupt_records++;
-    rs->b->stats.corrupt_records++;
-    rs->b->stats.corrupt_bytes += len;
+    buffer_damage_count(rs->b, rs->seg->info.seq, off, len);
     wharf_log_warn("buffer: skipping a corrupt record; its events are lost, the rest is delivered",
                    "segment=%s offset=%llu bytes=%llu", rs->name, (unsigned long long)off,
                    (unsigned long long)len);
@@ -178,11 +193,12 @@ static int buffer_cut_tail(wharf_buffer_t *b, buffer_recovery_t *rs, int fd, con
                    (unsigned long long)cut);
     b->stats.torn_bytes += cut;
     uint64_t corrupt = s->corrupt_records;
-    *s = rs->commit_end ? rs->at_commit : (wharf_buffer_segment_info_t){.seq = s->seq};
+    *s = rs->commit_end
+             ? rs->at_commit
+             : (wharf_buffer_segment_info_t){.seq = s->seq, .first_event = rs->start_event};
     s->corrupt_records = corrupt;
     s->bytes = keep;
-    if (rs->commit_end)
-        b->next_event = rs->next_event_at_commit;
+    b->next_event = rs->commit_end ? rs->next_event_at_commit : rs->start_event;
     if (!b->read_only && ftruncate(fd, (off_t)keep) < 0)
         return -errno;
     return 0;
@@ -215,7 +231,7 @@ static int buffer_recover_segment(wharf_buffer_t *b, buffer_segment_t *seg, int 
         if (seg->info.bytes < WHARF_WAL_SEGMENT_HEADER)
             seg->info.bytes = b->read_only ? 0 : WHARF_WAL_SEGMENT_HEADER;
     }
-    buffer_recovery_t rs = {b, seg, name, 1, 0, {0}, 0, 0};
+    buffer_recovery_t rs = {b, seg, name, 1, 0, {0}, 0, 0, b->next_event};
     wharf_wal_visitor_t v = {&rs, buffer_recover_record, buffer_recover_damage};
     rc = wharf_wal_scan(fd, seg->info.bytes, &v, &b->scratch, &b->zbuf);
     if (rc == 0 && is_last)
@@ -396,6 +412,8 @@ static int buffer_delete_oldest(wharf_buffer_t *b)
 
 int wharf_buffer_trim(wharf_buffer_t *b)
 {
+    if (b->read_only)
+        return 0;
     uint64_t keep_from = buffer_cursors_min_segment(b);
     while (b->n_segs > 1 && b->segs[0].info.seq < keep_from) {
         int rc = buffer_delete_oldest(b);
@@ -449,6 +467,8 @@ static int buffer_encode_events(wharf_buffer_t *b, const char *events, size_t le
         wharf_log_error("buffer: zstd compression failed", "error=\"%s\"", ZSTD_getErrorName(z));
         return -EIO;
     }
+    if (z > WHARF_WAL_MAX_PAYLOAD)
+        return WHARF_ETOOBIG; /* a reader would refuse the record */
     wharf_wal_record_t r = {WHARF_WAL_EVENTS, (uint32_t)z, n_events, (uint32_t)len, b->next_event};
     wharf_wal_encode(&b->rec, &r, b->zbuf.data);
     return 0;
@@ -461,7 +481,8 @@ static void buffer_account_commit(wharf_buffer_t *b, size_t len, uint32_t n_even
     s->records += n_events > 0 ? 2 : 1;
     s->events += n_events;
     s->raw_bytes += n_events > 0 ? len : 0;
-    s->stored_bytes += n_events > 0 ? b->rec.len - 2 * WHARF_WAL_RECORD_HEADER - checkpoint_len : 0;
+    s->stored_bytes +=
+        n_events > 0 ? b->rec.len - (size_t)2 * WHARF_WAL_RECORD_HEADER - checkpoint_len : 0;
     b->stats.events += n_events;
     b->next_event += n_events;
     b->checkpoint.len = 0;
@@ -596,6 +617,7 @@ void wharf_buffer_close(wharf_buffer_t *b)
     wharf_buf_free(&b->checkpoint);
     wharf_buf_free(&b->scratch);
     free(b->segs);
+    free(b->damage);
     free(b->dir);
     free(b);
 }

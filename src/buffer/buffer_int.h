@@ -57,7 +57,10 @@ struct wharf_buffer {
     size_t n_cursors;
     buffer_saved_cursor_t *saved; /* as loaded, until the first save */
     size_t n_saved;
-    size_t n_persisted; /* cursors in cursors.json as last read or written */
+    size_t n_persisted;         /* cursors in cursors.json as last read or written */
+    wharf_buffer_pos_t *damage; /* damaged ranges seen (segment, offset), counted once */
+    size_t n_damage;
+    int cursors_lost; /* cursors.json was unreadable: outputs start at the oldest data */
 };
 
 buffer_segment_t *buffer_segment_find(wharf_buffer_t *b, uint64_t seq);
@@ -66,6 +69,10 @@ wharf_buffer_pos_t buffer_segment_start(const wharf_buffer_t *b, size_t i);
 wharf_buffer_pos_t buffer_end(const wharf_buffer_t *b);
 /* Bytes from pos to the end of the buffer. */
 uint64_t buffer_bytes_after(const wharf_buffer_t *b, const wharf_buffer_pos_t *pos);
+
+/* Counts damage at (seq, off) in the stats unless it was counted before;
+ * returns 1 when it is new. */
+int buffer_damage_count(wharf_buffer_t *b, uint64_t seq, uint64_t off, uint64_t len);
 
 /* cursor.c */
 int buffer_cursors_load(wharf_buffer_t *b);

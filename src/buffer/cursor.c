@@ -84,6 +84,15 @@ static int cursors_parse(wharf_buffer_t *b, const char *text)
     return rc;
 }
 
+static void cursors_forget_saved(wharf_buffer_t *b)
+{
+    for (size_t i = 0; i < b->n_saved; i++)
+        free(b->saved[i].id);
+    free(b->saved);
+    b->saved = NULL;
+    b->n_saved = 0;
+}
+
 int buffer_cursors_load(wharf_buffer_t *b)
 {
     char path[PATH_MAX];
@@ -104,6 +113,9 @@ int buffer_cursors_load(wharf_buffer_t *b)
         wharf_log_error("buffer: cursors file is unreadable; every output re-sends the whole "
                         "buffer",
                         "path=%s", path);
+        cursors_forget_saved(b);
+        b->n_persisted = 0;
+        b->cursors_lost = 1;
         return 0;
     }
     return rc;
@@ -138,15 +150,6 @@ static int cursors_changed(const wharf_buffer_t *b)
             return 1;
     }
     return 0;
-}
-
-static void cursors_forget_saved(wharf_buffer_t *b)
-{
-    for (size_t i = 0; i < b->n_saved; i++)
-        free(b->saved[i].id);
-    free(b->saved);
-    b->saved = NULL;
-    b->n_saved = 0;
 }
 
 /* Outputs no longer configured release their hold on the first save. */
@@ -261,7 +264,8 @@ void buffer_cursors_drop_segment(wharf_buffer_t *b, size_t i)
 int wharf_buffer_cursor_open(wharf_buffer_t *b, const char *output_id, wharf_buffer_cursor_t **out)
 {
     wharf_buffer_cursor_t *c = calloc(1, sizeof(*c));
-    wharf_buffer_cursor_t **v = realloc(b->cursors, (b->n_cursors + 1) * sizeof(*v));
+    wharf_buffer_cursor_t **v =
+        realloc(b->cursors, (b->n_cursors + 1) * sizeof(wharf_buffer_cursor_t *));
     if (c == NULL || v == NULL || (c->id = strdup(output_id)) == NULL ||
         (c->dctx = ZSTD_createDCtx()) == NULL) {
         if (c != NULL)
@@ -283,6 +287,8 @@ int wharf_buffer_cursor_open(wharf_buffer_t *b, const char *output_id, wharf_buf
         c->read = saved->pos;
         c->dropped = saved->dropped;
         buffer_cursor_clamp(b, &c->read);
+    } else if (b->cursors_lost && b->n_segs > 0) {
+        c->read = buffer_segment_start(b, 0);
     } else if (b->next_event > 0) {
         wharf_log_info("buffer: new output starts at the buffer's end", "output=%s event=%llu",
                        output_id, (unsigned long long)b->next_event);
@@ -328,10 +334,12 @@ static void cursor_skip_damage(wharf_buffer_cursor_t *c, const buffer_segment_t 
 {
     int64_t next = wharf_wal_resync(c->fd, s->info.bytes, c->read.offset + 1, &c->payload);
     uint64_t to = next < 0 ? s->info.bytes : (uint64_t)next;
-    c->buffer->stats.corrupt_records++;
-    c->buffer->stats.corrupt_bytes += to - c->read.offset;
+    if (!buffer_damage_count(c->buffer, s->info.seq, c->read.offset, to - c->read.offset)) {
+        c->read.offset = to; /* reported when the buffer was opened */
+        return;
+    }
     wharf_log_warn("buffer: skipping a damaged record while reading; its events are lost",
-                   "output=%s segment=%llu offset=%llu bytes=%llu", c->id,
+                   "output=%s segment=%016llu" WHARF_WAL_SUFFIX " offset=%llu bytes=%llu", c->id,
                    (unsigned long long)s->info.seq, (unsigned long long)c->read.offset,
                    (unsigned long long)(to - c->read.offset));
     c->read.offset = to;
