@@ -14,7 +14,7 @@ for t in "$build"/tests/test_*; do
 done
 export WHARF_BIN="$build/wharf" WHARF_SOURCE_DIR="$src"
 for t in test_demo test_docker_edge test_cri_edge test_corpus_docker test_corpus_cri test_restart \
-    test_outputs test_buffer_first_save test_buffer_hold_deleted; do
+    test_outputs test_buffer_first_save test_buffer_hold_deleted test_buffer_recovery; do
     python3 "$src/tests/integration/$t.py" >"$build/$t.log" 2>&1 ||
         { tail -30 "$build/$t.log"; echo "sanitize: $t failed"; exit 1; }
 done
