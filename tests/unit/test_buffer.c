@@ -508,7 +508,8 @@ static void scan_record(void *arg, uint64_t off, const wharf_wal_record_t *r,
     x->r = *r;
     if (r->type == WHARF_WAL_CHECKPOINT) {
         assert_true(payload->len < sizeof(x->payload));
-        memcpy(x->payload, payload->data, payload->len);
+        if (payload->len > 0) /* an empty payload's data may be NULL */
+            memcpy(x->payload, payload->data, payload->len);
     }
 }
 
