@@ -19,7 +19,7 @@ typedef struct wharf_delivery wharf_delivery_t;
 /* loop may be NULL (oneshot): then only drain and sync are used. */
 int wharf_delivery_new(uv_loop_t *loop, wharf_buffer_t *buffer, wharf_output_t **outputs,
                        size_t n_outputs, wharf_delivery_t **out);
-/* New events were committed: deliver them soon. */
+/* New events were committed: deliver them soon (oneshot: now). */
 void wharf_delivery_kick(wharf_delivery_t *d);
 /* Delivers everything the outputs take now, once each (oneshot, shutdown).
  * Returns 0 when every output got everything, else the first error. */

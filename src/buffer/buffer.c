@@ -474,6 +474,19 @@ static int buffer_encode_events(wharf_buffer_t *b, const char *events, size_t le
     return 0;
 }
 
+/* Keeps the commit's events for cursors that are caught up. */
+static void buffer_keep_last(wharf_buffer_t *b, const char *events, size_t len, uint32_t n_events)
+{
+    const wharf_buffer_segment_info_t *s = &b->segs[b->n_segs - 1].info;
+    b->last_at = (wharf_buffer_pos_t){0, 0, 0};
+    if (n_events == 0)
+        return;
+    b->last_events.len = 0;
+    wharf_buf_append(&b->last_events, events, len);
+    b->last_at = (wharf_buffer_pos_t){s->seq, s->bytes - b->rec.len, b->next_event};
+    b->last_after = (wharf_buffer_pos_t){s->seq, s->bytes, b->next_event + n_events};
+}
+
 static void buffer_account_commit(wharf_buffer_t *b, size_t len, uint32_t n_events,
                                   const char *checkpoint, size_t checkpoint_len)
 {
@@ -523,6 +536,7 @@ int wharf_buffer_commit(wharf_buffer_t *b, const char *events, size_t len, uint3
         rc = buffer_fsync(b);
     if (rc < 0)
         return rc;
+    buffer_keep_last(b, events, len, n_events);
     buffer_account_commit(b, len, n_events, checkpoint, checkpoint_len);
     return 0;
 }
@@ -567,6 +581,7 @@ static int buffer_init(wharf_buffer_t *b, const char *dir, const wharf_conf_buff
     wharf_buf_init(&b->rec);
     wharf_buf_init(&b->checkpoint);
     wharf_buf_init(&b->scratch);
+    wharf_buf_init(&b->last_events);
     b->dir = strdup(dir);
     if (b->dir == NULL)
         return -ENOMEM;
@@ -616,6 +631,7 @@ void wharf_buffer_close(wharf_buffer_t *b)
     wharf_buf_free(&b->rec);
     wharf_buf_free(&b->checkpoint);
     wharf_buf_free(&b->scratch);
+    wharf_buf_free(&b->last_events);
     free(b->segs);
     free(b->damage);
     free(b->dir);

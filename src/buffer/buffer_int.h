@@ -51,6 +51,11 @@ struct wharf_buffer {
     wharf_buf_t rec;        /* the commit being written */
     wharf_buf_t checkpoint; /* payload of the last checkpoint */
     wharf_buf_t scratch;
+    /* The events of the last commit, uncompressed: a cursor that is caught
+     * up takes them from here instead of reading and decompressing them. */
+    wharf_buf_t last_events;
+    wharf_buffer_pos_t last_at;    /* where that commit starts, or segment 0 */
+    wharf_buffer_pos_t last_after; /* where it ends */
     wharf_buffer_stats_t stats;
     int full_logged;
     wharf_buffer_cursor_t **cursors;

@@ -357,8 +357,25 @@ static int cursor_decompress(wharf_buffer_cursor_t *c, const wharf_wal_record_t 
     return 0;
 }
 
+/* The cursor is at the last commit: its events are still in memory. */
+static int cursor_take_last(wharf_buffer_cursor_t *c)
+{
+    const wharf_buffer_t *b = c->buffer;
+    if (b->last_at.segment == 0 || c->read.segment != b->last_at.segment ||
+        c->read.offset != b->last_at.offset)
+        return 0;
+    c->block.len = 0;
+    wharf_buf_append(&c->block, b->last_events.data, b->last_events.len);
+    c->after_block = b->last_after;
+    c->taken = 0;
+    c->have_block = 1;
+    return 1;
+}
+
 int wharf_buffer_cursor_peek(wharf_buffer_cursor_t *c, wharf_str_t *block)
 {
+    if (!c->have_block)
+        cursor_take_last(c);
     while (!c->have_block) {
         const buffer_segment_t *s = buffer_segment_find(c->buffer, c->read.segment);
         if (s == NULL || c->read.offset >= s->info.bytes) {

@@ -8,6 +8,7 @@
 #include "wharf/timefmt.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #define DELIVERY_SLICE_BLOCKS 4
@@ -112,7 +113,15 @@ static void delivery_on_retry(uv_timer_t *h)
 
 void wharf_delivery_kick(wharf_delivery_t *d)
 {
-    if (d->loop != NULL && !uv_is_active((uv_handle_t *)&d->pump))
+    if (d->loop == NULL) {
+        /* Oneshot: deliver each commit right away, while its events are
+         * still in memory; an output that fails waits for the final drain. */
+        for (size_t i = 0; i < d->n_targets; i++)
+            if (!d->targets[i].down && delivery_send(&d->targets[i], UINT_MAX) < 0)
+                d->targets[i].down = 1;
+        return;
+    }
+    if (!uv_is_active((uv_handle_t *)&d->pump))
         uv_timer_start(&d->pump, delivery_on_pump, 0, 0);
 }
 

@@ -25,19 +25,22 @@
 #   LINES=2000000 CONTAINERS=20 SEED=1   data set parameters
 #   WHARF_BIN=path                       use this binary, do not build
 #   SCENARIOS="docker cri buffer"        which scenarios to run
-#   BUFFER_OFF_YAML=''                   top-level YAML that turns the disk buffer off for the
-#                                        baseline of the buffer scenarios (when wharf has one)
+#   WHARF_BASELINE_BIN=path              wharf without the disk buffer, for the buffer
+#                                        comparison (default: commit $BASELINE_COMMIT, the last
+#                                        one before the buffer, built into build-bench-nobuffer/)
 #   KEEP_OUTPUT=1                        keep $BENCH_RUN/<scenario>/out.ndjson
 #   CALIBRATE=0                          skip the dd calibration after each scenario (see
 #                                        calibrate(): the kernel's cost of writing the output)
 #   BENCH_DATA=/tmp/wharf-bench-data BENCH_RUN=/tmp/wharf-bench-run (configs, data_dir, output;
 #                                        BENCH_RUN=/dev/shm/... puts the output on tmpfs)
 #
-# The buffer scenarios (issue 3: same load without the buffer, with
-# fsync: batch and with fsync: never; disk bytes per event) run only when
-# `wharf check` accepts a `buffer:` section; otherwise they are reported as
-# skipped. Disk bytes are what the process wrote (getrusage ru_oublock, i.e.
-# "File system outputs" of time -v) minus the output file.
+# The buffer scenarios (issue 3): the same Docker load without the buffer,
+# and with it under fsync: batch and fsync: never; disk bytes per event. The
+# buffer cannot be turned off (it is what makes delivery crash-safe), so "without"
+# is the same code just before the buffer landed: commit BASELINE_COMMIT, built
+# from `git archive` into build-bench-nobuffer/ (or WHARF_BASELINE_BIN). Disk bytes
+# are what the process wrote (getrusage ru_oublock, "File system outputs" of
+# time -v) minus the output file: the segments and cursors.json.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -171,6 +174,20 @@ calibrate() {
             mib, d, net / (ev / 1e6), ev / net, ev / (u > 0 ? u : 0.001) }'
 }
 
+BASELINE_COMMIT=a904322
+
+# bench_baseline_build DIR COMMIT: Release build of wharf as of COMMIT.
+bench_baseline_build() {
+    local dir=$1 commit=$2 src="$BENCH_RUN/baseline-src"
+    rm -rf "$src" && mkdir -p "$src"
+    git -C "$BENCH_REPO" archive "$commit" | tar -x -C "$src" ||
+        bench_die "cannot export commit $commit (set WHARF_BASELINE_BIN)"
+    (cmake -S "$src" -B "$BENCH_REPO/$dir" -DCMAKE_BUILD_TYPE=Release >"$BENCH_RUN/cmake-baseline.log" 2>&1 &&
+        cmake --build "$BENCH_REPO/$dir" -j2 --target wharf >>"$BENCH_RUN/cmake-baseline.log" 2>&1) ||
+        bench_die "baseline build failed (log: $BENCH_RUN/cmake-baseline.log)"
+    echo "$BENCH_REPO/$dir/wharf"
+}
+
 DOCKER_RATE_CPU=
 for sc in $SCENARIOS; do
     case $sc in
@@ -184,15 +201,11 @@ for sc in $SCENARIOS; do
         run_scenario "cri->ecs->file" cri "$ds"
         ;;
     buffer)
-        probe="$BENCH_RUN/buffer-probe"
-        rm -rf "$probe" && mkdir -p "$probe/containers"
-        bench_config "$probe" docker "$probe" "buffer: {fsync: never}"
-        if ! "$WHARF_BIN" check -c "$probe/wharf.yaml" >"$probe/check.txt" 2>&1; then
-            echo "buffer scenarios skipped: wharf check rejects a 'buffer:' section ($(head -1 "$probe/check.txt"))"
-            continue
-        fi
         ds=$(bench_dataset docker "$LINES")
-        run_scenario "docker-json->ecs->file (no buffer)" docker "$ds" "${BUFFER_OFF_YAML:-}"
+        buffered_bin=$WHARF_BIN
+        WHARF_BIN=${WHARF_BASELINE_BIN:-$(bench_baseline_build build-bench-nobuffer "$BASELINE_COMMIT")}
+        run_scenario "docker-json->ecs->file (no buffer)" docker "$ds"
+        WHARF_BIN=$buffered_bin
         base_rate=$RESULT_RATE
         for mode in batch never; do
             run_scenario "docker-json->ecs->buffer(fsync=$mode)->file" docker "$ds" "buffer: {fsync: $mode}"
