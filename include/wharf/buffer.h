@@ -79,6 +79,24 @@ const wharf_buf_t *wharf_buffer_checkpoint(const wharf_buffer_t *b);
  * negative errno (nothing written either). */
 int wharf_buffer_commit(wharf_buffer_t *b, const char *events, size_t len, uint32_t n_events,
                         const char *checkpoint, size_t checkpoint_len);
+/* A commit whose events are already compressed (one zstd frame). */
+typedef struct wharf_commit {
+    const char *events; /* the NDJSON, kept for cursors that are caught up */
+    size_t len;
+    uint32_t n_events;
+    const char *frame; /* events compressed; NULL when n_events is 0 */
+    size_t frame_len;
+    const char *checkpoint;
+    size_t checkpoint_len;
+} wharf_commit_t;
+
+/* As wharf_buffer_commit, with the compression done by the caller and
+ * without the fsync: with fsync: batch the commit is owed one, which the
+ * caller gets from wharf_buffer_sync_owed (the compressor does it). */
+int wharf_buffer_commit_frame(wharf_buffer_t *b, const wharf_commit_t *c);
+/* The segment fd to fdatasync for the commits written since the last call
+ * (fsync: batch), or -1 when none is owed. Valid until the next commit. */
+int wharf_buffer_sync_owed(wharf_buffer_t *b);
 /* fsync: interval. Call often (every few hundred ms). */
 int wharf_buffer_tick(wharf_buffer_t *b);
 /* Deletes segments every cursor has passed. */

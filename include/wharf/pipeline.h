@@ -18,6 +18,7 @@
 
 typedef struct wharf_pipeline wharf_pipeline_t;
 typedef struct wharf_buffer wharf_buffer_t;
+typedef struct wharf_compressor wharf_compressor_t;
 
 typedef void (*wharf_commit_cb)(void *arg);
 /* Appends the current input positions (a checkpoint payload) to out. */
@@ -48,6 +49,12 @@ int wharf_pipeline_full(const wharf_pipeline_t *p);
  * retried by the next commit, and wharf_pipeline_blocked() reports true
  * until it went through: inputs stop reading meanwhile. */
 int wharf_pipeline_commit(wharf_pipeline_t *p);
+/* Writes the compressor's job to the buffer once it is done (waits for it);
+ * 0 or the buffer's error, as for commit. Call when the compressor says it
+ * is done, and before delivering everything at the end. */
+int wharf_pipeline_finish(wharf_pipeline_t *p);
+/* Full blocks are compressed on z's thread from now on (NULL: inline). */
+void wharf_pipeline_set_compressor(wharf_pipeline_t *p, wharf_compressor_t *z);
 int wharf_pipeline_blocked(const wharf_pipeline_t *p);
 int wharf_pipeline_on_commit(wharf_pipeline_t *p, wharf_commit_cb cb, void *arg);
 uint64_t wharf_pipeline_events_total(const wharf_pipeline_t *p);

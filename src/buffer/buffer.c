@@ -335,7 +335,7 @@ static int buffer_append(wharf_buffer_t *b, const void *data, size_t len)
     return rc;
 }
 
-static int buffer_fsync(wharf_buffer_t *b)
+int buffer_fsync(wharf_buffer_t *b)
 {
     if (!b->dirty)
         return 0;
@@ -457,21 +457,25 @@ static int buffer_make_room(wharf_buffer_t *b, uint64_t need)
     return WHARF_EFULL;
 }
 
-static int buffer_encode_events(wharf_buffer_t *b, const char *events, size_t len,
-                                uint32_t n_events)
+/* The events record of a commit, from its compressed frame. */
+static int buffer_encode_events(wharf_buffer_t *b, const wharf_commit_t *c)
 {
-    wharf_buf_reserve(&b->zbuf, ZSTD_compressBound(len));
-    size_t z = ZSTD_compressCCtx(b->cctx, b->zbuf.data, b->zbuf.cap, events, len,
-                                 (int)b->conf.compression_level);
-    if (ZSTD_isError(z)) {
-        wharf_log_error("buffer: zstd compression failed", "error=\"%s\"", ZSTD_getErrorName(z));
-        return -EIO;
-    }
-    if (z > WHARF_WAL_MAX_PAYLOAD)
+    if (c->frame_len > WHARF_WAL_MAX_PAYLOAD)
         return WHARF_ETOOBIG; /* a reader would refuse the record */
-    wharf_wal_record_t r = {WHARF_WAL_EVENTS, (uint32_t)z, n_events, (uint32_t)len, b->next_event};
-    wharf_wal_encode(&b->rec, &r, b->zbuf.data);
+    wharf_wal_record_t r = {WHARF_WAL_EVENTS, (uint32_t)c->frame_len, c->n_events, (uint32_t)c->len,
+                            b->next_event};
+    wharf_wal_encode(&b->rec, &r, c->frame);
     return 0;
+}
+
+/* The commit's records into rec. */
+static int buffer_encode_commit(wharf_buffer_t *b, const wharf_commit_t *c)
+{
+    b->rec.len = 0;
+    int rc = c->n_events > 0 ? buffer_encode_events(b, c) : 0;
+    if (rc == 0)
+        buffer_encode_checkpoint(b, c->checkpoint, c->checkpoint_len, b->next_event + c->n_events);
+    return rc;
 }
 
 /* Keeps the commit's events for cursors that are caught up. */
@@ -506,39 +510,64 @@ static void buffer_account_commit(wharf_buffer_t *b, size_t len, uint32_t n_even
     b->full_logged = 0;
 }
 
-int wharf_buffer_commit(wharf_buffer_t *b, const char *events, size_t len, uint32_t n_events,
-                        const char *checkpoint, size_t checkpoint_len)
+int wharf_buffer_commit_frame(wharf_buffer_t *b, const wharf_commit_t *c)
 {
-    if (b->read_only || len > WHARF_WAL_MAX_PAYLOAD || checkpoint_len > WHARF_WAL_MAX_PAYLOAD)
+    if (b->read_only || c->len > WHARF_WAL_MAX_PAYLOAD || c->checkpoint_len > WHARF_WAL_MAX_PAYLOAD)
         return -EINVAL;
-    b->rec.len = 0;
-    int rc = n_events > 0 ? buffer_encode_events(b, events, len, n_events) : 0;
+    int rc = buffer_encode_commit(b, c);
     if (rc < 0)
         return rc;
-    buffer_encode_checkpoint(b, checkpoint, checkpoint_len, b->next_event + n_events);
     uint64_t need = b->rec.len;
     const wharf_buffer_segment_info_t *last = &b->segs[b->n_segs - 1].info;
     int roll = last->bytes + need > b->conf.segment_size && last->records > 1;
     uint64_t roll_cost = WHARF_WAL_SEGMENT_HEADER + WHARF_WAL_RECORD_HEADER + b->checkpoint.len;
     rc = buffer_make_room(b, need + (roll ? roll_cost : 0));
     if (rc == 0 && roll) {
-        /* buffer_segment_create reuses rec: encode the commit again after. */
         rc = buffer_roll(b);
-        b->rec.len = 0;
-        if (rc == 0 && n_events > 0)
-            rc = buffer_encode_events(b, events, len, n_events);
+        /* buffer_segment_create used rec: encode the commit again. */
         if (rc == 0)
-            buffer_encode_checkpoint(b, checkpoint, checkpoint_len, b->next_event + n_events);
+            rc = buffer_encode_commit(b, c);
     }
     if (rc == 0)
         rc = buffer_append(b, b->rec.data, b->rec.len);
-    if (rc == 0 && b->conf.fsync == WHARF_FSYNC_BATCH)
-        rc = buffer_fsync(b);
     if (rc < 0)
         return rc;
-    buffer_keep_last(b, events, len, n_events);
-    buffer_account_commit(b, len, n_events, checkpoint, checkpoint_len);
+    buffer_keep_last(b, c->events, c->len, c->n_events);
+    buffer_account_commit(b, c->len, c->n_events, c->checkpoint, c->checkpoint_len);
     return 0;
+}
+
+int wharf_buffer_sync_owed(wharf_buffer_t *b)
+{
+    if (b->conf.fsync != WHARF_FSYNC_BATCH || !b->dirty)
+        return -1;
+    b->dirty = 0;
+    b->synced_ms = wharf_time_now() / 1000000;
+    return b->fd;
+}
+
+int wharf_buffer_commit(wharf_buffer_t *b, const char *events, size_t len, uint32_t n_events,
+                        const char *checkpoint, size_t checkpoint_len)
+{
+    wharf_commit_t c = {events, len, n_events, NULL, 0, checkpoint, checkpoint_len};
+    if (b->read_only)
+        return -EINVAL;
+    if (n_events > 0) {
+        wharf_buf_reserve(&b->zbuf, ZSTD_compressBound(len));
+        size_t z = ZSTD_compressCCtx(b->cctx, b->zbuf.data, b->zbuf.cap, events, len,
+                                     (int)b->conf.compression_level);
+        if (ZSTD_isError(z)) {
+            wharf_log_error("buffer: zstd compression failed", "error=\"%s\"",
+                            ZSTD_getErrorName(z));
+            return -EIO;
+        }
+        c.frame = b->zbuf.data;
+        c.frame_len = z;
+    }
+    int rc = wharf_buffer_commit_frame(b, &c);
+    if (rc == 0 && b->conf.fsync == WHARF_FSYNC_BATCH)
+        rc = buffer_fsync(b);
+    return rc;
 }
 
 int wharf_buffer_tick(wharf_buffer_t *b)

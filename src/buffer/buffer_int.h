@@ -80,6 +80,8 @@ uint64_t buffer_bytes_after(const wharf_buffer_t *b, const wharf_buffer_pos_t *p
 int buffer_damage_count(wharf_buffer_t *b, uint64_t seq, uint64_t off, uint64_t len);
 
 /* cursor.c */
+/* fdatasync of the current segment when a commit is not yet synced. */
+int buffer_fsync(wharf_buffer_t *b);
 int buffer_cursors_load(wharf_buffer_t *b);
 void buffer_cursors_free(wharf_buffer_t *b);
 /* The oldest segment is going away: cursors still in it skip to the next

@@ -172,8 +172,16 @@ int wharf_buffer_save_cursors(wharf_buffer_t *b)
 {
     if (b->read_only || !cursors_changed(b))
         return 0;
+    /* fsync: batch promises that no cursor ever passes an event a power
+     * loss could take back: the commits they read are made durable first. */
+    int rc = b->conf.fsync == WHARF_FSYNC_BATCH ? buffer_fsync(b) : 0;
+    if (rc < 0) {
+        wharf_log_error("buffer: cannot fdatasync; cursors stay where they were", "error=\"%s\"",
+                        wharf_strerror(rc));
+        return rc;
+    }
     char path[PATH_MAX];
-    int rc = cursors_path(b, path);
+    rc = cursors_path(b, path);
     if (rc < 0)
         return rc;
     wharf_buf_t text;

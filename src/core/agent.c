@@ -2,6 +2,7 @@
 #include "wharf/agent.h"
 
 #include "wharf/buffer.h"
+#include "wharf/compressor.h"
 #include "wharf/delivery.h"
 #include "wharf/fsutil.h"
 #include "wharf/input.h"
@@ -33,6 +34,9 @@ struct wharf_agent {
     size_t n_outputs;
     wharf_delivery_t *delivery;
     wharf_pipeline_t *pipeline;
+    wharf_compressor_t *compressor;
+    uv_async_t compressed; /* the compressor finished a job */
+    int compressed_ready;
     wharf_input_t **inputs;
     size_t n_inputs;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -119,6 +123,36 @@ static void agent_on_commit(void *arg)
     wharf_delivery_kick(a->delivery);
 }
 
+static void agent_on_compressed(uv_async_t *h)
+{
+    wharf_agent_t *a = h->data;
+    wharf_pipeline_finish(a->pipeline);
+}
+
+static void agent_notify_compressed(void *arg)
+{
+    uv_async_send(arg);
+}
+
+/* Live: the compressor wakes the loop when a job is done. */
+static int agent_create_compressor(wharf_agent_t *a)
+{
+    void (*notify)(void *) = NULL;
+    if (!a->oneshot) {
+        int rc = uv_async_init(&a->loop, &a->compressed, agent_on_compressed);
+        if (rc < 0)
+            return rc;
+        a->compressed.data = a;
+        a->compressed_ready = 1;
+        notify = agent_notify_compressed;
+    }
+    int rc = wharf_compressor_new((int)a->cfg->buffer.compression_level, notify, &a->compressed,
+                                  &a->compressor);
+    if (rc == 0)
+        wharf_pipeline_set_compressor(a->pipeline, a->compressor);
+    return rc;
+}
+
 static int agent_wire(wharf_agent_t *a)
 {
     int rc = agent_open_buffer(a);
@@ -136,6 +170,8 @@ static int agent_wire(wharf_agent_t *a)
         rc = wharf_pipeline_new(a->cfg->host.name, a->buffer, &a->pipeline);
     if (rc == 0)
         rc = wharf_pipeline_on_commit(a->pipeline, agent_on_commit, a);
+    if (rc == 0)
+        rc = agent_create_compressor(a);
     if (rc == 0)
         rc = agent_create_inputs(a);
     if (rc == 0)
@@ -174,8 +210,10 @@ int wharf_agent_new(const wharf_config_t *cfg, int oneshot, wharf_agent_t **out)
 static void agent_on_tick(uv_timer_t *h)
 {
     wharf_agent_t *a = h->data;
-    if (!wharf_pipeline_blocked(a->pipeline))
-        wharf_pipeline_commit(a->pipeline);
+    /* The commit is written before the cursors are saved: under fsync:
+     * batch that save syncs it, so no cursor passes an unsynced event. */
+    if (!wharf_pipeline_blocked(a->pipeline) && wharf_pipeline_commit(a->pipeline) == 0)
+        wharf_pipeline_finish(a->pipeline);
     wharf_delivery_sync(a->delivery);
 }
 
@@ -189,6 +227,10 @@ static void agent_stop(wharf_agent_t *a, const char *why)
     uv_close((uv_handle_t *)&a->sig_int, NULL);
     uv_close((uv_handle_t *)&a->sig_hup, NULL);
     uv_close((uv_handle_t *)&a->tick, NULL);
+    /* agent_finish still commits: its job must not wake a closed handle. */
+    wharf_compressor_set_notify(a->compressor, NULL, NULL);
+    uv_close((uv_handle_t *)&a->compressed, NULL);
+    a->compressed_ready = 0;
 }
 
 static void agent_on_signal(uv_signal_t *h, int signum)
@@ -223,8 +265,9 @@ static int agent_run_live(wharf_agent_t *a)
             wharf_log_error("cannot start input", "input=%s error=\"%s\"", a->inputs[i]->id,
                             wharf_strerror(rc));
     }
-    /* Whatever the buffer holds from before is sent now, not at the next
-     * commit. */
+    /* The first pass is in the buffer before "running", and whatever the
+     * buffer holds from before is sent now, not at the next commit. */
+    wharf_pipeline_finish(a->pipeline);
     wharf_delivery_kick(a->delivery);
     wharf_log_info("running", "inputs=%zu outputs=%zu", a->n_inputs, a->n_outputs);
     return uv_run(&a->loop, UV_RUN_DEFAULT);
@@ -244,6 +287,8 @@ static int agent_run_oneshot(wharf_agent_t *a)
 static int agent_finish(wharf_agent_t *a)
 {
     int rc = wharf_pipeline_commit(a->pipeline);
+    if (rc == 0)
+        rc = wharf_pipeline_finish(a->pipeline);
     if (rc < 0)
         wharf_log_error("could not commit the last events to the buffer; they will be read "
                         "again at the next start",
@@ -271,6 +316,10 @@ void wharf_agent_free(wharf_agent_t *a)
         a->inputs[i]->ops->destroy(a->inputs[i]);
     if (a->delivery != NULL)
         wharf_delivery_stop(a->delivery);
+    if (a->compressed_ready)
+        uv_close((uv_handle_t *)&a->compressed, NULL);
+    /* Before the pipeline: a running job reads the pipeline's block. */
+    wharf_compressor_free(a->compressor);
     if (a->loop_ready) {
         uv_run(&a->loop, UV_RUN_NOWAIT);
         uv_loop_close(&a->loop);

@@ -5,11 +5,17 @@
  * into the read buffer and its arena is reset right after: memory stays at
  * one block (WHARF_BLOCK_BYTES) plus one event whatever the input size. The
  * block and the input positions go to the buffer as one commit, so the
- * positions saved never run ahead of the events saved. */
+ * positions saved never run ahead of the events saved.
+ *
+ * With a compressor, a full block becomes a job: the worker thread
+ * compresses it (and fdatasyncs the previous commit) while the next block
+ * fills; the job is written to the buffer when it is done (finish) or at the
+ * next commit, which waits for it. Memory: two blocks. */
 #include "wharf/pipeline.h"
 
 #include "wharf/buf.h"
 #include "wharf/buffer.h"
+#include "wharf/compressor.h"
 #include "wharf/json.h"
 #include "wharf/log.h"
 #include "wharf/timefmt.h"
@@ -51,6 +57,14 @@ struct wharf_pipeline {
     wharf_event_t event;
     commit_listener_t *listeners;
     size_t n_listeners;
+    /* The job at the compressor: its events and positions. */
+    wharf_compressor_t *compressor;
+    int job_running;
+    wharf_buf_t job_events;
+    uint32_t job_n_events;
+    wharf_buf_t job_checkpoint;
+    int job_compressed; /* done, not yet written (the buffer refused it) */
+    wharf_str_t job_frame;
 };
 
 int wharf_pipeline_new(const char *host_name, wharf_buffer_t *buffer, wharf_pipeline_t **out)
@@ -64,6 +78,8 @@ int wharf_pipeline_new(const char *host_name, wharf_buffer_t *buffer, wharf_pipe
     wharf_buf_init(&p->checkpoint);
     wharf_buf_init(&p->last_checkpoint);
     wharf_buf_init(&p->block);
+    wharf_buf_init(&p->job_events);
+    wharf_buf_init(&p->job_checkpoint);
     wharf_buf_reserve(&p->block, WHARF_BLOCK_BYTES + 65536);
     wharf_json_writer_init(&p->writer);
     wharf_arena_init(&p->arena, (size_t)64 * 1024);
@@ -81,6 +97,8 @@ void wharf_pipeline_free(wharf_pipeline_t *p)
     wharf_buf_free(&p->host_name_json);
     wharf_buf_free(&p->checkpoint);
     wharf_buf_free(&p->last_checkpoint);
+    wharf_buf_free(&p->job_events);
+    wharf_buf_free(&p->job_checkpoint);
     wharf_arena_free(&p->arena);
     free(p->listeners);
     free(p);
@@ -141,33 +159,119 @@ static int pipeline_nothing_new(const wharf_pipeline_t *p)
             memcmp(p->checkpoint.data, p->last_checkpoint.data, p->checkpoint.len) == 0);
 }
 
-int wharf_pipeline_commit(wharf_pipeline_t *p)
+static int pipeline_failed(wharf_pipeline_t *p, int rc)
 {
-    p->checkpoint.len = 0;
-    int rc = p->checkpoint_cb ? p->checkpoint_cb(p->checkpoint_arg, &p->checkpoint) : 0;
-    if (rc < 0 || pipeline_nothing_new(p))
-        return rc;
-    rc = wharf_buffer_commit(p->buffer, p->block.data, p->block.len, (uint32_t)p->block_events,
-                             p->checkpoint.data, p->checkpoint.len);
-    if (rc < 0) {
-        if (p->blocked != rc && rc != WHARF_EFULL)
-            wharf_log_error("cannot write to the disk buffer; inputs pause and retry",
-                            "error=\"%s\"", wharf_strerror(rc));
-        p->blocked = rc;
-        return rc;
-    }
+    if (p->blocked != rc && rc != WHARF_EFULL)
+        wharf_log_error("cannot write to the disk buffer; inputs pause and retry", "error=\"%s\"",
+                        wharf_strerror(rc));
+    p->blocked = rc;
+    return rc;
+}
+
+/* A commit went into the buffer with these positions. */
+static void pipeline_committed(wharf_pipeline_t *p, wharf_buf_t *checkpoint, uint32_t n_events)
+{
     if (p->blocked != 0 && p->blocked != WHARF_EFULL)
         wharf_log_info("disk buffer writable again; inputs resume", NULL);
     p->blocked = 0;
     wharf_buf_t tmp = p->last_checkpoint;
-    p->last_checkpoint = p->checkpoint;
-    p->checkpoint = tmp;
-    p->events_total += p->block_events;
-    p->block_events = 0;
-    p->block.len = 0;
+    p->last_checkpoint = *checkpoint;
+    *checkpoint = tmp;
+    p->events_total += n_events;
     for (size_t i = 0; i < p->n_listeners; i++)
         p->listeners[i].cb(p->listeners[i].arg);
+}
+
+int wharf_pipeline_finish(wharf_pipeline_t *p)
+{
+    if (p->job_running) {
+        int sync_err = 0;
+        int rc = wharf_compressor_wait(p->compressor, &p->job_frame, &sync_err);
+        p->job_running = 0;
+        p->job_compressed = p->job_n_events > 0;
+        if (sync_err < 0)
+            wharf_log_error("cannot fdatasync the disk buffer; a power loss may cut it back",
+                            "error=\"%s\"", wharf_strerror(sync_err));
+        if (rc < 0 && p->job_compressed) {
+            wharf_log_error("zstd could not compress a block; its events are lost", "events=%u",
+                            p->job_n_events);
+            p->job_compressed = 0;
+        }
+    }
+    if (!p->job_compressed)
+        return 0;
+    wharf_commit_t c = {p->job_events.data,   p->job_events.len, p->job_n_events,
+                        p->job_frame.ptr,     p->job_frame.len,  p->job_checkpoint.data,
+                        p->job_checkpoint.len};
+    int rc = wharf_buffer_commit_frame(p->buffer, &c);
+    if (rc < 0)
+        return pipeline_failed(p, rc);
+    p->job_compressed = 0;
+    pipeline_committed(p, &p->job_checkpoint, p->job_n_events);
     return 0;
+}
+
+/* Hands the block and its positions to the compressor. */
+static void pipeline_start_job(wharf_pipeline_t *p)
+{
+    wharf_buf_t tmp = p->job_events;
+    p->job_events = p->block;
+    p->block = tmp;
+    p->block.len = 0;
+    wharf_buf_reserve(&p->block, WHARF_BLOCK_BYTES + 65536);
+    tmp = p->job_checkpoint;
+    p->job_checkpoint = p->checkpoint;
+    p->checkpoint = tmp;
+    p->job_n_events = (uint32_t)p->block_events;
+    p->block_events = 0;
+    wharf_compressor_start(p->compressor, wharf_buffer_sync_owed(p->buffer), p->job_events.data,
+                           p->job_events.len);
+    p->job_running = 1;
+}
+
+/* fsync: batch owes the last commit an fdatasync and nothing follows it:
+ * a job without events does just that. */
+static void pipeline_start_sync(wharf_pipeline_t *p)
+{
+    int fd = p->compressor != NULL && !p->job_running ? wharf_buffer_sync_owed(p->buffer) : -1;
+    if (fd < 0)
+        return;
+    p->job_n_events = 0;
+    wharf_compressor_start(p->compressor, fd, NULL, 0);
+    p->job_running = 1;
+}
+
+int wharf_pipeline_commit(wharf_pipeline_t *p)
+{
+    int rc = wharf_pipeline_finish(p);
+    if (rc < 0)
+        return rc;
+    p->checkpoint.len = 0;
+    rc = p->checkpoint_cb ? p->checkpoint_cb(p->checkpoint_arg, &p->checkpoint) : 0;
+    if (rc < 0)
+        return rc;
+    if (pipeline_nothing_new(p)) {
+        pipeline_start_sync(p);
+        return 0;
+    }
+    if (p->compressor != NULL && p->block_events > 0) {
+        pipeline_start_job(p);
+        return 0;
+    }
+    rc = wharf_buffer_commit(p->buffer, p->block.data, p->block.len, (uint32_t)p->block_events,
+                             p->checkpoint.data, p->checkpoint.len);
+    if (rc < 0)
+        return pipeline_failed(p, rc);
+    uint32_t n = (uint32_t)p->block_events;
+    p->block_events = 0;
+    p->block.len = 0;
+    pipeline_committed(p, &p->checkpoint, n);
+    return 0;
+}
+
+void wharf_pipeline_set_compressor(wharf_pipeline_t *p, wharf_compressor_t *z)
+{
+    p->compressor = z;
 }
 
 int wharf_pipeline_blocked(const wharf_pipeline_t *p)
