@@ -88,6 +88,9 @@ typedef struct wharf_commit {
     size_t frame_len;
     const char *checkpoint;
     size_t checkpoint_len;
+    /* When set, the buf that holds events: the buffer keeps it instead of
+     * copying the events and leaves a spare buf of its own in its place. */
+    wharf_buf_t *events_buf;
 } wharf_commit_t;
 
 /* As wharf_buffer_commit, with the compression done by the caller and

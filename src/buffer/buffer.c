@@ -479,16 +479,23 @@ static int buffer_encode_commit(wharf_buffer_t *b, const wharf_commit_t *c)
 }
 
 /* Keeps the commit's events for cursors that are caught up. */
-static void buffer_keep_last(wharf_buffer_t *b, const char *events, size_t len, uint32_t n_events)
+static void buffer_keep_last(wharf_buffer_t *b, const wharf_commit_t *c)
 {
     const wharf_buffer_segment_info_t *s = &b->segs[b->n_segs - 1].info;
+    buffer_cursors_detach_last(b);
     b->last_at = (wharf_buffer_pos_t){0, 0, 0};
-    if (n_events == 0)
+    if (c->n_events == 0)
         return;
-    b->last_events.len = 0;
-    wharf_buf_append(&b->last_events, events, len);
+    if (c->events_buf != NULL) {
+        wharf_buf_t spare = b->last_events;
+        b->last_events = *c->events_buf;
+        *c->events_buf = spare;
+    } else {
+        b->last_events.len = 0;
+        wharf_buf_append(&b->last_events, c->events, c->len);
+    }
     b->last_at = (wharf_buffer_pos_t){s->seq, s->bytes - b->rec.len, b->next_event};
-    b->last_after = (wharf_buffer_pos_t){s->seq, s->bytes, b->next_event + n_events};
+    b->last_after = (wharf_buffer_pos_t){s->seq, s->bytes, b->next_event + c->n_events};
 }
 
 static void buffer_account_commit(wharf_buffer_t *b, size_t len, uint32_t n_events,
@@ -532,7 +539,7 @@ int wharf_buffer_commit_frame(wharf_buffer_t *b, const wharf_commit_t *c)
         rc = buffer_append(b, b->rec.data, b->rec.len);
     if (rc < 0)
         return rc;
-    buffer_keep_last(b, c->events, c->len, c->n_events);
+    buffer_keep_last(b, c);
     buffer_account_commit(b, c->len, c->n_events, c->checkpoint, c->checkpoint_len);
     return 0;
 }
@@ -549,7 +556,7 @@ int wharf_buffer_sync_owed(wharf_buffer_t *b)
 int wharf_buffer_commit(wharf_buffer_t *b, const char *events, size_t len, uint32_t n_events,
                         const char *checkpoint, size_t checkpoint_len)
 {
-    wharf_commit_t c = {events, len, n_events, NULL, 0, checkpoint, checkpoint_len};
+    wharf_commit_t c = {events, len, n_events, NULL, 0, checkpoint, checkpoint_len, NULL};
     if (b->read_only)
         return -EINVAL;
     if (n_events > 0) {

@@ -29,9 +29,13 @@ struct wharf_buffer_cursor {
     uint64_t fd_seq;
     ZSTD_DCtx *dctx;
     wharf_buf_t payload;
-    wharf_buf_t block;
+    wharf_buf_t block; /* a record's events, decompressed */
     int have_block;
-    size_t taken;                   /* bytes of block the output took */
+    /* The block handed out: in block, or (on_last) the buffer's last_events
+     * until the next commit replaces them. */
+    wharf_str_t view;
+    int on_last;
+    size_t taken;                   /* bytes of view the output took */
     wharf_buffer_pos_t after_block; /* where read goes once all is taken */
 };
 
@@ -82,6 +86,9 @@ int buffer_damage_count(wharf_buffer_t *b, uint64_t seq, uint64_t off, uint64_t 
 /* cursor.c */
 /* fdatasync of the current segment when a commit is not yet synced. */
 int buffer_fsync(wharf_buffer_t *b);
+/* Cursors reading the last commit in place copy what they did not take:
+ * called before a commit replaces it. */
+void buffer_cursors_detach_last(wharf_buffer_t *b);
 int buffer_cursors_load(wharf_buffer_t *b);
 void buffer_cursors_free(wharf_buffer_t *b);
 /* The oldest segment is going away: cursors still in it skip to the next

@@ -260,6 +260,7 @@ void buffer_cursors_drop_segment(wharf_buffer_t *b, size_t i)
                                (unsigned long long)lost, (unsigned long long)c->dropped);
             c->read = next;
             c->have_block = 0;
+            c->on_last = 0;
             cursor_close_fd(c);
         }
         if (c->acked.segment <= seq)
@@ -362,6 +363,7 @@ static int cursor_decompress(wharf_buffer_cursor_t *c, const wharf_wal_record_t 
     if (ZSTD_isError(n) || n != r->raw_length)
         return -EIO;
     c->block.len = n;
+    c->view = (wharf_str_t){c->block.data, n};
     return 0;
 }
 
@@ -372,8 +374,8 @@ static int cursor_take_last(wharf_buffer_cursor_t *c)
     if (b->last_at.segment == 0 || c->read.segment != b->last_at.segment ||
         c->read.offset != b->last_at.offset)
         return 0;
-    c->block.len = 0;
-    wharf_buf_append(&c->block, b->last_events.data, b->last_events.len);
+    c->view = (wharf_str_t){b->last_events.data, b->last_events.len};
+    c->on_last = 1;
     c->after_block = b->last_after;
     c->taken = 0;
     c->have_block = 1;
@@ -420,8 +422,8 @@ int wharf_buffer_cursor_peek(wharf_buffer_cursor_t *c, wharf_str_t *block)
         c->taken = 0;
         c->have_block = 1;
     }
-    block->ptr = c->block.data + c->taken;
-    block->len = c->block.len - c->taken;
+    block->ptr = c->view.ptr + c->taken;
+    block->len = c->view.len - c->taken;
     return 1;
 }
 
@@ -430,10 +432,25 @@ void wharf_buffer_cursor_consume(wharf_buffer_cursor_t *c, size_t n)
     if (!c->have_block)
         return;
     c->taken += n;
-    if (c->taken < c->block.len)
+    if (c->taken < c->view.len)
         return;
     c->read = c->after_block;
     c->have_block = 0;
+    c->on_last = 0;
+}
+
+void buffer_cursors_detach_last(wharf_buffer_t *b)
+{
+    for (size_t i = 0; i < b->n_cursors; i++) {
+        wharf_buffer_cursor_t *c = b->cursors[i];
+        if (!c->have_block || !c->on_last)
+            continue;
+        c->block.len = 0;
+        wharf_buf_append(&c->block, c->view.ptr + c->taken, c->view.len - c->taken);
+        c->view = (wharf_str_t){c->block.data, c->block.len};
+        c->taken = 0;
+        c->on_last = 0;
+    }
 }
 
 void wharf_buffer_cursor_ack(wharf_buffer_cursor_t *c)

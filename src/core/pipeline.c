@@ -200,9 +200,14 @@ int wharf_pipeline_finish(wharf_pipeline_t *p)
     }
     if (!p->job_compressed)
         return 0;
-    wharf_commit_t c = {p->job_events.data,   p->job_events.len, p->job_n_events,
-                        p->job_frame.ptr,     p->job_frame.len,  p->job_checkpoint.data,
-                        p->job_checkpoint.len};
+    wharf_commit_t c = {.events = p->job_events.data,
+                        .len = p->job_events.len,
+                        .n_events = p->job_n_events,
+                        .frame = p->job_frame.ptr,
+                        .frame_len = p->job_frame.len,
+                        .checkpoint = p->job_checkpoint.data,
+                        .checkpoint_len = p->job_checkpoint.len,
+                        .events_buf = &p->job_events};
     int rc = wharf_buffer_commit_frame(p->buffer, &c);
     if (rc < 0)
         return pipeline_failed(p, rc);

@@ -91,3 +91,8 @@ bench_cpu_model() {
     [ -n "$m" ] || m=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
     echo "${m:-unknown}"
 }
+
+# bench_median N...: the median of the numbers (the lower middle one of an even count).
+bench_median() {
+    printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}

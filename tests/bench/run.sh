@@ -28,6 +28,8 @@
 #   WHARF_BASELINE_BIN=path              wharf without the disk buffer, for the buffer
 #                                        comparison (default: commit $BASELINE_COMMIT, the last
 #                                        one before the buffer, built into build-bench-nobuffer/)
+#   ROUNDS=3                             buffer scenario: rounds of (no buffer, batch, never),
+#                                        interleaved so machine noise hits all three; medians
 #   KEEP_OUTPUT=1                        keep $BENCH_RUN/<scenario>/out.ndjson
 #   CALIBRATE=0                          skip the dd calibration after each scenario (see
 #                                        calibrate(): the kernel's cost of writing the output)
@@ -47,6 +49,7 @@ source "$(dirname "$0")/lib.sh"
 
 LINES=${LINES:-2000000}
 SCENARIOS=${SCENARIOS:-docker cri buffer}
+ROUNDS=${ROUNDS:-3}
 while [ $# -gt 0 ]; do
     case $1 in
         --lines) LINES=$2; shift 2 ;;
@@ -203,19 +206,32 @@ for sc in $SCENARIOS; do
     buffer)
         ds=$(bench_dataset docker "$LINES")
         buffered_bin=$WHARF_BIN
-        WHARF_BIN=${WHARF_BASELINE_BIN:-$(bench_baseline_build build-bench-nobuffer "$BASELINE_COMMIT")}
-        run_scenario "docker-json->ecs->file (no buffer)" docker "$ds"
-        WHARF_BIN=$buffered_bin
-        base_rate=$RESULT_RATE
-        for mode in batch never; do
-            run_scenario "docker-json->ecs->buffer(fsync=$mode)->file" docker "$ds" "buffer: {fsync: $mode}"
-            awk -v r="$RESULT_RATE" -v b="$base_rate" -v fs="$RESULT_FSOUT" -v outb="$RESULT_OUTB" \
-                -v ev="$RESULT_EVENTS" -v m="$mode" 'BEGIN {
-                    disk = fs * 512 - outb; if (disk < 0) disk = 0
-                    printf "    fsync=%s: rate vs no buffer=%.2f (target >= 0.70 for batch)  buffer disk B/ev=%.0f  JSON B/ev=%.0f  ratio=%.2f (target <= 0.50)\n",
-                        m, r / b, disk / ev, outb / ev, disk / outb
-                }'
+        baseline_bin=${WHARF_BASELINE_BIN:-$(bench_baseline_build build-bench-nobuffer "$BASELINE_COMMIT")}
+        rates_none=() rates_batch=() rates_never=()
+        for round in $(seq "$ROUNDS"); do
+            echo "buffer round $round of $ROUNDS"
+            WHARF_BIN=$baseline_bin
+            run_scenario "docker-json->ecs->file (no buffer)" docker "$ds"
+            WHARF_BIN=$buffered_bin
+            base_rate=$RESULT_RATE
+            rates_none+=("$RESULT_RATE")
+            for mode in batch never; do
+                run_scenario "docker-json->ecs->buffer(fsync=$mode)->file" docker "$ds" "buffer: {fsync: $mode}"
+                [ "$mode" = batch ] && rates_batch+=("$RESULT_RATE") || rates_never+=("$RESULT_RATE")
+                awk -v r="$RESULT_RATE" -v b="$base_rate" -v fs="$RESULT_FSOUT" -v outb="$RESULT_OUTB" \
+                    -v ev="$RESULT_EVENTS" -v m="$mode" 'BEGIN {
+                        disk = fs * 512 - outb; if (disk < 0) disk = 0
+                        printf "    fsync=%s: rate vs no buffer=%.2f (target >= 0.70 for batch)  buffer disk B/ev=%.0f  JSON B/ev=%.0f  ratio=%.2f (target <= 0.50)\n",
+                            m, r / b, disk / ev, outb / ev, disk / outb
+                    }'
+            done
         done
+        none=$(bench_median "${rates_none[@]}")
+        batch=$(bench_median "${rates_batch[@]}")
+        never=$(bench_median "${rates_never[@]}")
+        awk -v n="$none" -v b="$batch" -v v="$never" -v k="$ROUNDS" 'BEGIN {
+            printf "buffer, median of %d rounds: no buffer %d events/s, fsync=batch %d (%.2f, target >= 0.70: %s), fsync=never %d (%.2f)\n",
+                k, n, b, b / n, (b / n >= 0.70 ? "met" : "NOT met"), v, v / n }'
         ;;
     *) bench_die "unknown scenario '$sc' (docker, cri, buffer)" ;;
     esac
