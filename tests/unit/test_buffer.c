@@ -12,6 +12,7 @@
 #include "wharf/buf.h"
 #include "wharf/buffer.h"
 #include "wharf/common.h"
+#include "wharf/compressor.h"
 #include "wharf/config.h"
 #include "wharf/log.h"
 #include "wharf/wal.h"
@@ -211,17 +212,9 @@ static void h_reopen(harness_t *h)
     h_open(h);
 }
 
-/* Commits the next block of n lines; on success the model has it. */
-static int h_try_commit(harness_t *h, uint32_t n)
+/* The model takes the block of n lines just committed. */
+static void h_model_add(harness_t *h, uint32_t n)
 {
-    h->text.len = 0;
-    for (uint32_t i = 0; i < n; i++)
-        put_line(&h->text, h->next_event + i);
-    char ck[32];
-    ckpt_text(h->next_ck, ck, sizeof(ck));
-    int rc = wharf_buffer_commit(h->b, h->text.data, h->text.len, n, ck, strlen(ck));
-    if (rc != 0)
-        return rc;
     if (h->n_blocks == h->cap_blocks) {
         h->cap_blocks = h->cap_blocks ? h->cap_blocks * 2 : 64;
         h->blocks = realloc(h->blocks, h->cap_blocks * sizeof(*h->blocks));
@@ -230,6 +223,26 @@ static int h_try_commit(harness_t *h, uint32_t n)
     h->blocks[h->n_blocks++] = (block_t){h->next_event, n, h->next_ck};
     h->next_event += n;
     h->next_ck++;
+}
+
+/* The next block's lines into text and its checkpoint into ck. */
+static void h_block_text(harness_t *h, uint32_t n, char ck[32])
+{
+    h->text.len = 0;
+    for (uint32_t i = 0; i < n; i++)
+        put_line(&h->text, h->next_event + i);
+    ckpt_text(h->next_ck, ck, 32);
+}
+
+/* Commits the next block of n lines; on success the model has it. */
+static int h_try_commit(harness_t *h, uint32_t n)
+{
+    char ck[32];
+    h_block_text(h, n, ck);
+    int rc = wharf_buffer_commit(h->b, h->text.data, h->text.len, n, ck, strlen(ck));
+    if (rc != 0)
+        return rc;
+    h_model_add(h, n);
     return 0;
 }
 
@@ -751,6 +764,132 @@ static void test_checkpoint_only_commits(void **state)
     h_reopen(h);
     expect_checkpoint(h, "ckpt-4");
     assert_int_equal(stats(h).next_event, 6);
+    expect_layout(h);
+}
+
+/* ---- commits compressed on the worker thread ------------------------------------------ */
+
+/* Commits the next block of n lines the way the pipeline does: the
+ * compressor first syncs what the buffer owes, then compresses; the buffer
+ * takes the events buf, and whatever the test gets back in its place is
+ * scribbled over, so a cursor that still pointed into it would read junk. */
+static void h_commit_frame(harness_t *h, wharf_compressor_t *z, uint32_t n)
+{
+    char ck[32];
+    h_block_text(h, n, ck);
+    wharf_compressor_start(z, wharf_buffer_sync_owed(h->b), h->text.data, h->text.len);
+    wharf_str_t frame = {NULL, 0};
+    int sync_err = -1;
+    assert_int_equal(wharf_compressor_wait(z, &frame, &sync_err), 0);
+    assert_int_equal(sync_err, 0);
+    assert_int_equal(frame.len > 0, n > 0);
+    wharf_commit_t c = {h->text.data, h->text.len, n,          frame.ptr,
+                        frame.len,    ck,          strlen(ck), &h->text};
+    int rc = wharf_buffer_commit_frame(h->b, &c);
+    if (rc != 0)
+        fail_msg("commit_frame #%zu (%u lines): %s", h->n_blocks, n, wharf_strerror(rc));
+    if (h->text.cap > 0)
+        memset(h->text.data, 'X', h->text.cap);
+    h_model_add(h, n);
+}
+
+static wharf_compressor_t *h_compressor(void)
+{
+    wharf_compressor_t *z = NULL;
+    assert_int_equal(wharf_compressor_new(1, NULL, NULL, &z), 0);
+    return z;
+}
+
+static void test_commit_frame_reads_back(void **state)
+{
+    harness_t *h = *state;
+    h->conf.fsync = WHARF_FSYNC_BATCH;
+    h_open(h);
+    wharf_compressor_t *z = h_compressor();
+    wharf_buffer_cursor_t *c = h_cursor(h, "out");
+    /* the new segment's header is owed a sync, once */
+    assert_true(wharf_buffer_sync_owed(h->b) >= 0);
+    assert_int_equal(wharf_buffer_sync_owed(h->b), -1);
+    for (size_t k = 0; k < 60; k++)
+        h_commit_frame(h, z, k % 7 == 3 ? 0 : lines_for(k));
+    /* the last commit is owed its fdatasync once, then nothing */
+    assert_true(wharf_buffer_sync_owed(h->b) >= 0);
+    assert_int_equal(wharf_buffer_sync_owed(h->b), -1);
+    expect_last_checkpoint(h);
+    assert_int_equal(expect_blocks(h, c, 0, h->n_blocks, 0), h->next_event);
+    expect_sizes_match_files(h);
+    expect_layout(h);
+    wharf_compressor_free(z);
+    h_reopen(h);
+    expect_last_checkpoint(h);
+    assert_int_equal(stats(h).next_event, h->next_event);
+    expect_layout(h);
+}
+
+/* Reads the rest of block k, `taken` bytes of which the cursor had already
+ * consumed, and checks it byte for byte. */
+static void expect_rest_of_block(harness_t *h, wharf_buffer_cursor_t *c, size_t k, size_t taken)
+{
+    block_text(h, k, &h->want);
+    wharf_str_t s = {NULL, 0};
+    assert_int_equal(wharf_buffer_cursor_peek(c, &s), 1);
+    if (s.len != h->want.len - taken || memcmp(s.ptr, h->want.data + taken, s.len) != 0)
+        fail_msg("block %zu after %zu bytes: got %zu bytes \"%.*s\", want \"%.*s\"", k, taken,
+                 s.len, (int)(s.len > 120 ? 120 : s.len), s.ptr, (int)(h->want.len - taken),
+                 h->want.data + taken);
+    wharf_buffer_cursor_consume(c, s.len);
+}
+
+/* Regression: a cursor reads the last commit's events in place; a commit
+ * arriving while it is in the middle of that block replaces them. The rest
+ * of the block must still come out, from either kind of commit. */
+static void test_partly_read_last_commit_survives_next_commit(void **state)
+{
+    harness_t *h = *state;
+    h_open(h);
+    wharf_compressor_t *z = h_compressor();
+    wharf_buffer_cursor_t *c = h_cursor(h, "out");
+    wharf_str_t s = {NULL, 0};
+
+    h_commit_frame(h, z, 12);
+    assert_int_equal(wharf_buffer_cursor_peek(c, &s), 1);
+    wharf_buffer_cursor_consume(c, 7);
+    h_commit_frame(h, z, 9); /* takes the events buf of block 0 */
+    expect_rest_of_block(h, c, 0, 7);
+
+    assert_int_equal(wharf_buffer_cursor_peek(c, &s), 1);
+    wharf_buffer_cursor_consume(c, 30);
+    h_commit(h, 5); /* a copying commit */
+    h_commit(h, 4);
+    expect_rest_of_block(h, c, 1, 30);
+    expect_blocks(h, c, 2, 4, 3);
+    assert_int_equal(wharf_buffer_cursor_peek(c, &s), 0);
+    wharf_buffer_cursor_ack(c);
+    assert_int_equal(info(c).pos.event, h->next_event);
+    wharf_compressor_free(z);
+}
+
+/* A frame a reader would refuse as corrupt is refused with nothing written. */
+static void test_commit_frame_too_big(void **state)
+{
+    harness_t *h = *state;
+    h_open(h);
+    wharf_buffer_cursor_t *c = h_cursor(h, "out");
+    h_commit(h, 3);
+    wharf_buffer_stats_t before = stats(h);
+    size_t big = (size_t)WHARF_WAL_MAX_PAYLOAD + 1;
+    char *frame = calloc(1, big);
+    assert_non_null(frame);
+    wharf_commit_t commit = {"x\n", 2, 1, frame, big, "ckpt-big", 8, NULL};
+    assert_int_equal(wharf_buffer_commit_frame(h->b, &commit), WHARF_ETOOBIG);
+    free(frame);
+    wharf_buffer_stats_t after = stats(h);
+    assert_int_equal(after.bytes, before.bytes);
+    assert_int_equal(after.next_event, before.next_event);
+    expect_last_checkpoint(h);
+    expect_sizes_match_files(h);
+    h_commit(h, 2);
+    assert_int_equal(expect_blocks(h, c, 0, h->n_blocks, 0), 5);
     expect_layout(h);
 }
 
@@ -1897,6 +2036,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_read_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consume_in_pieces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_only_commits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_frame_reads_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partly_read_last_commit_survives_next_commit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_commit_frame_too_big, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_max_payload_reads_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_restores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_roll, setup, teardown),
