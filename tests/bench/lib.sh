@@ -59,11 +59,11 @@ bench_manifest() {
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1/manifest.json" "$2"
 }
 
-# bench_config WORK FORMAT DATASET [EXTRA_YAML]: writes WORK/wharf.yaml with one
-# input over DATASET (read_from: beginning) and a file output WORK/out.ndjson.
-# EXTRA_YAML is appended at top level (e.g. a buffer: section).
+# bench_config WORK FORMAT DATASET [EXTRA_YAML] [OUT]: writes WORK/wharf.yaml with
+# one input over DATASET (read_from: beginning) and a file output OUT (default
+# WORK/out.ndjson). EXTRA_YAML is appended at top level (e.g. a buffer: section).
 bench_config() {
-    local work=$1 fmt=$2 ds=$3 extra=${4:-} input
+    local work=$1 fmt=$2 ds=$3 extra=${4:-} out=${5:-$1/out.ndjson} input
     if [ "$fmt" = cri ]; then
         input="  - {type: cri, id: pods, paths: [\"$ds/pods/*/*/*.log\"], containers_dir: $ds/containers, read_from: beginning}"
     else
@@ -75,7 +75,7 @@ host: {name: bench}
 inputs:
 $input
 outputs:
-  - {type: file, id: out, path: $work/out.ndjson}
+  - {type: file, id: out, path: $out}
 $extra
 EOF
 }
