@@ -124,6 +124,12 @@ int wharf_buffer_cursor_peek(wharf_buffer_cursor_t *c, wharf_str_t *block);
 void wharf_buffer_cursor_consume(wharf_buffer_cursor_t *c, size_t n);
 /* Everything advanced over so far is durable at the output. */
 void wharf_buffer_cursor_ack(wharf_buffer_cursor_t *c);
+/* Where the cursor is: the start of the block it is in (or the next one). */
+wharf_buffer_pos_t wharf_buffer_cursor_tell(const wharf_buffer_cursor_t *c);
+/* Everything before pos (a tell() of this cursor) is durable at the output:
+ * for outputs that confirm later than they take events. A pos behind the
+ * acknowledged one (dropped by when_full: drop_oldest meanwhile) is ignored. */
+void wharf_buffer_cursor_ack_at(wharf_buffer_cursor_t *c, wharf_buffer_pos_t pos);
 void wharf_buffer_cursor_info(const wharf_buffer_cursor_t *c, wharf_buffer_cursor_info_t *out);
 
 /* Writes DIR/cursors.json when an ack moved; the saved ids are exactly the

@@ -58,21 +58,28 @@ typedef struct wharf_conf_key {
  * wharf_config_free(), so opts_init and sub_init must malloc their string
  * defaults (strdup), never point at literals. sub_init runs for each OBJECT
  * member when the parent struct is created, before the parent's opts_init. */
+typedef struct wharf_conf_section wharf_conf_section_t;
+/* Reports one problem at a line of the file being loaded. */
+typedef void (*wharf_conf_report_fn)(void *ctx, int line, const char *msg);
+
 typedef struct wharf_plugin_conf {
     const char *type;
     const wharf_conf_key_t *keys; /* type-specific keys; `type` and `id` are common */
     size_t opts_size;
     void (*opts_init)(void *opts); /* defaults, before binding; may be NULL */
+    /* The type's own checks once its keys are bound (values a library has
+     * to judge, e.g. librdkafka properties); may be NULL. */
+    void (*check)(const wharf_conf_section_t *sec, wharf_conf_report_fn report, void *ctx);
 } wharf_plugin_conf_t;
 
 /* One entry of `inputs:` or `outputs:`. */
-typedef struct wharf_conf_section {
+struct wharf_conf_section {
     char *type;
     char *id;
     int line; /* 1-based line of the entry */
     const wharf_plugin_conf_t *plugin;
     void *opts; /* plugin->opts_size bytes, bound with plugin->keys */
-} wharf_conf_section_t;
+};
 
 typedef struct wharf_conf_host {
     char *name; /* "auto" (default) resolves to gethostname() */

@@ -8,16 +8,37 @@
 #include "wharf/config.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct wharf_output wharf_output_t;
 
+/* Outputs that confirm delivery after they took the events (Kafka: the
+ * delivery reports). Bytes are counted from the first byte write() ever
+ * accepted; the delivery layer maps confirmed bytes back to buffer
+ * positions, so a cursor only passes what the output confirmed, in order. */
+typedef struct wharf_output_async_ops {
+    /* wake(arg) may be called from any thread when confirmations or room for
+     * more are waiting; the loop then calls poll. */
+    void (*set_wake)(wharf_output_t *o, void (*wake)(void *arg), void *arg);
+    /* On the loop thread: serves what is waiting; returns the bytes
+     * confirmed so far, in order (a message that can never be delivered is
+     * counted, logged, and confirmed so that it does not block the rest). */
+    uint64_t (*poll)(wharf_output_t *o);
+    /* Waits up to timeout_ms for every accepted byte to be confirmed;
+     * returns what poll returns. */
+    uint64_t (*flush)(wharf_output_t *o, int timeout_ms);
+} wharf_output_async_ops_t;
+
 typedef struct wharf_output_ops {
     /* Writes len bytes of complete NDJSON lines; returns bytes accepted
-     * (possibly fewer, then retried with the rest) or a negative error. */
+     * (possibly fewer, then retried with the rest) or a negative error. An
+     * async output returns 0 when it is full: the delivery layer waits for
+     * its wake. */
     long (*write)(wharf_output_t *o, const char *data, size_t len);
     int (*sync)(wharf_output_t *o);   /* durable up to here; may be NULL */
     int (*reopen)(wharf_output_t *o); /* SIGHUP; may be NULL */
     void (*destroy)(wharf_output_t *o);
+    const wharf_output_async_ops_t *async; /* NULL: delivered once sync returns */
 } wharf_output_ops_t;
 
 struct wharf_output {

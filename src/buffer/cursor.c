@@ -458,6 +458,18 @@ void wharf_buffer_cursor_ack(wharf_buffer_cursor_t *c)
     c->acked = c->read;
 }
 
+wharf_buffer_pos_t wharf_buffer_cursor_tell(const wharf_buffer_cursor_t *c)
+{
+    return c->read;
+}
+
+void wharf_buffer_cursor_ack_at(wharf_buffer_cursor_t *c, wharf_buffer_pos_t pos)
+{
+    if (pos.segment > c->acked.segment ||
+        (pos.segment == c->acked.segment && pos.offset > c->acked.offset))
+        c->acked = pos;
+}
+
 static void cursor_fill_info(const wharf_buffer_t *b, const char *id, const wharf_buffer_pos_t *pos,
                              uint64_t dropped, wharf_buffer_cursor_info_t *out)
 {

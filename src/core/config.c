@@ -969,6 +969,11 @@ static char *wharf_conf_section_text(wharf_conf_ctx_t *ctx, const yaml_node_t *m
     return wharf_conf_strdup(ctx, s);
 }
 
+static void wharf_conf_report_plugin(void *ctx, int line, const char *msg)
+{
+    wharf_conf_fail(ctx, line, "%s", msg);
+}
+
 /* Finds the section's type and binds the rest of its keys into new opts. */
 static void wharf_conf_bind_plugin(wharf_conf_ctx_t *ctx, const wharf_conf_family_t *fam,
                                    const yaml_node_t *map, wharf_conf_section_t *sec,
@@ -989,6 +994,8 @@ static void wharf_conf_bind_plugin(wharf_conf_ctx_t *ctx, const wharf_conf_famil
     sec->plugin = plugin;
     wharf_conf_bind_map(
         ctx, map, &(wharf_conf_target_t){plugin->keys, wharf_conf_section_keys, sec->opts, where});
+    if (plugin->check != NULL)
+        plugin->check(sec, wharf_conf_report_plugin, ctx);
 }
 
 static void wharf_conf_bind_section(wharf_conf_ctx_t *ctx, const wharf_conf_family_t *fam,

@@ -1,7 +1,12 @@
 /* delivery.c - drive each output from its buffer cursor (wharf/delivery.h).
  *
  * Work is done in slices of a few blocks per output per loop turn, so that
- * inputs keep reading while a long backlog is being sent. */
+ * inputs keep reading while a long backlog is being sent.
+ *
+ * An async output (Kafka) confirms after it took the events. For each block
+ * it took, a mark remembers how many bytes the output had accepted by the
+ * block's end and where the cursor stood then; when the output confirms that
+ * many bytes, the cursor is acknowledged up to that place. */
 #include "wharf/delivery.h"
 
 #include "wharf/log.h"
@@ -14,16 +19,36 @@
 #define DELIVERY_SLICE_BLOCKS 4
 #define DELIVERY_RETRY_MIN_MS 100
 #define DELIVERY_RETRY_MAX_MS 5000
+#define DELIVERY_WAIT_STEP_MS 100   /* drain: waiting for an async output's room */
+#define DELIVERY_BUSY_MS      10    /* a full output (write took nothing) is tried again */
+#define DELIVERY_STALL_MS     30000 /* drain: an async output confirming nothing */
+
+typedef struct delivery_mark {
+    uint64_t end;           /* bytes the output had accepted at the block's end */
+    wharf_buffer_pos_t pos; /* the cursor after the block */
+} delivery_mark_t;
+
+typedef struct delivery_marks {
+    delivery_mark_t *v; /* ring of cap (a power of two) */
+    size_t head, len, cap;
+} delivery_marks_t;
 
 typedef struct delivery_target {
     struct wharf_delivery *d;
     wharf_output_t *out;
     wharf_buffer_cursor_t *cursor;
-    int delivered; /* advanced since the last sync */
-    int down;      /* failed; waiting for the retry timer */
+    int delivered;    /* advanced since the last sync */
+    int down;         /* failed; waiting for the retry timer */
+    int sync_failing; /* its last sync failed (logged once) */
     int64_t down_since_ns;
     uint64_t retry_ms;
     uv_timer_t retry;
+    /* async outputs */
+    const wharf_output_async_ops_t *async;
+    int busy;           /* full: an async one waits for its wake, others DELIVERY_BUSY_MS */
+    uint64_t accepted;  /* bytes the output took */
+    uint64_t confirmed; /* async: bytes it confirmed */
+    delivery_marks_t marks;
 } delivery_target_t;
 
 struct wharf_delivery {
@@ -32,11 +57,62 @@ struct wharf_delivery {
     delivery_target_t *targets;
     size_t n_targets;
     uv_timer_t pump;
+    uv_async_t wake; /* an async output has confirmations or room */
     int handles;
 };
 
-/* Up to max_blocks blocks: 1 when more is waiting, 0 when caught up, or a
- * negative error. */
+static void delivery_marks_push(delivery_marks_t *m, delivery_mark_t mark)
+{
+    if (m->len == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        delivery_mark_t *v = malloc(cap * sizeof(*v));
+        if (v == NULL)
+            abort(); /* as wharf_buf: a few KiB we cannot do without */
+        for (size_t i = 0; i < m->len; i++)
+            v[i] = m->v[(m->head + i) & (m->cap - 1)];
+        free(m->v);
+        m->v = v;
+        m->head = 0;
+        m->cap = cap;
+    }
+    m->v[(m->head + m->len) & (m->cap - 1)] = mark;
+    m->len++;
+}
+
+/* The async output confirmed `confirmed` bytes: acknowledge every block
+ * they cover. */
+static void delivery_confirm(delivery_target_t *t, uint64_t confirmed)
+{
+    delivery_marks_t *m = &t->marks;
+    int moved = 0;
+    wharf_buffer_pos_t pos = {0, 0, 0};
+    while (m->len > 0 && m->v[m->head].end <= confirmed) {
+        pos = m->v[m->head].pos;
+        m->head = (m->head + 1) & (m->cap - 1);
+        m->len--;
+        moved = 1;
+    }
+    if (moved)
+        wharf_buffer_cursor_ack_at(t->cursor, pos);
+    t->confirmed = confirmed;
+}
+
+/* The output took n bytes of the peeked block. */
+static void delivery_took(delivery_target_t *t, size_t n)
+{
+    wharf_buffer_pos_t before = wharf_buffer_cursor_tell(t->cursor);
+    wharf_buffer_cursor_consume(t->cursor, n);
+    t->delivered = 1;
+    t->accepted += n;
+    if (t->async == NULL)
+        return;
+    wharf_buffer_pos_t after = wharf_buffer_cursor_tell(t->cursor);
+    if (after.segment != before.segment || after.offset != before.offset)
+        delivery_marks_push(&t->marks, (delivery_mark_t){t->accepted, after});
+}
+
+/* Up to max_blocks blocks: 1 when more is waiting, 0 when caught up (or the
+ * output is full: busy), or a negative error. */
 static int delivery_send(delivery_target_t *t, unsigned max_blocks)
 {
     for (unsigned i = 0; i < max_blocks; i++) {
@@ -45,12 +121,42 @@ static int delivery_send(delivery_target_t *t, unsigned max_blocks)
         if (rc <= 0)
             return rc;
         long n = t->out->ops->write(t->out, block.ptr, block.len);
-        if (n <= 0)
-            return n < 0 ? (int)n : -EAGAIN;
-        wharf_buffer_cursor_consume(t->cursor, (size_t)n);
-        t->delivered = 1;
+        if (n == 0) {
+            t->busy = 1;
+            return 0;
+        }
+        if (n < 0)
+            return (int)n;
+        delivery_took(t, (size_t)n);
     }
     return 1;
+}
+
+/* Everything to the output, waiting while it is full (an async one: for
+ * its confirmations); gives up after DELIVERY_STALL_MS without progress (the
+ * rest stays in the buffer). With confirm_all, also waits until an async
+ * output confirmed all of it. Oneshot and shutdown only: it blocks. */
+static int delivery_send_waiting(delivery_target_t *t, int confirm_all)
+{
+    int64_t progress_ns = wharf_time_now();
+    for (;;) {
+        uint64_t accepted = t->accepted, confirmed = t->confirmed;
+        t->busy = 0;
+        int rc = delivery_send(t, UINT_MAX);
+        if (rc < 0)
+            return rc;
+        int unconfirmed = t->async != NULL && confirm_all && t->confirmed != t->accepted;
+        if (!t->busy && !unconfirmed)
+            return 0;
+        if (t->async != NULL)
+            delivery_confirm(t, t->async->flush(t->out, DELIVERY_WAIT_STEP_MS));
+        else
+            uv_sleep(DELIVERY_BUSY_MS);
+        if (t->confirmed != confirmed || t->accepted != accepted)
+            progress_ns = wharf_time_now();
+        else if (wharf_time_now() - progress_ns > (int64_t)DELIVERY_STALL_MS * 1000000)
+            return -ETIMEDOUT;
+    }
 }
 
 static void delivery_on_retry(uv_timer_t *h);
@@ -90,6 +196,9 @@ static int delivery_slice(delivery_target_t *t)
         return 0;
     }
     delivery_came_back(t);
+    /* full, not failed: no log, no backoff */
+    if (t->busy && t->async == NULL && t->d->loop != NULL)
+        uv_timer_start(&t->retry, delivery_on_retry, DELIVERY_BUSY_MS, 0);
     return rc;
 }
 
@@ -98,7 +207,7 @@ static void delivery_on_pump(uv_timer_t *h)
     wharf_delivery_t *d = h->data;
     int more = 0;
     for (size_t i = 0; i < d->n_targets; i++)
-        if (!d->targets[i].down)
+        if (!d->targets[i].down && !d->targets[i].busy)
             more |= delivery_slice(&d->targets[i]);
     if (more)
         wharf_delivery_kick(d);
@@ -107,8 +216,30 @@ static void delivery_on_pump(uv_timer_t *h)
 static void delivery_on_retry(uv_timer_t *h)
 {
     delivery_target_t *t = h->data;
+    t->busy = 0;
     if (delivery_slice(t))
         wharf_delivery_kick(t->d);
+}
+
+/* An async output has confirmations or room (woken from its thread). */
+static void delivery_on_wake(uv_async_t *h)
+{
+    wharf_delivery_t *d = h->data;
+    for (size_t i = 0; i < d->n_targets; i++) {
+        delivery_target_t *t = &d->targets[i];
+        if (t->async == NULL)
+            continue;
+        delivery_confirm(t, t->async->poll(t->out));
+        if (t->busy) {
+            t->busy = 0;
+            wharf_delivery_kick(d);
+        }
+    }
+}
+
+static void delivery_wake(void *arg)
+{
+    uv_async_send(arg);
 }
 
 void wharf_delivery_kick(wharf_delivery_t *d)
@@ -117,7 +248,7 @@ void wharf_delivery_kick(wharf_delivery_t *d)
         /* Oneshot: deliver each commit right away, while its events are
          * still in memory; an output that fails waits for the final drain. */
         for (size_t i = 0; i < d->n_targets; i++)
-            if (!d->targets[i].down && delivery_send(&d->targets[i], UINT_MAX) < 0)
+            if (!d->targets[i].down && delivery_send_waiting(&d->targets[i], 0) < 0)
                 d->targets[i].down = 1;
         return;
     }
@@ -130,9 +261,7 @@ int wharf_delivery_drain(wharf_delivery_t *d)
     int first_err = 0;
     for (size_t i = 0; i < d->n_targets; i++) {
         delivery_target_t *t = &d->targets[i];
-        int rc;
-        while ((rc = delivery_send(t, DELIVERY_SLICE_BLOCKS)) > 0)
-            ;
+        int rc = delivery_send_waiting(t, 1);
         if (rc < 0) {
             wharf_buffer_cursor_info_t info;
             wharf_buffer_cursor_info(t->cursor, &info);
@@ -152,16 +281,28 @@ int wharf_delivery_sync(wharf_delivery_t *d)
     int first_err = 0;
     for (size_t i = 0; i < d->n_targets; i++) {
         delivery_target_t *t = &d->targets[i];
+        if (t->async != NULL) {
+            delivery_confirm(t, t->async->poll(t->out));
+            if (t->busy && t->d->loop != NULL && t->confirmed == t->accepted) {
+                t->busy = 0; /* a wake that got lost */
+                wharf_delivery_kick(t->d);
+            }
+            continue;
+        }
         if (!t->delivered)
             continue;
         int rc = t->out->ops->sync ? t->out->ops->sync(t->out) : 0;
         if (rc < 0) {
-            wharf_log_error("cannot make an output durable; its cursor stays behind",
-                            "output=%s error=\"%s\"", t->out->id, wharf_strerror(rc));
+            /* once per episode: a receiver that stops reading fails every tick */
+            if (!t->sync_failing)
+                wharf_log_error("cannot make an output durable; its cursor stays behind",
+                                "output=%s error=\"%s\"", t->out->id, wharf_strerror(rc));
+            t->sync_failing = 1;
             if (first_err == 0)
                 first_err = rc;
             continue;
         }
+        t->sync_failing = 0;
         wharf_buffer_cursor_ack(t->cursor);
         t->delivered = 0;
     }
@@ -204,14 +345,24 @@ int wharf_delivery_new(uv_loop_t *loop, wharf_buffer_t *buffer, wharf_output_t *
         }
         t->d = d;
         t->out = outputs[i];
+        t->async = outputs[i]->ops->async;
         d->n_targets++;
     }
     if (loop != NULL) {
+        int rc = uv_async_init(loop, &d->wake, delivery_on_wake);
+        if (rc < 0) {
+            wharf_delivery_free(d);
+            return rc;
+        }
+        d->wake.data = d;
         uv_timer_init(loop, &d->pump);
         d->pump.data = d;
         for (size_t i = 0; i < d->n_targets; i++) {
-            uv_timer_init(loop, &d->targets[i].retry);
-            d->targets[i].retry.data = &d->targets[i];
+            delivery_target_t *t = &d->targets[i];
+            uv_timer_init(loop, &t->retry);
+            t->retry.data = t;
+            if (t->async != NULL)
+                t->async->set_wake(t->out, delivery_wake, &d->wake);
         }
         d->handles = 1;
     }
@@ -224,8 +375,14 @@ void wharf_delivery_stop(wharf_delivery_t *d)
     if (!d->handles)
         return;
     uv_close((uv_handle_t *)&d->pump, NULL);
-    for (size_t i = 0; i < d->n_targets; i++)
-        uv_close((uv_handle_t *)&d->targets[i].retry, NULL);
+    for (size_t i = 0; i < d->n_targets; i++) {
+        delivery_target_t *t = &d->targets[i];
+        uv_close((uv_handle_t *)&t->retry, NULL);
+        if (t->async != NULL)
+            t->async->set_wake(t->out, NULL, NULL);
+    }
+    /* after set_wake: no output thread sends to it any more */
+    uv_close((uv_handle_t *)&d->wake, NULL);
     d->handles = 0;
 }
 
@@ -233,6 +390,8 @@ void wharf_delivery_free(wharf_delivery_t *d)
 {
     if (d == NULL)
         return;
+    for (size_t i = 0; i < d->n_targets; i++)
+        free(d->targets[i].marks.v);
     free(d->targets);
     free(d);
 }

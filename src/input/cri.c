@@ -286,6 +286,6 @@ static int cri_create(const wharf_input_env_t *env, const wharf_conf_section_t *
 }
 
 const wharf_input_type_t wharf_input_cri = {
-    {"cri", cri_keys, sizeof(cri_opts_t), cri_opts_init},
+    {"cri", cri_keys, sizeof(cri_opts_t), cri_opts_init, NULL},
     cri_create,
 };

@@ -251,6 +251,6 @@ static int docker_create(const wharf_input_env_t *env, const wharf_conf_section_
 }
 
 const wharf_input_type_t wharf_input_docker = {
-    {"docker", docker_keys, sizeof(docker_opts_t), docker_opts_init},
+    {"docker", docker_keys, sizeof(docker_opts_t), docker_opts_init, NULL},
     docker_create,
 };

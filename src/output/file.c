@@ -118,10 +118,7 @@ static void file_output_destroy(wharf_output_t *o)
 }
 
 static const wharf_output_ops_t file_output_ops = {
-    file_output_write,
-    file_output_sync,
-    file_output_reopen,
-    file_output_destroy,
+    file_output_write, file_output_sync, file_output_reopen, file_output_destroy, NULL,
 };
 
 static int file_output_create(const wharf_conf_section_t *sec, wharf_output_t **out)
@@ -145,6 +142,6 @@ static int file_output_create(const wharf_conf_section_t *sec, wharf_output_t **
 }
 
 const wharf_output_type_t wharf_output_file = {
-    {"file", file_keys, sizeof(file_opts_t), NULL},
+    {"file", file_keys, sizeof(file_opts_t), NULL, NULL},
     file_output_create,
 };

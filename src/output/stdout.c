@@ -22,10 +22,7 @@ static void stdout_output_destroy(wharf_output_t *o)
 }
 
 static const wharf_output_ops_t stdout_output_ops = {
-    stdout_output_write,
-    NULL,
-    NULL,
-    stdout_output_destroy,
+    stdout_output_write, NULL, NULL, stdout_output_destroy, NULL,
 };
 
 static int stdout_output_create(const wharf_conf_section_t *sec, wharf_output_t **out)
@@ -40,6 +37,6 @@ static int stdout_output_create(const wharf_conf_section_t *sec, wharf_output_t 
 }
 
 const wharf_output_type_t wharf_output_stdout = {
-    {"stdout", stdout_keys, 0, NULL},
+    {"stdout", stdout_keys, 0, NULL, NULL},
     stdout_output_create,
 };
