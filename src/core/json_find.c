@@ -1,0 +1,452 @@
+/* json_find.c - field lookup by dotted path in serialized JSON (wharf/json_find.h).
+ *
+ * Outputs call this several times per event on ~2 KB event texts, so it is a
+ * single forward scan with no allocation: strings are skipped with memchr
+ * for '"' (counting the backslash run before each quote to tell an escaped
+ * one), values off the path are skipped by an iterative state machine whose
+ * container stack is a 64-bit mask (one bit per level, object or array), and
+ * only the objects on the path are descended into. Descending keeps the path
+ * offset per level in a fixed array, so a member whose name contains dots
+ * and a plain member that shares its first segment can both be tried: when a
+ * descent does not resolve the path the scan simply continues in the parent.
+ * Everything the scan passes over is checked against the JSON grammar except
+ * string contents, so truncated or garbled text is reported, not misread. */
+#include "wharf/json_find.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct jf {
+    const char *p;
+    const char *end;
+} jf_t;
+
+enum { MATCH_NONE, MATCH_FULL, MATCH_PREFIX };
+
+static inline void jf_ws(jf_t *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
+
+/* ---- strings ------------------------------------------------------------ */
+
+/* s->p is at an opening quote: moves past the closing one and sets *body to
+ * the bytes between them. A quote is escaped when an odd number of
+ * backslashes precedes it; each byte is looked at once in that count, since
+ * the run before a quote never reaches back past the previous quote. */
+static int jf_string(jf_t *s, wharf_str_t *body)
+{
+    const char *start = s->p + 1, *from = start;
+    for (;;) {
+        const char *q = memchr(from, '"', (size_t)(s->end - from));
+        if (q == NULL)
+            return WHARF_EPARSE;
+        const char *b = q;
+        while (b > start && b[-1] == '\\')
+            b--;
+        if (((q - b) & 1) == 0) {
+            body->ptr = start;
+            body->len = (size_t)(q - start);
+            s->p = q + 1;
+            return 0;
+        }
+        from = q + 1;
+    }
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xc0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xe0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        o[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    o[0] = (char)(0xf0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    o[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Decodes the escape at q (a backslash, q < end) into o (room for 4 bytes):
+ * returns the input bytes it took and sets *n to the bytes written, or -1
+ * when it is not a JSON escape. Every escape decodes to no more bytes than
+ * it takes. */
+static int unescape_one(const char *q, const char *end, char *o, size_t *n)
+{
+    if (end - q < 2)
+        return -1;
+    *n = 1;
+    switch (q[1]) {
+    case '"':
+    case '\\':
+    case '/':
+        o[0] = q[1];
+        return 2;
+    case 'b':
+        o[0] = '\b';
+        return 2;
+    case 'f':
+        o[0] = '\f';
+        return 2;
+    case 'n':
+        o[0] = '\n';
+        return 2;
+    case 'r':
+        o[0] = '\r';
+        return 2;
+    case 't':
+        o[0] = '\t';
+        return 2;
+    case 'u':
+        break;
+    default:
+        return -1;
+    }
+    unsigned hi, lo, cp = 0xfffd;
+    if (end - q < 6 || hex4(q + 2, &hi) < 0)
+        return -1;
+    int used = 6;
+    if (hi < 0xd800 || hi > 0xdfff) {
+        cp = hi;
+    } else if (hi <= 0xdbff && end - q >= 12 && q[6] == '\\' && q[7] == 'u' &&
+               hex4(q + 8, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
+        cp = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
+        used = 12;
+    }
+    *n = put_utf8(o, cp);
+    return used;
+}
+
+int wharf_json_string_unescape(wharf_str_t raw, wharf_buf_t *out)
+{
+    if (raw.len == 0)
+        return 0;
+    wharf_buf_reserve(out, raw.len);
+    const char *p = raw.ptr, *end = raw.ptr + raw.len;
+    char *o = out->data + out->len;
+    while (p < end) {
+        const char *q = memchr(p, '\\', (size_t)(end - p));
+        if (q == NULL)
+            q = end;
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        if (q == end)
+            break;
+        size_t n;
+        int used = unescape_one(q, end, o, &n);
+        if (used < 0)
+            return WHARF_EPARSE; /* out->len not advanced yet: out unchanged */
+        o += n;
+        p = q + used;
+    }
+    out->len = (size_t)(o - out->data);
+    return 0;
+}
+
+/* ---- scalars and skipping ----------------------------------------------- */
+
+static int jf_number(jf_t *s)
+{
+    const char *p = s->p, *e = s->end;
+    if (p < e && *p == '-')
+        p++;
+    if (p < e && *p == '0') {
+        p++;
+    } else if (p < e && *p >= '1' && *p <= '9') {
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+    } else {
+        return WHARF_EPARSE;
+    }
+    if (p < e && *p == '.') {
+        const char *d = ++p;
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+        if (p == d)
+            return WHARF_EPARSE;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        const char *d = p;
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+        if (p == d)
+            return WHARF_EPARSE;
+    }
+    s->p = p;
+    return 0;
+}
+
+static int jf_word(jf_t *s, const char *word, size_t n)
+{
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+        return WHARF_EPARSE;
+    s->p += n;
+    return 0;
+}
+
+/* A string, number, true, false or null at s->p (not at the end). */
+static int jf_scalar(jf_t *s, wharf_json_value_t *v)
+{
+    const char *start = s->p;
+    int rc;
+    switch (*s->p) {
+    case '"':
+        v->type = WHARF_JSON_STRING;
+        return jf_string(s, &v->raw);
+    case 't':
+        v->type = WHARF_JSON_TRUE;
+        rc = jf_word(s, "true", 4);
+        break;
+    case 'f':
+        v->type = WHARF_JSON_FALSE;
+        rc = jf_word(s, "false", 5);
+        break;
+    case 'n':
+        v->type = WHARF_JSON_NULL;
+        rc = jf_word(s, "null", 4);
+        break;
+    default:
+        v->type = WHARF_JSON_NUMBER;
+        rc = jf_number(s);
+        break;
+    }
+    v->raw.ptr = start;
+    v->raw.len = (size_t)(s->p - start);
+    return rc;
+}
+
+enum { SK_VALUE, SK_KEY, SK_AFTER };
+
+/* Skips the value at s->p (whitespace before it already skipped), checking
+ * its grammar. It may open at most max_open containers, itself included:
+ * more nesting is malformed. Iterative, with bit d of objs telling whether
+ * the container at relative depth d+1 is an object. */
+static int jf_skip(jf_t *s, int max_open)
+{
+    uint64_t objs = 0;
+    int d = 0, st = SK_VALUE;
+    wharf_json_value_t unused;
+    for (;;) {
+        if (st == SK_AFTER && d == 0)
+            return 0;
+        jf_ws(s);
+        if (s->p == s->end)
+            return WHARF_EPARSE;
+        char c = *s->p;
+        if (st == SK_KEY) {
+            wharf_str_t key;
+            if (c != '"' || jf_string(s, &key) < 0)
+                return WHARF_EPARSE;
+            jf_ws(s);
+            if (s->p == s->end || *s->p != ':')
+                return WHARF_EPARSE;
+            s->p++;
+            st = SK_VALUE;
+        } else if (st == SK_VALUE) {
+            if (c == '{' || c == '[') {
+                if (d >= max_open)
+                    return WHARF_EPARSE;
+                objs = (objs & ~(UINT64_C(1) << d)) | ((uint64_t)(c == '{') << d);
+                d++;
+                s->p++;
+                jf_ws(s);
+                if (s->p < s->end && *s->p == (c == '{' ? '}' : ']')) {
+                    s->p++;
+                    d--;
+                    st = SK_AFTER;
+                } else {
+                    st = c == '{' ? SK_KEY : SK_VALUE;
+                }
+            } else {
+                if (jf_scalar(s, &unused) < 0)
+                    return WHARF_EPARSE;
+                st = SK_AFTER;
+            }
+        } else {
+            int obj = (int)((objs >> (d - 1)) & 1);
+            s->p++;
+            if (c == ',')
+                st = obj ? SK_KEY : SK_VALUE;
+            else if (c == (obj ? '}' : ']'))
+                d--;
+            else
+                return WHARF_EPARSE;
+        }
+    }
+}
+
+/* ---- matching ----------------------------------------------------------- */
+
+/* Compares member name key (raw, escaped) with the start of rest: MATCH_FULL
+ * when it spells all of rest, MATCH_PREFIX with *n = its length when it
+ * spells rest up to a '.', else MATCH_NONE. */
+static int key_match(wharf_str_t key, const char *rest, size_t rest_len, size_t *n)
+{
+    size_t i;
+    if (memchr(key.ptr, '\\', key.len) == NULL) {
+        if (key.len > rest_len || memcmp(key.ptr, rest, key.len) != 0)
+            return MATCH_NONE;
+        i = key.len;
+    } else {
+        const char *r = key.ptr, *end = key.ptr + key.len;
+        i = 0;
+        while (r < end) {
+            if (*r != '\\') {
+                if (i >= rest_len || rest[i] != *r)
+                    return MATCH_NONE;
+                i++;
+                r++;
+                continue;
+            }
+            char tmp[4];
+            size_t tn;
+            int used = unescape_one(r, end, tmp, &tn);
+            if (used < 0 || rest_len - i < tn || memcmp(rest + i, tmp, tn) != 0)
+                return MATCH_NONE;
+            i += tn;
+            r += used;
+        }
+    }
+    if (i == rest_len)
+        return MATCH_FULL;
+    if (rest[i] != '.')
+        return MATCH_NONE;
+    *n = i;
+    return MATCH_PREFIX;
+}
+
+static int path_valid(const char *path, size_t len)
+{
+    if (path == NULL || len == 0 || path[0] == '.' || path[len - 1] == '.')
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if (path[i] == '.' && path[i - 1] == '.')
+            return 0;
+    return 1;
+}
+
+/* The found value at s->p, inside an object at depth `depth`. The token after
+ * it must be ',' or '}'. */
+static int jf_found(jf_t *s, int depth, wharf_json_value_t *value)
+{
+    wharf_json_value_t v;
+    const char *start = s->p;
+    if (*s->p == '{' || *s->p == '[') {
+        v.type = *s->p == '{' ? WHARF_JSON_OBJECT : WHARF_JSON_ARRAY;
+        if (jf_skip(s, WHARF_JSON_MAX_DEPTH - depth) < 0)
+            return WHARF_EPARSE;
+        v.raw.ptr = start;
+        v.raw.len = (size_t)(s->p - start);
+    } else if (jf_scalar(s, &v) < 0) {
+        return WHARF_EPARSE;
+    }
+    jf_ws(s);
+    if (s->p == s->end || (*s->p != ',' && *s->p != '}'))
+        return WHARF_EPARSE;
+    v.escaped = v.type == WHARF_JSON_STRING && memchr(v.raw.ptr, '\\', v.raw.len) != NULL;
+    *value = v;
+    return 1;
+}
+
+int wharf_json_find(const char *json, size_t len, const char *path, size_t path_len,
+                    wharf_json_value_t *value)
+{
+    if (!path_valid(path, path_len))
+        return -EINVAL;
+    if (json == NULL)
+        return WHARF_EPARSE;
+    /* offs[level]: where in path the member names of the object at depth
+     * level+1 on the path are matched. */
+    size_t offs[WHARF_JSON_MAX_DEPTH];
+    int level = 0;
+    jf_t s = {json, json + len};
+    offs[0] = 0;
+    jf_ws(&s);
+    if (s.p == s.end || *s.p != '{')
+        return WHARF_EPARSE;
+    s.p++;
+    jf_ws(&s);
+    /* after: the next token ends a member (',' or '}'); also set at an
+     * empty object's '}', where only the '}' can follow. */
+    int after = s.p < s.end && *s.p == '}';
+    for (;;) {
+        if (!after) {
+            /* A member: "key" : value */
+            wharf_str_t key;
+            if (s.p == s.end || *s.p != '"' || jf_string(&s, &key) < 0)
+                return WHARF_EPARSE;
+            jf_ws(&s);
+            if (s.p == s.end || *s.p != ':')
+                return WHARF_EPARSE;
+            s.p++;
+            jf_ws(&s);
+            if (s.p == s.end)
+                return WHARF_EPARSE;
+            size_t off = offs[level], n = 0;
+            int m = key_match(key, path + off, path_len - off, &n);
+            if (m == MATCH_FULL)
+                return jf_found(&s, level + 1, value);
+            if (m == MATCH_PREFIX && *s.p == '{') {
+                if (level + 1 >= WHARF_JSON_MAX_DEPTH)
+                    return WHARF_EPARSE;
+                offs[++level] = off + n + 1;
+                s.p++;
+                jf_ws(&s);
+                after = s.p < s.end && *s.p == '}';
+                continue;
+            }
+            if (jf_skip(&s, WHARF_JSON_MAX_DEPTH - (level + 1)) < 0)
+                return WHARF_EPARSE;
+            jf_ws(&s);
+        }
+        if (s.p == s.end)
+            return WHARF_EPARSE;
+        char c = *s.p++;
+        jf_ws(&s);
+        if (c == ',') {
+            after = 0;
+            continue;
+        }
+        if (c != '}')
+            return WHARF_EPARSE;
+        if (level == 0) /* the top-level object ended: only whitespace may follow */
+            return s.p == s.end ? 0 : WHARF_EPARSE;
+        level--; /* the path did not resolve below: go on in the parent */
+        after = 1;
+    }
+}
