@@ -4,11 +4,15 @@
 #include <string.h>
 
 extern const wharf_output_type_t wharf_output_file;
+extern const wharf_output_type_t wharf_output_kafka;
 extern const wharf_output_type_t wharf_output_stdout;
+extern const wharf_output_type_t wharf_output_syslog;
 
 static const wharf_output_type_t *const output_types[] = {
     &wharf_output_file,
+    &wharf_output_kafka,
     &wharf_output_stdout,
+    &wharf_output_syslog,
 };
 
 #define N_OUTPUT_TYPES (sizeof(output_types) / sizeof(output_types[0]))
@@ -29,5 +33,5 @@ const wharf_plugin_conf_t *wharf_output_conf_find(const char *type)
 
 const char *wharf_output_type_names(void)
 {
-    return "file, stdout";
+    return "file, kafka, stdout, syslog";
 }

@@ -374,9 +374,9 @@ static void test_unknown_type(void **state)
     snprintf(expected, sizeof expected, "t.yaml:3: unknown input type 'dockr' (known types: %s)",
              wharf_input_type_names());
     EXPECT_ERRORS("inputs:\n  - id: a\n    type: dockr\n    whatever: 1\n" OUTPUTS, expected);
-    snprintf(expected, sizeof expected, "t.yaml:2: unknown output type 'kafka' (known types: %s)",
+    snprintf(expected, sizeof expected, "t.yaml:2: unknown output type 'splunk' (known types: %s)",
              wharf_output_type_names());
-    EXPECT_ERRORS("inputs: [{type: docker, id: d}]\noutputs: [{type: kafka, id: k}]\n", expected);
+    EXPECT_ERRORS("inputs: [{type: docker, id: d}]\noutputs: [{type: splunk, id: k}]\n", expected);
 }
 
 static void test_duplicates(void **state)

@@ -1,0 +1,220 @@
+"""Kafka output against librdkafka's mock cluster (over TCP), checked with kcat.
+
+A. Oneshot, templated topic and key: two Docker containers (no namespace:
+   topic "logs-host") and two CRI pods in namespaces "prod" and "dev"
+   ("logs-prod", "logs-dev"), numbered lines. Every event arrives exactly
+   once in the topic its namespace names, with the container id as key, the
+   exact message text and container fields; one key stays in one partition,
+   and within it the lines keep their order. `wharf buffer stat` shows the
+   output's lag at 0.
+B. Live, with trouble: produce requests fail with NOT_LEADER_FOR_PARTITION
+   and REQUEST_TIMED_OUT (injected errors), then every broker goes down
+   while lines keep coming, and comes back. Nothing is lost, the outage is
+   logged once (not per retry), its end is logged, and after SIGTERM the
+   cursor is at the end (lag 0). The idempotent producer sends nothing twice.
+C. A message that can never be delivered (over librdkafka's
+   message.max.bytes) is counted, logged with the reason and skipped; the
+   lines after it arrive, and the cursor is not held back.
+D. `wharf check` judges the librdkafka: section with librdkafka itself: an
+   unknown property and a bad value are FILE:LINE errors.
+"""
+import json
+import os
+import re
+import signal
+import time
+
+import kafkalib as k
+import wharftest as t
+
+ck = t.Checker("kafka_output")
+# the mock keeps the last 5 MiB of each partition: part B's one key stays below
+FIRST_B, TOTAL_B = 1200, 3000
+
+
+def message_of(value):
+    return json.loads(value)
+
+
+def check_topic(name, got, want_lines, want_key):
+    """got: consumed messages of one topic; want_lines: {key: [message, ...]} in order."""
+    by_key = {}
+    for m in got:
+        by_key.setdefault(m["key"].decode(), []).append(m)
+    ck.eq(sorted(by_key), sorted(want_lines), f"{name}: keys")
+    for key, msgs in by_key.items():
+        parts = {m["partition"] for m in msgs}
+        ck.eq(len(parts), 1, f"{name}: key {key[:12]} spread over partitions {sorted(parts)}")
+        msgs.sort(key=lambda m: (m["partition"], m["offset"]))
+        texts = [message_of(m["value"])["message"] for m in msgs]
+        ck.eq(texts, want_lines.get(key, []), f"{name}: key {key[:12]}: messages in order")
+        for m in msgs[:3]:
+            e = message_of(m["value"])
+            ck.eq(e["container"]["id"], key, f"{name}: key is the event's container.id")
+            want_key(e, key)
+
+
+def part_a():
+    s = t.Setup("kafka-a")
+    docker = t.DockerHost(s.path("docker"))
+    pods = t.PodLogs(s.path("k8s"))
+    n = 300
+    want = {"logs-host": {}, "logs-prod": {}, "logs-dev": {}}
+    for i in range(2):
+        c = docker.add(f"web{i}")
+        lines = [f"web{i} line {j} \"quoted\" é" for j in range(n)]
+        c.append(b"".join(t.docker_line(x + "\n") for x in lines))
+        want["logs-host"][c.id] = lines
+    for ns in ("prod", "dev"):
+        p = pods.add(ns, f"api-{ns}-7d9f8b6c5-x2x4z", "api")
+        lines = [f"{ns} request {j}" for j in range(n)]
+        p.append(b"".join(t.cri_line(x) for x in lines))
+        want[f"logs-{ns}"][p.id] = lines
+    with k.KafkaMock() as mock:
+        s.config(
+            [{"type": "docker", "id": "docker", "root": docker.root, "read_from": "beginning"},
+             {"type": "cri", "id": "pods", "paths": [pods.glob()],
+              "containers_dir": pods.containers_dir, "read_from": "beginning"}],
+            [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap,
+              "topic": "logs-${orchestrator.namespace:-host}", "key": "${container.id}",
+              "compression": "zstd"}])
+        t.oneshot(s.cfg)
+        for topic, lines in want.items():
+            total = sum(len(v) for v in lines.values())
+            got = k.consume(mock.bootstrap, topic, total)
+            ck.eq(len(got), total, f"A: {topic}: messages")
+
+            def key_fields(e, key, topic=topic):
+                if topic == "logs-host":
+                    ck.check("orchestrator" not in e, "A: Docker events have no orchestrator")
+                else:
+                    ck.eq(e["orchestrator"]["namespace"], topic[5:], "A: namespace")
+            check_topic(f"A: {topic}", got, lines, key_fields)
+        ck.eq(sorted(k.topics(mock.bootstrap)), sorted(want), "A: topics created")
+    stat = json.loads(t.run_wharf(["buffer", "stat", "-c", s.cfg, "--json"]).stdout)
+    outs = {o["id"]: o for o in stat["outputs"]}
+    ck.eq(outs["siem"]["lag_events"], 0, "A: buffer stat lag of the kafka output")
+    ck.eq(outs["siem"]["event"], 4 * n, "A: buffer stat cursor event")
+
+
+def numbered_lines(c, start, count):
+    c.append(b"".join(t.docker_line(f"n={i}\n") for i in range(start, start + count)))
+
+
+def consumed_numbers(msgs):
+    got = {}
+    for m in msgs:
+        num = int(message_of(m["value"])["message"].split("=")[1])
+        got[num] = got.get(num, 0) + 1
+    return got
+
+
+def log_count(path, pattern):
+    with open(path, errors="replace") as f:
+        return len(re.findall(pattern, f.read()))
+
+
+def part_b():
+    s = t.Setup("kafka-b")
+    docker = t.DockerHost(s.path("docker"))
+    c = docker.add("app")
+    with k.KafkaMock() as mock:
+        mock.topic("app", 3)
+        # the next produce requests fail, then succeed on retry
+        mock.errors(0, ["NOT_LEADER_FOR_PARTITION", "REQUEST_TIMED_OUT",
+                        "NOT_LEADER_FOR_PARTITION"])
+        s.config([{"type": "docker", "id": "docker", "root": docker.root,
+                   "read_from": "beginning"}],
+                 [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap, "topic": "app",
+                   "key": "${container.id}", "compression": "zstd",
+                   "librdkafka": {"reconnect.backoff.max.ms": "500"}}])
+        numbered_lines(c, 0, FIRST_B)
+        live = t.Live(s.cfg, s.log)
+        got = k.consume(mock.bootstrap, "app", FIRST_B, timeout=60)
+        ck.eq(len(got), FIRST_B, "B: the first lines through injected produce errors")
+        mock.down(-1)
+        numbered_lines(c, FIRST_B, TOTAL_B - FIRST_B)
+        time.sleep(4)  # several reconnect attempts while the brokers are down
+        mock.up(-1)
+        got = k.consume(mock.bootstrap, "app", TOTAL_B, timeout=90)
+        rc = live.term()
+        ck.eq(rc, 0, "B: exit code after SIGTERM")
+        nums = consumed_numbers(got)
+        missing = sorted(set(range(TOTAL_B)) - set(nums))
+        dups = sorted(x for x, m in nums.items() if m > 1)
+        ck.check(not missing, f"B: {len(missing)} lines missing, first {missing[:10]}")
+        ck.check(not dups, f"B: {len(dups)} lines twice (idempotent producer), first {dups[:10]}")
+        order = [int(message_of(m["value"])["message"].split("=")[1])
+                 for m in sorted(got, key=lambda m: m["offset"])]
+        ck.eq(order, sorted(order), "B: one key, one partition: in order")
+        outages = log_count(s.log, r'msg="kafka: cannot reach the brokers')
+        ck.eq(outages, 1, "B: outage logged once")
+        ck.check(log_count(s.log, r'msg="kafka: delivering again') >= 1,
+                 "B: end of the outage logged")
+    stat = json.loads(t.run_wharf(["buffer", "stat", "-c", s.cfg, "--json"]).stdout)
+    outs = {o["id"]: o for o in stat["outputs"]}
+    ck.eq(outs["siem"]["lag_events"], 0, "B: lag after SIGTERM")
+    ck.eq(outs["siem"]["event"], TOTAL_B, "B: cursor after SIGTERM")
+
+
+def part_c():
+    s = t.Setup("kafka-c")
+    docker = t.DockerHost(s.path("docker"))
+    c = docker.add("app")
+    with k.KafkaMock() as mock:
+        s.config([{"type": "docker", "id": "docker", "root": docker.root,
+                   "read_from": "beginning"}],
+                 [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap, "topic": "big",
+                   "librdkafka": {"message.max.bytes": "20000"}}])
+        c.append(t.docker_line("before\n") + t.docker_line("x" * 30000 + "\n") +
+                 t.docker_line("after\n"))
+        p = t.oneshot(s.cfg)
+        got = k.consume(mock.bootstrap, "big", 2)
+        # no key: the two may land in different partitions, in any order
+        ck.eq(sorted(message_of(m["value"])["message"] for m in got), ["after", "before"],
+              "C: the lines around the undeliverable one")
+        err = p.stderr.decode(errors="replace")
+        ck.check(re.search(r'msg="kafka: message cannot be delivered; skipped".*too large', err)
+                 is not None, f"C: the skip is logged with its reason: {err[-800:]}")
+    stat = json.loads(t.run_wharf(["buffer", "stat", "-c", s.cfg, "--json"]).stdout)
+    outs = {o["id"]: o for o in stat["outputs"]}
+    ck.eq(outs["siem"]["lag_events"], 0, "C: the skipped message does not hold the cursor")
+
+
+def part_d():
+    s = t.Setup("kafka-d")
+    with open(s.cfg, "w") as f:
+        f.write(f"""data_dir: {s.data}
+inputs:
+  - {{type: docker, id: docker, root: /nonexistent}}
+outputs:
+  - type: kafka
+    id: siem
+    brokers: "127.0.0.1:9"
+    topic: "logs-${{orchestrator.namespace:-host"
+    librdkafka:
+      socket.timeout.ms: "10000"
+      no.such.property: "1"
+  - type: kafka
+    id: other
+    brokers: "127.0.0.1:9"
+    topic: "x"
+    librdkafka:
+      acks: "banana"
+""")
+    p = t.run_wharf(["check", "-c", s.cfg])
+    err = p.stderr.decode(errors="replace") + p.stdout.decode(errors="replace")
+    ck.check(p.returncode != 0, "D: wharf check fails")
+    ck.check(re.search(re.escape(s.cfg) + r":11: output 'siem': librdkafka: .*no\.such\.property",
+                       err) is not None, f"D: unknown property at its line: {err}")
+    ck.check(re.search(re.escape(s.cfg) + r":17: output 'other': librdkafka: .*acks", err)
+             is not None, f"D: bad value at its line: {err}")
+    ck.check(re.search(re.escape(s.cfg) + r":\d+: output 'siem': topic: unclosed", err)
+             is not None, f"D: template syntax error: {err}")
+
+
+part_a()
+part_b()
+part_c()
+part_d()
+ck.finish()
