@@ -12,9 +12,10 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=
 for t in "$build"/tests/test_*; do
     "$t" >/dev/null 2>"$build/unit.log" || { cat "$build/unit.log"; echo "sanitize: $t failed"; exit 1; }
 done
-export WHARF_BIN="$build/wharf" WHARF_SOURCE_DIR="$src"
+export WHARF_BIN="$build/wharf" WHARF_SOURCE_DIR="$src" WHARF_KAFKA_MOCK="$build/tests/wharf-kafka-mock"
 for t in test_demo test_docker_edge test_cri_edge test_corpus_docker test_corpus_cri test_restart \
-    test_outputs test_buffer_first_save test_buffer_hold_deleted test_buffer_recovery; do
+    test_outputs test_buffer_first_save test_buffer_hold_deleted test_buffer_recovery \
+    test_kafka_output test_syslog_output; do
     python3 "$src/tests/integration/$t.py" >"$build/$t.log" 2>&1 ||
         { tail -30 "$build/$t.log"; echo "sanitize: $t failed"; exit 1; }
 done
