@@ -48,12 +48,13 @@ static int tp_error(tparse_t *ps, const char *fmt, ...) __attribute__((format(pr
 /* Writes the message into the caller's err and returns -EINVAL. */
 static int tp_error(tparse_t *ps, const char *fmt, ...)
 {
-    if (ps->err != NULL && ps->err_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(ps->err, ps->err_len, fmt, ap);
-        va_end(ap);
-    }
+    if (ps->err == NULL || ps->err_len == 0)
+        return -EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    /* clang-analyzer reports this va_list as uninitialized: a false positive */
+    vsnprintf(ps->err, ps->err_len, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
+    va_end(ap);
     return -EINVAL;
 }
 
