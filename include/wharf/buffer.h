@@ -56,11 +56,20 @@ typedef struct wharf_buffer_stats {
     uint64_t dropped_events; /* by when_full: drop_oldest, all outputs */
 } wharf_buffer_stats_t;
 
+/* How the output behind a cursor is doing, saved with it so that `wharf
+ * buffer stat` shows it from another process. */
+typedef struct wharf_buffer_health {
+    uint64_t down_since_ms; /* Unix ms the output stopped delivering; 0: up */
+    uint64_t undeliverable; /* events it could never deliver, counted and skipped */
+    char error[128];        /* why it is down ("" when up) */
+} wharf_buffer_health_t;
+
 /* A cursor as saved in DIR/cursors.json. */
 typedef struct wharf_buffer_cursor_info {
     const char *id;
     wharf_buffer_pos_t pos;
     uint64_t dropped_events;
+    wharf_buffer_health_t health;
     uint64_t lag_events;
     uint64_t lag_bytes;
 } wharf_buffer_cursor_info_t;
@@ -130,9 +139,11 @@ wharf_buffer_pos_t wharf_buffer_cursor_tell(const wharf_buffer_cursor_t *c);
  * for outputs that confirm later than they take events. A pos behind the
  * acknowledged one (dropped by when_full: drop_oldest meanwhile) is ignored. */
 void wharf_buffer_cursor_ack_at(wharf_buffer_cursor_t *c, wharf_buffer_pos_t pos);
+/* The output's health, saved at the next wharf_buffer_save_cursors. */
+void wharf_buffer_cursor_set_health(wharf_buffer_cursor_t *c, const wharf_buffer_health_t *h);
 void wharf_buffer_cursor_info(const wharf_buffer_cursor_t *c, wharf_buffer_cursor_info_t *out);
 
-/* Writes DIR/cursors.json when an ack moved; the saved ids are exactly the
+/* Writes DIR/cursors.json when an ack or a health moved; the saved ids are exactly the
  * open cursors, so an output removed from the config releases its hold. */
 int wharf_buffer_save_cursors(wharf_buffer_t *b);
 /* Cursors as saved on disk (READ_ONLY use: `wharf buffer stat`). */

@@ -44,6 +44,12 @@ typedef struct wharf_output_ops {
 struct wharf_output {
     const wharf_output_ops_t *ops;
     const char *id; /* the section's id, owned by the config */
+    /* Health the output knows better than its write() results tell (Kafka:
+     * brokers away while librdkafka still queues; messages it had to skip).
+     * Saved with the cursor and shown by `wharf buffer stat`. */
+    int64_t down_since_ns; /* 0: up */
+    uint64_t undeliverable;
+    char error[128];
 };
 
 typedef struct wharf_output_type {

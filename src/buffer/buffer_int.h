@@ -16,6 +16,7 @@ typedef struct buffer_saved_cursor {
     char *id;
     wharf_buffer_pos_t pos;
     uint64_t dropped;
+    wharf_buffer_health_t health;
 } buffer_saved_cursor_t;
 
 struct wharf_buffer_cursor {
@@ -24,6 +25,7 @@ struct wharf_buffer_cursor {
     wharf_buffer_pos_t read;  /* next record to hand out */
     wharf_buffer_pos_t acked; /* everything before it is durable at the output */
     wharf_buffer_pos_t saved; /* what cursors.json says */
+    wharf_buffer_health_t health, saved_health;
     uint64_t dropped;
     int fd; /* open on segment fd_seq, or -1 */
     uint64_t fd_seq;

@@ -8,7 +8,9 @@
  *
  * cursors.json is small and human-readable:
  *   {"version":1,"outputs":[{"id":"siem","segment":3,"offset":4096,
- *                            "event":120000,"dropped":0}]} */
+ *                            "event":120000,"dropped":0,"down_since_ms":0,
+ *                            "undeliverable":0,"error":""}]}
+ * (the last three are optional: files from before they existed load.) */
 #include "buffer_int.h"
 #include "wharf/fsutil.h"
 #include "wharf/json.h"
@@ -52,6 +54,17 @@ static int cursors_get_u64(yajl_val obj, const char *key, uint64_t *out)
     return 0;
 }
 
+static void cursors_parse_health(yajl_val o, wharf_buffer_health_t *h)
+{
+    const char *k_error[] = {"error", NULL};
+    const char *error = YAJL_GET_STRING(yajl_tree_get(o, k_error, yajl_t_string));
+    if (cursors_get_u64(o, "down_since_ms", &h->down_since_ms) < 0)
+        h->down_since_ms = 0;
+    if (cursors_get_u64(o, "undeliverable", &h->undeliverable) < 0)
+        h->undeliverable = 0;
+    snprintf(h->error, sizeof(h->error), "%s", error != NULL ? error : "");
+}
+
 static int cursors_parse_one(wharf_buffer_t *b, yajl_val o)
 {
     const char *k_id[] = {"id", NULL};
@@ -61,6 +74,7 @@ static int cursors_parse_one(wharf_buffer_t *b, yajl_val o)
         cursors_get_u64(o, "offset", &c.pos.offset) || cursors_get_u64(o, "event", &c.pos.event) ||
         cursors_get_u64(o, "dropped", &c.dropped))
         return WHARF_EPARSE;
+    cursors_parse_health(o, &c.health);
     buffer_saved_cursor_t *v = realloc(b->saved, (b->n_saved + 1) * sizeof(*v));
     if (v == NULL)
         return -ENOMEM;
@@ -126,16 +140,20 @@ static void cursors_serialize(const wharf_buffer_t *b, wharf_buf_t *out)
     wharf_buf_lit(out, "{\"version\":1,\"outputs\":[");
     for (size_t i = 0; i < b->n_cursors; i++) {
         const wharf_buffer_cursor_t *c = b->cursors[i];
-        char tmp[160];
+        char tmp[256];
         if (i)
             wharf_buf_putc(out, ',');
         wharf_buf_lit(out, "\n{\"id\":");
         wharf_json_write_string(out, c->id, strlen(c->id));
         int n = snprintf(tmp, sizeof(tmp),
                          ",\"segment\":%" PRIu64 ",\"offset\":%" PRIu64 ",\"event\":%" PRIu64
-                         ",\"dropped\":%" PRIu64 "}",
-                         c->acked.segment, c->acked.offset, c->acked.event, c->dropped);
+                         ",\"dropped\":%" PRIu64 ",\"down_since_ms\":%" PRIu64
+                         ",\"undeliverable\":%" PRIu64 ",\"error\":",
+                         c->acked.segment, c->acked.offset, c->acked.event, c->dropped,
+                         c->health.down_since_ms, c->health.undeliverable);
         wharf_buf_append(out, tmp, (size_t)n);
+        wharf_json_write_string(out, c->health.error, strlen(c->health.error));
+        wharf_buf_putc(out, '}');
     }
     wharf_buf_lit(out, "]}\n");
 }
@@ -146,7 +164,8 @@ static int cursors_changed(const wharf_buffer_t *b)
         return 1;
     for (size_t i = 0; i < b->n_cursors; i++) {
         const wharf_buffer_cursor_t *c = b->cursors[i];
-        if (memcmp(&c->acked, &c->saved, sizeof(c->acked)) != 0)
+        if (memcmp(&c->acked, &c->saved, sizeof(c->acked)) != 0 ||
+            memcmp(&c->health, &c->saved_health, sizeof(c->health)) != 0)
             return 1;
     }
     return 0;
@@ -199,8 +218,10 @@ int wharf_buffer_save_cursors(wharf_buffer_t *b)
         cursors_forget_saved(b);
     }
     b->n_persisted = b->n_cursors;
-    for (size_t i = 0; i < b->n_cursors; i++)
+    for (size_t i = 0; i < b->n_cursors; i++) {
         b->cursors[i]->saved = b->cursors[i]->acked;
+        b->cursors[i]->saved_health = b->cursors[i]->health;
+    }
     return 0;
 }
 
@@ -295,6 +316,7 @@ int wharf_buffer_cursor_open(wharf_buffer_t *b, const char *output_id, wharf_buf
     if (saved != NULL) {
         c->read = saved->pos;
         c->dropped = saved->dropped;
+        c->health = c->saved_health = saved->health;
         buffer_cursor_clamp(b, &c->read);
     } else if (b->cursors_lost && b->n_segs > 0) {
         c->read = buffer_segment_start(b, 0);
@@ -458,6 +480,11 @@ void wharf_buffer_cursor_ack(wharf_buffer_cursor_t *c)
     c->acked = c->read;
 }
 
+void wharf_buffer_cursor_set_health(wharf_buffer_cursor_t *c, const wharf_buffer_health_t *h)
+{
+    c->health = *h;
+}
+
 wharf_buffer_pos_t wharf_buffer_cursor_tell(const wharf_buffer_cursor_t *c)
 {
     return c->read;
@@ -471,9 +498,11 @@ void wharf_buffer_cursor_ack_at(wharf_buffer_cursor_t *c, wharf_buffer_pos_t pos
 }
 
 static void cursor_fill_info(const wharf_buffer_t *b, const char *id, const wharf_buffer_pos_t *pos,
-                             uint64_t dropped, wharf_buffer_cursor_info_t *out)
+                             uint64_t dropped, const wharf_buffer_health_t *health,
+                             wharf_buffer_cursor_info_t *out)
 {
     out->id = id;
+    out->health = *health;
     out->pos = *pos;
     out->dropped_events = dropped;
     out->lag_events = b->next_event > pos->event ? b->next_event - pos->event : 0;
@@ -482,7 +511,7 @@ static void cursor_fill_info(const wharf_buffer_t *b, const char *id, const whar
 
 void wharf_buffer_cursor_info(const wharf_buffer_cursor_t *c, wharf_buffer_cursor_info_t *out)
 {
-    cursor_fill_info(c->buffer, c->id, &c->acked, c->dropped, out);
+    cursor_fill_info(c->buffer, c->id, &c->acked, c->dropped, &c->health, out);
 }
 
 size_t wharf_buffer_n_saved_cursors(const wharf_buffer_t *b)
@@ -492,7 +521,8 @@ size_t wharf_buffer_n_saved_cursors(const wharf_buffer_t *b)
 
 void wharf_buffer_saved_cursor(const wharf_buffer_t *b, size_t i, wharf_buffer_cursor_info_t *out)
 {
-    cursor_fill_info(b, b->saved[i].id, &b->saved[i].pos, b->saved[i].dropped, out);
+    cursor_fill_info(b, b->saved[i].id, &b->saved[i].pos, b->saved[i].dropped, &b->saved[i].health,
+                     out);
 }
 
 void buffer_cursors_free(wharf_buffer_t *b)

@@ -10,6 +10,7 @@
 #include "wharf/buffer.h"
 #include "wharf/config.h"
 #include "wharf/json.h"
+#include "wharf/timefmt.h"
 #include "wharf/wal.h"
 
 #include <errno.h>
@@ -161,6 +162,20 @@ static int stat_saved(const wharf_buffer_t *b, const char *id)
     return 0;
 }
 
+/* Under an output's row: down since when and why, what it had to skip. */
+static void stat_print_health(const wharf_buffer_health_t *h)
+{
+    if (h->down_since_ms > 0) {
+        char when[WHARF_TIME_TEXT_LEN + 1];
+        wharf_time_format((int64_t)h->down_since_ms * 1000000, when);
+        when[WHARF_TIME_TEXT_LEN] = '\0';
+        printf("  %-20s down since %s: %s\n", "", when, h->error);
+    }
+    if (h->undeliverable > 0)
+        printf("  %-20s %" PRIu64 " events could not be delivered and were skipped\n", "",
+               h->undeliverable);
+}
+
 static void stat_print_text(const wharf_config_t *cfg, const wharf_buffer_t *b)
 {
     wharf_buffer_stats_t st;
@@ -190,6 +205,7 @@ static void stat_print_text(const wharf_config_t *cfg, const wharf_buffer_t *b)
                c.id, c.pos.segment, c.pos.offset, c.pos.event, c.lag_events, c.lag_bytes,
                c.dropped_events,
                stat_configured(cfg, c.id) ? "" : "  (not configured: released at next start)");
+        stat_print_health(&c.health);
     }
     for (size_t i = 0; i < cfg->n_outputs; i++)
         if (!stat_saved(b, cfg->outputs[i].id))
@@ -234,6 +250,12 @@ static void stat_json_cursor(wharf_buf_t *out, const wharf_buffer_cursor_info_t 
         wharf_buf_putc(out, ',');
         stat_u64(out, keys[k], vals[k]);
     }
+    wharf_buf_putc(out, ',');
+    stat_u64(out, "down_since_ms", c->health.down_since_ms);
+    wharf_buf_putc(out, ',');
+    stat_u64(out, "undeliverable", c->health.undeliverable);
+    wharf_buf_putc(out, ',');
+    stat_key_str(out, "error", c->health.error);
     if (configured)
         wharf_buf_lit(out, ",\"configured\":true}");
     else

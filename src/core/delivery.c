@@ -14,7 +14,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define DELIVERY_SLICE_BLOCKS 4
 #define DELIVERY_RETRY_MIN_MS 100
@@ -41,6 +43,7 @@ typedef struct delivery_target {
     int down;         /* failed; waiting for the retry timer */
     int sync_failing; /* its last sync failed (logged once) */
     int64_t down_since_ns;
+    char error[128]; /* why it went down */
     uint64_t retry_ms;
     uv_timer_t retry;
     /* async outputs */
@@ -167,6 +170,7 @@ static void delivery_went_down(delivery_target_t *t, int err)
         wharf_log_error("output cannot take events; keeping them in the buffer and retrying",
                         "output=%s error=\"%s\"", t->out->id, wharf_strerror(err));
         t->down_since_ns = wharf_time_now();
+        snprintf(t->error, sizeof(t->error), "%s", wharf_strerror(err));
         t->retry_ms = DELIVERY_RETRY_MIN_MS;
     } else if (t->retry_ms < DELIVERY_RETRY_MAX_MS) {
         t->retry_ms =
@@ -276,6 +280,21 @@ int wharf_delivery_drain(wharf_delivery_t *d)
     return first_err;
 }
 
+/* What the cursor saves of the output's health: down when its writes fail
+ * or when it says so itself. */
+static void delivery_save_health(delivery_target_t *t)
+{
+    const wharf_output_t *o = t->out;
+    wharf_buffer_health_t h;
+    memset(&h, 0, sizeof(h));
+    int64_t since = t->down ? t->down_since_ns : o->down_since_ns;
+    h.down_since_ms = since > 0 ? (uint64_t)(since / 1000000) : 0;
+    h.undeliverable = o->undeliverable;
+    if (since > 0)
+        snprintf(h.error, sizeof(h.error), "%s", t->down ? t->error : o->error);
+    wharf_buffer_cursor_set_health(t->cursor, &h);
+}
+
 int wharf_delivery_sync(wharf_delivery_t *d)
 {
     int first_err = 0;
@@ -283,12 +302,14 @@ int wharf_delivery_sync(wharf_delivery_t *d)
         delivery_target_t *t = &d->targets[i];
         if (t->async != NULL) {
             delivery_confirm(t, t->async->poll(t->out));
+            delivery_save_health(t);
             if (t->busy && t->d->loop != NULL && t->confirmed == t->accepted) {
                 t->busy = 0; /* a wake that got lost */
                 wharf_delivery_kick(t->d);
             }
             continue;
         }
+        delivery_save_health(t);
         if (!t->delivered)
             continue;
         int rc = t->out->ops->sync ? t->out->ops->sync(t->out) : 0;

@@ -71,7 +71,7 @@ typedef struct kafka_output {
     kafka_inflight_t *ring;
     uint64_t ring_cap, head_seq, next_seq;
     uint64_t confirmed; /* bytes, in order */
-    uint64_t delivered, undeliverable;
+    uint64_t delivered;
     int outage;
     int64_t outage_since_ns;
     int fatal;
@@ -196,15 +196,15 @@ static void kafka_ring_advance(kafka_output_t *k)
 
 static void kafka_undeliverable(kafka_output_t *k, const char *topic, rd_kafka_resp_err_t err)
 {
-    k->undeliverable++;
+    k->base.undeliverable++;
     /* the first of each kind, then one line per 10,000: a topic that does
      * not exist must not turn wharf's log into a copy of the events */
-    if (k->undeliverable == 1 || k->undeliverable % 10000 == 0)
+    if (k->base.undeliverable == 1 || k->base.undeliverable % 10000 == 0)
         wharf_log_error("kafka: message cannot be delivered; skipped",
                         "output=%s topic=%s "
                         "error=\"%s\" undeliverable_total=%llu",
                         k->base.id, topic, rd_kafka_err2str(err),
-                        (unsigned long long)k->undeliverable);
+                        (unsigned long long)k->base.undeliverable);
 }
 
 static void kafka_outage_over(kafka_output_t *k)
@@ -214,6 +214,8 @@ static void kafka_outage_over(kafka_output_t *k)
     wharf_log_info("kafka: delivering again; catching up from the buffer", "output=%s down_s=%.1f",
                    k->base.id, (double)(wharf_time_now() - k->outage_since_ns) / 1e9);
     k->outage = 0;
+    k->base.down_since_ns = 0;
+    k->base.error[0] = '\0';
 }
 
 /* Delivery report (on the loop thread, from kafka_poll). */
@@ -254,6 +256,8 @@ static void kafka_on_error(rd_kafka_t *rk, int err, const char *reason, void *op
                     "output=%s error=\"%s\"", k->base.id, reason);
     k->outage = 1;
     k->outage_since_ns = wharf_time_now();
+    k->base.down_since_ns = k->outage_since_ns;
+    snprintf(k->base.error, sizeof(k->base.error), "%s", reason);
 }
 
 static void kafka_on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)

@@ -10,11 +10,13 @@ A. Oneshot, templated topic and key: two Docker containers (no namespace:
 B. Live, with trouble: produce requests fail with NOT_LEADER_FOR_PARTITION
    and REQUEST_TIMED_OUT (injected errors), then every broker goes down
    while lines keep coming, and comes back. Nothing is lost, the outage is
-   logged once (not per retry), its end is logged, and after SIGTERM the
-   cursor is at the end (lag 0). The idempotent producer sends nothing twice.
+   logged once (not per retry), its end is logged, `wharf buffer stat` shows
+   the output down while it lasts and up after, and after SIGTERM the cursor
+   is at the end (lag 0). The idempotent producer sends nothing twice.
 C. A message that can never be delivered (over librdkafka's
    message.max.bytes) is counted, logged with the reason and skipped; the
-   lines after it arrive, and the cursor is not held back.
+   lines after it arrive, the cursor is not held back, and `wharf buffer
+   stat` counts it.
 D. `wharf check` judges the librdkafka: section with librdkafka itself: an
    unknown property and a bad value are FILE:LINE errors.
 """
@@ -97,6 +99,11 @@ def part_a():
     ck.eq(outs["siem"]["event"], 4 * n, "A: buffer stat cursor event")
 
 
+def stat_output(cfg, output_id):
+    stat = json.loads(t.run_wharf(["buffer", "stat", "-c", cfg, "--json"]).stdout)
+    return {o["id"]: o for o in stat["outputs"]}[output_id]
+
+
 def numbered_lines(c, start, count):
     c.append(b"".join(t.docker_line(f"n={i}\n") for i in range(start, start + count)))
 
@@ -135,6 +142,11 @@ def part_b():
         mock.down(-1)
         numbered_lines(c, FIRST_B, TOTAL_B - FIRST_B)
         time.sleep(4)  # several reconnect attempts while the brokers are down
+        down = stat_output(s.cfg, "siem")
+        ck.check(down["down_since_ms"] > 0 and down["error"] != "",
+                 f"B: buffer stat shows the outage while it lasts: {down}")
+        text = t.run_wharf(["buffer", "stat", "-c", s.cfg]).stdout.decode(errors="replace")
+        ck.check("down since" in text, f"B: buffer stat's text shows the outage: {text[-600:]}")
         mock.up(-1)
         got = k.consume(mock.bootstrap, "app", TOTAL_B, timeout=90)
         rc = live.term()
@@ -151,10 +163,11 @@ def part_b():
         ck.eq(outages, 1, "B: outage logged once")
         ck.check(log_count(s.log, r'msg="kafka: delivering again') >= 1,
                  "B: end of the outage logged")
-    stat = json.loads(t.run_wharf(["buffer", "stat", "-c", s.cfg, "--json"]).stdout)
-    outs = {o["id"]: o for o in stat["outputs"]}
-    ck.eq(outs["siem"]["lag_events"], 0, "B: lag after SIGTERM")
-    ck.eq(outs["siem"]["event"], TOTAL_B, "B: cursor after SIGTERM")
+    siem = stat_output(s.cfg, "siem")
+    ck.eq(siem["lag_events"], 0, "B: lag after SIGTERM")
+    ck.eq(siem["event"], TOTAL_B, "B: cursor after SIGTERM")
+    ck.eq((siem["down_since_ms"], siem["error"], siem["undeliverable"]), (0, "", 0),
+          "B: buffer stat shows the output up again")
 
 
 def part_c():
@@ -176,9 +189,9 @@ def part_c():
         err = p.stderr.decode(errors="replace")
         ck.check(re.search(r'msg="kafka: message cannot be delivered; skipped".*too large', err)
                  is not None, f"C: the skip is logged with its reason: {err[-800:]}")
-    stat = json.loads(t.run_wharf(["buffer", "stat", "-c", s.cfg, "--json"]).stdout)
-    outs = {o["id"]: o for o in stat["outputs"]}
-    ck.eq(outs["siem"]["lag_events"], 0, "C: the skipped message does not hold the cursor")
+    siem = stat_output(s.cfg, "siem")
+    ck.eq(siem["lag_events"], 0, "C: the skipped message does not hold the cursor")
+    ck.eq(siem["undeliverable"], 1, "C: buffer stat counts the skipped message")
 
 
 def part_d():

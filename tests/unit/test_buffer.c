@@ -1018,6 +1018,9 @@ static void test_segment_roll(void **state)
     expect_layout(h);
 }
 
+/* The end of a cursor's line in cursors.json when its output is up. */
+#define HEALTHY ",\"dropped\":0,\"down_since_ms\":0,\"undeliverable\":0,\"error\":\"\"}"
+
 static void test_cursor_resumes_at_ack(void **state)
 {
     harness_t *h = *state;
@@ -1053,10 +1056,10 @@ static void test_cursor_resumes_at_ack(void **state)
     wharf_buffer_cursor_info_t oi = info(other);
     snprintf(want, sizeof(want),
              "{\"version\":1,\"outputs\":[\n"
-             "{\"id\":\"out\",\"segment\":%" PRIu64 ",\"offset\":%" PRIu64 ",\"event\":%" PRIu64
-             ",\"dropped\":0},\n"
-             "{\"id\":\"other\",\"segment\":%" PRIu64 ",\"offset\":%" PRIu64 ",\"event\":%" PRIu64
-             ",\"dropped\":0}]}\n",
+             "{\"id\":\"out\",\"segment\":%" PRIu64 ",\"offset\":%" PRIu64
+             ",\"event\":%" PRIu64 HEALTHY ",\n"
+             "{\"id\":\"other\",\"segment\":%" PRIu64 ",\"offset\":%" PRIu64
+             ",\"event\":%" PRIu64 HEALTHY "]}\n",
              acked.pos.segment, acked.pos.offset, acked.pos.event, oi.pos.segment, oi.pos.offset,
              oi.pos.event);
     read_file(path, &h->text);
@@ -1077,6 +1080,60 @@ static void test_cursor_resumes_at_ack(void **state)
     h_commit(h, 4);
     expect_blocks(h, c, h->n_blocks - 1, h->n_blocks, 0);
     expect_blocks(h, other, h->n_blocks - 1, h->n_blocks, 3);
+}
+
+/* An output's health is saved with its cursor, read back by a read-only open
+ * (`wharf buffer stat`) and by the next start; a change of health alone is
+ * saved; a cursors.json from before health existed loads as healthy. */
+static void test_cursor_health_saved(void **state)
+{
+    harness_t *h = *state;
+    h_open(h);
+    wharf_buffer_cursor_t *c = h_cursor(h, "siem");
+    h_commit(h, 3);
+    assert_int_equal(wharf_buffer_save_cursors(h->b), 0);
+    wharf_buffer_health_t down = {1795000000123, 7, "brokers \"down\""};
+    wharf_buffer_cursor_set_health(c, &down);
+    assert_int_equal(wharf_buffer_save_cursors(h->b), 0);
+    h_close(h);
+
+    h_open_flags(h, WHARF_BUFFER_READ_ONLY);
+    assert_int_equal(wharf_buffer_n_saved_cursors(h->b), 1);
+    wharf_buffer_cursor_info_t si;
+    wharf_buffer_saved_cursor(h->b, 0, &si);
+    assert_int_equal(si.health.down_since_ms, down.down_since_ms);
+    assert_int_equal(si.health.undeliverable, 7);
+    assert_string_equal(si.health.error, "brokers \"down\"");
+    h_close(h);
+
+    h_open(h);
+    c = h_cursor(h, "siem");
+    assert_int_equal(info(c).health.undeliverable, 7);
+    wharf_buffer_health_t up = {0, 7, ""};
+    wharf_buffer_cursor_set_health(c, &up);
+    assert_int_equal(wharf_buffer_save_cursors(h->b), 0);
+    char path[PATH_MAX], want[256];
+    cursors_path(h, path);
+    snprintf(
+        want, sizeof(want),
+        "{\"version\":1,\"outputs\":[\n{\"id\":\"siem\",\"segment\":1,\"offset\":%" PRIu64
+        ",\"event\":0,\"dropped\":0,\"down_since_ms\":0,\"undeliverable\":7,\"error\":\"\"}]}\n",
+        info(c).pos.offset);
+    read_file(path, &h->text);
+    wharf_buf_putc(&h->text, '\0');
+    assert_string_equal(h->text.data, want);
+    h_close(h);
+
+    static const char old[] = "{\"version\":1,\"outputs\":[{\"id\":\"siem\",\"segment\":1,"
+                              "\"offset\":16,\"event\":0,\"dropped\":2}]}\n";
+    write_file(path, old, sizeof(old) - 1);
+    h_open(h);
+    c = h_cursor(h, "siem");
+    wharf_buffer_cursor_info_t ci = info(c);
+    assert_int_equal(ci.dropped_events, 2);
+    assert_int_equal(ci.health.down_since_ms, 0);
+    assert_int_equal(ci.health.undeliverable, 0);
+    assert_string_equal(ci.health.error, "");
 }
 
 static void test_new_output_starts_at_end(void **state)
@@ -1694,7 +1751,7 @@ static void test_junk_cursors_file(void **state)
         char want[256];
         snprintf(want, sizeof(want),
                  "{\"version\":1,\"outputs\":[\n{\"id\":\"out\",\"segment\":1,\"offset\":%" PRIu64
-                 ",\"event\":%" PRIu64 ",\"dropped\":0}]}\n",
+                 ",\"event\":%" PRIu64 HEALTHY "]}\n",
                  seg_file_size(h, 1), h->next_event);
         read_file(path, &h->text);
         wharf_buf_putc(&h->text, '\0');
@@ -2044,6 +2101,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen_restores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_roll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_resumes_at_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_health_saved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_output_starts_at_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim_deletes_passed_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim_slow_cursor_holds, setup, teardown),
