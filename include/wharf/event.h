@@ -42,17 +42,32 @@
     X(EVENT_CREATED, "event.created")                                                              \
     X(EVENT_DATASET, "event.dataset")                                                              \
     X(EVENT_KIND, "event.kind")                                                                    \
+    X(HOST_BOOT_ID, "host.boot.id")                                                                \
+    X(HOST_HOSTNAME, "host.hostname")                                                              \
     X(HOST_NAME, "host.name")                                                                      \
+    X(JOURNALD_CONTAINER_TAG, "journald.container_tag")                                            \
+    X(JOURNALD_TRANSPORT, "journald.transport")                                                    \
     X(KUBERNETES_POD_UID, "kubernetes.pod.uid")                                                    \
     X(LOG_FILE_PATH, "log.file.path")                                                              \
+    X(LOG_LEVEL, "log.level")                                                                      \
     X(LOG_OFFSET, "log.offset")                                                                    \
+    X(LOG_SYSLOG_FACILITY_CODE, "log.syslog.facility.code")                                        \
+    X(LOG_SYSLOG_FACILITY_NAME, "log.syslog.facility.name")                                        \
+    X(LOG_SYSLOG_SEVERITY_CODE, "log.syslog.severity.code")                                        \
+    X(LOG_SYSLOG_SEVERITY_NAME, "log.syslog.severity.name")                                        \
     X(MESSAGE, "message")                                                                          \
     X(ORCHESTRATOR_NAMESPACE, "orchestrator.namespace")                                            \
     X(ORCHESTRATOR_RESOURCE_NAME, "orchestrator.resource.name")                                    \
     X(ORCHESTRATOR_RESOURCE_TYPE, "orchestrator.resource.type")                                    \
     X(ORCHESTRATOR_TYPE, "orchestrator.type")                                                      \
+    X(PROCESS_COMMAND_LINE, "process.command_line")                                                \
+    X(PROCESS_EXECUTABLE, "process.executable")                                                    \
+    X(PROCESS_NAME, "process.name")                                                                \
+    X(PROCESS_PID, "process.pid")                                                                  \
     X(STREAM, "stream")                                                                            \
-    X(TAGS, "tags")
+    X(SYSTEMD_UNIT, "systemd.unit")                                                                \
+    X(TAGS, "tags")                                                                                \
+    X(USER_ID, "user.id")
 
 typedef enum wharf_field_id {
 #define WHARF_FIELD_ENUM(id, path) WHARF_F_##id,

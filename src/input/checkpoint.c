@@ -5,8 +5,11 @@
  * where wharf stands with a hex dump of the buffer:
  *   {"version":1,"inputs":["docker"],
  *    "files":[{"input":"docker","path":"...","dev":1,"ino":2,
- *              "fp":"8c3f...","fp_len":64,"offset":1234}]}
- * One entry per open or remembered file. */
+ *              "fp":"8c3f...","fp_len":64,"offset":1234}],
+ *    "cursors":[{"input":"journal","cursor":"s=...;i=...","replay":false}]}
+ * One "files" entry per open or remembered file, one "cursors" entry per
+ * journal input that has read something ("cursors" is left out when empty,
+ * so checkpoints of file-only configurations read as they always did). */
 #include "wharf/buf.h"
 #include "wharf/common.h"
 #include "wharf/json.h"
@@ -44,6 +47,11 @@ void wharf_positions_free(wharf_positions_t *p)
     }
     for (size_t i = 0; i < p->n_inputs; i++)
         free(p->inputs[i]);
+    for (size_t i = 0; i < p->n_cursors; i++) {
+        free(p->cursors[i].input_id);
+        free(p->cursors[i].cursor);
+    }
+    free(p->cursors);
     free(p->v);
     free(p->inputs);
     wharf_positions_init(p);
@@ -103,11 +111,59 @@ const wharf_position_t *wharf_positions_find(const wharf_positions_t *p, const c
     return NULL;
 }
 
+int wharf_positions_add_cursor(wharf_positions_t *p, const char *input_id, const char *cursor,
+                               int replay)
+{
+    wharf_cursor_position_t *v = realloc(p->cursors, (p->n_cursors + 1) * sizeof(*v));
+    if (v == NULL)
+        return -ENOMEM;
+    p->cursors = v;
+    wharf_cursor_position_t *c = &v[p->n_cursors];
+    c->input_id = strdup(input_id);
+    c->cursor = strdup(cursor);
+    c->replay = replay != 0;
+    if (c->input_id == NULL || c->cursor == NULL) {
+        free(c->input_id);
+        free(c->cursor);
+        return -ENOMEM;
+    }
+    p->n_cursors++;
+    return 0;
+}
+
+const wharf_cursor_position_t *wharf_positions_find_cursor(const wharf_positions_t *p,
+                                                           const char *input_id)
+{
+    for (size_t i = 0; i < p->n_cursors; i++)
+        if (strcmp(p->cursors[i].input_id, input_id) == 0)
+            return &p->cursors[i];
+    return NULL;
+}
+
 static void positions_write_u64(wharf_buf_t *b, const char *key, uint64_t v)
 {
     char tmp[64];
     int n = snprintf(tmp, sizeof(tmp), ",\"%s\":%" PRIu64, key, v);
     wharf_buf_append(b, tmp, (size_t)n);
+}
+
+static void positions_serialize_cursors(const wharf_positions_t *p, wharf_buf_t *b)
+{
+    wharf_buf_lit(b, ",\"cursors\":[");
+    for (size_t i = 0; i < p->n_cursors; i++) {
+        const wharf_cursor_position_t *c = &p->cursors[i];
+        if (i)
+            wharf_buf_putc(b, ',');
+        wharf_buf_lit(b, "\n{\"input\":");
+        wharf_json_write_string(b, c->input_id, strlen(c->input_id));
+        wharf_buf_lit(b, ",\"cursor\":");
+        wharf_json_write_string(b, c->cursor, strlen(c->cursor));
+        if (c->replay)
+            wharf_buf_lit(b, ",\"replay\":true}");
+        else
+            wharf_buf_lit(b, ",\"replay\":false}");
+    }
+    wharf_buf_putc(b, ']');
 }
 
 void wharf_positions_serialize(const wharf_positions_t *p, wharf_buf_t *b)
@@ -138,7 +194,10 @@ void wharf_positions_serialize(const wharf_positions_t *p, wharf_buf_t *b)
         positions_write_u64(b, "offset", e->offset);
         wharf_buf_putc(b, '}');
     }
-    wharf_buf_lit(b, "]}\n");
+    wharf_buf_putc(b, ']');
+    if (p->n_cursors > 0)
+        positions_serialize_cursors(p, b);
+    wharf_buf_lit(b, "}\n");
 }
 
 static int positions_get_u64(yajl_val obj, const char *key, uint64_t *out)
@@ -184,6 +243,35 @@ static int positions_load_file(wharf_positions_t *p, yajl_val f)
     return wharf_positions_add(p, &pos);
 }
 
+static int positions_load_cursor(wharf_positions_t *p, yajl_val c)
+{
+    const char *k_input[] = {"input", NULL}, *k_cursor[] = {"cursor", NULL},
+               *k_replay[] = {"replay", NULL};
+    const char *input = YAJL_GET_STRING(yajl_tree_get(c, k_input, yajl_t_string));
+    const char *cursor = YAJL_GET_STRING(yajl_tree_get(c, k_cursor, yajl_t_string));
+    yajl_val replay = yajl_tree_get(c, k_replay, yajl_t_any);
+    if (input == NULL || cursor == NULL || *cursor == '\0' || replay == NULL ||
+        !(YAJL_IS_TRUE(replay) || YAJL_IS_FALSE(replay)))
+        return WHARF_EPARSE;
+    return wharf_positions_add_cursor(p, input, cursor, YAJL_IS_TRUE(replay));
+}
+
+static int positions_load_cursors(wharf_positions_t *p, yajl_val root)
+{
+    const char *k_cursors[] = {"cursors", NULL};
+    yajl_val cursors = yajl_tree_get(root, k_cursors, yajl_t_any);
+    if (cursors == NULL)
+        return 0;
+    if (!YAJL_IS_ARRAY(cursors))
+        return WHARF_EPARSE;
+    for (size_t i = 0; i < cursors->u.array.len; i++) {
+        int rc = positions_load_cursor(p, cursors->u.array.values[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int positions_load_tree(wharf_positions_t *p, yajl_val root)
 {
     const char *k_inputs[] = {"inputs", NULL}, *k_files[] = {"files", NULL};
@@ -204,7 +292,7 @@ static int positions_load_tree(wharf_positions_t *p, yajl_val root)
         if (rc < 0)
             return rc;
     }
-    return 0;
+    return positions_load_cursors(p, root);
 }
 
 int wharf_positions_parse(wharf_positions_t *p, const char *text, size_t len)

@@ -5,10 +5,12 @@
 
 extern const wharf_input_type_t wharf_input_docker;
 extern const wharf_input_type_t wharf_input_cri;
+extern const wharf_input_type_t wharf_input_journald;
 
 static const wharf_input_type_t *const input_types[] = {
     &wharf_input_docker,
     &wharf_input_cri,
+    &wharf_input_journald,
 };
 
 #define N_INPUT_TYPES (sizeof(input_types) / sizeof(input_types[0]))
@@ -29,5 +31,5 @@ const wharf_plugin_conf_t *wharf_input_conf_find(const char *type)
 
 const char *wharf_input_type_names(void)
 {
-    return "docker, cri";
+    return "docker, cri, journald";
 }

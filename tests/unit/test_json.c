@@ -676,15 +676,15 @@ static void test_dynamic_field_set_twice(void **state)
     wharf_event_t *e = &fx.e;
     dyn_str(e, "user.name", "alice");
     dyn_str(e, "user.name", "bob");
-    dyn_long(e, "user.id", 1);
-    wharf_event_set_path(e, "user.id", 7, WHARF_V_BOOL)->u.i64 = 1;
+    dyn_long(e, "user.domain", 1);
+    wharf_event_set_path(e, "user.domain", 11, WHARF_V_BOOL)->u.i64 = 1;
     assert_int_equal(e->n_dyn, 2);
-    check_event(e, "{\"user\":{\"id\":true,\"name\":\"bob\"}}\n");
+    check_event(e, "{\"user\":{\"domain\":true,\"name\":\"bob\"}}\n");
     /* the path is compared by length, not up to a NUL */
     wharf_value_t *v = wharf_event_set_path(e, "user.namex", 9, WHARF_V_STR);
     v->u.str = (wharf_str_t){"carol", 5};
     assert_int_equal(e->n_dyn, 2);
-    check_event(e, "{\"user\":{\"id\":true,\"name\":\"carol\"}}\n");
+    check_event(e, "{\"user\":{\"domain\":true,\"name\":\"carol\"}}\n");
     fx_free(&fx);
 }
 

@@ -67,6 +67,7 @@ static void assert_empty(const wharf_positions_t *p)
 {
     assert_int_equal(p->n, 0);
     assert_int_equal(p->n_inputs, 0);
+    assert_int_equal(p->n_cursors, 0);
 }
 
 /* ---- fingerprint ----------------------------------------------------------- */
@@ -313,6 +314,21 @@ static void test_load_corrupt(void **state)
         "\"ino\":2,\"fp\":\"1\",\"fp_len\":999999,\"offset\":1}]}",
         "{\"version\":1,\"inputs\":[],\"files\":[{\"input\":7,\"path\":\"/a\",\"dev\":1,"
         "\"ino\":2,\"fp\":\"1\",\"fp_len\":1,\"offset\":1}]}",
+        /* journal cursors: not an array, an entry missing a field or of the wrong type */
+        "{\"version\":1,\"inputs\":[],\"files\":[],\"cursors\":{}}",
+        "{\"version\":1,\"inputs\":[],\"files\":[],\"cursors\":[1]}",
+        "{\"version\":1,\"inputs\":[],\"files\":[],\"cursors\":[{\"cursor\":\"s=1\","
+        "\"replay\":false}]}",
+        "{\"version\":1,\"inputs\":[],\"files\":[],\"cursors\":[{\"input\":\"j\","
+        "\"replay\":false}]}",
+        "{\"version\":1,\"inputs\":[],\"files\":[],\"cursors\":[{\"input\":\"j\","
+        "\"cursor\":\"\",\"replay\":false}]}",
+        "{\"version\":1,\"inputs\":[],\"files\":[],\"cursors\":[{\"input\":\"j\","
+        "\"cursor\":\"s=1\"}]}",
+        "{\"version\":1,\"inputs\":[],\"files\":[],\"cursors\":[{\"input\":\"j\","
+        "\"cursor\":\"s=1\",\"replay\":1}]}",
+        "{\"version\":1,\"inputs\":[],\"files\":[],\"cursors\":[{\"input\":\"j\","
+        "\"cursor\":7,\"replay\":true}]}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         set_text(bad[i], strlen(bad[i]));
@@ -342,6 +358,46 @@ static void test_load_corrupt(void **state)
     assert_int_equal(load(&p), WHARF_EPARSE);
     assert_empty(&p);
     wharf_positions_free(&p);
+}
+
+/* Journal inputs keep a cursor, files inputs file entries; both in one
+ * checkpoint, exact bytes, and back. */
+static void test_cursor_round_trip(void **state)
+{
+    wharf_positions_t p;
+    wharf_positions_init(&p);
+    assert_int_equal(wharf_positions_add_input(&p, "docker"), 0);
+    assert_int_equal(wharf_positions_add_input(&p, "journal"), 0);
+    assert_int_equal(wharf_positions_add_input(&p, "sudo"), 0);
+    add(&p, "docker", "/a", 1, 2, 3, 4, 5);
+    assert_int_equal(wharf_positions_add_cursor(&p, "journal", "s=ab;i=5;x=\"q\"", 0), 0);
+    assert_int_equal(wharf_positions_add_cursor(&p, "sudo", "s=cd;i=9", 1), 0);
+    assert_int_equal(save(&p), 0);
+    assert_string_equal(
+        saved_text(),
+        "{\"version\":1,\"inputs\":[\"docker\",\"journal\",\"sudo\"],\"files\":[\n"
+        "{\"input\":\"docker\",\"path\":\"/a\",\"dev\":1,\"ino\":2,"
+        "\"fp\":\"0000000000000003\",\"fp_len\":4,\"offset\":5}],\"cursors\":[\n"
+        "{\"input\":\"journal\",\"cursor\":\"s=ab;i=5;x=\\\"q\\\"\",\"replay\":false},\n"
+        "{\"input\":\"sudo\",\"cursor\":\"s=cd;i=9\",\"replay\":true}]}\n");
+    wharf_positions_free(&p);
+
+    wharf_positions_init(&p);
+    assert_int_equal(load(&p), 0);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.n_cursors, 2);
+    const wharf_cursor_position_t *c = wharf_positions_find_cursor(&p, "journal");
+    assert_non_null(c);
+    assert_string_equal(c->cursor, "s=ab;i=5;x=\"q\"");
+    assert_false(c->replay);
+    c = wharf_positions_find_cursor(&p, "sudo");
+    assert_non_null(c);
+    assert_string_equal(c->cursor, "s=cd;i=9");
+    assert_true(c->replay);
+    assert_null(wharf_positions_find_cursor(&p, "docker"));
+    assert_true(wharf_positions_has_input(&p, "journal"));
+    wharf_positions_free(&p);
+    assert_empty(&p);
 }
 
 /* Keys it does not know (a later version's) are ignored, not fatal. */
@@ -376,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_saved_format),
         cmocka_unit_test(test_load_corrupt),
         cmocka_unit_test(test_load_tolerates_extra_keys),
+        cmocka_unit_test(test_cursor_round_trip),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     wharf_buf_free(&saved);
