@@ -60,6 +60,7 @@ typedef enum journald_field {
 
 /* The mapped field a journal field name stands for, or -1. */
 int journald_field_lookup(const char *name, size_t len);
+const char *journald_field_name(journald_field f);
 
 /* Syslog severity 0-7 as RFC 5424 names it ("Error") and as log.level
  * ("error"); facility 0-23 ("authpriv", "local0"). NULL when out of range. */

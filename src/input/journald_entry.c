@@ -31,14 +31,43 @@ static const wharf_str_t journald_field_names[JOURNALD_F__COUNT] = {
 #undef JOURNALD_FIELD_NAME
 };
 
+const char *journald_field_name(journald_field f)
+{
+    return journald_field_names[f].ptr;
+}
+
+static int field_is(const char *name, journald_field f)
+{
+    return memcmp(name, journald_field_names[f].ptr, journald_field_names[f].len) == 0;
+}
+
 int journald_field_lookup(const char *name, size_t len)
 {
-    /* Entries carry 20-30 fields and wharf maps 20 names: comparing the
-     * length and the last byte first rejects almost every pair cheaply. */
-    for (int f = 0; f < JOURNALD_F__COUNT; f++) {
-        const wharf_str_t *n = &journald_field_names[f];
-        if (n->len == len && n->ptr[len - 1] == name[len - 1] && memcmp(n->ptr, name, len) == 0)
-            return f;
+    /* Called for every field of every entry (25-30 of them, mostly not
+     * mapped): the length picks at most three candidates, stored as field
+     * + 1 so that the table's zeros mean "none". */
+#define C(f) (JOURNALD_F_##f + 1)
+    static const unsigned char by_len[][3] = {
+        [4] = {C(PID), C(UID), C(EXE)},
+        [5] = {C(COMM)},
+        [7] = {C(MESSAGE)},
+        [8] = {C(PRIORITY), C(BOOT_ID), C(CMDLINE)},
+        [9] = {C(HOSTNAME)},
+        [10] = {C(SYSLOG_PID), C(TRANSPORT), C(IMAGE_NAME)},
+        [12] = {C(CONTAINER_ID)},
+        [13] = {C(SYSTEMD_UNIT), C(CONTAINER_TAG)},
+        [14] = {C(CONTAINER_NAME)},
+        [15] = {C(SYSLOG_FACILITY)},
+        [17] = {C(SYSLOG_IDENTIFIER), C(CONTAINER_ID_FULL)},
+        [25] = {C(CONTAINER_PARTIAL_MESSAGE)},
+    };
+#undef C
+    if (len >= sizeof(by_len) / sizeof(by_len[0]))
+        return -1;
+    for (int i = 0; i < 3 && by_len[len][i] != 0; i++) {
+        journald_field f = (journald_field)(by_len[len][i] - 1);
+        if (journald_field_names[f].len == len && field_is(name, f))
+            return (int)f;
     }
     return -1;
 }

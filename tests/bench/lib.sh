@@ -28,14 +28,15 @@ bench_build() {
     echo "$BENCH_REPO/$dir/wharf"
 }
 
-# bench_dataset FORMAT LINES: FORMAT is docker or cri. Generates the data set
+# bench_dataset FORMAT LINES: FORMAT is docker, cri or journald. Generates the data set
 # once into the cache (keyed by parameters and by gen.py's own hash, so a
 # changed generator regenerates) and prints its directory:
 #   docker: DIR/containers/<id>/<id>-json.log ...   cri: DIR/pods/..., DIR/containers/...
+#   journald: DIR/journal/*.journal (LINES entries, gen_journal.py)
 #   DIR/manifest.json (expected events, input bytes ...), written last.
 bench_dataset() {
     local fmt=$1 lines=$2 key dir
-    key=$(sha1sum "$BENCH_HERE/gen.py" | cut -c1-10)
+    key=$(cat "$BENCH_HERE/gen.py" "$BENCH_HERE/gen_journal.py" | sha1sum | cut -c1-10)
     dir="$BENCH_DATA/$fmt-${lines}x${CONTAINERS}-s$SEED-$key"
     if [ ! -f "$dir/manifest.json" ]; then
         mkdir -p "$BENCH_DATA"
@@ -43,7 +44,10 @@ bench_dataset() {
         find "$BENCH_DATA" -mindepth 1 -maxdepth 1 -type d -name "*-s*-*" ! -name "*-$key" \
             -exec rm -rf {} + 2>/dev/null || true
         rm -rf "$dir"
-        if [ "$fmt" = cri ]; then
+        if [ "$fmt" = journald ]; then
+            python3 "$BENCH_HERE/gen_journal.py" "$dir" --entries "$lines" --seed "$SEED" >&2 ||
+                bench_die "gen_journal.py failed"
+        elif [ "$fmt" = cri ]; then
             python3 "$BENCH_HERE/gen.py" "$dir" --cri --lines "$lines" --containers "$CONTAINERS" \
                 --seed "$SEED" >&2 || bench_die "gen.py failed"
         else
@@ -64,7 +68,9 @@ bench_manifest() {
 # WORK/out.ndjson). EXTRA_YAML is appended at top level (e.g. a buffer: section).
 bench_config() {
     local work=$1 fmt=$2 ds=$3 extra=${4:-} out=${5:-$1/out.ndjson} input
-    if [ "$fmt" = cri ]; then
+    if [ "$fmt" = journald ]; then
+        input="  - {type: journald, id: journal, directory: $ds/journal, read_from: beginning, docker_root: \"\"}"
+    elif [ "$fmt" = cri ]; then
         input="  - {type: cri, id: pods, paths: [\"$ds/pods/*/*/*.log\"], containers_dir: $ds/containers, read_from: beginning}"
     else
         input="  - {type: docker, id: docker, root: $ds/containers, read_from: beginning}"
@@ -82,7 +88,7 @@ EOF
 
 # bench_warm DATASET: read the input once so every run starts from the page cache.
 bench_warm() {
-    find "$1" -type f -name '*.log*' -exec cat {} + >/dev/null
+    find "$1" -type f \( -name '*.log*' -o -name '*.journal' \) -exec cat {} + >/dev/null
 }
 
 bench_cpu_model() {

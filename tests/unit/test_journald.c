@@ -27,6 +27,9 @@ static void test_field_lookup(void **state)
     assert_int_equal(lookup("CONTAINER_ID_FULL"), JOURNALD_F_CONTAINER_ID_FULL);
     assert_int_equal(lookup("CONTAINER_PARTIAL_MESSAGE"), JOURNALD_F_CONTAINER_PARTIAL_MESSAGE);
     assert_int_equal(lookup("SYSLOG_IDENTIFIER"), JOURNALD_F_SYSLOG_IDENTIFIER);
+    /* every mapped name is found (the length table covers them all) */
+    for (int f = 0; f < JOURNALD_F__COUNT; f++)
+        assert_int_equal(lookup(journald_field_name((journald_field)f)), f);
     /* unmapped, prefixes, case and near misses */
     assert_int_equal(lookup("_GID"), -1);
     assert_int_equal(lookup("MESSAGE_ID"), -1);
@@ -34,6 +37,10 @@ static void test_field_lookup(void **state)
     assert_int_equal(lookup("message"), -1);
     assert_int_equal(lookup("_PIE"), -1);
     assert_int_equal(lookup("__CURSOR"), -1);
+    assert_int_equal(lookup(""), -1);
+    assert_int_equal(lookup("CONTAINER_PARTIAL_MESSAGES"), -1);
+    assert_int_equal(lookup("X234567890123456789012345678901234567890123456789012345678901234"),
+                     -1);
     /* compared by length, not up to a NUL */
     assert_int_equal(journald_field_lookup("MESSAGE=x", 7), JOURNALD_F_MESSAGE);
 }
