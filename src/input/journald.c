@@ -27,9 +27,10 @@
 #include <string.h>
 #include <systemd/sd-journal.h>
 
-#define JOURNALD_PASS_ENTRIES  20000
-#define JOURNALD_RETRY_MS      100
-#define JOURNALD_MAX_FIELD_LEN 64 /* journal field names are at most 64 bytes */
+#define JOURNALD_PASS_ENTRIES    20000
+#define JOURNALD_RETRY_MS        100
+#define JOURNALD_MAX_FIELD_LEN   64 /* journal field names are at most 64 bytes */
+#define JOURNALD_PARTIAL_WAIT_NS INT64_C(5000000000)
 
 typedef struct journald_opts {
     char *directory;
@@ -137,7 +138,7 @@ static void journald_save_cursor(journald_input_t *j, char **slot)
 static int journald_entry_load(journald_input_t *j)
 {
     journald_entry_t *e = &j->entry;
-    size_t off[JOURNALD_F__COUNT];
+    size_t off[JOURNALD_F__COUNT] = {0};
     memset(e, 0, sizeof(*e));
     j->values.len = 0;
     uint64_t usec = 0;
@@ -357,6 +358,16 @@ static void journald_schedule_timeout(journald_input_t *j)
     journald_schedule(j, deadline_us > now_us ? (deadline_us - now_us + 999) / 1000 : 0);
 }
 
+static void journald_flush_stale(journald_input_t *j)
+{
+    journald_mapper_flush_stale(j->mapper, wharf_pipeline_pass_ns(j->pipeline),
+                                JOURNALD_PARTIAL_WAIT_NS);
+    if (journald_mapper_joining(j->mapper) == 0 && j->hold_cursor != NULL) {
+        free(j->hold_cursor);
+        j->hold_cursor = NULL;
+    }
+}
+
 static void journald_pass(journald_input_t *j)
 {
     if (wharf_pipeline_blocked(j->pipeline) && wharf_pipeline_commit(j->pipeline) < 0) {
@@ -365,11 +376,15 @@ static void journald_pass(journald_input_t *j)
     }
     wharf_pipeline_begin_pass(j->pipeline);
     int more = journald_read(j, JOURNALD_PASS_ENTRIES);
+    if (journald_mapper_joining(j->mapper) > 0)
+        journald_flush_stale(j);
     wharf_pipeline_commit(j->pipeline);
     if (more)
         journald_schedule(j, 0);
     else if (wharf_pipeline_blocked(j->pipeline))
         journald_schedule(j, JOURNALD_RETRY_MS);
+    else if (journald_mapper_joining(j->mapper) > 0)
+        journald_schedule(j, JOURNALD_PARTIAL_WAIT_NS / 1000000);
     else
         journald_schedule_timeout(j);
 }

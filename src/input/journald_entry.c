@@ -103,7 +103,8 @@ typedef struct mapper_container {
     wharf_container_meta_t *meta;
     int from_docker;
     int64_t checked_ns;
-    wharf_partial_t part[2]; /* by stream: stdout, stderr */
+    wharf_partial_t part[2];  /* by stream: stdout, stderr */
+    int64_t part_since_ns[2]; /* when the first part was read */
 } mapper_container_t;
 
 struct journald_mapper {
@@ -337,8 +338,10 @@ int journald_mapper_entry(journald_mapper_t *m, const journald_entry_t *e)
                                m->max_line_bytes);
     if (rc < 0)
         return rc;
-    if (!was_active)
+    if (!was_active) {
         m->joining++;
+        c->part_since_ns[p - c->part] = wharf_pipeline_pass_ns(m->pipeline);
+    }
     if (partial)
         return 0;
     rc = mapper_emit(m, e, c, p->text, p->len, p->first_ns,
@@ -346,6 +349,30 @@ int journald_mapper_entry(journald_mapper_t *m, const journald_entry_t *e)
     wharf_partial_reset(p);
     m->joining--;
     return rc;
+}
+
+/* The entry a stale message is emitted with: only its stream is known. */
+static void mapper_flush_part(journald_mapper_t *m, mapper_container_t *c, int stream)
+{
+    journald_entry_t e;
+    memset(&e, 0, sizeof(e));
+    e.f[JOURNALD_F_PRIORITY] = (wharf_str_t){stream ? "3" : "6", 1};
+    wharf_partial_t *p = &c->part[stream];
+    uint32_t tags =
+        TAG_BIT(WHARF_TAG_PARTIAL_UNTERMINATED) | (p->truncated ? TAG_BIT(WHARF_TAG_TRUNCATED) : 0);
+    if (mapper_emit(m, &e, c, p->text, p->len, p->first_ns, tags) < 0)
+        wharf_log_error("cannot emit a split journal message", "container=%s", c->id);
+    wharf_partial_reset(p);
+    m->joining--;
+}
+
+void journald_mapper_flush_stale(journald_mapper_t *m, int64_t now_ns, int64_t max_wait_ns)
+{
+    for (int b = 0; b < MAPPER_BUCKETS && m->joining > 0; b++)
+        for (mapper_container_t *c = m->buckets[b]; c != NULL; c = c->next)
+            for (int s = 0; s < 2; s++)
+                if (c->part[s].active && now_ns - c->part_since_ns[s] >= max_wait_ns)
+                    mapper_flush_part(m, c, s);
 }
 
 size_t journald_mapper_joining(const journald_mapper_t *m)
