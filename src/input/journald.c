@@ -254,20 +254,34 @@ static void journald_seek_start(journald_input_t *j, int read_from_end)
         sd_journal_seek_head(j->sd); /* empty: everything that comes is new */
 }
 
+/* Back to the saved cursor. When its entry is gone (vacuumed, or its file
+ * deleted), sd-journal still seeks to where it stood, so reading goes on
+ * with the first entry after that place: the oldest one after a plain
+ * vacuum, and no re-read of entries in other files that were already sent. */
 static void journald_seek_cursor(journald_input_t *j, const wharf_cursor_position_t *pos)
 {
     int rc = sd_journal_seek_cursor(j->sd, pos->cursor);
-    if (rc >= 0 && sd_journal_next(j->sd) > 0 && sd_journal_test_cursor(j->sd, pos->cursor) > 0) {
-        if (pos->replay)
-            j->replay_current = 1;
-        j->cursor = strdup(pos->cursor);
+    if (rc < 0) {
+        wharf_log_warn("the saved journal cursor is not valid; reading the journal from its "
+                       "oldest entry",
+                       "input=%s cursor=\"%s\" error=\"%s\"", j->base.id, pos->cursor,
+                       wharf_strerror(rc));
+        sd_journal_seek_head(j->sd);
         return;
     }
-    wharf_log_warn("the saved journal cursor is no longer in the journal (vacuumed or rotated "
-                   "away while wharf was stopped); resuming at the oldest entry: entries "
-                   "written between the cursor and it are lost",
+    j->cursor = strdup(pos->cursor);
+    rc = sd_journal_next(j->sd);
+    if (rc > 0 && sd_journal_test_cursor(j->sd, pos->cursor) > 0) {
+        j->replay_current = pos->replay;
+        return;
+    }
+    wharf_log_warn("the saved journal cursor's entry is no longer in the journal (vacuumed "
+                   "or its file deleted while wharf was stopped); continuing with the first "
+                   "entry after it: entries removed with it that were not read yet are lost",
                    "input=%s cursor=\"%s\"", j->base.id, pos->cursor);
-    sd_journal_seek_head(j->sd);
+    /* On an entry after the cursor's place: read it next. At the end
+     * (nothing after that place yet), new entries will come after it. */
+    j->replay_current = rc > 0;
 }
 
 static void journald_position(journald_input_t *j, const wharf_positions_t *positions)
