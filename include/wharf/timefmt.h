@@ -16,6 +16,12 @@
 int wharf_time_parse(const char *s, size_t n, int64_t *ns);
 /* Writes exactly WHARF_TIME_TEXT_LEN bytes (no NUL). */
 void wharf_time_format(int64_t ns, char *out);
+/* A timestamp as a log line writes it (src/core/timeparse.c): with a
+ * strptime format, or without one RFC 3339 / ISO 8601 (no zone: UTC),
+ * HTTPDATE ("10/Oct/2000:13:55:36 -0700"), syslog ("Dec 10 06:55:46", the
+ * year nearest to now_ns) or epoch seconds with an optional fraction.
+ * Returns 0 and sets *ns, or WHARF_EPARSE. */
+int wharf_time_parse_log(const char *s, size_t n, const char *format, int64_t now_ns, int64_t *ns);
 /* Now, in nanoseconds since the epoch. */
 int64_t wharf_time_now(void);
 

@@ -15,6 +15,9 @@ static const char usage_text[] =
     "  run -c FILE [--oneshot]   ship logs as configured in FILE\n"
     "  check -c FILE             validate FILE; print FILE:LINE: errors, exit 2 if invalid\n"
     "  buffer stat -c FILE       show the disk buffer: segments, size, output lag\n"
+    "  parsers test PATH...      run the samples of parser files\n"
+    "  parsers coverage -p PATH FILE   how many of FILE's lines the parsers match\n"
+    "  parse -p PATH             parse lines from stdin, print ECS events\n"
     "  version                   print the version\n"
     "  help [COMMAND]            show help for COMMAND\n";
 
@@ -45,6 +48,23 @@ static const char buffer_help[] =
     "  --json      one JSON object instead of tables\n"
     "  --records   also list every record (offset, type, size, events)\n";
 
+static const char parsers_help[] =
+    "usage: wharf parsers test PATH...\n"
+    "       wharf parsers coverage -p PATH [--field k=v]... FILE\n"
+    "       wharf parse -p PATH [--parser NAME] [--field k=v]...\n"
+    "\n"
+    "PATH is a parser file or a directory of them (*.yaml, *.yml); -p may repeat.\n"
+    "\n"
+    "  parsers test       runs every sample of every parser through all the parsers\n"
+    "                     loaded; prints each failing field as FILE:LINE and a\n"
+    "                     summary 'N passed, N failed'; exit 1 when one failed, 2\n"
+    "                     when a file does not load\n"
+    "  parsers coverage   reads FILE's lines as messages (with the --field fields\n"
+    "                     set, e.g. --field process.name=sshd) and reports the share\n"
+    "                     matched, per rule, and the first unmatched lines\n"
+    "  parse              reads lines on stdin, prints one ECS event per line;\n"
+    "                     --parser NAME tries that parser first, whatever its when\n";
+
 static const char check_help[] =
     "usage: wharf check -c FILE\n"
     "\n"
@@ -59,6 +79,8 @@ void wharf_cli_help(const char *topic)
         fputs(check_help, stdout);
     else if (topic != NULL && strcmp(topic, "buffer") == 0)
         fputs(buffer_help, stdout);
+    else if (topic != NULL && (strcmp(topic, "parsers") == 0 || strcmp(topic, "parse") == 0))
+        fputs(parsers_help, stdout);
     else
         fputs(usage_text, stdout);
 }
@@ -76,6 +98,10 @@ int main(int argc, char **argv)
         return wharf_cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "buffer") == 0)
         return wharf_cmd_buffer(argc - 1, argv + 1);
+    if (strcmp(cmd, "parsers") == 0)
+        return wharf_cmd_parsers(argc - 2, argv + 2);
+    if (strcmp(cmd, "parse") == 0)
+        return wharf_cmd_parse(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("wharf %s (ECS %s)\n", WHARF_VERSION, WHARF_ECS_VERSION);
         return 0;

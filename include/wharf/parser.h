@@ -1,0 +1,55 @@
+/* parser.h - parser files: message text to ECS fields, written by SIEM
+ * engineers in YAML (README "Parsers" has the format).
+ *
+ * A parser says which events it is tried on (`when`), and has rules tried
+ * in order on `message` (grok, regex, json, kv); the first rule that matches
+ * adds its fields and its `set` fields. Events are routed to the few parsers
+ * whose `when` matches through an index of exact values, so an event never
+ * tries every parser. A rule that rewrites `message` (a syslog line whose
+ * header it took apart) sends the event on to the parsers that now match;
+ * every parser runs at most once per event, so chains end.
+ *
+ * Parsers run in the pipeline, single-threaded: apply() is not reentrant
+ * (the PCRE2 match data is reused). */
+#ifndef WHARF_PARSER_H
+#define WHARF_PARSER_H
+
+#include "wharf/config.h"
+#include "wharf/event.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct wharf_parsers wharf_parsers_t;
+
+/* Loads every parser file under paths (a directory's *.yaml and *.yml files
+ * in name order, or a file). Returns 0, or WHARF_EINVAL_CONFIG with every
+ * problem in errs as "FILE:LINE: message". */
+int wharf_parsers_load(const char *const *paths, size_t n_paths, wharf_parsers_t **out,
+                       wharf_conf_errors_t *errs);
+void wharf_parsers_free(wharf_parsers_t *ps);
+size_t wharf_parsers_count(const wharf_parsers_t *ps);
+/* Restricts routing to the parser named name (and what it chains to);
+ * returns -ENOENT when there is none. */
+int wharf_parsers_only(wharf_parsers_t *ps, const char *name);
+
+/* Runs the matching parsers on e; strings they make live in e->arena.
+ * Returns how many rules matched. */
+int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e);
+
+/* Runs every sample of every parser through the whole set; prints each
+ * failure to out ("FILE:LINE: parser P, sample N: FIELD: expected X, got
+ * Y") and counts. */
+void wharf_parsers_test(wharf_parsers_t *ps, FILE *out, size_t *passed, size_t *failed);
+
+/* Per-rule and per-parser counts since load. */
+typedef struct wharf_parser_stat {
+    const char *parser;
+    const char *rule; /* NULL: the parser's "no rule matched" count */
+    uint64_t count;
+} wharf_parser_stat_t;
+typedef void (*wharf_parser_stat_fn)(void *arg, const wharf_parser_stat_t *s);
+void wharf_parsers_stats(const wharf_parsers_t *ps, wharf_parser_stat_fn fn, void *arg);
+
+#endif

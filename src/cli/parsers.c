@@ -1,0 +1,218 @@
+/* parsers.c - the commands for people writing parser files:
+ *   wharf parsers test PATH...          run every sample
+ *   wharf parsers coverage -p PATH [--field k=v]... FILE
+ *                                       share of FILE's lines matched, per rule
+ *   wharf parse -p PATH [--parser NAME] [--field k=v]...
+ *                                       lines on stdin -> ECS events on stdout */
+#include "cli.h"
+#include "wharf/arena.h"
+#include "wharf/json.h"
+#include "wharf/parser.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COVERAGE_SHOW_UNMATCHED 10
+
+typedef struct parse_args {
+    const char *paths[64];
+    size_t n_paths;
+    const char *fields[64]; /* "k=v" */
+    size_t n_fields;
+    const char *parser;
+    const char *file;
+} parse_args_t;
+
+static int parse_args_read(int argc, char **argv, parse_args_t *a, const char *cmd)
+{
+    memset(a, 0, sizeof(*a));
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        int has_value = i + 1 < argc;
+        if ((strcmp(s, "-p") == 0 || strcmp(s, "--parsers") == 0) && has_value && a->n_paths < 64) {
+            a->paths[a->n_paths++] = argv[++i];
+        } else if (strcmp(s, "--field") == 0 && has_value && a->n_fields < 64 &&
+                   strchr(argv[i + 1], '=') != NULL) {
+            a->fields[a->n_fields++] = argv[++i];
+        } else if (strcmp(s, "--parser") == 0 && has_value) {
+            a->parser = argv[++i];
+        } else if (s[0] != '-' && a->file == NULL) {
+            a->file = s;
+        } else {
+            fprintf(stderr, "wharf %s: unexpected argument '%s' (see wharf help parsers)\n", cmd,
+                    s);
+            return -1;
+        }
+    }
+    if (a->n_paths == 0) {
+        fprintf(stderr, "wharf %s: -p PATH (a parser file or directory) is required\n", cmd);
+        return -1;
+    }
+    return 0;
+}
+
+static wharf_parsers_t *parsers_load_or_report(const char *const *paths, size_t n)
+{
+    wharf_conf_errors_t errs = {0};
+    wharf_parsers_t *ps = NULL;
+    if (wharf_parsers_load(paths, n, &ps, &errs) < 0) {
+        for (size_t i = 0; i < errs.n; i++)
+            fprintf(stderr, "%s\n", errs.msgs[i]);
+        if (errs.n == 0)
+            fprintf(stderr, "wharf: cannot load the parsers (out of memory)\n");
+    }
+    wharf_conf_errors_free(&errs);
+    return ps;
+}
+
+/* The line as an event with the --field fields, parsed. */
+static void parse_line(wharf_parsers_t *ps, const parse_args_t *a, wharf_event_t *e, char *line,
+                       size_t len)
+{
+    wharf_arena_reset(e->arena);
+    wharf_event_clear(e);
+    wharf_event_set_str(e, WHARF_F_MESSAGE, line, len);
+    for (size_t i = 0; i < a->n_fields; i++) {
+        const char *eq = strchr(a->fields[i], '=');
+        wharf_value_t *v =
+            wharf_event_set_path(e, a->fields[i], (size_t)(eq - a->fields[i]), WHARF_V_STR);
+        if (v != NULL)
+            v->u.str = (wharf_str_t){eq + 1, strlen(eq + 1)};
+    }
+}
+
+static size_t chomp(char *line, ssize_t n)
+{
+    size_t len = (size_t)n;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    return len;
+}
+
+static int cmd_parse(int argc, char **argv)
+{
+    parse_args_t a;
+    if (parse_args_read(argc, argv, &a, "parse") < 0)
+        return 2;
+    wharf_parsers_t *ps = parsers_load_or_report(a.paths, a.n_paths);
+    if (ps == NULL)
+        return 2;
+    if (a.parser != NULL && wharf_parsers_only(ps, a.parser) < 0) {
+        fprintf(stderr, "wharf parse: no parser named '%s' in the files given\n", a.parser);
+        wharf_parsers_free(ps);
+        return 2;
+    }
+    wharf_arena_t arena;
+    wharf_arena_init(&arena, (size_t)64 * 1024);
+    wharf_event_t *e = calloc(1, sizeof(*e));
+    wharf_json_writer_t w;
+    wharf_json_writer_init(&w);
+    wharf_buf_t out;
+    wharf_buf_init(&out);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while (e != NULL && (n = getline(&line, &cap, stdin)) >= 0) {
+        e->arena = &arena;
+        parse_line(ps, &a, e, line, chomp(line, n));
+        wharf_parsers_apply(ps, e);
+        out.len = 0;
+        wharf_json_write_event(&w, e, &out);
+        fwrite(out.data, 1, out.len, stdout);
+    }
+    free(line);
+    wharf_buf_free(&out);
+    free(e);
+    wharf_arena_free(&arena);
+    wharf_parsers_free(ps);
+    return 0;
+}
+
+static int cmd_parsers_test(int argc, char **argv)
+{
+    if (argc == 0) {
+        fprintf(stderr, "usage: wharf parsers test PATH...\n");
+        return 2;
+    }
+    wharf_parsers_t *ps = parsers_load_or_report((const char *const *)argv, (size_t)argc);
+    if (ps == NULL)
+        return 2;
+    size_t passed = 0, failed = 0;
+    wharf_parsers_test(ps, stdout, &passed, &failed);
+    printf("%zu passed, %zu failed\n", passed, failed);
+    wharf_parsers_free(ps);
+    return failed ? 1 : 0;
+}
+
+static void coverage_print(void *arg, const wharf_parser_stat_t *s)
+{
+    double lines = *(const double *)arg;
+    printf("  %-16s %-28s %8llu  %5.1f%%\n", s->parser, s->rule ? s->rule : "(no rule matched)",
+           (unsigned long long)s->count, lines > 0 ? 100.0 * (double)s->count / lines : 0.0);
+}
+
+static int cmd_parsers_coverage(int argc, char **argv)
+{
+    parse_args_t a;
+    if (parse_args_read(argc, argv, &a, "parsers coverage") < 0)
+        return 2;
+    FILE *in = a.file ? fopen(a.file, "r") : NULL;
+    if (in == NULL) {
+        fprintf(stderr, "wharf parsers coverage: cannot read %s\n", a.file ? a.file : "(no FILE)");
+        return 2;
+    }
+    wharf_parsers_t *ps = parsers_load_or_report(a.paths, a.n_paths);
+    if (ps == NULL) {
+        fclose(in);
+        return 2;
+    }
+    wharf_arena_t arena;
+    wharf_arena_init(&arena, (size_t)64 * 1024);
+    wharf_event_t *e = calloc(1, sizeof(*e));
+    char *line = NULL, *unmatched[COVERAGE_SHOW_UNMATCHED];
+    size_t cap = 0, lines = 0, matched = 0, n_unmatched = 0;
+    ssize_t n;
+    while (e != NULL && (n = getline(&line, &cap, in)) >= 0) {
+        e->arena = &arena;
+        size_t len = chomp(line, n);
+        parse_line(ps, &a, e, line, len);
+        lines++;
+        if (wharf_parsers_apply(ps, e) > 0)
+            matched++;
+        else if (n_unmatched < COVERAGE_SHOW_UNMATCHED)
+            unmatched[n_unmatched++] = strndup(line, len);
+    }
+    fclose(in);
+    printf("%zu lines, %zu matched by a rule (%.1f%%)\nper rule:\n", lines, matched,
+           lines ? 100.0 * (double)matched / (double)lines : 0.0);
+    double dl = (double)lines;
+    wharf_parsers_stats(ps, coverage_print, &dl);
+    if (n_unmatched > 0)
+        printf("first unmatched lines:\n");
+    for (size_t i = 0; i < n_unmatched; i++) {
+        printf("  %s\n", unmatched[i] ? unmatched[i] : "");
+        free(unmatched[i]);
+    }
+    free(line);
+    free(e);
+    wharf_arena_free(&arena);
+    wharf_parsers_free(ps);
+    return 0;
+}
+
+int wharf_cmd_parse(int argc, char **argv)
+{
+    return cmd_parse(argc, argv);
+}
+
+int wharf_cmd_parsers(int argc, char **argv)
+{
+    if (argc >= 1 && strcmp(argv[0], "test") == 0)
+        return cmd_parsers_test(argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "coverage") == 0)
+        return cmd_parsers_coverage(argc - 1, argv + 1);
+    fprintf(stderr, "usage: wharf parsers test PATH... | wharf parsers coverage -p PATH "
+                    "[--field k=v]... FILE\n");
+    return 2;
+}

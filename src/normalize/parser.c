@@ -1,0 +1,904 @@
+/* parser.c - running parser files on events (see wharf/parser.h).
+ *
+ * Routing: every exact `when` value is in a hash table keyed by (field,
+ * value); an event looks up the value of each routed field once (a handful
+ * of fields in any realistic set) and gets the parsers to try. Conditions
+ * with only regexes, and parsers without `when`, are checked on every event;
+ * they are meant to be few. Matching is PCRE2 (JIT) on the message bytes;
+ * captured values stay slices of the message, and only values that need new
+ * bytes (templates with literal text, unescaped JSON strings) are copied
+ * into the event's arena. */
+#include "parser_int.h"
+#include "wharf/json.h"
+#include "wharf/json_find.h"
+#include "wharf/log.h"
+#include "wharf/positions.h"
+#include "wharf/timefmt.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yajl/yajl_tree.h>
+
+#define PARSER_MAX_CHAIN 8
+#define KV_MAX_PAIRS     256
+#define REST_MAX_DEPTH   32
+#define LABELS_PREFIX    "container.labels."
+
+/* ---- reading fields of an event -------------------------------------------- */
+
+static const char *arena_copy(wharf_event_t *e, const char *s, size_t n)
+{
+    return wharf_arena_strndup(e->arena, s, n);
+}
+
+static const char *unescape_to_arena(wharf_event_t *e, wharf_str_t raw, size_t *len)
+{
+    wharf_buf_t b;
+    wharf_buf_init(&b);
+    const char *out = NULL;
+    if (wharf_json_string_unescape(raw, &b) == 0) {
+        out = arena_copy(e, b.data ? b.data : "", b.len);
+        *len = b.len;
+    }
+    wharf_buf_free(&b);
+    return out;
+}
+
+static const char *value_text(wharf_event_t *e, const wharf_value_t *v, size_t *len)
+{
+    char num[32];
+    switch (v->type) {
+    case WHARF_V_STR:
+        *len = v->u.str.len;
+        return v->u.str.ptr;
+    case WHARF_V_RAW: {
+        wharf_str_t s = v->u.str;
+        if (s.len < 2 || s.ptr[0] != '"' || s.ptr[s.len - 1] != '"')
+            return NULL;
+        wharf_str_t inner = {s.ptr + 1, s.len - 2};
+        if (memchr(inner.ptr, '\\', inner.len) == NULL) {
+            *len = inner.len;
+            return inner.ptr;
+        }
+        return unescape_to_arena(e, inner, len);
+    }
+    case WHARF_V_LONG:
+        *len = (size_t)snprintf(num, sizeof(num), "%lld", (long long)v->u.i64);
+        return arena_copy(e, num, *len);
+    case WHARF_V_BOOL:
+        *len = v->u.i64 ? 4 : 5;
+        return v->u.i64 ? "true" : "false";
+    default:
+        return NULL;
+    }
+}
+
+/* container.labels.KEY: the labels are one JSON object; Docker's dedotting
+ * turned "wharf.parser" into "wharf_parser", so both spellings are tried. */
+static const char *label_text(wharf_event_t *e, const char *key, size_t n, size_t *len)
+{
+    if (!wharf_event_has(e, WHARF_F_CONTAINER_LABELS) ||
+        e->v[WHARF_F_CONTAINER_LABELS].type != WHARF_V_RAW)
+        return NULL;
+    wharf_str_t labels = e->v[WHARF_F_CONTAINER_LABELS].u.str;
+    wharf_json_value_t v;
+    char dedot[256];
+    int rc = wharf_json_find(labels.ptr, labels.len, key, n, &v);
+    if (rc != 1 && n < sizeof(dedot)) {
+        for (size_t i = 0; i < n; i++)
+            dedot[i] = key[i] == '.' ? '_' : key[i];
+        rc = wharf_json_find(labels.ptr, labels.len, dedot, n, &v);
+    }
+    if (rc != 1 || v.type != WHARF_JSON_STRING)
+        return NULL;
+    if (!v.escaped) {
+        *len = v.raw.len;
+        return v.raw.ptr;
+    }
+    return unescape_to_arena(e, v.raw, len);
+}
+
+static const char *field_text(wharf_event_t *e, int id, const char *path, size_t path_len,
+                              size_t *len)
+{
+    if (id >= 0)
+        return wharf_event_has(e, (wharf_field_id)id) ? value_text(e, &e->v[id], len) : NULL;
+    size_t pl = sizeof(LABELS_PREFIX) - 1;
+    if (path_len > pl && memcmp(path, LABELS_PREFIX, pl) == 0)
+        return label_text(e, path + pl, path_len - pl, len);
+    for (uint32_t i = e->n_dyn; i-- > 0;)
+        if (e->dyn[i].path.len == path_len && memcmp(e->dyn[i].path.ptr, path, path_len) == 0)
+            return value_text(e, &e->dyn[i].value, len);
+    return NULL;
+}
+
+const char *parser_event_text(wharf_event_t *e, const char *path, size_t path_len, size_t *len)
+{
+    return field_text(e, wharf_field_lookup(path, path_len), path, path_len, len);
+}
+
+/* ---- types ----------------------------------------------------------------- */
+
+static int convert_long(const char *s, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        neg = s[i++] == '-';
+    if (i == n || n - i > 19)
+        return -1;
+    int64_t v = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = neg ? -v : v;
+    return 0;
+}
+
+static int convert_bool(const char *s, size_t n, int64_t *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
+                                                                                "off", "0"};
+    for (int i = 0; i < 4; i++) {
+        if (strlen(yes[i]) == n && strncasecmp(s, yes[i], n) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strlen(no[i]) == n && strncasecmp(s, no[i], n) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int convert_ip(const char *s, size_t n)
+{
+    char buf[64];
+    unsigned char addr[16];
+    if (n == 0 || n >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *zone = strchr(buf, '%');
+    if (zone != NULL)
+        *zone = '\0';
+    return inet_pton(strchr(buf, ':') ? AF_INET6 : AF_INET, buf, addr) == 1 ? 0 : -1;
+}
+
+int parser_convert(wharf_event_t *e, parser_type t, const char *format, const char *s, size_t n,
+                   wharf_value_t *out)
+{
+    char buf[64];
+    char *end = NULL;
+    memset(out, 0, sizeof(*out));
+    switch (t) {
+    case PT_LONG:
+        out->type = WHARF_V_LONG;
+        return convert_long(s, n, &out->u.i64);
+    case PT_DOUBLE:
+        if (n == 0 || n >= sizeof(buf))
+            return -1;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        out->type = WHARF_V_DOUBLE;
+        out->u.f64 = strtod(buf, &end);
+        return *end == '\0' ? 0 : -1;
+    case PT_BOOL:
+        out->type = WHARF_V_BOOL;
+        return convert_bool(s, n, &out->u.i64);
+    case PT_TIMESTAMP: {
+        int64_t now = wharf_event_has(e, WHARF_F_EVENT_CREATED) ? e->v[WHARF_F_EVENT_CREATED].u.i64
+                                                                : wharf_time_now();
+        out->type = WHARF_V_TIME;
+        return wharf_time_parse_log(s, n, format, now, &out->u.i64) == 0 ? 0 : -1;
+    }
+    case PT_IP:
+        if (convert_ip(s, n) < 0)
+            return -1;
+        break;
+    case PT_KEYWORD:
+        break;
+    }
+    out->type = WHARF_V_STR;
+    out->u.str = (wharf_str_t){s, n};
+    return 0;
+}
+
+/* ---- one rule -------------------------------------------------------------- */
+
+typedef struct match_ctx {
+    const parser_rule_t *r;
+    const char *msg;
+    size_t msg_len;
+    PCRE2_SIZE *ov;
+    int n_groups;
+    wharf_str_t kv_key[KV_MAX_PAIRS], kv_val[KV_MAX_PAIRS];
+    size_t n_kv;
+} match_ctx_t;
+
+/* key=value pairs; values may be quoted with " or ' (quotes dropped). */
+static void kv_split(match_ctx_t *m, char sep, char assign)
+{
+    const char *p = m->msg, *end = m->msg + m->msg_len;
+    m->n_kv = 0;
+    while (p < end && m->n_kv < KV_MAX_PAIRS) {
+        while (p < end && (*p == sep || *p == ' '))
+            p++;
+        const char *k = p;
+        while (p < end && *p != assign && *p != sep)
+            p++;
+        if (p >= end || *p != assign) {
+            continue; /* a word without '=': not a pair */
+        }
+        size_t klen = (size_t)(p - k);
+        const char *v = ++p, *vend;
+        if (p < end && (*p == '"' || *p == '\'')) {
+            char q = *p++;
+            v = p;
+            while (p < end && *p != q)
+                p += (*p == '\\' && p + 1 < end) ? 2 : 1;
+            vend = p < end ? p : end;
+            if (p < end)
+                p++;
+        } else {
+            while (p < end && *p != sep)
+                p++;
+            vend = p;
+        }
+        if (klen > 0) {
+            m->kv_key[m->n_kv] = (wharf_str_t){k, klen};
+            m->kv_val[m->n_kv++] = (wharf_str_t){v, (size_t)(vend - v)};
+        }
+    }
+}
+
+static int json_object_valid(const char *s, size_t n)
+{
+    wharf_json_value_t v;
+    /* No member has this name: a 0 means the whole text was checked. */
+    return wharf_json_find(s, n, "\x01", 1, &v) == 0;
+}
+
+static int rule_match(parser_rule_t *r, match_ctx_t *m)
+{
+    switch (r->kind) {
+    case RK_GROK:
+    case RK_REGEX: {
+        if (r->re == NULL)
+            return 0;
+        int rc = pcre2_match(r->re, (PCRE2_SPTR)m->msg, m->msg_len, 0, 0, r->md, NULL);
+        if (rc < 0)
+            return 0;
+        m->ov = pcre2_get_ovector_pointer(r->md);
+        m->n_groups = rc;
+        return 1;
+    }
+    case RK_JSON: {
+        size_t i = 0;
+        while (i < m->msg_len && (m->msg[i] == ' ' || m->msg[i] == '\t'))
+            i++;
+        return i < m->msg_len && m->msg[i] == '{' && json_object_valid(m->msg, m->msg_len);
+    }
+    case RK_KV:
+        kv_split(m, r->kv_sep, r->kv_assign);
+        return m->n_kv > 0;
+    }
+    return 0;
+}
+
+/* A reference's value in the match; 0 when it has none. */
+static int ref_value(wharf_event_t *e, const match_ctx_t *m, const tpl_part_t *t, const char **s,
+                     size_t *n)
+{
+    if (m->r->kind == RK_GROK || m->r->kind == RK_REGEX) {
+        if (t->group <= 0 || t->group >= m->n_groups)
+            return 0;
+        size_t g = (size_t)t->group;
+        if (m->ov[2 * g] == PCRE2_UNSET)
+            return 0;
+        *s = m->msg + m->ov[2 * g];
+        *n = m->ov[2 * g + 1] - m->ov[2 * g];
+        return 1;
+    }
+    if (m->r->kind == RK_KV) {
+        size_t kl = strlen(t->key);
+        for (size_t i = 0; i < m->n_kv; i++)
+            if (m->kv_key[i].len == kl && memcmp(m->kv_key[i].ptr, t->key, kl) == 0) {
+                *s = m->kv_val[i].ptr;
+                *n = m->kv_val[i].len;
+                return 1;
+            }
+        return 0;
+    }
+    wharf_json_value_t v;
+    if (wharf_json_find(m->msg, m->msg_len, t->key, strlen(t->key), &v) != 1 ||
+        v.type == WHARF_JSON_NULL)
+        return 0;
+    if (v.type == WHARF_JSON_STRING && v.escaped) {
+        *s = unescape_to_arena(e, v.raw, n);
+        return *s != NULL;
+    }
+    *s = v.raw.ptr;
+    *n = v.raw.len;
+    return 1;
+}
+
+/* The template's text: a single reference is used in place, anything else
+ * is assembled in the arena. 0 when a reference has no value. */
+static int render_field(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f,
+                        const char **s, size_t *n)
+{
+    if (f->n_parts == 1 && f->parts[0].lit == NULL)
+        return ref_value(e, m, &f->parts[0], s, n);
+    const char *piece[16];
+    size_t plen[16], total = 0;
+    if (f->n_parts > 16)
+        return 0;
+    for (size_t i = 0; i < f->n_parts; i++) {
+        if (f->parts[i].lit != NULL) {
+            piece[i] = f->parts[i].lit;
+            plen[i] = f->parts[i].lit_len;
+        } else if (!ref_value(e, m, &f->parts[i], &piece[i], &plen[i]) || plen[i] == 0) {
+            return 0;
+        }
+        total += plen[i];
+    }
+    char *out = wharf_arena_alloc(e->arena, total + 1);
+    if (out == NULL)
+        return 0;
+    size_t o = 0;
+    for (size_t i = 0; i < f->n_parts; i++) {
+        memcpy(out + o, piece[i], plen[i]);
+        o += plen[i];
+    }
+    out[o] = '\0';
+    *s = out;
+    *n = total;
+    return 1;
+}
+
+static void set_value(wharf_event_t *e, const char *path, size_t len, const wharf_value_t *v)
+{
+    wharf_value_t *slot = wharf_event_set_path(e, path, len, v->type);
+    if (slot != NULL) {
+        slot->u = v->u;
+        slot->count = v->count;
+    }
+}
+
+/* A rewritten message keeps the original line in event.original. */
+static void keep_original(wharf_event_t *e)
+{
+    size_t n;
+    if (parser_event_text(e, "event.original", 14, &n) != NULL ||
+        !wharf_event_has(e, WHARF_F_MESSAGE))
+        return;
+    wharf_value_t orig = e->v[WHARF_F_MESSAGE];
+    set_value(e, "event.original", 14, &orig);
+}
+
+static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f)
+{
+    const char *s;
+    size_t n;
+    wharf_value_t v;
+    if (!render_field(e, m, f, &s, &n) || parser_convert(e, f->type, f->format, s, n, &v) < 0)
+        return;
+    if (f->path_len == 7 && memcmp(f->path, "message", 7) == 0)
+        keep_original(e);
+    set_value(e, f->path, f->path_len, &v);
+}
+
+/* ---- rest: what the fields did not take ------------------------------------ */
+
+static void rest_write(wharf_buf_t *b, yajl_val v, int depth);
+
+static void rest_write_object(wharf_buf_t *b, yajl_val v, int depth)
+{
+    wharf_buf_putc(b, '{');
+    for (size_t i = 0; i < v->u.object.len; i++) {
+        if (i)
+            wharf_buf_putc(b, ',');
+        wharf_json_write_string(b, v->u.object.keys[i], strlen(v->u.object.keys[i]));
+        wharf_buf_putc(b, ':');
+        rest_write(b, v->u.object.values[i], depth + 1);
+    }
+    wharf_buf_putc(b, '}');
+}
+
+static void rest_write(wharf_buf_t *b, yajl_val v, int depth)
+{
+    if (depth > REST_MAX_DEPTH || v == NULL || YAJL_IS_NULL(v)) {
+        wharf_buf_lit(b, "null");
+    } else if (YAJL_IS_STRING(v)) {
+        wharf_json_write_string(b, v->u.string, strlen(v->u.string));
+    } else if (YAJL_IS_NUMBER(v)) {
+        wharf_buf_append(b, v->u.number.r, strlen(v->u.number.r));
+    } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+        if (YAJL_IS_TRUE(v))
+            wharf_buf_lit(b, "true");
+        else
+            wharf_buf_lit(b, "false");
+    } else if (YAJL_IS_OBJECT(v)) {
+        rest_write_object(b, v, depth);
+    } else {
+        wharf_buf_putc(b, '[');
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            if (i)
+                wharf_buf_putc(b, ',');
+            rest_write(b, v->u.array.values[i], depth + 1);
+        }
+        wharf_buf_putc(b, ']');
+    }
+}
+
+/* A top-level key some field reads ("a" for {a.b}). */
+static int rest_taken(const parser_rule_t *r, const char *key, size_t n)
+{
+    for (size_t i = 0; i < r->n_fields; i++)
+        for (size_t j = 0; j < r->fields[i].n_parts; j++) {
+            const char *k = r->fields[i].parts[j].key;
+            if (k != NULL && strncmp(k, key, n) == 0 && (k[n] == '\0' || k[n] == '.'))
+                return 1;
+        }
+    return 0;
+}
+
+static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
+{
+    char *copy = strndup(m->msg, m->msg_len);
+    yajl_val root = copy ? yajl_tree_parse(copy, NULL, 0) : NULL;
+    free(copy);
+    if (root == NULL || !YAJL_IS_OBJECT(root)) {
+        yajl_tree_free(root);
+        return;
+    }
+    wharf_buf_t *b = &ps->scratch;
+    b->len = 0;
+    wharf_buf_putc(b, '{');
+    size_t kept = 0;
+    for (size_t i = 0; i < root->u.object.len; i++) {
+        const char *k = root->u.object.keys[i];
+        if (rest_taken(m->r, k, strlen(k)))
+            continue;
+        if (kept++)
+            wharf_buf_putc(b, ',');
+        wharf_json_write_string(b, k, strlen(k));
+        wharf_buf_putc(b, ':');
+        rest_write(b, root->u.object.values[i], 1);
+    }
+    wharf_buf_putc(b, '}');
+    yajl_tree_free(root);
+    if (kept == 0)
+        return;
+    wharf_value_t v = {.type = WHARF_V_RAW};
+    v.u.str = (wharf_str_t){arena_copy(e, b->data, b->len), b->len};
+    set_value(e, m->r->rest, strlen(m->r->rest), &v);
+}
+
+static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
+{
+    wharf_buf_t *b = &ps->scratch;
+    b->len = 0;
+    wharf_buf_putc(b, '{');
+    size_t kept = 0;
+    for (size_t i = 0; i < m->n_kv; i++) {
+        if (rest_taken(m->r, m->kv_key[i].ptr, m->kv_key[i].len))
+            continue;
+        if (kept++)
+            wharf_buf_putc(b, ',');
+        wharf_json_write_string(b, m->kv_key[i].ptr, m->kv_key[i].len);
+        wharf_buf_putc(b, ':');
+        wharf_json_write_string(b, m->kv_val[i].ptr, m->kv_val[i].len);
+    }
+    wharf_buf_putc(b, '}');
+    if (kept == 0)
+        return;
+    wharf_value_t v = {.type = WHARF_V_RAW};
+    v.u.str = (wharf_str_t){arena_copy(e, b->data, b->len), b->len};
+    set_value(e, m->r->rest, strlen(m->r->rest), &v);
+}
+
+/* ---- related.ip / related.user --------------------------------------------- */
+
+static void related_fill(wharf_event_t *e, const char *target, const char *const *sources,
+                         size_t n_sources)
+{
+    wharf_str_t vals[16];
+    uint32_t n = 0;
+    size_t tlen = strlen(target);
+    for (uint32_t i = 0; i < e->n_dyn; i++)
+        if (e->dyn[i].path.len == tlen && memcmp(e->dyn[i].path.ptr, target, tlen) == 0 &&
+            e->dyn[i].value.type == WHARF_V_STRS)
+            for (uint32_t j = 0; j < e->dyn[i].value.count && n < 16; j++)
+                vals[n++] = e->dyn[i].value.u.strs[j];
+    uint32_t before = n;
+    for (size_t i = 0; i < n_sources && n < 16; i++) {
+        size_t len;
+        const char *s = parser_event_text(e, sources[i], strlen(sources[i]), &len);
+        if (s == NULL || len == 0)
+            continue;
+        int seen = 0;
+        for (uint32_t j = 0; j < n && !seen; j++)
+            seen = vals[j].len == len && memcmp(vals[j].ptr, s, len) == 0;
+        if (!seen)
+            vals[n++] = (wharf_str_t){s, len};
+    }
+    if (n == before)
+        return;
+    wharf_str_t *arr = wharf_arena_alloc(e->arena, n * sizeof(*arr));
+    if (arr == NULL)
+        return;
+    memcpy(arr, vals, n * sizeof(*arr));
+    wharf_value_t v = {.type = WHARF_V_STRS, .count = n};
+    v.u.strs = arr;
+    set_value(e, target, tlen, &v);
+}
+
+static void related_update(wharf_event_t *e)
+{
+    static const char *const ips[] = {"source.ip", "destination.ip", "client.ip", "server.ip",
+                                      "host.ip"};
+    static const char *const users[] = {"user.name", "user.target.name", "source.user.name",
+                                        "destination.user.name"};
+    related_fill(e, "related.ip", ips, 5);
+    related_fill(e, "related.user", users, 4);
+}
+
+/* ---- one parser ------------------------------------------------------------ */
+
+static void rule_apply(wharf_parsers_t *ps, wharf_event_t *e, match_ctx_t *m)
+{
+    const parser_rule_t *r = m->r;
+    for (size_t i = 0; i < r->n_fields; i++)
+        apply_field(e, m, &r->fields[i]);
+    if (r->rest != NULL && r->kind == RK_JSON)
+        rest_json(ps, e, m);
+    else if (r->rest != NULL && r->kind == RK_KV)
+        rest_kv(ps, e, m);
+    for (size_t i = 0; i < r->n_set; i++)
+        set_value(e, r->set[i].path, r->set[i].path_len, &r->set[i].value);
+    related_update(e);
+}
+
+/* Tries p's rules in order. 1 when one matched; *rewrote when it set
+ * message. */
+static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *rewrote)
+{
+    if (!wharf_event_has(e, WHARF_F_MESSAGE) || e->v[WHARF_F_MESSAGE].type != WHARF_V_STR)
+        return 0;
+    match_ctx_t *m = ps->match;
+    wharf_str_t msg = e->v[WHARF_F_MESSAGE].u.str;
+    for (size_t i = 0; i < p->n_rules; i++) {
+        parser_rule_t *r = &p->rules[i];
+        m->r = r;
+        m->msg = msg.ptr;
+        m->msg_len = msg.len;
+        if (!rule_match(r, m))
+            continue;
+        r->matched++;
+        rule_apply(ps, e, m);
+        *rewrote = r->sets_message;
+        return 1;
+    }
+    p->unmatched++;
+    return 0;
+}
+
+/* ---- routing --------------------------------------------------------------- */
+
+uint64_t parser_route_hash(size_t path, const char *value, size_t len)
+{
+    return wharf_fingerprint(value, len) ^ ((uint64_t)path * UINT64_C(0x9E3779B97F4A7C15));
+}
+
+static int term_matches(wharf_event_t *e, const when_term_t *t)
+{
+    size_t len;
+    const char *s = parser_event_text(e, t->path, t->path_len, &len);
+    if (s == NULL)
+        return 0;
+    if (t->kind == WK_REGEX)
+        return t->re != NULL && pcre2_match(t->re, (PCRE2_SPTR)s, len, 0, 0, t->md, NULL) >= 0;
+    for (size_t i = 0; i < t->n_values; i++)
+        if (strlen(t->values[i]) == len && memcmp(t->values[i], s, len) == 0)
+            return 1;
+    return 0;
+}
+
+static int item_matches(wharf_event_t *e, const when_item_t *w)
+{
+    for (size_t i = 0; i < w->n_terms; i++)
+        if (!term_matches(e, &w->terms[i]))
+            return 0;
+    return 1;
+}
+
+static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e)
+{
+    memset(ps->candidate, 0, ps->n);
+    for (size_t k = 0; k < ps->n_route_paths; k++) {
+        size_t len;
+        const char *path = ps->route_paths[k];
+        const char *s = parser_event_text(e, path, strlen(path), &len);
+        if (s == NULL)
+            continue;
+        uint64_t h = parser_route_hash(k, s, len);
+        for (route_entry_t *r = ps->routes[h % ROUTE_BUCKETS]; r != NULL; r = r->next)
+            if (r->path == k && r->value_len == len && memcmp(r->value, s, len) == 0 &&
+                !ps->done[r->parser] && !ps->candidate[r->parser] &&
+                item_matches(e, &ps->v[r->parser].when[r->item]))
+                ps->candidate[r->parser] = 1;
+    }
+    for (size_t i = 0; i < ps->n_scan_items; i++) {
+        size_t p = ps->scan_items[2 * i], item = ps->scan_items[2 * i + 1];
+        if (!ps->done[p] && !ps->candidate[p] && item_matches(e, &ps->v[p].when[item]))
+            ps->candidate[p] = 1;
+    }
+    for (size_t i = 0; i < ps->n_always; i++)
+        if (!ps->done[ps->always[i]])
+            ps->candidate[ps->always[i]] = 1;
+}
+
+int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e)
+{
+    if (ps == NULL || ps->n == 0)
+        return 0;
+    memset(ps->done, 0, ps->n);
+    int matched = 0;
+    for (int depth = 0; depth < PARSER_MAX_CHAIN; depth++) {
+        if (depth == 0 && ps->only >= 0) {
+            memset(ps->candidate, 0, ps->n);
+            ps->candidate[ps->only] = 1;
+        } else {
+            route_candidates(ps, e);
+        }
+        int rewrote = 0;
+        for (size_t p = 0; p < ps->n && !rewrote; p++) {
+            if (!ps->candidate[p])
+                continue;
+            ps->done[p] = 1;
+            matched += parser_run(ps, &ps->v[p], e, &rewrote);
+        }
+        if (!rewrote)
+            break;
+    }
+    return matched;
+}
+
+/* ---- building the index ------------------------------------------------------ */
+
+static size_t route_path_index(wharf_parsers_t *ps, const char *path)
+{
+    for (size_t i = 0; i < ps->n_route_paths; i++)
+        if (strcmp(ps->route_paths[i], path) == 0)
+            return i;
+    char **v = realloc(ps->route_paths, (ps->n_route_paths + 1) * sizeof(*v));
+    if (v == NULL)
+        return SIZE_MAX;
+    ps->route_paths = v;
+    v[ps->n_route_paths] = strdup(path);
+    return ps->n_route_paths++;
+}
+
+static int route_add(wharf_parsers_t *ps, size_t path, const char *value, size_t p, size_t item)
+{
+    route_entry_t *r = calloc(1, sizeof(*r));
+    if (r == NULL || (r->value = strdup(value)) == NULL) {
+        free(r);
+        return -ENOMEM;
+    }
+    r->path = path;
+    r->value_len = strlen(value);
+    r->parser = p;
+    r->item = item;
+    uint64_t h = parser_route_hash(path, value, r->value_len);
+    r->next = ps->routes[h % ROUTE_BUCKETS];
+    ps->routes[h % ROUTE_BUCKETS] = r;
+    return 0;
+}
+
+static int route_item(wharf_parsers_t *ps, size_t p, size_t item)
+{
+    const when_item_t *w = &ps->v[p].when[item];
+    for (size_t t = 0; t < w->n_terms; t++) {
+        if (w->terms[t].kind != WK_EXACT)
+            continue;
+        size_t path = route_path_index(ps, w->terms[t].path);
+        if (path == SIZE_MAX)
+            return -ENOMEM;
+        for (size_t v = 0; v < w->terms[t].n_values; v++)
+            if (route_add(ps, path, w->terms[t].values[v], p, item) < 0)
+                return -ENOMEM;
+        return 0;
+    }
+    size_t *v = realloc(ps->scan_items, (ps->n_scan_items + 1) * 2 * sizeof(*v));
+    if (v == NULL)
+        return -ENOMEM;
+    ps->scan_items = v;
+    v[2 * ps->n_scan_items] = p;
+    v[2 * ps->n_scan_items + 1] = item;
+    ps->n_scan_items++;
+    return 0;
+}
+
+static int parsers_index(wharf_parsers_t *ps)
+{
+    ps->done = calloc(ps->n + 1, 1);
+    ps->candidate = calloc(ps->n + 1, 1);
+    ps->always = calloc(ps->n + 1, sizeof(*ps->always));
+    ps->match = calloc(1, sizeof(*ps->match));
+    if (ps->done == NULL || ps->candidate == NULL || ps->always == NULL || ps->match == NULL)
+        return -ENOMEM;
+    for (size_t p = 0; p < ps->n; p++) {
+        if (ps->v[p].n_when == 0)
+            ps->always[ps->n_always++] = p;
+        for (size_t i = 0; i < ps->v[p].n_when; i++)
+            if (route_item(ps, p, i) < 0)
+                return -ENOMEM;
+    }
+    return 0;
+}
+
+/* ---- life cycle ---------------------------------------------------------------- */
+
+static void rule_free(parser_rule_t *r)
+{
+    for (size_t i = 0; i < r->n_fields; i++) {
+        rule_field_t *f = &r->fields[i];
+        for (size_t j = 0; j < f->n_parts; j++) {
+            free(f->parts[j].lit);
+            free(f->parts[j].key);
+        }
+        free(f->parts);
+        free(f->path);
+        free(f->format);
+    }
+    for (size_t i = 0; i < r->n_set; i++) {
+        wharf_value_t *v = &r->set[i].value;
+        if (v->type == WHARF_V_STR)
+            free((char *)v->u.str.ptr);
+        for (uint32_t j = 0; v->type == WHARF_V_STRS && j < v->count; j++)
+            free((char *)v->u.strs[j].ptr);
+        if (v->type == WHARF_V_STRS)
+            free((wharf_str_t *)v->u.strs);
+        free(r->set[i].path);
+    }
+    pcre2_match_data_free(r->md);
+    pcre2_code_free(r->re);
+    free(r->fields);
+    free(r->set);
+    free(r->rest);
+    free(r->id);
+}
+
+static void when_free(when_item_t *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t t = 0; t < w[i].n_terms; t++) {
+            when_term_t *term = &w[i].terms[t];
+            for (size_t v = 0; v < term->n_values; v++)
+                free(term->values[v]);
+            free(term->values);
+            free(term->path);
+            pcre2_match_data_free(term->md);
+            pcre2_code_free(term->re);
+        }
+        free(w[i].terms);
+    }
+    free(w);
+}
+
+static void sample_free(parser_sample_t *s)
+{
+    for (size_t i = 0; i < s->n_fields; i++) {
+        free(s->field_paths[i]);
+        free(s->field_values[i]);
+    }
+    for (size_t i = 0; i < s->n_expect; i++) {
+        for (size_t j = 0; j < s->expect[i].n_values; j++)
+            free(s->expect[i].values[j]);
+        free(s->expect[i].values);
+        free(s->expect[i].path);
+    }
+    free(s->field_paths);
+    free(s->field_values);
+    free(s->expect);
+    free(s->message);
+}
+
+static void parser_free(parser_t *p)
+{
+    for (size_t i = 0; i < p->n_rules; i++)
+        rule_free(&p->rules[i]);
+    for (size_t i = 0; i < p->n_samples; i++)
+        sample_free(&p->samples[i]);
+    when_free(p->when, p->n_when);
+    free(p->rules);
+    free(p->samples);
+    free(p->name);
+    free(p->file);
+}
+
+void wharf_parsers_free(wharf_parsers_t *ps)
+{
+    if (ps == NULL)
+        return;
+    for (size_t i = 0; i < ps->n; i++)
+        parser_free(&ps->v[i]);
+    for (size_t b = 0; b < ROUTE_BUCKETS; b++)
+        while (ps->routes[b] != NULL) {
+            route_entry_t *r = ps->routes[b];
+            ps->routes[b] = r->next;
+            free(r->value);
+            free(r);
+        }
+    for (size_t i = 0; i < ps->n_route_paths; i++)
+        free(ps->route_paths[i]);
+    free(ps->route_paths);
+    free(ps->scan_items);
+    free(ps->always);
+    free(ps->done);
+    free(ps->candidate);
+    free(ps->match);
+    free(ps->v);
+    wharf_buf_free(&ps->scratch);
+    free(ps);
+}
+
+int wharf_parsers_load(const char *const *paths, size_t n_paths, wharf_parsers_t **out,
+                       wharf_conf_errors_t *errs)
+{
+    *out = NULL;
+    wharf_parsers_t *ps = calloc(1, sizeof(*ps));
+    if (ps == NULL)
+        return -ENOMEM;
+    ps->only = -1;
+    wharf_buf_init(&ps->scratch);
+    size_t before = errs->n;
+    parser_load_paths(ps, paths, n_paths, errs);
+    if (errs->n > before) {
+        wharf_parsers_free(ps);
+        return WHARF_EINVAL_CONFIG;
+    }
+    if (parsers_index(ps) < 0) {
+        wharf_parsers_free(ps);
+        return -ENOMEM;
+    }
+    *out = ps;
+    return 0;
+}
+
+size_t wharf_parsers_count(const wharf_parsers_t *ps)
+{
+    return ps ? ps->n : 0;
+}
+
+int wharf_parsers_only(wharf_parsers_t *ps, const char *name)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (strcmp(ps->v[i].name, name) == 0) {
+            ps->only = (long)i;
+            return 0;
+        }
+    return -ENOENT;
+}
+
+void wharf_parsers_stats(const wharf_parsers_t *ps, wharf_parser_stat_fn fn, void *arg)
+{
+    for (size_t i = 0; ps != NULL && i < ps->n; i++) {
+        const parser_t *p = &ps->v[i];
+        for (size_t r = 0; r < p->n_rules; r++) {
+            wharf_parser_stat_t s = {p->name, p->rules[r].id, p->rules[r].matched};
+            fn(arg, &s);
+        }
+        wharf_parser_stat_t s = {p->name, NULL, p->unmatched};
+        fn(arg, &s);
+    }
+}

@@ -1,0 +1,155 @@
+/* parser_int.h - the parser set's data structures, shared by the loader
+ * (parser_load.c), the engine (parser.c) and the sample runner
+ * (parser_sample.c). Not a public interface. */
+#ifndef WHARF_PARSER_INT_H
+#define WHARF_PARSER_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include "wharf/buf.h"
+#include "wharf/parser.h"
+
+#include <pcre2.h>
+
+typedef enum parser_type {
+    PT_KEYWORD,
+    PT_LONG,
+    PT_DOUBLE,
+    PT_BOOL,
+    PT_IP,
+    PT_TIMESTAMP,
+} parser_type;
+
+typedef enum rule_kind { RK_GROK, RK_REGEX, RK_JSON, RK_KV } rule_kind;
+
+/* A piece of a field template: literal text, or a reference (a regex
+ * group number, a JSON key path, a kv key). */
+typedef struct tpl_part {
+    char *lit;
+    size_t lit_len;
+    int group; /* regex/grok: group number, else -1 */
+    char *key; /* json/kv: key path, else NULL */
+} tpl_part_t;
+
+typedef struct rule_field {
+    char *path;
+    size_t path_len;
+    parser_type type;
+    char *format; /* timestamp: strptime format, or NULL */
+    tpl_part_t *parts;
+    size_t n_parts;
+} rule_field_t;
+
+typedef struct rule_set {
+    char *path;
+    size_t path_len;
+    wharf_value_t value; /* strings owned by the rule */
+} rule_set_t;
+
+typedef struct parser_rule {
+    char *id;
+    int line;
+    rule_kind kind;
+    pcre2_code *re;
+    pcre2_match_data *md;
+    rule_field_t *fields;
+    size_t n_fields;
+    rule_set_t *set;
+    size_t n_set;
+    char *rest;             /* json/kv: object for keys no field took, or NULL */
+    char kv_sep, kv_assign; /* kv */
+    int sets_message;
+    uint64_t matched;
+} parser_rule_t;
+
+typedef enum when_kind { WK_EXACT, WK_REGEX } when_kind;
+
+typedef struct when_term {
+    char *path;
+    size_t path_len;
+    when_kind kind;
+    char **values; /* WK_EXACT: any of */
+    size_t n_values;
+    pcre2_code *re;
+    pcre2_match_data *md;
+} when_term_t;
+
+typedef struct when_item {
+    when_term_t *terms; /* all must match */
+    size_t n_terms;
+} when_item_t;
+
+typedef struct sample_expect {
+    char *path;
+    int is_null;   /* expected absent */
+    char **values; /* scalars as text; a list when is_list */
+    size_t n_values;
+    int is_list;
+    int line;
+} sample_expect_t;
+
+typedef struct parser_sample {
+    int line;
+    char *message;
+    char **field_paths, **field_values;
+    size_t n_fields;
+    sample_expect_t *expect;
+    size_t n_expect;
+} parser_sample_t;
+
+typedef struct parser {
+    char *name;
+    char *file;
+    int line;
+    when_item_t *when;
+    size_t n_when;
+    parser_rule_t *rules;
+    size_t n_rules;
+    parser_sample_t *samples;
+    size_t n_samples;
+    uint64_t unmatched;
+} parser_t;
+
+/* An exact `when` value, indexed: events whose field `path` has `value`
+ * are candidates for item `item` of parser `parser`. */
+typedef struct route_entry {
+    struct route_entry *next;
+    size_t path; /* index into route_paths */
+    char *value;
+    size_t value_len;
+    size_t parser, item;
+} route_entry_t;
+
+#define ROUTE_BUCKETS 512
+
+struct wharf_parsers {
+    parser_t *v;
+    size_t n;
+    /* routing */
+    char **route_paths; /* distinct paths of exact terms */
+    size_t n_route_paths;
+    route_entry_t *routes[ROUTE_BUCKETS];
+    size_t *scan_items; /* (parser, item) pairs with no exact term: checked always */
+    size_t n_scan_items;
+    size_t *always; /* parsers without `when` */
+    size_t n_always;
+    long only; /* wharf_parsers_only(), or -1 */
+    /* per-event scratch */
+    unsigned char *done, *candidate;
+    wharf_buf_t scratch;
+    struct match_ctx *match; /* parser.c */
+};
+
+uint64_t parser_route_hash(size_t path, const char *value, size_t len);
+/* The text of field path in e (NULL when absent or not text); may render
+ * into e->arena. */
+const char *parser_event_text(wharf_event_t *e, const char *path, size_t path_len, size_t *len);
+/* Converts text to a value of type t; 0, or -1 when it is not one. */
+int parser_convert(wharf_event_t *e, parser_type t, const char *format, const char *s, size_t n,
+                   wharf_value_t *out);
+int parser_type_parse(const char *s, parser_type *out);
+/* parser_load.c: appends the parsers of paths to ps, errors to errs. */
+void parser_load_paths(wharf_parsers_t *ps, const char *const *paths, size_t n_paths,
+                       wharf_conf_errors_t *errs);
+
+#endif

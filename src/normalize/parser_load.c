@@ -1,0 +1,828 @@
+/* parser_load.c - parser files (YAML) to the structures of parser_int.h.
+ *
+ * Every problem is reported as FILE:LINE with what to change: YAML syntax,
+ * unknown keys, regexes PCRE2 refuses (its message and the offset), unknown
+ * grok patterns, field references to groups that do not exist, event
+ * categorisation values ECS does not allow, files without samples. Loading
+ * goes on after an error so that one run shows them all. */
+#include "parser_int.h"
+#include "wharf/common.h"
+#include "wharf/grok.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#define LOAD_MAX_FILE (4u << 20)
+
+typedef struct load_ctx {
+    yaml_document_t doc;
+    const char *file;
+    wharf_conf_errors_t *errs;
+    size_t errors;
+    wharf_grok_defs_t defs;
+} load_ctx_t;
+
+static void load_error(load_ctx_t *c, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void load_error(load_ctx_t *c, int line, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
+    va_end(ap);
+    wharf_conf_error(c->errs, c->file, line, "%s", msg);
+    c->errors++;
+}
+
+static yaml_node_t *load_node(load_ctx_t *c, int index)
+{
+    return yaml_document_get_node(&c->doc, index);
+}
+
+static int load_line(const yaml_node_t *n)
+{
+    return (int)n->start_mark.line + 1;
+}
+
+static const char *load_scalar(const yaml_node_t *n)
+{
+    return n != NULL && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int load_is_plain(const yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+static int load_key_in(const char *key, const char *const *allowed)
+{
+    for (size_t i = 0; allowed[i] != NULL; i++)
+        if (strcmp(key, allowed[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void load_check_keys(load_ctx_t *c, yaml_node_t *map, const char *what,
+                            const char *const *allowed, const char *list)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = load_node(c, p->key);
+        const char *key = load_scalar(k);
+        if (key == NULL || !load_key_in(key, allowed))
+            load_error(c, load_line(k), "unknown key '%s' in %s (expected one of: %s)",
+                       key ? key : "?", what, list);
+    }
+}
+
+static yaml_node_t *load_get(load_ctx_t *c, yaml_node_t *map, const char *key)
+{
+    if (map == NULL || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        const char *k = load_scalar(load_node(c, p->key));
+        if (k != NULL && strcmp(k, key) == 0)
+            return load_node(c, p->value);
+    }
+    return NULL;
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+static const char *const ecs_categories[] = {
+    "api",      "authentication", "configuration", "database",      "driver",
+    "email",    "file",           "host",          "iam",           "intrusion_detection",
+    "library",  "malware",        "network",       "package",       "process",
+    "registry", "session",        "threat",        "vulnerability", "web",
+    NULL};
+static const char *const ecs_types[] = {
+    "access",       "admin",    "allowed", "change", "connection", "creation",  "deletion",
+    "denied",       "device",   "end",     "error",  "group",      "indicator", "info",
+    "installation", "protocol", "start",   "user",   NULL};
+static const char *const ecs_outcomes[] = {"failure", "success", "unknown", NULL};
+static const char *const ecs_kinds[] = {"alert", "asset",          "enrichment", "event", "metric",
+                                        "state", "pipeline_error", "signal",     NULL};
+
+/* The ECS allowed values for the categorisation fields, or NULL. */
+static const char *const *ecs_allowed(const char *path)
+{
+    if (strcmp(path, "event.category") == 0)
+        return ecs_categories;
+    if (strcmp(path, "event.type") == 0)
+        return ecs_types;
+    if (strcmp(path, "event.outcome") == 0)
+        return ecs_outcomes;
+    if (strcmp(path, "event.kind") == 0)
+        return ecs_kinds;
+    return NULL;
+}
+
+static void load_check_ecs_value(load_ctx_t *c, int line, const char *path, const char *value)
+{
+    const char *const *allowed = ecs_allowed(path);
+    if (allowed != NULL && !load_key_in(value, allowed))
+        load_error(c, line,
+                   "%s: '%s' is not an ECS allowed value (see the ECS field reference "
+                   "for %s)",
+                   path, value, path);
+}
+
+static int load_path_ok(const char *p)
+{
+    size_t n = strlen(p);
+    if (n == 0 || p[0] == '.' || p[n - 1] == '.' || strstr(p, "..") != NULL ||
+        strcmp(p, "tags") == 0)
+        return 0;
+    return 1;
+}
+
+int parser_type_parse(const char *s, parser_type *out)
+{
+    static const char *const names[] = {"keyword", "long", "double", "bool", "ip", "timestamp"};
+    for (int i = 0; i < 6; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (parser_type)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* ---- when --------------------------------------------------------------- */
+
+static pcre2_code *load_regex(load_ctx_t *c, int line, const char *what, const char *re)
+{
+    int code;
+    PCRE2_SIZE off;
+    pcre2_code *r = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
+    if (r == NULL) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(code, msg, sizeof(msg));
+        load_error(c, line, "%s: regex does not compile: %s at offset %zu", what, (char *)msg,
+                   (size_t)off);
+        return NULL;
+    }
+    pcre2_jit_compile(r, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+    return r;
+}
+
+static void load_when_term(load_ctx_t *c, when_term_t *t, yaml_node_t *k, yaml_node_t *v)
+{
+    t->path = strdup(load_scalar(k) ? load_scalar(k) : "");
+    t->path_len = strlen(t->path);
+    if (!load_path_ok(t->path))
+        load_error(c, load_line(k), "when: '%s' is not a field path", t->path);
+    if (v->type == YAML_SCALAR_NODE) {
+        t->kind = WK_EXACT;
+        t->values = calloc(1, sizeof(char *));
+        t->values[t->n_values++] = strdup(load_scalar(v));
+    } else if (v->type == YAML_SEQUENCE_NODE) {
+        t->kind = WK_EXACT;
+        size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+        t->values = calloc(n ? n : 1, sizeof(char *));
+        for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
+             i++) {
+            const char *s = load_scalar(load_node(c, *i));
+            if (s == NULL)
+                load_error(c, load_line(v), "when: %s: a list of values must hold strings",
+                           t->path);
+            else
+                t->values[t->n_values++] = strdup(s);
+        }
+    } else {
+        static const char *const keys[] = {"regex", NULL};
+        load_check_keys(c, v, "a when condition", keys, "regex");
+        const char *re = load_scalar(load_get(c, v, "regex"));
+        t->kind = WK_REGEX;
+        if (re == NULL) {
+            load_error(c, load_line(v),
+                       "when: %s: expected a value, a list of values or "
+                       "{regex: ...}",
+                       t->path);
+            return;
+        }
+        t->re = load_regex(c, load_line(v), "when", re);
+        if (t->re != NULL)
+            t->md = pcre2_match_data_create_from_pattern(t->re, NULL);
+    }
+}
+
+static void load_when_item(load_ctx_t *c, when_item_t *w, yaml_node_t *map)
+{
+    if (map->type != YAML_MAPPING_NODE) {
+        load_error(c, load_line(map), "when: each item is a map of field: value");
+        return;
+    }
+    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    w->terms = calloc(n ? n : 1, sizeof(*w->terms));
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++)
+        load_when_term(c, &w->terms[w->n_terms++], load_node(c, p->key), load_node(c, p->value));
+}
+
+static void load_when(load_ctx_t *c, parser_t *p, yaml_node_t *when)
+{
+    if (when == NULL)
+        return;
+    if (when->type == YAML_MAPPING_NODE) {
+        p->when = calloc(1, sizeof(*p->when));
+        load_when_item(c, &p->when[p->n_when++], when);
+        return;
+    }
+    if (when->type != YAML_SEQUENCE_NODE) {
+        load_error(c, load_line(when), "when: expected a list of conditions");
+        return;
+    }
+    size_t n = (size_t)(when->data.sequence.items.top - when->data.sequence.items.start);
+    p->when = calloc(n ? n : 1, sizeof(*p->when));
+    for (yaml_node_item_t *i = when->data.sequence.items.start; i < when->data.sequence.items.top;
+         i++)
+        load_when_item(c, &p->when[p->n_when++], load_node(c, *i));
+}
+
+/* ---- rules --------------------------------------------------------------- */
+
+/* Resolves a template reference: a group name for regexes, a key path for
+ * json and kv. Returns 0 or -1 (reported). */
+static int load_ref(load_ctx_t *c, int line, parser_rule_t *r, tpl_part_t *t, const char *name,
+                    size_t len)
+{
+    t->group = -1;
+    t->key = strndup(name, len);
+    if (r->kind != RK_GROK && r->kind != RK_REGEX)
+        return 0;
+    int g = r->re ? pcre2_substring_number_from_name(r->re, (PCRE2_SPTR)t->key) : 0;
+    if (r->re != NULL && g <= 0) {
+        load_error(c, line, "rule '%s': fields: {%s} refers to no named group of the %s", r->id,
+                   t->key, r->kind == RK_GROK ? "grok expression" : "regex");
+        return -1;
+    }
+    t->group = g;
+    return 0;
+}
+
+/* "{user}@{host}" -> literal and reference parts. */
+static void load_template(load_ctx_t *c, int line, parser_rule_t *r, rule_field_t *f,
+                          const char *tpl)
+{
+    size_t n = strlen(tpl);
+    f->parts = calloc(n + 1, sizeof(*f->parts));
+    const char *p = tpl;
+    while (*p) {
+        const char *open = strchr(p, '{');
+        const char *close = open ? strchr(open, '}') : NULL;
+        if (open == NULL || close == NULL) {
+            tpl_part_t *t = &f->parts[f->n_parts++];
+            t->group = -1;
+            t->lit = strdup(p);
+            t->lit_len = strlen(p);
+            break;
+        }
+        if (open > p) {
+            tpl_part_t *t = &f->parts[f->n_parts++];
+            t->group = -1;
+            t->lit = strndup(p, (size_t)(open - p));
+            t->lit_len = (size_t)(open - p);
+        }
+        if (close == open + 1)
+            load_error(c, line, "rule '%s': fields: %s: empty reference {}", r->id, f->path);
+        else
+            load_ref(c, line, r, &f->parts[f->n_parts++], open + 1, (size_t)(close - open - 1));
+        p = close + 1;
+    }
+}
+
+static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_node_t *v)
+{
+    rule_field_t *f = &r->fields[r->n_fields++];
+    f->path = strdup(load_scalar(k) ? load_scalar(k) : "");
+    f->path_len = strlen(f->path);
+    if (!load_path_ok(f->path))
+        load_error(c, load_line(k), "rule '%s': fields: '%s' is not a field path", r->id, f->path);
+    if (strcmp(f->path, "message") == 0)
+        r->sets_message = 1;
+    if (v->type == YAML_SCALAR_NODE) {
+        load_template(c, load_line(v), r, f, load_scalar(v));
+        return;
+    }
+    static const char *const keys[] = {"from", "type", "format", NULL};
+    if (v->type != YAML_MAPPING_NODE) {
+        load_error(c, load_line(v),
+                   "rule '%s': fields: %s: expected \"{name}\" or {from: name, "
+                   "type: T}",
+                   r->id, f->path);
+        return;
+    }
+    load_check_keys(c, v, "a field mapping", keys, "from, type, format");
+    const char *from = load_scalar(load_get(c, v, "from"));
+    const char *type = load_scalar(load_get(c, v, "type"));
+    const char *format = load_scalar(load_get(c, v, "format"));
+    if (from == NULL) {
+        load_error(c, load_line(v), "rule '%s': fields: %s: 'from' is required", r->id, f->path);
+        return;
+    }
+    if (type != NULL && parser_type_parse(type, &f->type) < 0)
+        load_error(c, load_line(v),
+                   "rule '%s': fields: %s: unknown type '%s' (keyword, long, "
+                   "double, bool, ip, timestamp)",
+                   r->id, f->path, type);
+    if (format != NULL)
+        f->format = strdup(format);
+    f->parts = calloc(1, sizeof(*f->parts));
+    if (load_ref(c, load_line(v), r, &f->parts[0], from, strlen(from)) == 0)
+        f->n_parts = 1;
+}
+
+static void load_fields(load_ctx_t *c, parser_rule_t *r, yaml_node_t *fields, size_t extra)
+{
+    size_t n = fields && fields->type == YAML_MAPPING_NODE
+                   ? (size_t)(fields->data.mapping.pairs.top - fields->data.mapping.pairs.start)
+                   : 0;
+    r->fields = calloc(n + extra + 1, sizeof(*r->fields));
+    if (fields == NULL)
+        return;
+    if (fields->type != YAML_MAPPING_NODE) {
+        load_error(c, load_line(fields), "rule '%s': fields: expected a map of field: value",
+                   r->id);
+        return;
+    }
+    for (yaml_node_pair_t *p = fields->data.mapping.pairs.start; p < fields->data.mapping.pairs.top;
+         p++)
+        load_field(c, r, load_node(c, p->key), load_node(c, p->value));
+}
+
+static int load_scalar_value(const yaml_node_t *n, const char *s, wharf_value_t *v)
+{
+    char *end = NULL;
+    if (load_is_plain(n) && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)) {
+        v->type = WHARF_V_BOOL;
+        v->u.i64 = s[0] == 't';
+        return 0;
+    }
+    if (load_is_plain(n) && *s) {
+        long long l = strtoll(s, &end, 10);
+        if (*end == '\0') {
+            v->type = WHARF_V_LONG;
+            v->u.i64 = l;
+            return 0;
+        }
+        double d = strtod(s, &end);
+        if (*end == '\0') {
+            v->type = WHARF_V_DOUBLE;
+            v->u.f64 = d;
+            return 0;
+        }
+    }
+    v->type = WHARF_V_STR;
+    v->u.str.ptr = strdup(s); /* owned by the rule: rule_free() */
+    v->u.str.len = v->u.str.ptr ? strlen(v->u.str.ptr) : 0;
+    return v->u.str.ptr ? 0 : -1;
+}
+
+static void load_set_entry(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_node_t *v)
+{
+    rule_set_t *s = &r->set[r->n_set++];
+    s->path = strdup(load_scalar(k) ? load_scalar(k) : "");
+    s->path_len = strlen(s->path);
+    if (!load_path_ok(s->path))
+        load_error(c, load_line(k), "rule '%s': set: '%s' is not a field path", r->id, s->path);
+    if (v->type == YAML_SCALAR_NODE) {
+        load_scalar_value(v, load_scalar(v), &s->value);
+        if (s->value.type == WHARF_V_STR)
+            load_check_ecs_value(c, load_line(v), s->path, s->value.u.str.ptr);
+        return;
+    }
+    if (v->type != YAML_SEQUENCE_NODE) {
+        load_error(c, load_line(v), "rule '%s': set: %s: expected a value or a list", r->id,
+                   s->path);
+        return;
+    }
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    wharf_str_t *strs = calloc(n ? n : 1, sizeof(*strs));
+    s->value.type = WHARF_V_STRS;
+    s->value.u.strs = strs;
+    for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+        const char *e = load_scalar(load_node(c, *i));
+        if (e == NULL) {
+            load_error(c, load_line(v), "rule '%s': set: %s: list items must be strings", r->id,
+                       s->path);
+            continue;
+        }
+        load_check_ecs_value(c, load_line(v), s->path, e);
+        char *copy = strdup(e);
+        strs[s->value.count++] = (wharf_str_t){copy, strlen(copy)};
+    }
+}
+
+static void load_set(load_ctx_t *c, parser_rule_t *r, yaml_node_t *set)
+{
+    size_t n = set && set->type == YAML_MAPPING_NODE
+                   ? (size_t)(set->data.mapping.pairs.top - set->data.mapping.pairs.start)
+                   : 0;
+    r->set = calloc(n + 1, sizeof(*r->set));
+    if (set == NULL)
+        return;
+    if (set->type != YAML_MAPPING_NODE) {
+        load_error(c, load_line(set), "rule '%s': set: expected a map of field: value", r->id);
+        return;
+    }
+    for (yaml_node_pair_t *p = set->data.mapping.pairs.start; p < set->data.mapping.pairs.top; p++)
+        load_set_entry(c, r, load_node(c, p->key), load_node(c, p->value));
+}
+
+/* grok: every %{P:field:type} becomes a field reading its group. */
+static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node_t *fields)
+{
+    char err[512];
+    wharf_grok_t g;
+    if (wharf_grok_expand(load_scalar(n), &c->defs, &g, err, sizeof(err)) < 0) {
+        load_error(c, load_line(n), "rule '%s': %s", r->id, err);
+        load_fields(c, r, fields, 0);
+        return;
+    }
+    r->re = load_regex(c, load_line(n), "grok", g.regex.data);
+    load_fields(c, r, fields, g.n_caps);
+    for (size_t i = 0; r->re != NULL && i < g.n_caps; i++) {
+        rule_field_t *f = &r->fields[r->n_fields++];
+        f->path = strdup(g.caps[i].field);
+        f->path_len = strlen(f->path);
+        if (!load_path_ok(f->path))
+            load_error(c, load_line(n), "rule '%s': grok: '%s' is not a field path", r->id,
+                       f->path);
+        if (g.caps[i].type != NULL && parser_type_parse(g.caps[i].type, &f->type) < 0)
+            load_error(c, load_line(n),
+                       "rule '%s': grok: unknown type '%s' in %%{...:%s:%s} "
+                       "(keyword, long, double, bool, ip, timestamp)",
+                       r->id, g.caps[i].type, f->path, g.caps[i].type);
+        if (strcmp(f->path, "message") == 0)
+            r->sets_message = 1;
+        char name[32];
+        snprintf(name, sizeof(name), "g%zu", i + 1);
+        f->parts = calloc(1, sizeof(*f->parts));
+        f->parts[0].group = pcre2_substring_number_from_name(r->re, (PCRE2_SPTR)name);
+        f->n_parts = 1;
+    }
+    wharf_grok_free(&g);
+}
+
+static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
+{
+    r->kv_sep = ' ';
+    r->kv_assign = '=';
+    if (opts == NULL || opts->type != YAML_MAPPING_NODE)
+        return;
+    static const char *const keys[] = {"separator", "assign", "rest", NULL};
+    load_check_keys(c, opts, "kv options", keys, "separator, assign, rest");
+    const char *sep = load_scalar(load_get(c, opts, "separator"));
+    const char *assign = load_scalar(load_get(c, opts, "assign"));
+    const char *rest = load_scalar(load_get(c, opts, "rest"));
+    if (sep != NULL && strlen(sep) != 1)
+        load_error(c, load_line(opts), "rule '%s': kv: separator must be one character", r->id);
+    if (assign != NULL && strlen(assign) != 1)
+        load_error(c, load_line(opts), "rule '%s': kv: assign must be one character", r->id);
+    r->kv_sep = sep && *sep ? sep[0] : ' ';
+    r->kv_assign = assign && *assign ? assign[0] : '=';
+    if (rest != NULL)
+        r->rest = strdup(rest);
+}
+
+static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
+{
+    parser_rule_t *r = &p->rules[p->n_rules++];
+    r->line = load_line(map);
+    static const char *const keys[] = {"id",     "grok",   "regex", "json", "kv",
+                                       "logfmt", "fields", "set",   NULL};
+    if (map->type != YAML_MAPPING_NODE) {
+        load_error(c, r->line,
+                   "rules: each rule is a map (id, one of grok/regex/json/kv, fields, "
+                   "set)");
+        r->id = strdup("?");
+        return;
+    }
+    load_check_keys(c, map, "a rule", keys, "id, grok, regex, json, kv, logfmt, fields, set");
+    const char *id = load_scalar(load_get(c, map, "id"));
+    r->id = strdup(id ? id : "?");
+    if (id == NULL)
+        load_error(c, r->line, "rule: 'id' is required");
+    yaml_node_t *grok = load_get(c, map, "grok"), *regex = load_get(c, map, "regex");
+    yaml_node_t *json = load_get(c, map, "json"), *kv = load_get(c, map, "kv");
+    yaml_node_t *logfmt = load_get(c, map, "logfmt"), *fields = load_get(c, map, "fields");
+    if (!!grok + !!regex + !!json + !!kv + !!logfmt != 1) {
+        load_error(c, r->line, "rule '%s': exactly one of grok, regex, json, kv, logfmt", r->id);
+        load_fields(c, r, NULL, 0);
+    } else if (grok != NULL || regex != NULL) {
+        yaml_node_t *n = grok ? grok : regex;
+        if (load_scalar(n) == NULL) {
+            load_error(c, load_line(n), "rule '%s': %s: expected a string", r->id,
+                       grok ? "grok" : "regex");
+            load_fields(c, r, NULL, 0);
+        } else if (grok != NULL) {
+            r->kind = RK_GROK;
+            load_grok(c, r, grok, fields);
+        } else {
+            r->kind = RK_REGEX;
+            r->re = load_regex(c, load_line(regex), "regex", load_scalar(regex));
+            load_fields(c, r, r->re ? fields : NULL, 0);
+        }
+    } else if (json != NULL) {
+        r->kind = RK_JSON;
+        static const char *const jkeys[] = {"rest", NULL};
+        if (json->type == YAML_MAPPING_NODE) {
+            load_check_keys(c, json, "json options", jkeys, "rest");
+            const char *rest = load_scalar(load_get(c, json, "rest"));
+            if (rest != NULL)
+                r->rest = strdup(rest);
+        }
+        load_fields(c, r, fields, 0);
+    } else {
+        r->kind = RK_KV;
+        load_kv_options(c, r, kv ? kv : logfmt);
+        load_fields(c, r, fields, 0);
+    }
+    if (r->re != NULL)
+        r->md = pcre2_match_data_create_from_pattern(r->re, NULL);
+    load_set(c, r, load_get(c, map, "set"));
+}
+
+static void load_rules(load_ctx_t *c, parser_t *p, yaml_node_t *rules)
+{
+    if (rules == NULL || rules->type != YAML_SEQUENCE_NODE ||
+        rules->data.sequence.items.top == rules->data.sequence.items.start) {
+        load_error(c, rules ? load_line(rules) : p->line,
+                   "parser '%s': 'rules' must be a "
+                   "non-empty list",
+                   p->name);
+        return;
+    }
+    size_t n = (size_t)(rules->data.sequence.items.top - rules->data.sequence.items.start);
+    p->rules = calloc(n, sizeof(*p->rules));
+    for (yaml_node_item_t *i = rules->data.sequence.items.start; i < rules->data.sequence.items.top;
+         i++)
+        load_rule(c, p, load_node(c, *i));
+}
+
+/* ---- samples ------------------------------------------------------------ */
+
+static void load_expect(load_ctx_t *c, sample_expect_t *x, yaml_node_t *k, yaml_node_t *v)
+{
+    x->path = strdup(load_scalar(k) ? load_scalar(k) : "");
+    x->line = load_line(k);
+    if (v->type == YAML_SCALAR_NODE) {
+        const char *s = load_scalar(v);
+        if (load_is_plain(v) && (strcmp(s, "null") == 0 || strcmp(s, "~") == 0 || *s == '\0')) {
+            x->is_null = 1;
+            return;
+        }
+        x->values = calloc(1, sizeof(char *));
+        x->values[x->n_values++] = strdup(s);
+        return;
+    }
+    if (v->type != YAML_SEQUENCE_NODE) {
+        load_error(c, load_line(v), "samples: expect: %s: expected a value or a list", x->path);
+        return;
+    }
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    x->is_list = 1;
+    x->values = calloc(n ? n : 1, sizeof(char *));
+    for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+        const char *s = load_scalar(load_node(c, *i));
+        x->values[x->n_values++] = strdup(s ? s : "");
+    }
+}
+
+static void load_sample(load_ctx_t *c, parser_sample_t *s, yaml_node_t *map)
+{
+    static const char *const keys[] = {"message", "fields", "expect", NULL};
+    s->line = load_line(map);
+    if (map->type != YAML_MAPPING_NODE) {
+        load_error(c, s->line, "samples: each sample is a map (message, fields, expect)");
+        return;
+    }
+    load_check_keys(c, map, "a sample", keys, "message, fields, expect");
+    const char *msg = load_scalar(load_get(c, map, "message"));
+    if (msg == NULL)
+        load_error(c, s->line, "sample: 'message' is required");
+    s->message = strdup(msg ? msg : "");
+    yaml_node_t *fields = load_get(c, map, "fields"), *expect = load_get(c, map, "expect");
+    if (fields != NULL && fields->type == YAML_MAPPING_NODE) {
+        size_t n = (size_t)(fields->data.mapping.pairs.top - fields->data.mapping.pairs.start);
+        s->field_paths = calloc(n + 1, sizeof(char *));
+        s->field_values = calloc(n + 1, sizeof(char *));
+        for (yaml_node_pair_t *p = fields->data.mapping.pairs.start;
+             p < fields->data.mapping.pairs.top; p++) {
+            const char *k = load_scalar(load_node(c, p->key));
+            const char *v = load_scalar(load_node(c, p->value));
+            if (k == NULL || v == NULL) {
+                load_error(c, load_line(fields), "sample: fields: expected field: string");
+                continue;
+            }
+            s->field_paths[s->n_fields] = strdup(k);
+            s->field_values[s->n_fields++] = strdup(v);
+        }
+    }
+    if (expect == NULL || expect->type != YAML_MAPPING_NODE) {
+        load_error(c, s->line, "sample: 'expect' (a map of field: value) is required");
+        return;
+    }
+    size_t n = (size_t)(expect->data.mapping.pairs.top - expect->data.mapping.pairs.start);
+    s->expect = calloc(n + 1, sizeof(*s->expect));
+    for (yaml_node_pair_t *p = expect->data.mapping.pairs.start; p < expect->data.mapping.pairs.top;
+         p++)
+        load_expect(c, &s->expect[s->n_expect++], load_node(c, p->key), load_node(c, p->value));
+}
+
+static void load_samples(load_ctx_t *c, parser_t *p, yaml_node_t *samples)
+{
+    if (samples == NULL || samples->type != YAML_SEQUENCE_NODE ||
+        samples->data.sequence.items.top == samples->data.sequence.items.start) {
+        load_error(c, samples ? load_line(samples) : p->line,
+                   "parser '%s': every parser file needs samples (message, fields, expect), "
+                   "run by `wharf parsers test`",
+                   p->name);
+        return;
+    }
+    size_t n = (size_t)(samples->data.sequence.items.top - samples->data.sequence.items.start);
+    p->samples = calloc(n, sizeof(*p->samples));
+    for (yaml_node_item_t *i = samples->data.sequence.items.start;
+         i < samples->data.sequence.items.top; i++)
+        load_sample(c, &p->samples[p->n_samples++], load_node(c, *i));
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static void load_patterns(load_ctx_t *c, yaml_node_t *pats)
+{
+    if (pats == NULL)
+        return;
+    if (pats->type != YAML_MAPPING_NODE) {
+        load_error(c, load_line(pats), "patterns: expected a map of NAME: regex");
+        return;
+    }
+    size_t n = (size_t)(pats->data.mapping.pairs.top - pats->data.mapping.pairs.start);
+    const char **names = calloc(n + 1, sizeof(char *)), **regexes = calloc(n + 1, sizeof(char *));
+    c->defs = (wharf_grok_defs_t){names, regexes, 0};
+    for (yaml_node_pair_t *p = pats->data.mapping.pairs.start; p < pats->data.mapping.pairs.top;
+         p++) {
+        const char *k = load_scalar(load_node(c, p->key)), *v = load_scalar(load_node(c, p->value));
+        if (k == NULL || v == NULL) {
+            load_error(c, load_line(pats), "patterns: expected NAME: regex");
+            continue;
+        }
+        names[c->defs.n] = k;
+        regexes[c->defs.n++] = v;
+    }
+}
+
+static void load_parser(load_ctx_t *c, parser_t *p, yaml_node_t *root)
+{
+    static const char *const keys[] = {"name",  "description", "when", "patterns",
+                                       "rules", "samples",     NULL};
+    p->line = load_line(root);
+    p->file = strdup(c->file);
+    load_check_keys(c, root, "a parser file", keys,
+                    "name, description, when, patterns, rules, samples");
+    const char *name = load_scalar(load_get(c, root, "name"));
+    if (name == NULL)
+        load_error(c, p->line, "parser: 'name' is required");
+    p->name = strdup(name ? name : "?");
+    load_when(c, p, load_get(c, root, "when"));
+    load_patterns(c, load_get(c, root, "patterns"));
+    load_rules(c, p, load_get(c, root, "rules"));
+    load_samples(c, p, load_get(c, root, "samples"));
+    free((void *)c->defs.names);
+    free((void *)c->defs.regexes);
+    c->defs = (wharf_grok_defs_t){NULL, NULL, 0};
+}
+
+static char *load_read_file(const char *path, size_t *len, int *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        *err = -errno;
+        return NULL;
+    }
+    char *buf = malloc(LOAD_MAX_FILE + 1);
+    size_t n = buf ? fread(buf, 1, LOAD_MAX_FILE + 1, f) : 0;
+    fclose(f);
+    if (buf == NULL || n > LOAD_MAX_FILE) {
+        free(buf);
+        *err = buf ? WHARF_ETOOBIG : -ENOMEM;
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static int parsers_grow(wharf_parsers_t *ps)
+{
+    parser_t *v = realloc(ps->v, (ps->n + 1) * sizeof(*v));
+    if (v == NULL)
+        return -ENOMEM;
+    ps->v = v;
+    memset(&v[ps->n], 0, sizeof(*v));
+    return 0;
+}
+
+static void load_file(wharf_parsers_t *ps, const char *path, wharf_conf_errors_t *errs)
+{
+    int err = 0;
+    size_t len = 0;
+    char *text = load_read_file(path, &len, &err);
+    if (text == NULL) {
+        wharf_conf_error(errs, path, 0, "cannot read parser file: %s", wharf_strerror(err));
+        return;
+    }
+    load_ctx_t c = {.file = path, .errs = errs};
+    yaml_parser_t yp;
+    yaml_parser_initialize(&yp);
+    yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&yp, &c.doc)) {
+        wharf_conf_error(errs, path, (int)yp.problem_mark.line + 1, "YAML: %s",
+                         yp.problem ? yp.problem : "syntax error");
+        yaml_parser_delete(&yp);
+        free(text);
+        return;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&c.doc);
+    if (root == NULL || root->type != YAML_MAPPING_NODE)
+        wharf_conf_error(errs, path, root ? load_line(root) : 1,
+                         "a parser file is a map (name, when, rules, samples)");
+    else if (parsers_grow(ps) == 0)
+        load_parser(&c, &ps->v[ps->n++], root);
+    yaml_document_delete(&c.doc);
+    yaml_parser_delete(&yp);
+    free(text);
+}
+
+static int load_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_is_yaml(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && ((n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
+                              (n > 4 && strcmp(name + n - 4, ".yml") == 0));
+}
+
+static void load_dir(wharf_parsers_t *ps, const char *dir, wharf_conf_errors_t *errs)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        wharf_conf_error(errs, dir, 0, "cannot read parser directory: %s", strerror(errno));
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!load_is_yaml(de->d_name))
+            continue;
+        char **v = realloc(names, (n + 1) * sizeof(*v));
+        if (v == NULL)
+            break;
+        names = v;
+        size_t len = strlen(dir) + strlen(de->d_name) + 2;
+        names[n] = malloc(len);
+        snprintf(names[n++], len, "%s/%s", dir, de->d_name);
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), load_name_cmp);
+    for (size_t i = 0; i < n; i++) {
+        load_file(ps, names[i], errs);
+        free(names[i]);
+    }
+    free(names);
+}
+
+static void parser_check_names(wharf_parsers_t *ps, wharf_conf_errors_t *errs)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ps->v[i].name, ps->v[j].name) == 0)
+                wharf_conf_error(errs, ps->v[i].file, ps->v[i].line,
+                                 "parser name '%s' is also used by %s", ps->v[i].name,
+                                 ps->v[j].file);
+}
+
+void parser_load_paths(wharf_parsers_t *ps, const char *const *paths, size_t n_paths,
+                       wharf_conf_errors_t *errs)
+{
+    for (size_t i = 0; i < n_paths; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
+            load_dir(ps, paths[i], errs);
+        else
+            load_file(ps, paths[i], errs);
+    }
+    parser_check_names(ps, errs);
+}

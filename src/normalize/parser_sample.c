@@ -1,0 +1,177 @@
+/* parser_sample.c - `wharf parsers test`: every sample of every parser file
+ * through the whole loaded set (so chains are tested as they run), the
+ * event serialized as wharf would ship it, and each expected field compared
+ * with what came out: strings exactly, numbers numerically, timestamps as
+ * instants, lists element by element, null as "absent". */
+#include "parser_int.h"
+#include "wharf/arena.h"
+#include "wharf/json.h"
+#include "wharf/timefmt.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#define SAMPLE_PATH_MAX 32
+
+static yajl_val sample_lookup(yajl_val root, const char *path)
+{
+    char copy[512];
+    const char *parts[SAMPLE_PATH_MAX + 1];
+    size_t n = 0;
+    size_t len = strlen(path);
+    if (len >= sizeof(copy))
+        return NULL;
+    memcpy(copy, path, len + 1);
+    for (char *save = NULL, *t = strtok_r(copy, ".", &save); t && n < SAMPLE_PATH_MAX;
+         t = strtok_r(NULL, ".", &save))
+        parts[n++] = t;
+    parts[n] = NULL;
+    return yajl_tree_get(root, parts, yajl_t_any);
+}
+
+/* The value as text for messages and comparisons. */
+static void sample_text(yajl_val v, wharf_buf_t *b)
+{
+    b->len = 0;
+    if (v == NULL)
+        wharf_buf_lit(b, "(absent)");
+    else if (YAJL_IS_STRING(v))
+        wharf_json_write_string(b, v->u.string, strlen(v->u.string));
+    else if (YAJL_IS_NUMBER(v))
+        wharf_buf_append(b, v->u.number.r, strlen(v->u.number.r));
+    else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
+        wharf_buf_append(b, YAJL_IS_TRUE(v) ? "true" : "false", YAJL_IS_TRUE(v) ? 4 : 5);
+    else if (YAJL_IS_ARRAY(v)) {
+        wharf_buf_putc(b, '[');
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            wharf_buf_t one;
+            wharf_buf_init(&one);
+            sample_text(v->u.array.values[i], &one);
+            if (i)
+                wharf_buf_lit(b, ", ");
+            wharf_buf_append(b, one.data, one.len);
+            wharf_buf_free(&one);
+        }
+        wharf_buf_putc(b, ']');
+    } else
+        wharf_buf_lit(b, "(object)");
+    wharf_buf_putc(b, '\0');
+    b->len--;
+}
+
+static int sample_scalar_equal(yajl_val v, const char *want)
+{
+    if (v == NULL)
+        return 0;
+    if (YAJL_IS_NUMBER(v)) {
+        char *end = NULL;
+        double w = strtod(want, &end);
+        return *want && *end == '\0' && w == strtod(v->u.number.r, NULL);
+    }
+    if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
+        return strcmp(want, YAJL_IS_TRUE(v) ? "true" : "false") == 0;
+    if (!YAJL_IS_STRING(v))
+        return 0;
+    if (strcmp(v->u.string, want) == 0)
+        return 1;
+    int64_t a, b;
+    return wharf_time_parse_log(v->u.string, strlen(v->u.string), NULL, 0, &a) == 0 &&
+           wharf_time_parse_log(want, strlen(want), NULL, 0, &b) == 0 && a == b &&
+           strlen(want) >= 19;
+}
+
+static int sample_equal(yajl_val v, const sample_expect_t *x)
+{
+    if (x->is_null)
+        return v == NULL;
+    if (!x->is_list)
+        return sample_scalar_equal(v, x->values[0]);
+    if (v == NULL || !YAJL_IS_ARRAY(v) || v->u.array.len != x->n_values)
+        return 0;
+    for (size_t i = 0; i < x->n_values; i++)
+        if (!sample_scalar_equal(v->u.array.values[i], x->values[i]))
+            return 0;
+    return 1;
+}
+
+static void sample_want_text(const sample_expect_t *x, wharf_buf_t *b)
+{
+    b->len = 0;
+    if (x->is_null)
+        wharf_buf_lit(b, "(absent)");
+    for (size_t i = 0; !x->is_null && i < x->n_values; i++) {
+        wharf_buf_append(b, i ? ", " : (x->is_list ? "[" : ""), i ? 2 : (x->is_list ? 1 : 0));
+        wharf_buf_append(b, x->values[i], strlen(x->values[i]));
+    }
+    if (x->is_list)
+        wharf_buf_putc(b, ']');
+    wharf_buf_putc(b, '\0');
+    b->len--;
+}
+
+/* Runs one sample; returns the number of fields that differ. */
+static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, wharf_event_t *e,
+                      wharf_buf_t *json, FILE *out)
+{
+    const parser_sample_t *s = &p->samples[index];
+    wharf_arena_reset(e->arena);
+    wharf_event_clear(e);
+    wharf_event_set_cstr(e, WHARF_F_MESSAGE, s->message);
+    for (size_t i = 0; i < s->n_fields; i++) {
+        wharf_value_t *v =
+            wharf_event_set_path(e, s->field_paths[i], strlen(s->field_paths[i]), WHARF_V_STR);
+        if (v != NULL)
+            v->u.str = (wharf_str_t){s->field_values[i], strlen(s->field_values[i])};
+    }
+    wharf_parsers_apply(ps, e);
+    wharf_json_writer_t w;
+    wharf_json_writer_init(&w);
+    json->len = 0;
+    wharf_json_write_event(&w, e, json);
+    wharf_buf_putc(json, '\0');
+    yajl_val root = yajl_tree_parse(json->data, NULL, 0);
+    int bad = 0;
+    wharf_buf_t got, want;
+    wharf_buf_init(&got);
+    wharf_buf_init(&want);
+    for (size_t i = 0; i < s->n_expect; i++) {
+        const sample_expect_t *x = &s->expect[i];
+        yajl_val v = root ? sample_lookup(root, x->path) : NULL;
+        if (sample_equal(v, x))
+            continue;
+        sample_text(v, &got);
+        sample_want_text(x, &want);
+        fprintf(out, "%s:%d: parser %s, sample %zu: %s: expected %s, got %s\n", p->file, x->line,
+                p->name, index + 1, x->path, want.data, got.data);
+        bad++;
+    }
+    wharf_buf_free(&got);
+    wharf_buf_free(&want);
+    yajl_tree_free(root);
+    return bad;
+}
+
+void wharf_parsers_test(wharf_parsers_t *ps, FILE *out, size_t *passed, size_t *failed)
+{
+    wharf_arena_t arena;
+    wharf_arena_init(&arena, (size_t)64 * 1024);
+    wharf_event_t *e = calloc(1, sizeof(*e));
+    wharf_buf_t json;
+    wharf_buf_init(&json);
+    long only = ps->only;
+    ps->only = -1;
+    *passed = *failed = 0;
+    for (size_t i = 0; e != NULL && i < ps->n; i++)
+        for (size_t j = 0; j < ps->v[i].n_samples; j++) {
+            e->arena = &arena;
+            if (sample_run(ps, &ps->v[i], j, e, &json, out) == 0)
+                (*passed)++;
+            else
+                (*failed)++;
+        }
+    ps->only = only;
+    wharf_buf_free(&json);
+    free(e);
+    wharf_arena_free(&arena);
+}
