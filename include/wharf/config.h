@@ -99,11 +99,20 @@ typedef struct wharf_conf_buffer {
     int64_t max_hold_deleted_ms; /* deleted input files held open at most this long */
 } wharf_conf_buffer_t;
 
+/* `pipeline:` - the normalize stage. */
+typedef struct wharf_conf_pipeline {
+    wharf_strv_t parsers; /* parser files or directories (wharf/parser.h) */
+} wharf_conf_pipeline_t;
+
 typedef struct wharf_config {
     char *path;
     char *data_dir; /* default "./data" */
     wharf_conf_host_t host;
     wharf_conf_buffer_t buffer;
+    wharf_conf_pipeline_t pipeline;
+    /* pipeline.parsers loaded (paths relative to the config file's
+     * directory); NULL when none. Set by wharf_config_load only. */
+    struct wharf_parsers *parsers;
     wharf_conf_section_t *inputs;
     size_t n_inputs;
     wharf_conf_section_t *outputs;
@@ -120,8 +129,9 @@ void wharf_conf_error(wharf_conf_errors_t *errs, const char *file, int line, con
     __attribute__((format(printf, 4, 5)));
 void wharf_conf_errors_free(wharf_conf_errors_t *errs);
 
-/* Loads and validates. Returns 0 and sets *out, or WHARF_EINVAL_CONFIG with
- * errs filled (and *out NULL); a file that cannot be read is one error. */
+/* Loads and validates, parser files included. Returns 0 and sets *out, or
+ * WHARF_EINVAL_CONFIG with errs filled (and *out NULL); a file that cannot
+ * be read is one error. */
 int wharf_config_load(const char *path, wharf_config_t **out, wharf_conf_errors_t *errs);
 /* Same, from memory; `name` stands for the file name in messages. */
 int wharf_config_load_string(const char *name, const char *yaml, size_t len, wharf_config_t **out,

@@ -37,7 +37,12 @@ void wharf_pipeline_begin_pass(wharf_pipeline_t *p);
 int64_t wharf_pipeline_pass_ns(const wharf_pipeline_t *p);
 /* A cleared event whose arena is fresh; valid until the next call. */
 wharf_event_t *wharf_pipeline_event(wharf_pipeline_t *p);
-/* Serializes the event from wharf_pipeline_event() into the block. */
+/* The normalize stage's parsers (wharf/parser.h), run on every emitted
+ * event before it is serialized; NULL for none. */
+typedef struct wharf_parsers wharf_parsers_t;
+void wharf_pipeline_set_parsers(wharf_pipeline_t *p, wharf_parsers_t *parsers);
+/* Runs the parsers on the event from wharf_pipeline_event() and serializes
+ * it into the block. */
 int wharf_pipeline_emit(wharf_pipeline_t *p, wharf_event_t *e);
 /* The block is full: the input should commit at its next line boundary,
  * once its positions cover every event emitted (never in the middle of

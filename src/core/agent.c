@@ -169,6 +169,8 @@ static int agent_wire(wharf_agent_t *a)
     if (rc == 0)
         rc = wharf_pipeline_new(a->cfg->host.name, a->buffer, &a->pipeline);
     if (rc == 0)
+        wharf_pipeline_set_parsers(a->pipeline, a->cfg->parsers);
+    if (rc == 0)
         rc = wharf_pipeline_on_commit(a->pipeline, agent_on_commit, a);
     if (rc == 0)
         rc = agent_create_compressor(a);

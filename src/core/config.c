@@ -11,6 +11,7 @@
 #include "wharf/config.h"
 
 #include "wharf/common.h"
+#include "wharf/parser.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1190,6 +1191,13 @@ static const wharf_conf_key_t wharf_conf_buffer_keys[] = {
     {.name = NULL},
 };
 
+static const wharf_conf_key_t wharf_conf_pipeline_keys[] = {
+    {.name = "parsers",
+     .kind = WHARF_CK_STR_LIST,
+     .offset = offsetof(wharf_conf_pipeline_t, parsers)},
+    {.name = NULL},
+};
+
 static const wharf_conf_key_t wharf_conf_host_keys[] = {
     {.name = "name", .kind = WHARF_CK_STR, .offset = offsetof(wharf_conf_host_t, name)},
     {.name = NULL},
@@ -1209,6 +1217,10 @@ static const wharf_conf_key_t wharf_conf_top_keys[] = {
      .offset = offsetof(wharf_config_t, buffer),
      .sub = wharf_conf_buffer_keys,
      .sub_init = wharf_conf_buffer_init},
+    {.name = "pipeline",
+     .kind = WHARF_CK_OBJECT,
+     .offset = offsetof(wharf_config_t, pipeline),
+     .sub = wharf_conf_pipeline_keys},
     {.name = NULL},
 };
 
@@ -1474,6 +1486,35 @@ static int wharf_conf_read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
+/* pipeline.parsers, relative paths taken from the config file's directory
+ * (a daemon's working directory is rarely where its config is). */
+static int wharf_conf_load_parsers(wharf_config_t *cfg, wharf_conf_errors_t *errs)
+{
+    const wharf_strv_t *v = &cfg->pipeline.parsers;
+    char **paths = calloc(v->n, sizeof(char *));
+    const char *slash = strrchr(cfg->path, '/');
+    int dir_len = slash ? (int)(slash - cfg->path) : 1;
+    const char *dir = slash ? cfg->path : ".";
+    int rc = paths ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < v->n; i++) {
+        if (v->v[i][0] == '/')
+            paths[i] = strdup(v->v[i]);
+        else if (asprintf(&paths[i], "%.*s/%s", dir_len, dir, v->v[i]) < 0)
+            paths[i] = NULL;
+        if (paths[i] == NULL)
+            rc = -ENOMEM;
+    }
+    wharf_conf_errors_t local = {NULL, 0};
+    if (rc == 0)
+        rc = wharf_parsers_load((const char *const *)paths, v->n, &cfg->parsers,
+                                errs ? errs : &local);
+    wharf_conf_errors_free(&local);
+    for (size_t i = 0; paths && i < v->n; i++)
+        free(paths[i]);
+    free(paths);
+    return rc == 0 ? 0 : WHARF_EINVAL_CONFIG;
+}
+
 int wharf_config_load(const char *path, wharf_config_t **out, wharf_conf_errors_t *errs)
 {
     char *data = NULL;
@@ -1491,6 +1532,12 @@ int wharf_config_load(const char *path, wharf_config_t **out, wharf_conf_errors_
     }
     rc = wharf_config_load_string(path, data, len, out, errs);
     free(data);
+    if (rc == 0 && out && *out && (*out)->pipeline.parsers.n > 0)
+        rc = wharf_conf_load_parsers(*out, errs);
+    if (rc != 0 && out && *out) {
+        wharf_config_free(*out);
+        *out = NULL;
+    }
     return rc;
 }
 
@@ -1498,6 +1545,7 @@ void wharf_config_free(wharf_config_t *cfg)
 {
     if (!cfg)
         return;
+    wharf_parsers_free(cfg->parsers);
     wharf_conf_struct_free(wharf_conf_top_keys, cfg);
     wharf_conf_sections_free(cfg->inputs, cfg->n_inputs);
     wharf_conf_sections_free(cfg->outputs, cfg->n_outputs);

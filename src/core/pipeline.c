@@ -18,6 +18,7 @@
 #include "wharf/compressor.h"
 #include "wharf/json.h"
 #include "wharf/log.h"
+#include "wharf/parser.h"
 #include "wharf/timefmt.h"
 
 #include <errno.h>
@@ -52,6 +53,7 @@ struct wharf_pipeline {
     uint64_t events_total;
     int blocked; /* the error of the last failed commit, or 0 */
     int64_t pass_ns;
+    wharf_parsers_t *parsers; /* may be NULL */
     wharf_json_writer_t writer;
     wharf_arena_t arena;
     wharf_event_t event;
@@ -138,8 +140,15 @@ wharf_event_t *wharf_pipeline_event(wharf_pipeline_t *p)
     return e;
 }
 
+void wharf_pipeline_set_parsers(wharf_pipeline_t *p, wharf_parsers_t *parsers)
+{
+    p->parsers = parsers;
+}
+
 int wharf_pipeline_emit(wharf_pipeline_t *p, wharf_event_t *e)
 {
+    if (p->parsers != NULL)
+        wharf_parsers_apply(p->parsers, e);
     int rc = wharf_json_write_event(&p->writer, e, &p->block);
     if (rc < 0)
         return rc;
