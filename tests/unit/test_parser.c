@@ -1,0 +1,382 @@
+/* test_parser.c - grok expansion and the base library, log timestamps, and
+ * parser files end to end on events: kv and json rules, types, routing,
+ * chains (and that they end), errors with their lines. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "wharf/arena.h"
+#include "wharf/common.h"
+#include "wharf/grok.h"
+#include "wharf/json.h"
+#include "wharf/parser.h"
+#include "wharf/timefmt.h"
+
+#include <errno.h>
+#include <pcre2.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+/* cmocka.h needs the headers above. */
+#include <cmocka.h>
+
+/* ---- grok ------------------------------------------------------------------ */
+
+/* 1 when the base pattern `name` matches the whole of text. */
+static int grok_full_match(const char *name, const char *text)
+{
+    char expr[64], err[256];
+    snprintf(expr, sizeof(expr), "^%%{%s}$", name);
+    wharf_grok_t g;
+    assert_int_equal(wharf_grok_expand(expr, NULL, &g, err, sizeof(err)), 0);
+    int code;
+    PCRE2_SIZE off;
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)g.regex.data, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
+    if (re == NULL)
+        fail_msg("%s does not compile at %zu: %s", name, (size_t)off, g.regex.data);
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    int rc = pcre2_match(re, (PCRE2_SPTR)text, strlen(text), 0, 0, md, NULL);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    wharf_grok_free(&g);
+    return rc >= 0;
+}
+
+static void test_grok_base_library(void **state)
+{
+    (void)state;
+    assert_true(grok_full_match("IPV4", "203.0.113.9"));
+    assert_false(grok_full_match("IPV4", "256.1.1.1"));
+    assert_false(grok_full_match("IPV4", "1.2.3"));
+    assert_true(grok_full_match("IPV6", "2001:db8::8a2e:370:7334"));
+    assert_true(grok_full_match("IPV6", "fe80::1%eth0"));
+    assert_true(grok_full_match("IPV6", "::1"));
+    assert_true(grok_full_match("IPV6", "::ffff:192.0.2.1"));
+    assert_false(grok_full_match("IPV6", "10:00:00"));
+    assert_true(grok_full_match("IP", "10.0.0.1"));
+    assert_true(grok_full_match("HOSTNAME", "node-1.example.com"));
+    assert_true(grok_full_match("SYSLOGTIMESTAMP", "Dec 10 06:55:46"));
+    assert_true(grok_full_match("SYSLOGTIMESTAMP", "Jan  5 06:55:46"));
+    assert_true(grok_full_match("HTTPDATE", "10/Oct/2000:13:55:36 -0700"));
+    assert_true(grok_full_match("TIMESTAMP_ISO8601", "2024-01-02T03:04:05.123Z"));
+    assert_true(grok_full_match("TIMESTAMP_ISO8601", "2024-01-02 03:04:05,123"));
+    assert_true(grok_full_match("UUID", "123e4567-e89b-12d3-a456-426614174000"));
+    assert_true(grok_full_match("URIPATHPARAM", "/api/v1/items?id=3&x=%20"));
+    assert_true(grok_full_match("URI", "https://user@example.com:8443/a/b?c=d"));
+    assert_true(grok_full_match("QUOTEDSTRING", "\"a \\\"b\\\" c\""));
+    assert_true(grok_full_match("LOGLEVEL", "WARNING"));
+    assert_true(grok_full_match("NUMBER", "-1.5"));
+    assert_false(grok_full_match("POSINT", "0"));
+    /* every base pattern expands and compiles */
+    for (const char *const *n = wharf_grok_base_names(); *n != NULL; n++)
+        grok_full_match(*n, "");
+}
+
+static void test_grok_captures_and_errors(void **state)
+{
+    (void)state;
+    char err[256];
+    wharf_grok_t g;
+    assert_int_equal(wharf_grok_expand("%{IP:source.ip} %{INT:source.port:long} %{WORD}", NULL, &g,
+                                       err, sizeof(err)),
+                     0);
+    assert_int_equal(g.n_caps, 2);
+    assert_string_equal(g.caps[0].field, "source.ip");
+    assert_null(g.caps[0].type);
+    assert_string_equal(g.caps[1].field, "source.port");
+    assert_string_equal(g.caps[1].type, "long");
+    assert_non_null(strstr(g.regex.data, "(?<g1>"));
+    assert_non_null(strstr(g.regex.data, "(?<g2>"));
+    wharf_grok_free(&g);
+
+    assert_int_equal(wharf_grok_expand("%{NOPE:x}", NULL, &g, err, sizeof(err)), WHARF_EPARSE);
+    assert_non_null(strstr(err, "unknown grok pattern %{NOPE}"));
+    assert_int_equal(wharf_grok_expand("%{IP", NULL, &g, err, sizeof(err)), WHARF_EPARSE);
+    assert_non_null(strstr(err, "unterminated"));
+    assert_int_equal(wharf_grok_expand("%{IP:}", NULL, &g, err, sizeof(err)), WHARF_EPARSE);
+    /* a file's own pattern, and one that refers to itself */
+    const char *names[] = {"METHOD", "LOOP"}, *regexes[] = {"GET|POST", "a%{LOOP}"};
+    wharf_grok_defs_t defs = {names, regexes, 2};
+    assert_int_equal(wharf_grok_expand("%{METHOD:m}", &defs, &g, err, sizeof(err)), 0);
+    assert_string_equal(g.regex.data, "(?<g1>GET|POST)");
+    wharf_grok_free(&g);
+    assert_int_equal(wharf_grok_expand("%{LOOP}", &defs, &g, err, sizeof(err)), WHARF_EPARSE);
+    assert_non_null(strstr(err, "nested more than 16 deep"));
+}
+
+/* ---- timestamps --------------------------------------------------------------- */
+
+static int64_t at(const char *rfc3339)
+{
+    int64_t ns;
+    assert_int_equal(wharf_time_parse(rfc3339, strlen(rfc3339), &ns), 0);
+    return ns;
+}
+
+static int64_t log_time(const char *s, const char *format, int64_t now)
+{
+    int64_t ns = 0;
+    if (wharf_time_parse_log(s, strlen(s), format, now, &ns) != 0)
+        fail_msg("'%s' did not parse", s);
+    return ns;
+}
+
+static void test_log_timestamps(void **state)
+{
+    (void)state;
+    int64_t now = at("2026-11-23T10:00:00Z");
+    assert_true(log_time("2024-01-02T03:04:05.5Z", NULL, now) == at("2024-01-02T03:04:05.5Z"));
+    assert_true(log_time("2024-01-02 03:04:05,250", NULL, now) == at("2024-01-02T03:04:05.25Z"));
+    assert_true(log_time("2024-01-02T03:04:05+02:00", NULL, now) == at("2024-01-02T01:04:05Z"));
+    assert_true(log_time("10/Oct/2000:13:55:36 -0700", NULL, now) == at("2000-10-10T20:55:36Z"));
+    assert_true(log_time("Dec 10 06:55:46", NULL, now) == at("2026-12-10T06:55:46Z"));
+    assert_true(log_time("Jun  1 00:00:01.5", NULL, now) == at("2026-06-01T00:00:01.5Z"));
+    /* no year: the one nearest to now, across New Year both ways */
+    assert_true(log_time("Dec 31 23:59:59", NULL, at("2027-01-01T00:10:00Z")) ==
+                at("2026-12-31T23:59:59Z"));
+    assert_true(log_time("Jan  1 00:00:01", NULL, at("2026-12-31T23:50:00Z")) ==
+                at("2027-01-01T00:00:01Z"));
+    assert_true(log_time("1700000000.25", NULL, now) == INT64_C(1700000000250000000));
+    assert_true(log_time("23/11/2026 10:11:12 +0100", "%d/%m/%Y %H:%M:%S %z", now) ==
+                at("2026-11-23T09:11:12Z"));
+    int64_t ns;
+    assert_int_not_equal(wharf_time_parse_log("yesterday", 9, NULL, now, &ns), 0);
+    assert_int_not_equal(wharf_time_parse_log("Foo 10 06:55:46", 15, NULL, now, &ns), 0);
+    assert_int_not_equal(wharf_time_parse_log("2024-13-01T00:00:00Z", 20, NULL, now, &ns), 0);
+    assert_int_not_equal(wharf_time_parse_log("12/12", 5, "%d/%m/%Y", now, &ns), 0);
+}
+
+/* ---- parser files on events ------------------------------------------------------ */
+
+typedef struct fixture {
+    char dir[64];
+    wharf_parsers_t *ps;
+    wharf_arena_t arena;
+    wharf_event_t e;
+    wharf_buf_t json;
+} fixture_t;
+
+static void write_file(fixture_t *f, const char *name, const char *text)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static int load(fixture_t *f, wharf_conf_errors_t *errs)
+{
+    const char *paths[] = {f->dir};
+    return wharf_parsers_load(paths, 1, &f->ps, errs);
+}
+
+static void fx_init(fixture_t *f)
+{
+    memset(f, 0, sizeof(*f));
+    strcpy(f->dir, "/tmp/wharf-test-parser-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    wharf_arena_init(&f->arena, 4096);
+    wharf_buf_init(&f->json);
+}
+
+static void fx_free(fixture_t *f)
+{
+    char cmd[128];
+    wharf_parsers_free(f->ps);
+    wharf_arena_free(&f->arena);
+    wharf_buf_free(&f->json);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Parses msg with the fields k=v (NULL-terminated pairs); returns the event's JSON. */
+static const char *parse(fixture_t *f, const char *msg, ...)
+{
+    wharf_arena_reset(&f->arena);
+    wharf_event_clear(&f->e);
+    f->e.arena = &f->arena;
+    wharf_event_set_cstr(&f->e, WHARF_F_MESSAGE, msg);
+    va_list ap;
+    va_start(ap, msg);
+    const char *k;
+    while ((k = va_arg(ap, const char *)) != NULL) {
+        const char *v = va_arg(ap, const char *);
+        wharf_event_set_path(&f->e, k, strlen(k), WHARF_V_STR)->u.str = (wharf_str_t){v, strlen(v)};
+    }
+    va_end(ap);
+    wharf_parsers_apply(f->ps, &f->e);
+    wharf_json_writer_t w;
+    wharf_json_writer_init(&w);
+    f->json.len = 0;
+    wharf_json_write_event(&w, &f->e, &f->json);
+    wharf_buf_putc(&f->json, '\0');
+    return f->json.data;
+}
+
+static const char sample_tail[] = "samples:\n  - message: x\n    expect: {message: x}\n";
+
+static void test_kv_and_types(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "name: fw\n"
+             "when: [{process.name: kernel}]\n"
+             "rules:\n"
+             "  - id: log\n"
+             "    kv: {rest: iptables}\n"
+             "    fields:\n"
+             "      source.ip: {from: SRC, type: ip}\n"
+             "      destination.port: {from: DPT, type: long}\n"
+             "      network.transport: \"{PROTO}\"\n"
+             "      x.ok: {from: OK, type: bool}\n"
+             "      x.ratio: {from: R, type: double}\n"
+             "    set: {event.category: [network], event.type: [denied]}\n%s",
+             sample_tail);
+    write_file(&f, "fw.yaml", text);
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), 0);
+    assert_string_equal(parse(&f,
+                              "IN=eth0 SRC=10.1.2.3 DPT=443 PROTO=TCP OK=yes R=0.5 "
+                              "MSG=\"a b\" LEN=60 FLAG",
+                              "process.name", "kernel", NULL),
+                        "{\"destination\":{\"port\":443},\"event\":{\"category\":[\"network\"],"
+                        "\"type\":[\"denied\"]},\"iptables\":{\"IN\":\"eth0\",\"MSG\":\"a b\","
+                        "\"LEN\":\"60\"},\"message\":\"IN=eth0 SRC=10.1.2.3 DPT=443 PROTO=TCP "
+                        "OK=yes R=0.5 MSG=\\\"a b\\\" LEN=60 FLAG\",\"network\":{\"transport\":"
+                        "\"TCP\"},\"process\":{\"name\":\"kernel\"},\"related\":{\"ip\":["
+                        "\"10.1.2.3\"]},\"source\":{\"ip\":\"10.1.2.3\"},\"x\":{\"ok\":true,"
+                        "\"ratio\":0.5}}\n");
+    /* an invalid ip and a non-number are not set; other processes are not parsed */
+    const char *out = parse(&f, "SRC=10.1.2 DPT=http", "process.name", "kernel", NULL);
+    assert_null(strstr(out, "\"source\""));
+    assert_null(strstr(out, "\"destination\""));
+    assert_non_null(strstr(out, "\"denied\""));
+    out = parse(&f, "SRC=10.1.2.3", "process.name", "sshd", NULL);
+    assert_null(strstr(out, "\"source\""));
+    fx_free(&f);
+}
+
+static void test_json_rule(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "name: app\n"
+             "rules:\n"
+             "  - id: json\n"
+             "    json: {rest: app}\n"
+             "    fields:\n"
+             "      log.level: \"{level}\"\n"
+             "      message: \"{msg}\"\n"
+             "      \"@timestamp\": {from: time, type: timestamp}\n"
+             "      user.name: \"{ctx.user}\"\n%s",
+             sample_tail);
+    write_file(&f, "app.yaml", text);
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), 0);
+    const char *in = "{\"level\":\"warn\",\"msg\":\"disk \\\"full\\\"\",\"time\":"
+                     "\"2026-11-23T10:00:00Z\",\"ctx\":{\"user\":\"ann\"},\"n\":[1,{\"a\":null}]}";
+    const char *out = parse(&f, in, NULL);
+    assert_non_null(strstr(out, "\"@timestamp\":\"2026-11-23T10:00:00.000000000Z\""));
+    assert_non_null(strstr(out, "\"app\":{\"n\":[1,{\"a\":null}]}"));
+    assert_non_null(strstr(out, "\"log\":{\"level\":\"warn\"}"));
+    assert_non_null(strstr(out, "\"message\":\"disk \\\"full\\\"\""));
+    assert_non_null(strstr(out, "\"related\":{\"user\":[\"ann\"]}"));
+    assert_non_null(strstr(out, "\"user\":{\"name\":\"ann\"}"));
+    /* the original line is kept when message is rewritten */
+    assert_non_null(strstr(out, "\"original\":\"{\\\"level\\\""));
+    /* not an object, or broken JSON: no match, message untouched */
+    out = parse(&f, "plain text", NULL);
+    assert_string_equal(out, "{\"message\":\"plain text\"}\n");
+    out = parse(&f, "{\"level\":\"warn\"", NULL);
+    assert_string_equal(out, "{\"message\":\"{\\\"level\\\":\\\"warn\\\"\"}\n");
+    fx_free(&f);
+}
+
+/* Two parsers that rewrite message and route to each other: each runs at
+ * most once, so the chain ends. */
+static void test_chain_ends(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "name: a\nwhen: [{x.route: a}]\nrules:\n  - id: r\n    regex: '^a(?<rest>.*)'\n"
+             "    fields: {message: \"{rest}\", x.route: b, x.a: \"yes\"}\n%s",
+             sample_tail);
+    write_file(&f, "a.yaml", text);
+    snprintf(text, sizeof(text),
+             "name: b\nwhen: [{x.route: b}]\nrules:\n  - id: r\n    regex: '^b(?<rest>.*)'\n"
+             "    fields: {message: \"{rest}\", x.route: a, x.b: \"yes\"}\n%s",
+             sample_tail);
+    write_file(&f, "b.yaml", text);
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), 0);
+    const char *out = parse(&f, "ababab", "x.route", "a", NULL);
+    assert_string_equal(out, "{\"event\":{\"original\":\"ababab\"},\"message\":\"abab\",\"x\":{"
+                             "\"a\":\"yes\",\"b\":\"yes\",\"route\":\"a\"}}\n");
+    assert_int_equal(wharf_parsers_only(f.ps, "nope"), -ENOENT);
+    fx_free(&f);
+}
+
+static void test_load_errors_have_lines(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_file(&f, "bad.yaml",
+               "name: bad\n"
+               "rules:\n"
+               "  - id: r1\n"
+               "    regex: '(?<a>x'\n"
+               "  - id: r2\n"
+               "    grok: '%{NOPE}'\n"
+               "  - id: r3\n"
+               "    regex: '(?<a>x)'\n"
+               "    fields: {user.name: \"{b}\"}\n"
+               "    set: {event.outcome: failed}\n");
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
+    assert_null(f.ps);
+    char want[5][160];
+    snprintf(want[0], 160,
+             "%s/bad.yaml:4: regex: regex does not compile: missing closing "
+             "parenthesis at offset 6",
+             f.dir);
+    snprintf(want[1], 160, "%s/bad.yaml:6: rule 'r2': unknown grok pattern %%{NOPE}", f.dir);
+    snprintf(want[2], 160, "%s/bad.yaml:9: rule 'r3': fields: {b} refers to no named group", f.dir);
+    snprintf(want[3], 160, "%s/bad.yaml:10: event.outcome: 'failed' is not an ECS allowed value",
+             f.dir);
+    snprintf(want[4], 160, "%s/bad.yaml:1: parser 'bad': every parser file needs samples", f.dir);
+    assert_int_equal(errs.n, 5);
+    for (int i = 0; i < 5; i++)
+        if (strncmp(errs.msgs[i], want[i], strlen(want[i])) != 0)
+            fail_msg("error %d: got '%s', want prefix '%s'", i, errs.msgs[i], want[i]);
+    wharf_conf_errors_free(&errs);
+    fx_free(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grok_base_library),
+        cmocka_unit_test(test_grok_captures_and_errors),
+        cmocka_unit_test(test_log_timestamps),
+        cmocka_unit_test(test_kv_and_types),
+        cmocka_unit_test(test_json_rule),
+        cmocka_unit_test(test_chain_ends),
+        cmocka_unit_test(test_load_errors_have_lines),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
