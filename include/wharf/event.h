@@ -210,6 +210,14 @@ static inline void wharf_event_tag(wharf_event_t *e, wharf_tag t)
  * beside "message", "container" beside "container.id"). */
 wharf_value_t *wharf_event_set_path(wharf_event_t *e, const char *path, size_t len, uint32_t type);
 
+/* 1 when path can be set with wharf_event_set_path on an event with no
+ * dynamic fields: a fixed field, or a well-formed path that nests under or
+ * over none. Lets a caller check its paths once, then use set_dyn. */
+int wharf_event_path_ok(const char *path, size_t len);
+/* wharf_event_set_path for a path that passed wharf_event_path_ok and is
+ * not a fixed field: only the dynamic fields are checked. */
+wharf_value_t *wharf_event_set_dyn(wharf_event_t *e, const char *path, size_t len, uint32_t type);
+
 /* The dotted path of a field id, e.g. "container.image.name". */
 const char *wharf_field_path(wharf_field_id f);
 wharf_str_t wharf_field_path_str(wharf_field_id f);

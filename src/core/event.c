@@ -88,6 +88,29 @@ static int path_conflicts(const wharf_event_t *e, wharf_str_t p)
     return 0;
 }
 
+int wharf_event_path_ok(const char *path, size_t len)
+{
+    int f = wharf_field_lookup(path, len);
+    if (f >= 0)
+        return f != WHARF_F_TAGS;
+    wharf_event_t empty = {.n_dyn = 0};
+    return !path_conflicts(&empty, (wharf_str_t){path, len});
+}
+
+wharf_value_t *wharf_event_set_dyn(wharf_event_t *e, const char *path, size_t len, uint32_t type)
+{
+    wharf_str_t p = {path, len};
+    for (uint32_t i = 0; i < e->n_dyn; i++)
+        if (path_nests(e->dyn[i].path, p))
+            return NULL;
+    wharf_value_t *v = event_dyn_slot(e, path, len);
+    if (v != NULL) {
+        v->type = type;
+        v->count = 0;
+    }
+    return v;
+}
+
 wharf_value_t *wharf_event_set_path(wharf_event_t *e, const char *path, size_t len, uint32_t type)
 {
     int f = wharf_field_lookup(path, len);

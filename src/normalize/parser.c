@@ -86,12 +86,14 @@ static const char *label_text(wharf_event_t *e, const char *key, size_t n, size_
     wharf_str_t labels = e->v[WHARF_F_CONTAINER_LABELS].u.str;
     wharf_json_value_t v;
     char dedot[256];
-    int rc = wharf_json_find(labels.ptr, labels.len, key, n, &v);
-    if (rc != 1 && n < sizeof(dedot)) {
+    int rc = 0;
+    if (n < sizeof(dedot) && memchr(key, '.', n) != NULL) {
         for (size_t i = 0; i < n; i++)
             dedot[i] = key[i] == '.' ? '_' : key[i];
-        rc = wharf_json_find(labels.ptr, labels.len, dedot, n, &v);
+        rc = wharf_json_find(labels.ptr, labels.len, dedot, n, &v); /* labels_dedot (default) */
     }
+    if (rc != 1)
+        rc = wharf_json_find(labels.ptr, labels.len, key, n, &v);
     if (rc != 1 || v.type != WHARF_JSON_STRING)
         return NULL;
     if (!v.escaped) {
@@ -372,6 +374,19 @@ static void set_value(wharf_event_t *e, const char *path, size_t len, const whar
     }
 }
 
+/* A field whose path was checked at load (wharf_event_path_ok): a fixed
+ * field is an array store, a dynamic one a scan of the dynamic fields. */
+static void set_field(wharf_event_t *e, int id, const char *path, size_t len,
+                      const wharf_value_t *v)
+{
+    wharf_value_t *slot = id >= 0 ? wharf_event_slot(e, (wharf_field_id)id, v->type)
+                                  : wharf_event_set_dyn(e, path, len, v->type);
+    if (slot != NULL) {
+        slot->u = v->u;
+        slot->count = v->count;
+    }
+}
+
 /* A rewritten message keeps the original line in event.original. */
 static void keep_original(wharf_event_t *e)
 {
@@ -380,7 +395,7 @@ static void keep_original(wharf_event_t *e)
         !wharf_event_has(e, WHARF_F_MESSAGE))
         return;
     wharf_value_t orig = e->v[WHARF_F_MESSAGE];
-    set_value(e, "event.original", 14, &orig);
+    set_field(e, -1, "event.original", 14, &orig);
 }
 
 static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f)
@@ -390,9 +405,9 @@ static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field
     wharf_value_t v;
     if (!render_field(e, m, f, &s, &n) || parser_convert(e, f->type, f->format, s, n, &v) < 0)
         return;
-    if (f->path_len == 7 && memcmp(f->path, "message", 7) == 0)
+    if (f->field_id == WHARF_F_MESSAGE)
         keep_original(e);
-    set_value(e, f->path, f->path_len, &v);
+    set_field(e, f->field_id, f->path, f->path_len, &v);
 }
 
 /* ---- rest: what the fields did not take ------------------------------------ */
@@ -538,17 +553,41 @@ static void related_fill(wharf_event_t *e, const char *target, const char *const
     memcpy(arr, vals, n * sizeof(*arr));
     wharf_value_t v = {.type = WHARF_V_STRS, .count = n};
     v.u.strs = arr;
-    set_value(e, target, tlen, &v);
+    set_field(e, -1, target, tlen, &v);
 }
+
+static const char *const related_ips[] = {"source.ip", "destination.ip", "client.ip", "server.ip",
+                                          "host.ip"};
+static const char *const related_users[] = {"user.name", "user.target.name", "source.user.name",
+                                            "destination.user.name"};
 
 static void related_update(wharf_event_t *e)
 {
-    static const char *const ips[] = {"source.ip", "destination.ip", "client.ip", "server.ip",
-                                      "host.ip"};
-    static const char *const users[] = {"user.name", "user.target.name", "source.user.name",
-                                        "destination.user.name"};
-    related_fill(e, "related.ip", ips, 5);
-    related_fill(e, "related.user", users, 4);
+    related_fill(e, "related.ip", related_ips, 5);
+    related_fill(e, "related.user", related_users, 4);
+}
+
+static int related_source(const char *path)
+{
+    for (size_t i = 0; i < 5; i++)
+        if (strcmp(path, related_ips[i]) == 0 || (i < 4 && strcmp(path, related_users[i]) == 0))
+            return 1;
+    return 0;
+}
+
+/* Resolved once: fixed field ids, and whether related.* needs updating. */
+static void parsers_resolve_rule(parser_rule_t *r)
+{
+    for (size_t i = 0; i < r->n_fields; i++) {
+        rule_field_t *f = &r->fields[i];
+        f->field_id = wharf_field_lookup(f->path, f->path_len);
+        r->sets_related |= related_source(f->path);
+    }
+    for (size_t i = 0; i < r->n_set; i++) {
+        rule_set_t *s = &r->set[i];
+        s->field_id = wharf_field_lookup(s->path, s->path_len);
+        r->sets_related |= related_source(s->path);
+    }
 }
 
 /* ---- one parser ------------------------------------------------------------ */
@@ -563,8 +602,9 @@ static void rule_apply(wharf_parsers_t *ps, wharf_event_t *e, match_ctx_t *m)
     else if (r->rest != NULL && r->kind == RK_KV)
         rest_kv(ps, e, m);
     for (size_t i = 0; i < r->n_set; i++)
-        set_value(e, r->set[i].path, r->set[i].path_len, &r->set[i].value);
-    related_update(e);
+        set_field(e, r->set[i].field_id, r->set[i].path, r->set[i].path_len, &r->set[i].value);
+    if (r->sets_related)
+        related_update(e);
 }
 
 /* Tries p's rules in order. 1 when one matched; *rewrote when it set
@@ -598,10 +638,22 @@ uint64_t parser_route_hash(size_t path, const char *value, size_t len)
     return wharf_fingerprint(value, len) ^ ((uint64_t)path * UINT64_C(0x9E3779B97F4A7C15));
 }
 
-static int term_matches(wharf_event_t *e, const when_term_t *t)
+/* The value of when path k in e, looked up once per routing round. */
+static const char *when_text(wharf_parsers_t *ps, wharf_event_t *e, size_t k, size_t *len)
+{
+    if (ps->wp_state[k] == 0) {
+        const char *path = ps->route_paths[k];
+        ps->wp_text[k] = parser_event_text(e, path, strlen(path), &ps->wp_len[k]);
+        ps->wp_state[k] = ps->wp_text[k] != NULL ? 1 : 2;
+    }
+    *len = ps->wp_len[k];
+    return ps->wp_state[k] == 1 ? ps->wp_text[k] : NULL;
+}
+
+static int term_matches(wharf_parsers_t *ps, wharf_event_t *e, const when_term_t *t)
 {
     size_t len;
-    const char *s = parser_event_text(e, t->path, t->path_len, &len);
+    const char *s = when_text(ps, e, t->slot, &len);
     if (s == NULL)
         return 0;
     if (t->kind == WK_REGEX)
@@ -612,10 +664,10 @@ static int term_matches(wharf_event_t *e, const when_term_t *t)
     return 0;
 }
 
-static int item_matches(wharf_event_t *e, const when_item_t *w)
+static int item_matches(wharf_parsers_t *ps, wharf_event_t *e, const when_item_t *w)
 {
     for (size_t i = 0; i < w->n_terms; i++)
-        if (!term_matches(e, &w->terms[i]))
+        if (!term_matches(ps, e, &w->terms[i]))
             return 0;
     return 1;
 }
@@ -623,22 +675,28 @@ static int item_matches(wharf_event_t *e, const when_item_t *w)
 static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e)
 {
     memset(ps->candidate, 0, ps->n);
+    /* A rule may have set any field, but container labels come from the
+     * runtime: their values stay known for the whole chain. */
+    for (size_t k = 0; k < ps->n_route_paths; k++)
+        if (!ps->route_stable[k])
+            ps->wp_state[k] = 0;
     for (size_t k = 0; k < ps->n_route_paths; k++) {
+        if (!ps->route_indexed[k])
+            continue;
         size_t len;
-        const char *path = ps->route_paths[k];
-        const char *s = parser_event_text(e, path, strlen(path), &len);
+        const char *s = when_text(ps, e, k, &len);
         if (s == NULL)
             continue;
         uint64_t h = parser_route_hash(k, s, len);
         for (route_entry_t *r = ps->routes[h % ROUTE_BUCKETS]; r != NULL; r = r->next)
             if (r->path == k && r->value_len == len && memcmp(r->value, s, len) == 0 &&
                 !ps->done[r->parser] && !ps->candidate[r->parser] &&
-                item_matches(e, &ps->v[r->parser].when[r->item]))
+                item_matches(ps, e, &ps->v[r->parser].when[r->item]))
                 ps->candidate[r->parser] = 1;
     }
     for (size_t i = 0; i < ps->n_scan_items; i++) {
         size_t p = ps->scan_items[2 * i], item = ps->scan_items[2 * i + 1];
-        if (!ps->done[p] && !ps->candidate[p] && item_matches(e, &ps->v[p].when[item]))
+        if (!ps->done[p] && !ps->candidate[p] && item_matches(ps, e, &ps->v[p].when[item]))
             ps->candidate[p] = 1;
     }
     for (size_t i = 0; i < ps->n_always; i++)
@@ -651,6 +709,7 @@ int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e)
     if (ps == NULL || ps->n == 0)
         return 0;
     memset(ps->done, 0, ps->n);
+    memset(ps->wp_state, 0, ps->n_route_paths);
     int matched = 0;
     for (int depth = 0; depth < PARSER_MAX_CHAIN; depth++) {
         if (depth == 0 && ps->only >= 0) {
@@ -679,11 +738,29 @@ static size_t route_path_index(wharf_parsers_t *ps, const char *path)
     for (size_t i = 0; i < ps->n_route_paths; i++)
         if (strcmp(ps->route_paths[i], path) == 0)
             return i;
-    char **v = realloc(ps->route_paths, (ps->n_route_paths + 1) * sizeof(*v));
-    if (v == NULL)
+    size_t n = ps->n_route_paths + 1;
+    char **v = realloc(ps->route_paths, n * sizeof(*v));
+    if (v != NULL)
+        ps->route_paths = v;
+    unsigned char *st = realloc(ps->wp_state, n), *ix = st ? realloc(ps->route_indexed, n) : NULL;
+    unsigned char *sb = ix ? realloc(ps->route_stable, n) : NULL;
+    if (st != NULL)
+        ps->wp_state = st;
+    if (ix != NULL)
+        ps->route_indexed = ix;
+    if (sb != NULL)
+        ps->route_stable = sb;
+    const char **tx = realloc(ps->wp_text, n * sizeof(*tx));
+    if (tx != NULL)
+        ps->wp_text = tx;
+    size_t *ln = realloc(ps->wp_len, n * sizeof(*ln));
+    if (ln != NULL)
+        ps->wp_len = ln;
+    if (v == NULL || st == NULL || ix == NULL || sb == NULL || tx == NULL || ln == NULL ||
+        (v[n - 1] = strdup(path)) == NULL)
         return SIZE_MAX;
-    ps->route_paths = v;
-    v[ps->n_route_paths] = strdup(path);
+    ix[n - 1] = 0;
+    sb[n - 1] = strncmp(path, LABELS_PREFIX, sizeof(LABELS_PREFIX) - 1) == 0;
     return ps->n_route_paths++;
 }
 
@@ -706,13 +783,15 @@ static int route_add(wharf_parsers_t *ps, size_t path, const char *value, size_t
 
 static int route_item(wharf_parsers_t *ps, size_t p, size_t item)
 {
-    const when_item_t *w = &ps->v[p].when[item];
+    when_item_t *w = &ps->v[p].when[item];
+    for (size_t t = 0; t < w->n_terms; t++)
+        if ((w->terms[t].slot = route_path_index(ps, w->terms[t].path)) == SIZE_MAX)
+            return -ENOMEM;
     for (size_t t = 0; t < w->n_terms; t++) {
         if (w->terms[t].kind != WK_EXACT)
             continue;
-        size_t path = route_path_index(ps, w->terms[t].path);
-        if (path == SIZE_MAX)
-            return -ENOMEM;
+        size_t path = w->terms[t].slot;
+        ps->route_indexed[path] = 1;
         for (size_t v = 0; v < w->terms[t].n_values; v++)
             if (route_add(ps, path, w->terms[t].values[v], p, item) < 0)
                 return -ENOMEM;
@@ -737,6 +816,8 @@ static int parsers_index(wharf_parsers_t *ps)
     if (ps->done == NULL || ps->candidate == NULL || ps->always == NULL || ps->match == NULL)
         return -ENOMEM;
     for (size_t p = 0; p < ps->n; p++) {
+        for (size_t r = 0; r < ps->v[p].n_rules; r++)
+            parsers_resolve_rule(&ps->v[p].rules[r]);
         if (ps->v[p].n_when == 0)
             ps->always[ps->n_always++] = p;
         for (size_t i = 0; i < ps->v[p].n_when; i++)
@@ -842,6 +923,11 @@ void wharf_parsers_free(wharf_parsers_t *ps)
     for (size_t i = 0; i < ps->n_route_paths; i++)
         free(ps->route_paths[i]);
     free(ps->route_paths);
+    free(ps->wp_state);
+    free(ps->wp_text);
+    free(ps->wp_len);
+    free(ps->route_indexed);
+    free(ps->route_stable);
     free(ps->scan_items);
     free(ps->always);
     free(ps->done);

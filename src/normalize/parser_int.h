@@ -34,6 +34,7 @@ typedef struct tpl_part {
 typedef struct rule_field {
     char *path;
     size_t path_len;
+    int field_id; /* the fixed event field, or -1 (resolved at load) */
     parser_type type;
     char *format; /* timestamp: strptime format, or NULL */
     tpl_part_t *parts;
@@ -43,6 +44,7 @@ typedef struct rule_field {
 typedef struct rule_set {
     char *path;
     size_t path_len;
+    int field_id;
     wharf_value_t value; /* strings owned by the rule */
 } rule_set_t;
 
@@ -59,6 +61,7 @@ typedef struct parser_rule {
     char *rest;             /* json/kv: object for keys no field took, or NULL */
     char kv_sep, kv_assign; /* kv */
     int sets_message;
+    int sets_related; /* sets a field related.ip / related.user is made of */
     uint64_t matched;
 } parser_rule_t;
 
@@ -67,6 +70,7 @@ typedef enum when_kind { WK_EXACT, WK_REGEX } when_kind;
 typedef struct when_term {
     char *path;
     size_t path_len;
+    size_t slot; /* index into the parser set's when paths */
     when_kind kind;
     char **values; /* WK_EXACT: any of */
     size_t n_values;
@@ -125,9 +129,15 @@ typedef struct route_entry {
 struct wharf_parsers {
     parser_t *v;
     size_t n;
-    /* routing */
-    char **route_paths; /* distinct paths of exact terms */
+    /* routing: every distinct path of a when term, and per event (cleared
+     * when a rewrite may have changed fields) its value, looked up once */
+    char **route_paths;
     size_t n_route_paths;
+    unsigned char *route_indexed; /* the path has exact values in routes[] */
+    unsigned char *route_stable;  /* container labels: unchanged by rules */
+    unsigned char *wp_state;      /* 0 not looked up, 1 present, 2 absent */
+    const char **wp_text;
+    size_t *wp_len;
     route_entry_t *routes[ROUTE_BUCKETS];
     size_t *scan_items; /* (parser, item) pairs with no exact term: checked always */
     size_t n_scan_items;

@@ -7,6 +7,7 @@
  * goes on after an error so that one run shows them all. */
 #include "parser_int.h"
 #include "wharf/common.h"
+#include "wharf/event.h"
 #include "wharf/grok.h"
 
 #include <dirent.h>
@@ -136,13 +137,18 @@ static void load_check_ecs_value(load_ctx_t *c, int line, const char *path, cons
                    path, value, path);
 }
 
+/* A path an event can take: well formed, not `tags`, not nesting under or
+ * over a fixed field ("message.x", "container"). */
 static int load_path_ok(const char *p)
 {
+    return wharf_event_path_ok(p, strlen(p));
+}
+
+/* A path to read (when): any well-formed one, labels' sub-keys included. */
+static int load_read_path_ok(const char *p)
+{
     size_t n = strlen(p);
-    if (n == 0 || p[0] == '.' || p[n - 1] == '.' || strstr(p, "..") != NULL ||
-        strcmp(p, "tags") == 0)
-        return 0;
-    return 1;
+    return n > 0 && p[0] != '.' && p[n - 1] != '.' && strstr(p, "..") == NULL;
 }
 
 int parser_type_parse(const char *s, parser_type *out)
@@ -178,7 +184,7 @@ static void load_when_term(load_ctx_t *c, when_term_t *t, yaml_node_t *k, yaml_n
 {
     t->path = strdup(load_scalar(k) ? load_scalar(k) : "");
     t->path_len = strlen(t->path);
-    if (!load_path_ok(t->path))
+    if (!load_read_path_ok(t->path))
         load_error(c, load_line(k), "when: '%s' is not a field path", t->path);
     if (v->type == YAML_SCALAR_NODE) {
         t->kind = WK_EXACT;
@@ -305,7 +311,10 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
     f->path = strdup(load_scalar(k) ? load_scalar(k) : "");
     f->path_len = strlen(f->path);
     if (!load_path_ok(f->path))
-        load_error(c, load_line(k), "rule '%s': fields: '%s' is not a field path", r->id, f->path);
+        load_error(c, load_line(k),
+                   "rule '%s': fields: '%s' is not a field path an event can take (malformed, "
+                   "'tags', or under or over a fixed field such as message)",
+                   r->id, f->path);
     if (strcmp(f->path, "message") == 0)
         r->sets_message = 1;
     if (v->type == YAML_SCALAR_NODE) {
@@ -392,7 +401,10 @@ static void load_set_entry(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml
     s->path = strdup(load_scalar(k) ? load_scalar(k) : "");
     s->path_len = strlen(s->path);
     if (!load_path_ok(s->path))
-        load_error(c, load_line(k), "rule '%s': set: '%s' is not a field path", r->id, s->path);
+        load_error(c, load_line(k),
+                   "rule '%s': set: '%s' is not a field path an event can take (malformed, 'tags', "
+                   "or under or over a fixed field such as message)",
+                   r->id, s->path);
     if (v->type == YAML_SCALAR_NODE) {
         load_scalar_value(v, load_scalar(v), &s->value);
         if (s->value.type == WHARF_V_STR)
@@ -454,8 +466,10 @@ static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node
         f->path = strdup(g.caps[i].field);
         f->path_len = strlen(f->path);
         if (!load_path_ok(f->path))
-            load_error(c, load_line(n), "rule '%s': grok: '%s' is not a field path", r->id,
-                       f->path);
+            load_error(c, load_line(n),
+                       "rule '%s': grok: '%s' is not a field path an event can take (malformed, "
+                       "'tags', or under or over a fixed field such as message)",
+                       r->id, f->path);
         if (g.caps[i].type != NULL && parser_type_parse(g.caps[i].type, &f->type) < 0)
             load_error(c, load_line(n),
                        "rule '%s': grok: unknown type '%s' in %%{...:%s:%s} "
@@ -489,6 +503,9 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
         load_error(c, load_line(opts), "rule '%s': kv: assign must be one character", r->id);
     r->kv_sep = sep && *sep ? sep[0] : ' ';
     r->kv_assign = assign && *assign ? assign[0] : '=';
+    if (rest != NULL && !load_path_ok(rest))
+        load_error(c, load_line(opts), "rule '%s': kv: rest: '%s' is not a field path", r->id,
+                   rest);
     if (rest != NULL)
         r->rest = strdup(rest);
 }
@@ -537,6 +554,9 @@ static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
         if (json->type == YAML_MAPPING_NODE) {
             load_check_keys(c, json, "json options", jkeys, "rest");
             const char *rest = load_scalar(load_get(c, json, "rest"));
+            if (rest != NULL && !load_path_ok(rest))
+                load_error(c, load_line(json), "rule '%s': json: rest: '%s' is not a field path",
+                           r->id, rest);
             if (rest != NULL)
                 r->rest = strdup(rest);
         }

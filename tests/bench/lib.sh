@@ -33,10 +33,12 @@ bench_build() {
 # changed generator regenerates) and prints its directory:
 #   docker: DIR/containers/<id>/<id>-json.log ...   cri: DIR/pods/..., DIR/containers/...
 #   journald: DIR/journal/*.journal (LINES entries, gen_journal.py)
+#   parse: DIR/containers/... as docker, corpus lines for the parser pack (gen_parse.py)
 #   DIR/manifest.json (expected events, input bytes ...), written last.
 bench_dataset() {
     local fmt=$1 lines=$2 key dir
-    key=$(cat "$BENCH_HERE/gen.py" "$BENCH_HERE/gen_journal.py" | sha1sum | cut -c1-10)
+    key=$(cat "$BENCH_HERE/gen.py" "$BENCH_HERE/gen_journal.py" "$BENCH_HERE/gen_parse.py" |
+        sha1sum | cut -c1-10)
     dir="$BENCH_DATA/$fmt-${lines}x${CONTAINERS}-s$SEED-$key"
     if [ ! -f "$dir/manifest.json" ]; then
         mkdir -p "$BENCH_DATA"
@@ -44,7 +46,10 @@ bench_dataset() {
         find "$BENCH_DATA" -mindepth 1 -maxdepth 1 -type d -name "*-s*-*" ! -name "*-$key" \
             -exec rm -rf {} + 2>/dev/null || true
         rm -rf "$dir"
-        if [ "$fmt" = journald ]; then
+        if [ "$fmt" = parse ]; then
+            python3 "$BENCH_HERE/gen_parse.py" "$dir" --lines "$lines" --seed "$SEED" >&2 ||
+                bench_die "gen_parse.py failed"
+        elif [ "$fmt" = journald ]; then
             python3 "$BENCH_HERE/gen_journal.py" "$dir" --entries "$lines" --seed "$SEED" >&2 ||
                 bench_die "gen_journal.py failed"
         elif [ "$fmt" = cri ]; then

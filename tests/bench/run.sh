@@ -24,7 +24,12 @@
 # Environment:
 #   LINES=2000000 CONTAINERS=20 SEED=1   data set parameters
 #   WHARF_BIN=path                       use this binary, do not build
-#   SCENARIOS="docker cri buffer journald" which scenarios to run
+#   SCENARIOS="docker cri buffer journald parsers" which scenarios to run
+#   PARSE_LINES=1000000                  parsers scenario: corpus lines (sshd in syslog format, nginx,
+#                                        auditd, JSON apps) in 4 Docker containers, read without and
+#                                        with the shipped pack (parsers/), ROUNDS rounds, medians;
+#                                        targets: >= 250,000 events/cpu_s with the pack, and not more
+#                                        than 30% below the run without it
 #   JOURNAL_ENTRIES=500000               journald scenario: entries in the journal (gen_journal.py,
 #                                        systemd-journal-remote; the target is >= 150,000/cpu_s)
 #   WHARF_BASELINE_BIN=path              wharf without the disk buffer, for the buffer
@@ -54,8 +59,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 LINES=${LINES:-2000000}
-SCENARIOS=${SCENARIOS:-docker cri buffer journald}
+SCENARIOS=${SCENARIOS:-docker cri buffer journald parsers}
 JOURNAL_ENTRIES=${JOURNAL_ENTRIES:-500000}
+PARSE_LINES=${PARSE_LINES:-1000000}
 ROUNDS=${ROUNDS:-3}
 while [ $# -gt 0 ]; do
     case $1 in
@@ -254,7 +260,24 @@ for sc in $SCENARIOS; do
         MAX_RSS=$rss_before
         echo "    (journald peak_rss counts sd-journal's mmap of the journal files; not in the 64 MiB target)"
         ;;
-    *) bench_die "unknown scenario '$sc' (docker, cri, buffer, journald)" ;;
+    parsers)
+        ds=$(bench_dataset parse "$PARSE_LINES")
+        cpu_none=() cpu_pack=()
+        for round in $(seq "$ROUNDS"); do
+            echo "parsers round $round of $ROUNDS"
+            run_scenario "corpus-mix->ecs->file (no parsers)" docker "$ds"
+            cpu_none+=("$RESULT_CPU")
+            run_scenario "corpus-mix->parsers->ecs->file" docker "$ds" \
+                "pipeline: {parsers: [$BENCH_REPO/parsers]}"
+            cpu_pack+=("$RESULT_CPU")
+        done
+        none=$(bench_median "${cpu_none[@]}")
+        pack=$(bench_median "${cpu_pack[@]}")
+        awk -v n="$none" -v p="$pack" -v k="$ROUNDS" 'BEGIN {
+            printf "parsers, median of %d rounds: events/cpu_s without %d, with the pack %d (%s 250000: %s), %.0f%% below (target <= 30%%: %s)\n",
+                k, n, p, (p >= 250000 ? ">=" : "<"), (p >= 250000 ? "met" : "NOT met"), 100 * (1 - p / n), (p / n >= 0.70 ? "met" : "NOT met") }'
+        ;;
+    *) bench_die "unknown scenario '$sc' (docker, cri, buffer, journald, parsers)" ;;
     esac
 done
 

@@ -294,9 +294,9 @@ static void test_unknown_keys(void **state)
                   "t.yaml:1: missing required key 'outputs'");
     EXPECT_ERRORS("host: {nmae: x}\ninputs: [{type: docker, id: d}]\n" OUTPUTS,
                   "t.yaml:1: unknown key 'nmae' in 'host' (did you mean 'name'?)");
-    EXPECT_ERRORS(
-        "verbose: 1\ninputs: [{type: docker, id: d}]\n" OUTPUTS,
-        "t.yaml:1: unknown key 'verbose' (valid keys: inputs, outputs, data_dir, host, buffer, pipeline)");
+    EXPECT_ERRORS("verbose: 1\ninputs: [{type: docker, id: d}]\n" OUTPUTS,
+                  "t.yaml:1: unknown key 'verbose' (valid keys: inputs, outputs, data_dir, host, "
+                  "buffer, pipeline)");
 }
 
 static void test_wrong_types(void **state)
