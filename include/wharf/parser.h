@@ -38,6 +38,12 @@ int wharf_parsers_only(wharf_parsers_t *ps, const char *name);
  * Returns how many rules matched. */
 int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e);
 
+/* Sets a field of an event to parse (wharf parse --field, samples): text,
+ * and for container.labels.KEY a label (key dedotted). The strings must
+ * outlive the event. 0, or -EINVAL for a path an event cannot take. */
+int wharf_parsers_input_field(wharf_event_t *e, const char *path, size_t path_len,
+                              const char *value, size_t len);
+
 /* Runs every sample of every parser through the whole set; prints each
  * failure to out ("FILE:LINE: parser P, sample N: FIELD: expected X, got
  * Y") and counts. */

@@ -75,10 +75,9 @@ static void parse_line(wharf_parsers_t *ps, const parse_args_t *a, wharf_event_t
     wharf_event_set_str(e, WHARF_F_MESSAGE, line, len);
     for (size_t i = 0; i < a->n_fields; i++) {
         const char *eq = strchr(a->fields[i], '=');
-        wharf_value_t *v =
-            wharf_event_set_path(e, a->fields[i], (size_t)(eq - a->fields[i]), WHARF_V_STR);
-        if (v != NULL)
-            v->u.str = (wharf_str_t){eq + 1, strlen(eq + 1)};
+        if (wharf_parsers_input_field(e, a->fields[i], (size_t)(eq - a->fields[i]), eq + 1,
+                                      strlen(eq + 1)) < 0)
+            fprintf(stderr, "wharf: --field %s: not a field an event can take\n", a->fields[i]);
     }
 }
 

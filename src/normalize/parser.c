@@ -117,6 +117,49 @@ static const char *field_text(wharf_event_t *e, int id, const char *path, size_t
     return NULL;
 }
 
+/* container.labels.KEY=value: appended to the labels object, the key
+ * dedotted as Docker's metadata reader does by default. */
+static int input_label(wharf_event_t *e, const char *key, size_t klen, const char *v, size_t vlen)
+{
+    wharf_buf_t b;
+    wharf_buf_init(&b);
+    if (wharf_event_has(e, WHARF_F_CONTAINER_LABELS) &&
+        e->v[WHARF_F_CONTAINER_LABELS].type == WHARF_V_RAW &&
+        e->v[WHARF_F_CONTAINER_LABELS].u.str.len >= 2) {
+        wharf_str_t old = e->v[WHARF_F_CONTAINER_LABELS].u.str;
+        wharf_buf_append(&b, old.ptr, old.len - 1);
+        if (old.len > 2)
+            wharf_buf_putc(&b, ',');
+    } else {
+        wharf_buf_putc(&b, '{');
+    }
+    char *k = wharf_arena_strndup(e->arena, key, klen);
+    for (size_t i = 0; k != NULL && i < klen; i++)
+        k[i] = k[i] == '.' ? '_' : k[i];
+    wharf_json_write_string(&b, k ? k : "", k ? klen : 0);
+    wharf_buf_putc(&b, ':');
+    wharf_json_write_string(&b, v, vlen);
+    wharf_buf_putc(&b, '}');
+    const char *text = arena_copy(e, b.data, b.len);
+    if (text != NULL)
+        wharf_event_set_raw(e, WHARF_F_CONTAINER_LABELS, text, b.len);
+    wharf_buf_free(&b);
+    return text != NULL && k != NULL ? 0 : -ENOMEM;
+}
+
+int wharf_parsers_input_field(wharf_event_t *e, const char *path, size_t path_len,
+                              const char *value, size_t len)
+{
+    size_t pl = sizeof(LABELS_PREFIX) - 1;
+    if (path_len > pl && memcmp(path, LABELS_PREFIX, pl) == 0)
+        return input_label(e, path + pl, path_len - pl, value, len);
+    wharf_value_t *v = wharf_event_set_path(e, path, path_len, WHARF_V_STR);
+    if (v == NULL)
+        return -EINVAL;
+    v->u.str = (wharf_str_t){value, len};
+    return 0;
+}
+
 const char *parser_event_text(wharf_event_t *e, const char *path, size_t path_len, size_t *len)
 {
     return field_text(e, wharf_field_lookup(path, path_len), path, path_len, len);
@@ -221,6 +264,7 @@ typedef struct match_ctx {
     PCRE2_SIZE *ov;
     int n_groups;
     wharf_str_t kv_key[KV_MAX_PAIRS], kv_val[KV_MAX_PAIRS];
+    unsigned char kv_quoted[KV_MAX_PAIRS];
     size_t n_kv;
 } match_ctx_t;
 
@@ -240,7 +284,8 @@ static void kv_split(match_ctx_t *m, char sep, char assign)
         }
         size_t klen = (size_t)(p - k);
         const char *v = ++p, *vend;
-        if (p < end && (*p == '"' || *p == '\'')) {
+        int quoted = p < end && (*p == '"' || *p == '\'');
+        if (quoted) {
             char q = *p++;
             v = p;
             while (p < end && *p != q)
@@ -255,6 +300,7 @@ static void kv_split(match_ctx_t *m, char sep, char assign)
         }
         if (klen > 0) {
             m->kv_key[m->n_kv] = (wharf_str_t){k, klen};
+            m->kv_quoted[m->n_kv] = (unsigned char)quoted;
             m->kv_val[m->n_kv++] = (wharf_str_t){v, (size_t)(vend - v)};
         }
     }
@@ -295,6 +341,20 @@ static int rule_match(parser_rule_t *r, match_ctx_t *m)
 }
 
 /* A reference's value in the match; 0 when it has none. */
+/* A quoted kv value without its backslash escapes (\" \' \\). */
+static const char *kv_unescape(wharf_event_t *e, wharf_str_t v, size_t *n)
+{
+    char *out = wharf_arena_alloc(e->arena, v.len + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < v.len; i++)
+        out[o++] = v.ptr[i] == '\\' && i + 1 < v.len ? v.ptr[++i] : v.ptr[i];
+    out[o] = '\0';
+    *n = o;
+    return out;
+}
+
 static int ref_value(wharf_event_t *e, const match_ctx_t *m, const tpl_part_t *t, const char **s,
                      size_t *n)
 {
@@ -310,8 +370,12 @@ static int ref_value(wharf_event_t *e, const match_ctx_t *m, const tpl_part_t *t
     }
     if (m->r->kind == RK_KV) {
         size_t kl = strlen(t->key);
-        for (size_t i = 0; i < m->n_kv; i++)
+        for (size_t i = m->n_kv; i-- > 0;) /* a repeated key: the last value */
             if (m->kv_key[i].len == kl && memcmp(m->kv_key[i].ptr, t->key, kl) == 0) {
+                if (m->kv_quoted[i] && memchr(m->kv_val[i].ptr, '\\', m->kv_val[i].len)) {
+                    *s = kv_unescape(e, m->kv_val[i], n);
+                    return *s != NULL;
+                }
                 *s = m->kv_val[i].ptr;
                 *n = m->kv_val[i].len;
                 return 1;
@@ -337,7 +401,7 @@ static int render_field(wharf_event_t *e, const match_ctx_t *m, const rule_field
                         const char **s, size_t *n)
 {
     if (f->n_parts == 1 && f->parts[0].lit == NULL)
-        return ref_value(e, m, &f->parts[0], s, n);
+        return ref_value(e, m, &f->parts[0], s, n) && *n > 0; /* empty: not set */
     const char *piece[16];
     size_t plen[16], total = 0;
     if (f->n_parts > 16)
@@ -497,6 +561,16 @@ static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *
     set_value(e, m->r->rest, strlen(m->r->rest), &v);
 }
 
+/* A key that comes again later: the last value wins, as for fields. */
+static int kv_repeated_later(const match_ctx_t *m, size_t i)
+{
+    for (size_t j = i + 1; j < m->n_kv; j++)
+        if (m->kv_key[j].len == m->kv_key[i].len &&
+            memcmp(m->kv_key[j].ptr, m->kv_key[i].ptr, m->kv_key[i].len) == 0)
+            return 1;
+    return 0;
+}
+
 static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
 {
     wharf_buf_t *b = &ps->scratch;
@@ -504,13 +578,17 @@ static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
     wharf_buf_putc(b, '{');
     size_t kept = 0;
     for (size_t i = 0; i < m->n_kv; i++) {
-        if (rest_taken(m->r, m->kv_key[i].ptr, m->kv_key[i].len))
+        if (rest_taken(m->r, m->kv_key[i].ptr, m->kv_key[i].len) || kv_repeated_later(m, i))
             continue;
         if (kept++)
             wharf_buf_putc(b, ',');
         wharf_json_write_string(b, m->kv_key[i].ptr, m->kv_key[i].len);
         wharf_buf_putc(b, ':');
-        wharf_json_write_string(b, m->kv_val[i].ptr, m->kv_val[i].len);
+        size_t n = m->kv_val[i].len;
+        const char *v = m->kv_quoted[i] && memchr(m->kv_val[i].ptr, '\\', n)
+                            ? kv_unescape(e, m->kv_val[i], &n)
+                            : m->kv_val[i].ptr;
+        wharf_json_write_string(b, v ? v : "", v ? n : 0);
     }
     wharf_buf_putc(b, '}');
     if (kept == 0)

@@ -118,12 +118,9 @@ static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, whar
     wharf_arena_reset(e->arena);
     wharf_event_clear(e);
     wharf_event_set_cstr(e, WHARF_F_MESSAGE, s->message);
-    for (size_t i = 0; i < s->n_fields; i++) {
-        wharf_value_t *v =
-            wharf_event_set_path(e, s->field_paths[i], strlen(s->field_paths[i]), WHARF_V_STR);
-        if (v != NULL)
-            v->u.str = (wharf_str_t){s->field_values[i], strlen(s->field_values[i])};
-    }
+    for (size_t i = 0; i < s->n_fields; i++)
+        wharf_parsers_input_field(e, s->field_paths[i], strlen(s->field_paths[i]),
+                                  s->field_values[i], strlen(s->field_values[i]));
     wharf_parsers_apply(ps, e);
     wharf_json_writer_t w;
     wharf_json_writer_init(&w);

@@ -367,6 +367,54 @@ static void test_load_errors_have_lines(void **state)
     fx_free(&f);
 }
 
+/* Regressions: labels set from a sample route; an empty capture leaves its
+ * field unset; quoted kv values lose their escapes; a repeated kv key is
+ * one key (the last value) in `rest`. Checked through samples, the way
+ * parser authors meet them. */
+static void test_regressions_through_samples(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_file(&f, "kv.yaml",
+               "name: kv\n"
+               "when: [{container.labels.team.parser: kv}]\n"
+               "rules:\n"
+               "  - id: r\n"
+               "    kv: {rest: kv}\n"
+               "    fields: {x.msg: \"{msg}\", x.a: \"{a}\"}\n"
+               "samples:\n"
+               "  - message: 'msg=\"say \\\"hi\\\"\" a=1 a=2 b=3 b=4'\n"
+               "    fields: {container.labels.team.parser: kv}\n"
+               "    expect: {x.msg: 'say \"hi\"', x.a: \"2\", kv.b: \"4\"}\n"
+               "  - message: 'msg=x'\n"
+               "    fields: {container.labels.other: kv}\n"
+               "    expect: {x.msg: null}\n");
+    write_file(&f, "empty.yaml",
+               "name: empty\n"
+               "when: [{process.name: e}]\n"
+               "rules:\n"
+               "  - id: r\n"
+               "    regex: '^x(?<a>\\S*) (?<b>.*)$'\n"
+               "    fields: {user.name: \"{a}\", x.b: \"{b}\"}\n"
+               "samples:\n"
+               "  - message: 'x y'\n"
+               "    fields: {process.name: e}\n"
+               "    expect: {user.name: null, x.b: y, related.user: null}\n");
+    wharf_conf_errors_t errs = {0};
+    if (load(&f, &errs) != 0)
+        fail_msg("load: %s", errs.n ? errs.msgs[0] : "?");
+    char out[4096] = "";
+    FILE *fp = fmemopen(out, sizeof(out), "w");
+    size_t passed = 0, failed = 0;
+    wharf_parsers_test(f.ps, fp, &passed, &failed);
+    fclose(fp);
+    if (failed != 0)
+        fail_msg("%s", out);
+    assert_int_equal(passed, 3);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_json_rule),
         cmocka_unit_test(test_chain_ends),
         cmocka_unit_test(test_load_errors_have_lines),
+        cmocka_unit_test(test_regressions_through_samples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
