@@ -787,7 +787,8 @@ int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e)
     if (ps == NULL || ps->n == 0)
         return 0;
     memset(ps->done, 0, ps->n);
-    memset(ps->wp_state, 0, ps->n_route_paths);
+    if (ps->n_route_paths > 0)
+        memset(ps->wp_state, 0, ps->n_route_paths);
     int matched = 0;
     for (int depth = 0; depth < PARSER_MAX_CHAIN; depth++) {
         if (depth == 0 && ps->only >= 0) {
