@@ -39,6 +39,13 @@ int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf
  * compared in this form, so two byte strings that repair alike are one key. */
 char *wharf_utf8_repair_dup(const char *s, size_t n);
 
+/* Decodes the JSON escape at q (a backslash; q < end) into o, which has room
+ * for 4 bytes: returns the input bytes it took and sets *n to the bytes
+ * written, or -1 when it is not a JSON escape. \uXXXX pairs of surrogates
+ * are joined; a lone surrogate becomes U+FFFD. No escape decodes to more
+ * bytes than it takes. */
+int wharf_json_unescape_one(const char *q, const char *end, char *o, size_t *n);
+
 /* Validates UTF-8; returns 1 when s is well-formed. */
 int wharf_utf8_valid(const char *s, size_t n);
 

@@ -547,3 +547,94 @@ int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf
         free(dyn);
     return 0;
 }
+
+/* ---- escapes, for the JSON readers (docker_line.c, json_find.c) ---- */
+
+static int hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xc0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xe0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        o[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    o[0] = (char)(0xf0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    o[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+int wharf_json_unescape_one(const char *q, const char *end, char *o, size_t *n)
+{
+    if (end - q < 2)
+        return -1;
+    *n = 1;
+    switch (q[1]) {
+    case '"':
+    case '\\':
+    case '/':
+        o[0] = q[1];
+        return 2;
+    case 'b':
+        o[0] = '\b';
+        return 2;
+    case 'f':
+        o[0] = '\f';
+        return 2;
+    case 'n':
+        o[0] = '\n';
+        return 2;
+    case 'r':
+        o[0] = '\r';
+        return 2;
+    case 't':
+        o[0] = '\t';
+        return 2;
+    case 'u':
+        break;
+    default:
+        return -1;
+    }
+    unsigned hi, lo, cp = 0xfffd;
+    if (end - q < 6 || hex4(q + 2, &hi) < 0)
+        return -1;
+    int used = 6;
+    if (hi < 0xd800 || hi > 0xdfff) {
+        cp = hi;
+    } else if (hi <= 0xdbff && end - q >= 12 && q[6] == '\\' && q[7] == 'u' &&
+               hex4(q + 8, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
+        cp = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
+        used = 12;
+    }
+    *n = put_utf8(o, cp);
+    return used;
+}

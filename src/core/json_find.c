@@ -13,6 +13,8 @@
  * string contents, so truncated or garbled text is reported, not misread. */
 #include "wharf/json_find.h"
 
+#include "wharf/json.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -56,99 +58,6 @@ static int jf_string(jf_t *s, wharf_str_t *body)
     }
 }
 
-static int hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static size_t put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-/* Decodes the escape at q (a backslash, q < end) into o (room for 4 bytes):
- * returns the input bytes it took and sets *n to the bytes written, or -1
- * when it is not a JSON escape. Every escape decodes to no more bytes than
- * it takes. */
-static int unescape_one(const char *q, const char *end, char *o, size_t *n)
-{
-    if (end - q < 2)
-        return -1;
-    *n = 1;
-    switch (q[1]) {
-    case '"':
-    case '\\':
-    case '/':
-        o[0] = q[1];
-        return 2;
-    case 'b':
-        o[0] = '\b';
-        return 2;
-    case 'f':
-        o[0] = '\f';
-        return 2;
-    case 'n':
-        o[0] = '\n';
-        return 2;
-    case 'r':
-        o[0] = '\r';
-        return 2;
-    case 't':
-        o[0] = '\t';
-        return 2;
-    case 'u':
-        break;
-    default:
-        return -1;
-    }
-    unsigned hi, lo, cp = 0xfffd;
-    if (end - q < 6 || hex4(q + 2, &hi) < 0)
-        return -1;
-    int used = 6;
-    if (hi < 0xd800 || hi > 0xdfff) {
-        cp = hi;
-    } else if (hi <= 0xdbff && end - q >= 12 && q[6] == '\\' && q[7] == 'u' &&
-               hex4(q + 8, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
-        cp = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
-        used = 12;
-    }
-    *n = put_utf8(o, cp);
-    return used;
-}
-
 int wharf_json_string_unescape(wharf_str_t raw, wharf_buf_t *out)
 {
     if (raw.len == 0)
@@ -165,7 +74,7 @@ int wharf_json_string_unescape(wharf_str_t raw, wharf_buf_t *out)
         if (q == end)
             break;
         size_t n;
-        int used = unescape_one(q, end, o, &n);
+        int used = wharf_json_unescape_one(q, end, o, &n);
         if (used < 0)
             return WHARF_EPARSE; /* out->len not advanced yet: out unchanged */
         o += n;
@@ -335,7 +244,7 @@ static int key_match(wharf_str_t key, const char *rest, size_t rest_len, size_t 
             }
             char tmp[4];
             size_t tn;
-            int used = unescape_one(r, end, tmp, &tn);
+            int used = wharf_json_unescape_one(r, end, tmp, &tn);
             if (used < 0 || rest_len - i < tn || memcmp(rest + i, tmp, tn) != 0)
                 return MATCH_NONE;
             i += tn;

@@ -13,6 +13,7 @@
  * inside strings (the writer escapes them). */
 #include "wharf/common.h"
 #include "wharf/docker.h"
+#include "wharf/json.h"
 #include "wharf/timefmt.h"
 
 #include <errno.h>
@@ -30,65 +31,6 @@ static void js_ws(jscan_t *s)
 {
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n'))
         s->p++;
-}
-
-static int js_hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static char *js_put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        *o++ = (char)cp;
-    } else if (cp < 0x800) {
-        *o++ = (char)(0xc0 | (cp >> 6));
-        *o++ = (char)(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        *o++ = (char)(0xe0 | (cp >> 12));
-        *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-        *o++ = (char)(0x80 | (cp & 0x3f));
-    } else {
-        *o++ = (char)(0xf0 | (cp >> 18));
-        *o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-        *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-        *o++ = (char)(0x80 | (cp & 0x3f));
-    }
-    return o;
-}
-
-/* \uXXXX at p (after the backslash-u); joins surrogate pairs, and turns a
- * lone surrogate into U+FFFD. Returns the bytes consumed after "\u", or -1. */
-static int js_unicode(const char *p, const char *end, unsigned *cp)
-{
-    unsigned hi, lo;
-    if (end - p < 4 || js_hex4(p, &hi) < 0)
-        return -1;
-    if (hi < 0xd800 || hi > 0xdfff) {
-        *cp = hi;
-        return 4;
-    }
-    if (hi <= 0xdbff && end - p >= 10 && p[4] == '\\' && p[5] == 'u' && js_hex4(p + 6, &lo) == 0 &&
-        lo >= 0xdc00 && lo <= 0xdfff) {
-        *cp = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
-        return 10;
-    }
-    *cp = 0xfffd;
-    return 4;
 }
 
 /* The first '"' or '\\' in [p, end), or end: eight bytes at a time, since
@@ -109,44 +51,15 @@ static const char *js_find_special(const char *p, const char *end)
     return p;
 }
 
-/* The byte a one-letter escape stands for, or -1. */
-static int js_simple_escape(char c)
-{
-    switch (c) {
-    case '"':
-    case '\\':
-    case '/':
-        return c;
-    case 'b':
-        return '\b';
-    case 'f':
-        return '\f';
-    case 'n':
-        return '\n';
-    case 'r':
-        return '\r';
-    case 't':
-        return '\t';
-    default:
-        return -1;
-    }
-}
-
 /* Decodes the escape at q (a backslash) into *o; returns the bytes it took
  * in the input, or -1 when it is not a JSON escape. */
 static int js_escape(const char *q, const char *end, char **o)
 {
-    int simple = js_simple_escape(q[1]);
-    if (simple >= 0) {
-        *(*o)++ = (char)simple;
-        return 2;
-    }
-    unsigned cp;
-    int used = q[1] == 'u' ? js_unicode(q + 2, end, &cp) : -1;
-    if (used < 0)
-        return -1;
-    *o = js_put_utf8(*o, cp);
-    return 2 + used;
+    size_t n;
+    int used = wharf_json_unescape_one(q, end, *o, &n);
+    if (used >= 0)
+        *o += n;
+    return used;
 }
 
 /* Reads a string value in one pass; out may be NULL to skip it. Without
