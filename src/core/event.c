@@ -97,18 +97,24 @@ int wharf_event_path_ok(const char *path, size_t len)
     return !path_conflicts(&empty, (wharf_str_t){path, len});
 }
 
-wharf_value_t *wharf_event_set_dyn(wharf_event_t *e, const char *path, size_t len, uint32_t type)
+/* The dynamic slot for path, typed and empty. */
+static wharf_value_t *event_dyn_set(wharf_event_t *e, const char *path, size_t len, uint32_t type)
 {
-    wharf_str_t p = {path, len};
-    for (uint32_t i = 0; i < e->n_dyn; i++)
-        if (path_nests(e->dyn[i].path, p))
-            return NULL;
     wharf_value_t *v = event_dyn_slot(e, path, len);
     if (v != NULL) {
         v->type = type;
         v->count = 0;
     }
     return v;
+}
+
+wharf_value_t *wharf_event_set_dyn(wharf_event_t *e, const char *path, size_t len, uint32_t type)
+{
+    wharf_str_t p = {path, len};
+    for (uint32_t i = 0; i < e->n_dyn; i++)
+        if (path_nests(e->dyn[i].path, p))
+            return NULL;
+    return event_dyn_set(e, path, len, type);
 }
 
 wharf_value_t *wharf_event_set_path(wharf_event_t *e, const char *path, size_t len, uint32_t type)
@@ -120,10 +126,5 @@ wharf_value_t *wharf_event_set_path(wharf_event_t *e, const char *path, size_t l
         return wharf_event_slot(e, (wharf_field_id)f, type);
     if (path_conflicts(e, (wharf_str_t){path, len}))
         return NULL;
-    wharf_value_t *v = event_dyn_slot(e, path, len);
-    if (v != NULL) {
-        v->type = type;
-        v->count = 0;
-    }
-    return v;
+    return event_dyn_set(e, path, len, type);
 }
