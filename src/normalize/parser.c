@@ -429,15 +429,6 @@ static int render_field(wharf_event_t *e, const match_ctx_t *m, const rule_field
     return 1;
 }
 
-static void set_value(wharf_event_t *e, const char *path, size_t len, const wharf_value_t *v)
-{
-    wharf_value_t *slot = wharf_event_set_path(e, path, len, v->type);
-    if (slot != NULL) {
-        slot->u = v->u;
-        slot->count = v->count;
-    }
-}
-
 /* A field whose path was checked at load (wharf_event_path_ok): a fixed
  * field is an array store, a dynamic one a scan of the dynamic fields. */
 static void set_field(wharf_event_t *e, int id, const char *path, size_t len,
@@ -558,7 +549,7 @@ static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *
         return;
     wharf_value_t v = {.type = WHARF_V_RAW};
     v.u.str = (wharf_str_t){arena_copy(e, b->data, b->len), b->len};
-    set_value(e, m->r->rest, strlen(m->r->rest), &v);
+    set_field(e, m->r->rest_field_id, m->r->rest, strlen(m->r->rest), &v);
 }
 
 /* A key that comes again later: the last value wins, as for fields. */
@@ -595,7 +586,7 @@ static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
         return;
     wharf_value_t v = {.type = WHARF_V_RAW};
     v.u.str = (wharf_str_t){arena_copy(e, b->data, b->len), b->len};
-    set_value(e, m->r->rest, strlen(m->r->rest), &v);
+    set_field(e, m->r->rest_field_id, m->r->rest, strlen(m->r->rest), &v);
 }
 
 /* ---- related.ip / related.user --------------------------------------------- */
@@ -666,6 +657,7 @@ static void parsers_resolve_rule(parser_rule_t *r)
         s->field_id = wharf_field_lookup(s->path, s->path_len);
         r->sets_related |= related_source(s->path);
     }
+    r->rest_field_id = r->rest != NULL ? wharf_field_lookup(r->rest, strlen(r->rest)) : -1;
 }
 
 /* ---- one parser ------------------------------------------------------------ */
@@ -719,13 +711,13 @@ uint64_t parser_route_hash(size_t path, const char *value, size_t len)
 /* The value of when path k in e, looked up once per routing round. */
 static const char *when_text(wharf_parsers_t *ps, wharf_event_t *e, size_t k, size_t *len)
 {
-    if (ps->wp_state[k] == 0) {
-        const char *path = ps->route_paths[k];
-        ps->wp_text[k] = parser_event_text(e, path, strlen(path), &ps->wp_len[k]);
-        ps->wp_state[k] = ps->wp_text[k] != NULL ? 1 : 2;
+    route_path_t *rp = &ps->route_paths[k];
+    if (rp->state == 0) {
+        rp->text = field_text(e, rp->field, rp->path, rp->len, &rp->text_len);
+        rp->state = rp->text != NULL ? 1 : 2;
     }
-    *len = ps->wp_len[k];
-    return ps->wp_state[k] == 1 ? ps->wp_text[k] : NULL;
+    *len = rp->text_len;
+    return rp->state == 1 ? rp->text : NULL;
 }
 
 static int term_matches(wharf_parsers_t *ps, wharf_event_t *e, const when_term_t *t)
@@ -756,10 +748,10 @@ static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e)
     /* A rule may have set any field, but container labels come from the
      * runtime: their values stay known for the whole chain. */
     for (size_t k = 0; k < ps->n_route_paths; k++)
-        if (!ps->route_stable[k])
-            ps->wp_state[k] = 0;
+        if (!ps->route_paths[k].stable)
+            ps->route_paths[k].state = 0;
     for (size_t k = 0; k < ps->n_route_paths; k++) {
-        if (!ps->route_indexed[k])
+        if (!ps->route_paths[k].indexed)
             continue;
         size_t len;
         const char *s = when_text(ps, e, k, &len);
@@ -787,8 +779,8 @@ int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e)
     if (ps == NULL || ps->n == 0)
         return 0;
     memset(ps->done, 0, ps->n);
-    if (ps->n_route_paths > 0)
-        memset(ps->wp_state, 0, ps->n_route_paths);
+    for (size_t k = 0; k < ps->n_route_paths; k++)
+        ps->route_paths[k].state = 0;
     int matched = 0;
     for (int depth = 0; depth < PARSER_MAX_CHAIN; depth++) {
         if (depth == 0 && ps->only >= 0) {
@@ -815,31 +807,19 @@ int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e)
 static size_t route_path_index(wharf_parsers_t *ps, const char *path)
 {
     for (size_t i = 0; i < ps->n_route_paths; i++)
-        if (strcmp(ps->route_paths[i], path) == 0)
+        if (strcmp(ps->route_paths[i].path, path) == 0)
             return i;
-    size_t n = ps->n_route_paths + 1;
-    char **v = realloc(ps->route_paths, n * sizeof(*v));
-    if (v != NULL)
-        ps->route_paths = v;
-    unsigned char *st = realloc(ps->wp_state, n), *ix = st ? realloc(ps->route_indexed, n) : NULL;
-    unsigned char *sb = ix ? realloc(ps->route_stable, n) : NULL;
-    if (st != NULL)
-        ps->wp_state = st;
-    if (ix != NULL)
-        ps->route_indexed = ix;
-    if (sb != NULL)
-        ps->route_stable = sb;
-    const char **tx = realloc(ps->wp_text, n * sizeof(*tx));
-    if (tx != NULL)
-        ps->wp_text = tx;
-    size_t *ln = realloc(ps->wp_len, n * sizeof(*ln));
-    if (ln != NULL)
-        ps->wp_len = ln;
-    if (v == NULL || st == NULL || ix == NULL || sb == NULL || tx == NULL || ln == NULL ||
-        (v[n - 1] = strdup(path)) == NULL)
+    route_path_t *v = realloc(ps->route_paths, (ps->n_route_paths + 1) * sizeof(*v));
+    if (v == NULL)
         return SIZE_MAX;
-    ix[n - 1] = 0;
-    sb[n - 1] = strncmp(path, LABELS_PREFIX, sizeof(LABELS_PREFIX) - 1) == 0;
+    ps->route_paths = v;
+    route_path_t *rp = &v[ps->n_route_paths];
+    memset(rp, 0, sizeof(*rp));
+    if ((rp->path = strdup(path)) == NULL)
+        return SIZE_MAX;
+    rp->len = strlen(path);
+    rp->field = wharf_field_lookup(path, rp->len);
+    rp->stable = strncmp(path, LABELS_PREFIX, sizeof(LABELS_PREFIX) - 1) == 0;
     return ps->n_route_paths++;
 }
 
@@ -870,7 +850,7 @@ static int route_item(wharf_parsers_t *ps, size_t p, size_t item)
         if (w->terms[t].kind != WK_EXACT)
             continue;
         size_t path = w->terms[t].slot;
-        ps->route_indexed[path] = 1;
+        ps->route_paths[path].indexed = 1;
         for (size_t v = 0; v < w->terms[t].n_values; v++)
             if (route_add(ps, path, w->terms[t].values[v], p, item) < 0)
                 return -ENOMEM;
@@ -1000,13 +980,8 @@ void wharf_parsers_free(wharf_parsers_t *ps)
             free(r);
         }
     for (size_t i = 0; i < ps->n_route_paths; i++)
-        free(ps->route_paths[i]);
+        free(ps->route_paths[i].path);
     free(ps->route_paths);
-    free(ps->wp_state);
-    free(ps->wp_text);
-    free(ps->wp_len);
-    free(ps->route_indexed);
-    free(ps->route_stable);
     free(ps->scan_items);
     free(ps->always);
     free(ps->done);

@@ -59,6 +59,7 @@ typedef struct parser_rule {
     rule_set_t *set;
     size_t n_set;
     char *rest;             /* json/kv: object for keys no field took, or NULL */
+    int rest_field_id;      /* rest as a fixed event field, or -1 */
     char kv_sep, kv_assign; /* kv */
     int sets_message;
     int sets_related; /* sets a field related.ip / related.user is made of */
@@ -126,18 +127,25 @@ typedef struct route_entry {
 
 #define ROUTE_BUCKETS 512
 
+/* A distinct path of a when term, resolved at load, and its value in the
+ * event being routed, looked up once (again after a rewrite, which may have
+ * changed fields; container labels come from the runtime and stay). */
+typedef struct route_path {
+    char *path;
+    size_t len;
+    int field;             /* the fixed event field, or -1 */
+    unsigned char indexed; /* exact values of it are in routes[] */
+    unsigned char stable;  /* a container label: unchanged by rules */
+    unsigned char state;   /* per event: 0 not looked up, 1 present, 2 absent */
+    const char *text;
+    size_t text_len;
+} route_path_t;
+
 struct wharf_parsers {
     parser_t *v;
     size_t n;
-    /* routing: every distinct path of a when term, and per event (cleared
-     * when a rewrite may have changed fields) its value, looked up once */
-    char **route_paths;
+    route_path_t *route_paths;
     size_t n_route_paths;
-    unsigned char *route_indexed; /* the path has exact values in routes[] */
-    unsigned char *route_stable;  /* container labels: unchanged by rules */
-    unsigned char *wp_state;      /* 0 not looked up, 1 present, 2 absent */
-    const char **wp_text;
-    size_t *wp_len;
     route_entry_t *routes[ROUTE_BUCKETS];
     size_t *scan_items; /* (parser, item) pairs with no exact term: checked always */
     size_t n_scan_items;
