@@ -33,6 +33,7 @@ import re
 import subprocess
 
 from wharflib import CORPUS, SOURCE, WHARF, Failures
+from wharftest import get
 
 PARSERS = os.path.join(SOURCE, "parsers")
 f = Failures("parsers_corpus")
@@ -51,16 +52,6 @@ def parse(path, fields, data=None):
         f.check(False, f"wharf parse {path}: exit {p.returncode}: {p.stderr.decode()[:500]}")
         return []
     return [json.loads(line) for line in p.stdout.decode().splitlines()]
-
-
-def get(event, path):
-    """The value at a dotted path of a nested event, or None."""
-    v = event
-    for part in path.split("."):
-        if not isinstance(v, dict) or part not in v:
-            return None
-        v = v[part]
-    return v
 
 
 # ---- 1. the samples ------------------------------------------------------------
