@@ -3,12 +3,14 @@
 
 #include <string.h>
 
+extern const wharf_output_type_t wharf_output_archive;
 extern const wharf_output_type_t wharf_output_file;
 extern const wharf_output_type_t wharf_output_kafka;
 extern const wharf_output_type_t wharf_output_stdout;
 extern const wharf_output_type_t wharf_output_syslog;
 
 static const wharf_output_type_t *const output_types[] = {
+    &wharf_output_archive,
     &wharf_output_file,
     &wharf_output_kafka,
     &wharf_output_stdout,
@@ -33,5 +35,5 @@ const wharf_plugin_conf_t *wharf_output_conf_find(const char *type)
 
 const char *wharf_output_type_names(void)
 {
-    return "file, kafka, stdout, syslog";
+    return "archive, file, kafka, stdout, syslog";
 }
