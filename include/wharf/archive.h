@@ -100,10 +100,12 @@ typedef struct wharf_archive_frame {
 
 /* Appends the skippable frame holding the index of frames[0..n). */
 void wharf_archive_index_format(const wharf_archive_frame_t *frames, size_t n, wharf_buf_t *out);
-/* Reads the index at the end of a closed segment's bytes; *frames is
- * malloc'd. 0, or WHARF_EPARSE when the segment ends in no valid index. */
-int wharf_archive_index_parse(const char *data, size_t len, wharf_archive_frame_t **frames,
-                              size_t *n);
+/* Reads the index at the end of a closed segment (an open file); *frames
+ * is malloc'd. 0, WHARF_EPARSE when the segment ends in no valid index, or
+ * an I/O error. */
+int wharf_archive_index_read(int fd, wharf_archive_frame_t **frames, size_t *n);
+/* SHA-256 of a file's bytes in hex, and its size. */
+int wharf_archive_sha256_file(const char *path, wharf_archive_hex_t out, uint64_t *size);
 /* Walks the data frames at the start of data, decompressing each (which
  * checks its content checksum) to count its events and times; stops at the
  * first incomplete or corrupt frame or at a skippable frame. *frames is
@@ -120,6 +122,8 @@ int wharf_archive_event_time(const char *line, size_t len, wharf_archive_ts_t ou
 void wharf_archive_span_add(wharf_archive_ts_t first, wharf_archive_ts_t last,
                             const wharf_archive_ts_t ts);
 
+/* A 32-byte digest in lowercase hex. */
+void wharf_archive_hex32(const unsigned char md[32], wharf_archive_hex_t out);
 /* SHA-256 of data in hex. */
 void wharf_archive_sha256_hex(const void *data, size_t len, wharf_archive_hex_t out);
 

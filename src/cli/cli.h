@@ -9,6 +9,8 @@ int wharf_cmd_buffer(int argc, char **argv);
 /* parsers.c: argv starts after the command name. */
 int wharf_cmd_parsers(int argc, char **argv);
 int wharf_cmd_parse(int argc, char **argv);
+/* archive.c: argv starts after the command name. */
+int wharf_cmd_archive(int argc, char **argv);
 /* Loads the config named by -c/--config in argv; prints errors and returns
  * NULL on failure. */
 struct wharf_config *wharf_cli_load_config(int argc, char **argv, const char *cmd);

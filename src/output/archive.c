@@ -507,8 +507,9 @@ static int archive_segment_close(archive_output_t *a, int seal)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned md_len = 0;
     EVP_DigestFinal_ex(s->sha, md, &md_len);
-    for (unsigned i = 0; i < md_len && i < 32; i++)
-        snprintf(l.sha256 + 2 * i, 3, "%02x", md[i]);
+    if (md_len != 32)
+        return -EIO;
+    wharf_archive_hex32(md, l.sha256);
     l.bytes = s->bytes;
     l.count = s->count;
     memcpy(l.first, s->first, sizeof(l.first));

@@ -12,12 +12,15 @@
 #include "wharf/json_find.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #define INDEX_MAGIC     "WHIX"
@@ -28,17 +31,22 @@
 
 static const char *const line_type_names[] = {"", "header", "segment", "prune", "seal"};
 
-void wharf_archive_sha256_hex(const void *data, size_t len, wharf_archive_hex_t out)
+void wharf_archive_hex32(const unsigned char md[32], wharf_archive_hex_t out)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
     static const char hex[] = "0123456789abcdef";
-    EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++) {
+    for (size_t i = 0; i < 32; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];
     }
     out[WHARF_ARCHIVE_HEX_LEN] = '\0';
+}
+
+void wharf_archive_sha256_hex(const void *data, size_t len, wharf_archive_hex_t out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL);
+    wharf_archive_hex32(md, out);
 }
 
 void wharf_archive_chain_start(const char *archive_id, wharf_archive_hex_t out)
@@ -322,15 +330,26 @@ static void index_copy_ts(const char *p, wharf_archive_ts_t out)
     out[WHARF_TIME_TEXT_LEN] = '\0';
 }
 
-int wharf_archive_index_parse(const char *data, size_t len, wharf_archive_frame_t **frames,
-                              size_t *n)
+/* Reads exactly len bytes at off. */
+static int read_at(int fd, void *buf, size_t len, uint64_t off)
 {
-    if (len < 28 || memcmp(data + len - 4, INDEX_MAGIC, 4) != 0)
-        return WHARF_EPARSE;
-    uint32_t payload = get_le32(data + len - 8);
-    if (payload < 20 || (size_t)payload + 8 > len)
-        return WHARF_EPARSE;
-    const char *p = data + len - payload - 8;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return WHARF_EPARSE;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+static int index_parse(const char *p, uint32_t payload, uint64_t index_off,
+                       wharf_archive_frame_t **frames, size_t *n)
+{
     uint32_t count = get_le32(p + 16);
     if (get_le32(p) != SKIPPABLE_MAGIC || get_le32(p + 4) != payload ||
         memcmp(p + 8, INDEX_MAGIC, 4) != 0 || get_le32(p + 12) != INDEX_VERSION ||
@@ -346,7 +365,7 @@ int wharf_archive_index_parse(const char *data, size_t len, wharf_archive_frame_
         f[i].count = get_le64(r + 16);
         index_copy_ts(r + 24, f[i].first);
         index_copy_ts(r + 24 + WHARF_TIME_TEXT_LEN, f[i].last);
-        if (f[i].offset + f[i].size > (uint64_t)(p - data) || f[i].size > len) {
+        if (f[i].size > index_off || f[i].offset > index_off - f[i].size) {
             free(f);
             return WHARF_EPARSE;
         }
@@ -354,6 +373,63 @@ int wharf_archive_index_parse(const char *data, size_t len, wharf_archive_frame_
     *frames = f;
     *n = count;
     return 0;
+}
+
+int wharf_archive_index_read(int fd, wharf_archive_frame_t **frames, size_t *n)
+{
+    struct stat st;
+    char tail[8];
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    uint64_t size = (uint64_t)st.st_size;
+    int rc = size < 28 ? WHARF_EPARSE : read_at(fd, tail, sizeof(tail), size - 8);
+    if (rc < 0)
+        return rc;
+    uint32_t payload = get_le32(tail);
+    if (memcmp(tail + 4, INDEX_MAGIC, 4) != 0 || payload < 20 || (uint64_t)payload + 8 > size)
+        return WHARF_EPARSE;
+    char *p = malloc((size_t)payload + 8);
+    if (p == NULL)
+        return -ENOMEM;
+    uint64_t index_off = size - payload - 8;
+    rc = read_at(fd, p, (size_t)payload + 8, index_off);
+    if (rc == 0)
+        rc = index_parse(p, payload, index_off, frames, n);
+    free(p);
+    return rc;
+}
+
+int wharf_archive_sha256_file(const char *path, wharf_archive_hex_t out, uint64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    char *buf = malloc(1 << 20);
+    int rc =
+        ctx == NULL || buf == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ? -ENOMEM : 0;
+    *size = 0;
+    while (rc == 0) {
+        ssize_t n = read(fd, buf, 1 << 20);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = -errno;
+        if (n <= 0)
+            break;
+        EVP_DigestUpdate(ctx, buf, (size_t)n);
+        *size += (uint64_t)n;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned md_len = 0;
+    if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len == 32)
+        wharf_archive_hex32(md, out);
+    else if (rc == 0)
+        rc = -EIO;
+    EVP_MD_CTX_free(ctx);
+    free(buf);
+    close(fd);
+    return rc;
 }
 
 /* ---- frames ------------------------------------------------------------- */
