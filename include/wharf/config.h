@@ -107,6 +107,7 @@ typedef struct wharf_conf_pipeline {
 typedef struct wharf_config {
     char *path;
     char *data_dir; /* default "./data" */
+    int log_format; /* wharf_log_format (wharf/log.h), default logfmt */
     wharf_conf_host_t host;
     wharf_conf_buffer_t buffer;
     wharf_conf_pipeline_t pipeline;

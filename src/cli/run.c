@@ -1,4 +1,5 @@
-/* run.c - `wharf run`: load the config and hand it to an agent. */
+/* run.c - `wharf run`: load the config, set up wharf's own log and hand the
+ * config to an agent. */
 #include "cli.h"
 #include "wharf/agent.h"
 #include "wharf/config.h"
@@ -6,6 +7,21 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Root is never needed: reading other users' log files takes
+ * CAP_DAC_READ_SEARCH or group membership, and root would also let a
+ * compromised wharf write anywhere. Said once, at start. */
+static void run_warn_if_root(void)
+{
+    if (geteuid() != 0)
+        return;
+    wharf_log_warn("running as root, which wharf does not need: run it as its own user with "
+                   "CAP_DAC_READ_SEARCH (or in the groups that may read the logs: adm, "
+                   "systemd-journal, and the owner group of the container log directories) and "
+                   "write access to data_dir; see README, Privileges",
+                   NULL);
+}
 
 int wharf_cmd_run(int argc, char **argv)
 {
@@ -30,6 +46,8 @@ int wharf_cmd_run(int argc, char **argv)
     wharf_config_t *cfg = wharf_cli_load_config(argc, argv, "run");
     if (cfg == NULL)
         return 2;
+    wharf_log_set_format((wharf_log_format)cfg->log_format);
+    run_warn_if_root();
     wharf_agent_t *agent = NULL;
     int rc = wharf_agent_new(cfg, oneshot, &agent);
     if (rc == 0) {

@@ -1148,6 +1148,7 @@ static void wharf_conf_buffer_init(void *p)
     b->max_hold_deleted_ms = INT64_C(600000);
 }
 
+static const char *const wharf_conf_log_format_names[] = {"logfmt", "json", NULL};
 static const char *const wharf_conf_when_full_names[] = {"block", "drop_oldest", NULL};
 static const char *const wharf_conf_fsync_names[] = {"batch", "interval", "never", NULL};
 
@@ -1207,6 +1208,10 @@ static const wharf_conf_key_t wharf_conf_host_keys[] = {
  * bound by wharf_conf_bind_family; every other key is one line here. */
 static const wharf_conf_key_t wharf_conf_top_keys[] = {
     {.name = "data_dir", .kind = WHARF_CK_STR, .offset = offsetof(wharf_config_t, data_dir)},
+    {.name = "log_format",
+     .kind = WHARF_CK_ENUM,
+     .offset = offsetof(wharf_config_t, log_format),
+     .choices = wharf_conf_log_format_names},
     {.name = "host",
      .kind = WHARF_CK_OBJECT,
      .offset = offsetof(wharf_config_t, host),
