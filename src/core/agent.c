@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 /* Outputs are synced and cursors saved this often: it bounds what a kill -9
@@ -219,9 +220,20 @@ static void agent_on_tick(uv_timer_t *h)
     wharf_delivery_sync(a->delivery);
 }
 
+/* Tells systemd (Type=notify units) that wharf is ready or stopping; a
+ * no-op when not started by systemd. */
+static void agent_notify_systemd(const char *state)
+{
+    int rc = sd_notify(0, state);
+    if (rc < 0)
+        wharf_log_warn("cannot notify systemd; a Type=notify unit may time out",
+                       "state=%s error=\"%s\"", state, wharf_strerror(rc));
+}
+
 static void agent_stop(wharf_agent_t *a, const char *why)
 {
     wharf_log_info("stopping", "signal=%s", why);
+    agent_notify_systemd("STOPPING=1");
     for (size_t i = 0; i < a->n_inputs; i++)
         a->inputs[i]->ops->stop(a->inputs[i]);
     wharf_delivery_stop(a->delivery);
@@ -272,6 +284,7 @@ static int agent_run_live(wharf_agent_t *a)
     wharf_pipeline_finish(a->pipeline);
     wharf_delivery_kick(a->delivery);
     wharf_log_info("running", "inputs=%zu outputs=%zu", a->n_inputs, a->n_outputs);
+    agent_notify_systemd("READY=1");
     return uv_run(&a->loop, UV_RUN_DEFAULT);
 }
 

@@ -1,8 +1,8 @@
 /* archive.c - the `archive` output: retention segments an auditor can check
  * (format in wharf/archive.h).
  *
- * Events are gathered into a frame (frame_size of NDJSON), compressed as one
- * standard zstd frame and appended to the open segment, PATH/.../NAME.open.
+ * Events are compressed as they come into one standard zstd frame per
+ * frame_size of NDJSON, appended to the open segment, PATH/.../NAME.open.
  * The output is asynchronous (wharf/output.h): it confirms bytes only once
  * the frames holding them are fsync'ed, so the buffer cursor never passes an
  * event a crash could still take away. A frame also ends when it is older
@@ -158,7 +158,8 @@ typedef struct archive_output {
     size_t n_kept, cap_kept;
     archive_segment_t seg;
     /* the frame being filled */
-    wharf_buf_t raw;
+    uint64_t frame_in; /* NDJSON bytes fed to the compressor for this frame */
+    int frame_done;    /* z holds the whole frame; it waits to be written */
     wharf_archive_frame_t frame;
     int64_t frame_started_ns;
     ZSTD_CCtx *cctx;
@@ -538,29 +539,48 @@ static void archive_frame_account(archive_output_t *a, const char *data, size_t 
     }
 }
 
-/* Compresses the frame being filled and appends it to the open segment
- * (opening one if needed), then closes the segment when it reached
- * roll.max_size. On failure the frame stays, to be written again. */
+/* Feeds NDJSON to the frame's compressor (ZSTD_e_continue) or ends the
+ * frame (ZSTD_e_end); compressed bytes gather in z. Streaming keeps only
+ * the compressed frame in memory, never a copy of the events. */
+static int archive_compress(archive_output_t *a, const char *data, size_t len, ZSTD_EndDirective op)
+{
+    ZSTD_inBuffer in = {data, len, 0};
+    size_t left;
+    do {
+        wharf_buf_reserve(&a->z, ZSTD_compressBound(len - in.pos) + ZSTD_CStreamOutSize());
+        ZSTD_outBuffer out = {a->z.data + a->z.len, a->z.cap - a->z.len, 0};
+        left = ZSTD_compressStream2(a->cctx, &out, &in, op);
+        if (ZSTD_isError(left))
+            return -EIO;
+        a->z.len += out.pos;
+    } while (op == ZSTD_e_end ? left != 0 : in.pos < in.size);
+    return 0;
+}
+
+/* Ends the frame being filled and appends it to the open segment (opening
+ * one if needed), then closes the segment when it reached roll.max_size. On
+ * failure the compressed frame stays, to be written again. */
 static int archive_frame_end(archive_output_t *a)
 {
-    if (a->raw.len == 0)
+    if (a->frame_in == 0)
         return 0;
-    int rc = a->seg.fd < 0 ? archive_segment_open(a) : 0;
+    int rc = a->frame_done ? 0 : archive_compress(a, NULL, 0, ZSTD_e_end);
     if (rc < 0)
         return rc;
-    a->z.len = 0;
-    wharf_buf_reserve(&a->z, ZSTD_compressBound(a->raw.len));
-    size_t n = ZSTD_compress2(a->cctx, a->z.data, a->z.cap, a->raw.data, a->raw.len);
-    if (ZSTD_isError(n))
-        return -EIO;
+    a->frame_done = 1;
+    rc = a->seg.fd < 0 ? archive_segment_open(a) : 0;
+    if (rc < 0)
+        return rc;
     a->frame.offset = a->seg.bytes;
-    a->frame.size = n;
-    rc = archive_segment_append(a, a->z.data, n);
+    a->frame.size = a->z.len;
+    rc = archive_segment_append(a, a->z.data, a->z.len);
     if (rc == 0)
         rc = archive_segment_add_frame(&a->seg, &a->frame);
     if (rc < 0)
         return rc;
-    a->raw.len = 0;
+    a->z.len = 0;
+    a->frame_in = 0;
+    a->frame_done = 0;
     memset(&a->frame, 0, sizeof(a->frame));
     a->frame_started_ns = 0;
     a->written = a->accepted;
@@ -791,18 +811,21 @@ static void archive_report(archive_output_t *a, int rc, const char *what)
 static long archive_write(wharf_output_t *o, const char *data, size_t len)
 {
     archive_output_t *a = (archive_output_t *)o;
-    if (a->raw.len >= a->opts->frame_size) {
+    if (a->frame_done) {
         int rc = archive_frame_end(a); /* a frame that failed before */
         archive_report(a, rc, "writing a frame");
         if (rc < 0)
             return rc;
     }
-    if (a->raw.len == 0)
+    if (a->frame_in == 0)
         a->frame_started_ns = wharf_time_now();
-    wharf_buf_append(&a->raw, data, len);
+    int rc = archive_compress(a, data, len, ZSTD_e_continue);
+    if (rc < 0)
+        return rc;
+    a->frame_in += len;
     archive_frame_account(a, data, len);
     a->accepted += len;
-    if (a->raw.len >= a->opts->frame_size)
+    if (a->frame_in >= a->opts->frame_size)
         archive_report(a, archive_frame_end(a), "writing a frame");
     return (long)len;
 }
@@ -812,11 +835,11 @@ static uint64_t archive_poll(wharf_output_t *o)
     archive_output_t *a = (archive_output_t *)o;
     int64_t now = wharf_time_now();
     int rc = 0;
-    if (a->raw.len > 0 && now - a->frame_started_ns >= a->opts->flush_interval_ms * NS_PER_MS)
+    if (a->frame_in > 0 && now - a->frame_started_ns >= a->opts->flush_interval_ms * NS_PER_MS)
         rc = archive_frame_end(a);
     if (rc == 0)
         rc = archive_sync(a);
-    if (rc == 0 && a->seg.fd >= 0 && a->raw.len == 0 &&
+    if (rc == 0 && a->seg.fd >= 0 && a->frame_in == 0 &&
         now - a->seg.opened_ns >= a->opts->roll.max_age_ms * NS_PER_MS)
         rc = archive_segment_close(a, 0);
     if (rc == 0 && now >= a->next_prune_ns)
@@ -874,7 +897,6 @@ static void archive_destroy(wharf_output_t *o)
     archive_segment_reset(&a->seg);
     free(a->seg.frames);
     free(a->kept);
-    wharf_buf_free(&a->raw);
     wharf_buf_free(&a->z);
     ZSTD_freeCCtx(a->cctx);
     wharf_archive_key_free(a->key);
@@ -925,7 +947,6 @@ static int archive_create(const wharf_conf_section_t *sec, wharf_output_t **out)
     a->opts = sec->opts;
     a->manifest_fd = -1;
     a->seg.fd = -1;
-    wharf_buf_init(&a->raw);
     wharf_buf_init(&a->z);
     archive_host_name(a);
     int rc = archive_compressor_new(a);
