@@ -1,0 +1,124 @@
+"""wharf as a daemon: what it needs instead of root, and systemd readiness.
+
+  privileges  a Docker layout with dockerd's permissions (containers dir and
+              container dirs root:root 0710, config.v2.json and hostconfig.json
+              0600, logs 0640): wharf as nobody ships nothing (it cannot even
+              list the directory); as nobody with CAP_DAC_READ_SEARCH as its
+              only (ambient) capability it ships every line with the
+              container's metadata, and does not warn about root
+  sd_notify   `wharf run` with NOTIFY_SOCKET (what systemd gives a Type=notify
+              unit): the datagrams are exactly READY=1 after "running" is
+              logged and after the first pass is in the output, and
+              STOPPING=1 after SIGTERM; exit 0
+The privilege part needs root to set the scene (chown, setpriv); run as
+another user, it is skipped with a note.
+"""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import wharftest as t
+
+ck = t.Checker("daemon")
+NOBODY = 65534
+ROOT_WARNING = 'msg="running as root, which wharf does not need'
+
+
+def dockerd_layout(s, lines):
+    host = t.DockerHost(s.path("containers"))
+    c = host.add("api", labels={"app": "api"})
+    c.append(b"".join(t.docker_line(f"request {i}\n") for i in range(lines)))
+    os.chmod(host.root, 0o710)
+    for name in ("config.v2.json", "hostconfig.json"):
+        os.chmod(os.path.join(c.dir, name), 0o600)
+    return host, c
+
+
+def writable_by_nobody(s):
+    os.chmod(s.dir, 0o755)
+    for d in (s.data, os.path.dirname(s.out)):
+        os.makedirs(d, exist_ok=True)
+        os.chown(d, NOBODY, NOBODY)
+
+
+def as_nobody(caps):
+    cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    if caps:
+        cmd += ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
+    return cmd
+
+
+def run_oneshot(prefix, cfg):
+    return subprocess.run(prefix + [t.WHARF, "run", "-c", cfg, "--oneshot"],
+                          capture_output=True, timeout=120)
+
+
+def scenario_privileges():
+    lines = 5
+    s = t.Setup("privileges")
+    host, c = dockerd_layout(s, lines)
+    s.config([{"type": "docker", "id": "docker", "root": host.root, "read_from": "beginning"}])
+    writable_by_nobody(s)
+
+    p = run_oneshot(as_nobody(caps=False), s.cfg)
+    ck.eq(p.returncode, 0, f"nobody: exit code ({p.stderr[-500:]!r})")
+    got = t.read_events(s.out) if os.path.exists(s.out) else []
+    ck.eq(len(got), 0, "nobody without the capability: events (the layout is root-only)")
+
+    p = run_oneshot(as_nobody(caps=True), s.cfg)
+    err = p.stderr.decode()
+    ck.eq(p.returncode, 0, f"nobody + CAP_DAC_READ_SEARCH: exit code ({err[-500:]!r})")
+    got = t.read_events(s.out)
+    ck.eq([e.get("message") for e in got], [f"request {i}" for i in range(lines)],
+          "nobody + CAP_DAC_READ_SEARCH: messages")
+    ck.eq({(t.get(e, "container.id"), t.get(e, "container.name"),
+            t.get(e, "container.labels.app")) for e in got}, {(c.id, "api", "api")},
+          "nobody + CAP_DAC_READ_SEARCH: metadata from the 0600 config.v2.json")
+    ck.check(ROOT_WARNING not in err, "nobody: no root warning")
+    ck.eq(os.stat(s.data).st_uid, NOBODY, "data_dir stays nobody's")
+
+
+def receive(sock, timeout):
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(4096)
+    except socket.timeout:
+        return None
+
+
+def scenario_notify():
+    s = t.Setup("notify")
+    host = t.DockerHost(s.path("containers"))
+    c = host.add("web")
+    c.append(b"".join(t.docker_line(f"hello {i}\n") for i in range(3)))
+    s.config([{"type": "docker", "id": "docker", "root": host.root, "read_from": "beginning"}])
+    path = s.path("notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    env = dict(os.environ, NOTIFY_SOCKET=path)
+    with open(s.log, "wb") as log:
+        proc = subprocess.Popen([t.WHARF, "run", "-c", s.cfg], stderr=log, env=env,
+                                stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        t._PROCS.append(proc)
+        ready = receive(sock, 30)
+        with open(s.log) as f:
+            running = [l for l in f if 'msg="running"' in l]
+        ck.eq(ready, b"READY=1", "the first datagram")
+        ck.eq(len(running), 1, "\"running\" is logged before READY=1")
+        ck.eq(t.wait_count(s.out, 3, 10), 3, "the first pass is delivered")
+        ck.eq(receive(sock, 0.5), None, "nothing more while running")
+        proc.send_signal(signal.SIGTERM)
+        ck.eq(receive(sock, 30), b"STOPPING=1", "the datagram after SIGTERM")
+        ck.eq(proc.wait(timeout=60), 0, "exit code after SIGTERM")
+    ck.eq(receive(sock, 0.2), None, "nothing after STOPPING=1")
+    sock.close()
+
+
+if os.geteuid() == 0:
+    scenario_privileges()
+else:
+    ck.note("privileges: skipped (needs root to build a root-only layout and to setpriv)")
+scenario_notify()
+ck.finish()
