@@ -118,7 +118,7 @@ static const wharf_conf_key_t archive_keys[] = {
 static void archive_opts_init(void *p)
 {
     archive_opts_t *o = p;
-    o->compression_level = 3;
+    o->compression_level = 1;
     o->sign_every = 1;
     o->frame_size = 1u << 20;
     o->flush_interval_ms = 1000;

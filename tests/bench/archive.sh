@@ -2,7 +2,7 @@
 # archive.sh - the archive output's throughput and compression (not a timed
 # test).
 #
-#   bash tests/bench/archive.sh            (LINES=500000 ROUNDS=3 LEVELS="3 9")
+#   bash tests/bench/archive.sh            (LINES=500000 ROUNDS=3 LEVELS="1 3 9")
 #
 # Builds wharf and wharf-archive-bench (Release, build-bench/) unless
 # WHARF_BIN / WHARF_ARCHIVE_BENCH are set, generates the Docker json-file
@@ -14,11 +14,11 @@
 # it with `wharf archive verify` and that `wharf archive cat` gives back the
 # same bytes, and prints the bench line:
 #
-#   archive level=3 events=500000 input_MiB=... stored_MiB=... segments=...
+#   archive level=1 events=500000 input_MiB=... stored_MiB=... segments=...
 #           ratio=... bytes_per_event=... cpu_s=... events_per_cpu_s=... wall_s=...
 #
 # then the medians per level. Targets: events_per_cpu_s >= 300000 at the
-# default level (3), ratio >= 8.
+# default level (1), ratio >= 8.
 #
 # Environment: LINES, ROUNDS, LEVELS, WHARF_BIN, WHARF_ARCHIVE_BENCH,
 # OUT_DIR=/dev/shm/wharf-bench-out, and lib.sh's BENCH_DATA, BENCH_RUN.
@@ -28,7 +28,7 @@ source "$(dirname "$0")/lib.sh"
 
 LINES=${LINES:-500000}
 ROUNDS=${ROUNDS:-3}
-LEVELS=${LEVELS:-3 9}
+LEVELS=${LEVELS:-1 3 9}
 OUT_DIR=${OUT_DIR:-/dev/shm/wharf-bench-out}
 case ${1:-} in
     -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;

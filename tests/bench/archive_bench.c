@@ -11,7 +11,7 @@
  * manifest line). Only that part is timed, so the figures are the output's
  * own: no input, no parsing, no buffer. Prints one line:
  *
- *   archive level=3 events=500000 input_MiB=... stored_MiB=... ratio=...
+ *   archive level=1 events=500000 input_MiB=... stored_MiB=... ratio=...
  *           bytes_per_event=... cpu_s=... events_per_cpu_s=... wall_s=... */
 #include "wharf/archive.h"
 #include "wharf/config.h"
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: wharf-archive-bench NDJSON ARCHIVE_DIR [LEVEL]\n");
         return 2;
     }
-    const char *level = argc > 3 ? argv[3] : "3";
+    const char *level = argc > 3 ? argv[3] : "1";
     char *data = NULL;
     size_t len = 0;
     if (wharf_read_file(argv[1], SIZE_MAX / 2, &data, &len) < 0) {
