@@ -5,16 +5,35 @@
 #include "wharf/config.h"
 #include "wharf/log.h"
 
+#include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+/* Capabilities in effect beyond CAP_DAC_READ_SEARCH, the one wharf uses. */
+static int run_has_more_than_read_search(void)
+{
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        return 1;
+    data[CAP_TO_INDEX(CAP_DAC_READ_SEARCH)].effective &= ~CAP_TO_MASK(CAP_DAC_READ_SEARCH);
+    for (size_t i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+        if (data[i].effective != 0)
+            return 1;
+    return 0;
+}
+
 /* Root is never needed: reading other users' log files takes
- * CAP_DAC_READ_SEARCH or group membership, and root would also let a
- * compromised wharf write anywhere. Said once, at start. */
+ * CAP_DAC_READ_SEARCH or group membership, and root's other powers would let
+ * a compromised wharf do anything. uid 0 holding only CAP_DAC_READ_SEARCH (a
+ * Kubernetes DaemonSet: Kubernetes gives capabilities to non-root containers
+ * only as ambient ones, which it does not set) is as little as it gets there.
+ * Said once, at start. */
 static void run_warn_if_root(void)
 {
-    if (geteuid() != 0)
+    if (geteuid() != 0 || !run_has_more_than_read_search())
         return;
     wharf_log_warn("running as root, which wharf does not need: run it as its own user with "
                    "CAP_DAC_READ_SEARCH (or in the groups that may read the logs: adm, "

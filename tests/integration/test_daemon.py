@@ -5,7 +5,10 @@
               0600, logs 0640): wharf as nobody ships nothing (it cannot even
               list the directory); as nobody with CAP_DAC_READ_SEARCH as its
               only (ambient) capability it ships every line with the
-              container's metadata, and does not warn about root
+              container's metadata, and does not warn about root; uid 0 with
+              CAP_DAC_READ_SEARCH as its only capability (what a Kubernetes
+              DaemonSet can give) ships them too, without the root warning,
+              while full root gets it
   sd_notify   `wharf run` with NOTIFY_SOCKET (what systemd gives a Type=notify
               unit): the datagrams are exactly READY=1 after "running" is
               logged and after the first pass is in the output, and
@@ -78,6 +81,20 @@ def scenario_privileges():
           "nobody + CAP_DAC_READ_SEARCH: metadata from the 0600 config.v2.json")
     ck.check(ROOT_WARNING not in err, "nobody: no root warning")
     ck.eq(os.stat(s.data).st_uid, NOBODY, "data_dir stays nobody's")
+
+    # uid 0 with one capability: as a DaemonSet runs it
+    s2 = t.Setup("one-capability")
+    host2, _ = dockerd_layout(s2, lines)
+    s2.config([{"type": "docker", "id": "docker", "root": host2.root, "read_from": "beginning"}])
+    p = run_oneshot(["setpriv", "--bounding-set=-all,+dac_read_search", "--inh-caps=-all"],
+                    s2.cfg)
+    err = p.stderr.decode()
+    ck.eq(p.returncode, 0, f"uid 0 + CAP_DAC_READ_SEARCH only: exit code ({err[-500:]!r})")
+    ck.eq(len(t.read_events(s2.out)), lines, "uid 0 + CAP_DAC_READ_SEARCH only: events")
+    ck.check(ROOT_WARNING not in err, "uid 0 + CAP_DAC_READ_SEARCH only: no root warning")
+    p = run_oneshot([], s2.cfg)
+    warned = [l for l in p.stderr.decode().splitlines() if ROOT_WARNING in l]
+    ck.eq([l.split(" ")[1] for l in warned], ["level=warn"], "full root: the root warning, once")
 
 
 def receive(sock, timeout):
