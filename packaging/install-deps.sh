@@ -8,7 +8,8 @@ PACKAGES="build-essential cmake pkg-config git ca-certificates python3 \
   libuv1-dev libyajl-dev libzstd-dev libyaml-dev libpcre2-dev \
   librdkafka-dev libsystemd-dev libssl-dev libcmocka-dev zstd \
   clang libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind time \
-  kcat rsyslog rsyslog-gnutls openssl systemd-journal-remote"
+  kcat rsyslog rsyslog-gnutls openssl systemd-journal-remote \
+  python3-yaml"
 
 missing=""
 for p in $PACKAGES; do

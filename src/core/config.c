@@ -1236,13 +1236,20 @@ static const wharf_conf_family_t wharf_conf_inputs = {"inputs", "input", wharf_i
 static const wharf_conf_family_t wharf_conf_outputs = {"outputs", "output", wharf_output_conf_find,
                                                        wharf_output_type_names};
 
-/* host.name "auto" stands for this machine's name. */
+/* host.name "auto" stands for this machine's name: $WHARF_HOST_NAME when set
+ * (a Kubernetes DaemonSet passes the node's name there: a pod's own hostname
+ * is the pod's), else gethostname(). */
 static void wharf_conf_resolve_host(wharf_conf_ctx_t *ctx, wharf_config_t *cfg)
 {
     char name[256];
+    const char *env = getenv("WHARF_HOST_NAME");
 
     if (!cfg->host.name || strcmp(cfg->host.name, "auto") != 0)
         return;
+    if (env != NULL && *env != '\0') {
+        wharf_conf_set_str(ctx, &cfg->host.name, env);
+        return;
+    }
     if (gethostname(name, sizeof name - 1) < 0) {
         wharf_conf_fail(ctx, 0, "cannot determine the host name: %s", strerror(errno));
         return;
