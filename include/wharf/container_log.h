@@ -24,18 +24,21 @@ typedef enum wharf_stream {
 typedef struct wharf_tail_input {
     wharf_input_t base;
     wharf_tail_t *tail;
+    wharf_input_stats_t counted; /* events and parse errors; the tail knows the rest */
 } wharf_tail_input_t;
 
 int wharf_tail_input_start(wharf_input_t *in);
 int wharf_tail_input_read_all(wharf_input_t *in);
 void wharf_tail_input_stop(wharf_input_t *in);
 int wharf_tail_input_positions(wharf_input_t *in, wharf_positions_t *out);
+void wharf_tail_input_stats(wharf_input_t *in, wharf_input_stats_t *out);
 
 /* Per input. */
 typedef struct wharf_container_log {
     wharf_pipeline_t *pipeline;
     const char *dataset_json; /* event.dataset as a JSON string, quotes included */
     uint64_t max_line_bytes;
+    wharf_input_stats_t *counted; /* the input's: events and parse errors are counted here */
 } wharf_container_log_t;
 
 /* Per tailed file. */

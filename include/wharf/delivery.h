@@ -29,6 +29,22 @@ int wharf_delivery_drain(wharf_delivery_t *d);
 int wharf_delivery_sync(wharf_delivery_t *d);
 /* Reopens the outputs (SIGHUP, logrotate). */
 void wharf_delivery_reopen(wharf_delivery_t *d);
+
+/* One output as GET /metrics and /health see it (wharf/metrics.h). */
+typedef struct wharf_delivery_stats {
+    const char *id;
+    uint64_t events;       /* delivered: made durable (sync) or confirmed (async) by the output */
+    uint64_t failed;       /* it will never get them: undeliverable, or dropped by when_full */
+    uint64_t retries;      /* tries after a failure: wharf's backoff and the output's own */
+    int64_t down_since_ns; /* 0: up */
+    const char *error;     /* why it is down ("" when up) */
+    uint64_t lag_events;   /* committed to the buffer, not yet delivered */
+    uint64_t lag_bytes;
+} wharf_delivery_stats_t;
+
+size_t wharf_delivery_n_outputs(const wharf_delivery_t *d);
+/* Output i (in the order given to wharf_delivery_new); on the loop thread. */
+void wharf_delivery_stats(const wharf_delivery_t *d, size_t i, wharf_delivery_stats_t *out);
 /* Closes the loop handles; free once the loop ran their callbacks. */
 void wharf_delivery_stop(wharf_delivery_t *d);
 void wharf_delivery_free(wharf_delivery_t *d);

@@ -14,6 +14,18 @@
 
 typedef struct wharf_input wharf_input_t;
 
+/* What an input counted since it was created, and where it stands now
+ * (GET /metrics, wharf/metrics.h). */
+typedef struct wharf_input_stats {
+    uint64_t events; /* emitted into the pipeline */
+    uint64_t bytes;  /* read from its files or journal entries */
+    uint64_t
+        parse_errors;    /* records not in the input's format (shipped raw, tagged) or unreadable */
+    int files;           /* open_files and lag_bytes apply: the input tails files */
+    uint64_t open_files; /* log files held open now */
+    uint64_t lag_bytes;  /* bytes between what was read and the files' ends */
+} wharf_input_stats_t;
+
 /* What an input gets from the process that runs it. */
 typedef struct wharf_input_env {
     uv_loop_t *loop;
@@ -29,6 +41,8 @@ typedef struct wharf_input_ops {
     /* Appends the positions of what this input emitted so far to out. */
     int (*positions)(wharf_input_t *in, wharf_positions_t *out);
     void (*destroy)(wharf_input_t *in);
+    /* Fills out; on the loop thread, between read passes. */
+    void (*stats)(wharf_input_t *in, wharf_input_stats_t *out);
 } wharf_input_ops_t;
 
 struct wharf_input {

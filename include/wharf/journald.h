@@ -88,6 +88,8 @@ int journald_mapper_entry(journald_mapper_t *m, const journald_entry_t *e);
 /* Messages whose parts are still being joined: while there are any, the
  * input's position must stay at the entry holding the oldest first part. */
 size_t journald_mapper_joining(const journald_mapper_t *m);
+/* Events emitted so far. */
+uint64_t journald_mapper_events(const journald_mapper_t *m);
 /* Emits, tagged partial_unterminated, the messages whose first part was
  * read max_wait_ns or more before now_ns and whose last part never came
  * (Docker stopped mid-message): the position cannot stay held forever. */

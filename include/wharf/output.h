@@ -50,6 +50,9 @@ struct wharf_output {
     int64_t down_since_ns; /* 0: up */
     uint64_t undeliverable;
     char error[128];
+    /* Attempts the output made again by itself after a failure (Kafka:
+     * failed broker connections librdkafka reported), for GET /metrics. */
+    uint64_t retries;
 };
 
 typedef struct wharf_output_type {

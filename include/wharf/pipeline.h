@@ -61,6 +61,8 @@ int wharf_pipeline_finish(wharf_pipeline_t *p);
 /* Full blocks are compressed on z's thread from now on (NULL: inline). */
 void wharf_pipeline_set_compressor(wharf_pipeline_t *p, wharf_compressor_t *z);
 int wharf_pipeline_blocked(const wharf_pipeline_t *p);
+/* While blocked: the buffer's error (WHARF_EFULL, -ENOSPC, -EIO ...); else 0. */
+int wharf_pipeline_error(const wharf_pipeline_t *p);
 int wharf_pipeline_on_commit(wharf_pipeline_t *p, wharf_commit_cb cb, void *arg);
 uint64_t wharf_pipeline_events_total(const wharf_pipeline_t *p);
 

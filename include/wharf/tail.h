@@ -107,6 +107,14 @@ int wharf_tail_start(wharf_tail_t *t);
 int wharf_tail_read_all(wharf_tail_t *t);
 void wharf_tail_stop(wharf_tail_t *t);
 int wharf_tail_positions(wharf_tail_t *t, wharf_positions_t *out);
+
+typedef struct wharf_tail_stats {
+    uint64_t bytes_read; /* since wharf_tail_new */
+    uint64_t open_files;
+    uint64_t lag_bytes; /* open files' sizes now minus what was split into lines */
+} wharf_tail_stats_t;
+/* One fstat per open file: for scrapes, not for the read path. */
+void wharf_tail_stats(const wharf_tail_t *t, wharf_tail_stats_t *out);
 /* Frees after wharf_tail_stop() and once the loop has run the close callbacks. */
 void wharf_tail_free(wharf_tail_t *t);
 

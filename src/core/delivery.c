@@ -28,6 +28,7 @@
 typedef struct delivery_mark {
     uint64_t end;           /* bytes the output had accepted at the block's end */
     wharf_buffer_pos_t pos; /* the cursor after the block */
+    uint64_t events;        /* events it had taken by then */
 } delivery_mark_t;
 
 typedef struct delivery_marks {
@@ -52,6 +53,11 @@ typedef struct delivery_target {
     uint64_t accepted;  /* bytes the output took */
     uint64_t confirmed; /* async: bytes it confirmed */
     delivery_marks_t marks;
+    /* for GET /metrics */
+    uint64_t events_taken;     /* in blocks the output took whole */
+    uint64_t events_confirmed; /* of those, made durable (sync) or confirmed (async) */
+    uint64_t retries;          /* retry timer runs after a failure */
+    uint64_t dropped_at_start; /* the cursor's when_full drops from earlier runs */
 } delivery_target_t;
 
 struct wharf_delivery {
@@ -91,6 +97,7 @@ static void delivery_confirm(delivery_target_t *t, uint64_t confirmed)
     wharf_buffer_pos_t pos = {0, 0, 0};
     while (m->len > 0 && m->v[m->head].end <= confirmed) {
         pos = m->v[m->head].pos;
+        t->events_confirmed = m->v[m->head].events;
         m->head = (m->head + 1) & (m->cap - 1);
         m->len--;
         moved = 1;
@@ -107,11 +114,13 @@ static void delivery_took(delivery_target_t *t, size_t n)
     wharf_buffer_cursor_consume(t->cursor, n);
     t->delivered = 1;
     t->accepted += n;
-    if (t->async == NULL)
-        return;
     wharf_buffer_pos_t after = wharf_buffer_cursor_tell(t->cursor);
-    if (after.segment != before.segment || after.offset != before.offset)
-        delivery_marks_push(&t->marks, (delivery_mark_t){t->accepted, after});
+    if (after.segment == before.segment && after.offset == before.offset)
+        return; /* part of the block: counted once all of it is taken */
+    if (after.event > before.event)
+        t->events_taken += after.event - before.event;
+    if (t->async != NULL)
+        delivery_marks_push(&t->marks, (delivery_mark_t){t->accepted, after, t->events_taken});
 }
 
 /* Up to max_blocks blocks: 1 when more is waiting, 0 when caught up (or the
@@ -221,6 +230,8 @@ static void delivery_on_retry(uv_timer_t *h)
 {
     delivery_target_t *t = h->data;
     t->busy = 0;
+    if (t->down)
+        t->retries++;
     if (delivery_slice(t))
         wharf_delivery_kick(t->d);
 }
@@ -325,6 +336,7 @@ int wharf_delivery_sync(wharf_delivery_t *d)
         }
         t->sync_failing = 0;
         wharf_buffer_cursor_ack(t->cursor);
+        t->events_confirmed = t->events_taken;
         t->delivered = 0;
     }
     int rc = wharf_buffer_save_cursors(d->buffer);
@@ -367,6 +379,9 @@ int wharf_delivery_new(uv_loop_t *loop, wharf_buffer_t *buffer, wharf_output_t *
         t->d = d;
         t->out = outputs[i];
         t->async = outputs[i]->ops->async;
+        wharf_buffer_cursor_info_t info;
+        wharf_buffer_cursor_info(t->cursor, &info);
+        t->dropped_at_start = info.dropped_events;
         d->n_targets++;
     }
     if (loop != NULL) {
@@ -389,6 +404,30 @@ int wharf_delivery_new(uv_loop_t *loop, wharf_buffer_t *buffer, wharf_output_t *
     }
     *out = d;
     return 0;
+}
+
+size_t wharf_delivery_n_outputs(const wharf_delivery_t *d)
+{
+    return d->n_targets;
+}
+
+/* Messages an async output skipped as undeliverable were confirmed too, so
+ * that they would not hold its cursor: they are failures, not deliveries. */
+void wharf_delivery_stats(const wharf_delivery_t *d, size_t i, wharf_delivery_stats_t *out)
+{
+    const delivery_target_t *t = &d->targets[i];
+    const wharf_output_t *o = t->out;
+    wharf_buffer_cursor_info_t info;
+    wharf_buffer_cursor_info(t->cursor, &info);
+    out->id = o->id;
+    out->events =
+        t->events_confirmed > o->undeliverable ? t->events_confirmed - o->undeliverable : 0;
+    out->failed = o->undeliverable + (info.dropped_events - t->dropped_at_start);
+    out->retries = t->retries + o->retries;
+    out->down_since_ns = t->down ? t->down_since_ns : o->down_since_ns;
+    out->error = t->down ? t->error : o->error;
+    out->lag_events = info.lag_events;
+    out->lag_bytes = info.lag_bytes;
 }
 
 void wharf_delivery_stop(wharf_delivery_t *d)

@@ -293,6 +293,11 @@ int wharf_pipeline_blocked(const wharf_pipeline_t *p)
     return p->blocked != 0;
 }
 
+int wharf_pipeline_error(const wharf_pipeline_t *p)
+{
+    return p->blocked;
+}
+
 int wharf_pipeline_on_commit(wharf_pipeline_t *p, wharf_commit_cb cb, void *arg)
 {
     commit_listener_t *l = realloc(p->listeners, (p->n_listeners + 1) * sizeof(*l));

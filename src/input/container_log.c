@@ -93,7 +93,10 @@ static int container_log_emit(const wharf_container_log_t *cl, wharf_container_f
     for (int t = 0; t < WHARF_TAG__COUNT; t++)
         if (r->tags & TAG_BIT(t))
             wharf_event_tag(e, (wharf_tag)t);
-    return wharf_pipeline_emit(cl->pipeline, e);
+    int rc = wharf_pipeline_emit(cl->pipeline, e);
+    if (rc == 0)
+        cl->counted->events++;
+    return rc;
 }
 
 int wharf_container_log_record(const wharf_container_log_t *cl, wharf_container_file_t *cf,
@@ -122,6 +125,7 @@ int wharf_container_log_invalid(const wharf_container_log_t *cl, wharf_container
                                 uint64_t off, uint32_t tags)
 {
     wharf_container_record_t r = {line, len, 0, WHARF_STREAM_NONE, off, 1, tags, NULL, 0};
+    cl->counted->parse_errors++;
     return container_log_emit(cl, cf, f, &r);
 }
 
@@ -143,6 +147,18 @@ void wharf_tail_input_stop(wharf_input_t *in)
 int wharf_tail_input_positions(wharf_input_t *in, wharf_positions_t *out)
 {
     return wharf_tail_positions(((wharf_tail_input_t *)in)->tail, out);
+}
+
+void wharf_tail_input_stats(wharf_input_t *in, wharf_input_stats_t *out)
+{
+    const wharf_tail_input_t *tin = (const wharf_tail_input_t *)in;
+    wharf_tail_stats_t ts;
+    wharf_tail_stats(tin->tail, &ts);
+    *out = tin->counted;
+    out->bytes = ts.bytes_read;
+    out->files = 1;
+    out->open_files = ts.open_files;
+    out->lag_bytes = ts.lag_bytes;
 }
 
 uint64_t wharf_container_log_safe_offset(const wharf_container_file_t *cf)

@@ -257,6 +257,7 @@ static const wharf_input_ops_t cri_ops = {
     wharf_tail_input_stop,
     wharf_tail_input_positions,
     cri_destroy,
+    wharf_tail_input_stats,
 };
 
 static int cri_create(const wharf_input_env_t *env, const wharf_conf_section_t *sec,
@@ -269,8 +270,8 @@ static int cri_create(const wharf_input_env_t *env, const wharf_conf_section_t *
     c->tin.base.ops = &cri_ops;
     c->tin.base.id = sec->id;
     c->opts = o;
-    c->log =
-        (wharf_container_log_t){env->pipeline, "\"kubernetes.container_logs\"", o->max_line_bytes};
+    c->log = (wharf_container_log_t){env->pipeline, "\"kubernetes.container_logs\"",
+                                     o->max_line_bytes, &c->tin.counted};
     wharf_tail_opts_t topts = {
         sec->id,           &o->paths,    o->read_from == 1,       o->max_line_bytes,
         o->rotate_wait_ms, o->rescan_ms, env->max_hold_deleted_ms};

@@ -207,7 +207,7 @@ static void docker_destroy(wharf_input_t *in)
 static const wharf_input_ops_t docker_ops = {
     wharf_tail_input_start, wharf_tail_input_read_all,
     wharf_tail_input_stop,  wharf_tail_input_positions,
-    docker_destroy,
+    docker_destroy,         wharf_tail_input_stats,
 };
 
 static int docker_create(const wharf_input_env_t *env, const wharf_conf_section_t *sec,
@@ -220,7 +220,8 @@ static int docker_create(const wharf_input_env_t *env, const wharf_conf_section_
     d->tin.base.ops = &docker_ops;
     d->tin.base.id = sec->id;
     d->opts = o;
-    d->log = (wharf_container_log_t){env->pipeline, "\"docker.container_logs\"", o->max_line_bytes};
+    d->log = (wharf_container_log_t){env->pipeline, "\"docker.container_logs\"", o->max_line_bytes,
+                                     &d->tin.counted};
     docker_line_decoder_init(&d->decoder);
     size_t n = strlen(o->root) + 32;
     d->glob = malloc(n);

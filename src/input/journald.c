@@ -109,11 +109,13 @@ typedef struct journald_input {
     sd_journal *sd;
     journald_mapper_t *mapper;
     journald_entry_t entry;
-    wharf_buf_t values; /* the entry's values, copied out of the journal */
-    char *cursor;       /* of the last entry read */
-    char *hold_cursor;  /* of the entry with the oldest part being joined */
-    int replay_current; /* read the current entry again before moving on */
-    int read_error;     /* a read error was logged (once per episode) */
+    wharf_buf_t values;  /* the entry's values, copied out of the journal */
+    char *cursor;        /* of the last entry read */
+    char *hold_cursor;   /* of the entry with the oldest part being joined */
+    int replay_current;  /* read the current entry again before moving on */
+    int read_error;      /* a read error was logged (once per episode) */
+    uint64_t bytes;      /* of every field of the entries read */
+    uint64_t unreadable; /* entries skipped because they could not be read */
     uv_poll_t poll;
     uv_timer_t timer;
     int handles_started;
@@ -150,6 +152,7 @@ static int journald_entry_load(journald_input_t *j)
     size_t len;
     SD_JOURNAL_FOREACH_DATA(j->sd, data, len)
     {
+        j->bytes += len;
         const char *d = data, *eq = memchr(d, '=', len < 65 ? len : 65);
         int f = eq != NULL && eq > d ? journald_field_lookup(d, (size_t)(eq - d)) : -1;
         if (f < 0 || e->f[f].ptr != NULL)
@@ -175,6 +178,7 @@ static void journald_entry_read(journald_input_t *j)
     if (rc < 0) {
         wharf_log_warn("skipping a journal entry that cannot be read", "input=%s error=\"%s\"",
                        j->base.id, wharf_strerror(rc));
+        j->unreadable++;
         return;
     }
     size_t joining = journald_mapper_joining(j->mapper);
@@ -484,8 +488,19 @@ static void journald_destroy(wharf_input_t *in)
     free(j);
 }
 
+/* No file metrics: sd-journal does not say which files it holds open. */
+static void journald_stats(wharf_input_t *in, wharf_input_stats_t *out)
+{
+    const journald_input_t *j = (const journald_input_t *)in;
+    memset(out, 0, sizeof(*out));
+    out->events = journald_mapper_events(j->mapper);
+    out->bytes = j->bytes;
+    out->parse_errors = j->unreadable;
+}
+
 static const wharf_input_ops_t journald_ops = {
-    journald_start, journald_read_all, journald_stop, journald_positions, journald_destroy,
+    journald_start,     journald_read_all, journald_stop,
+    journald_positions, journald_destroy,  journald_stats,
 };
 
 static int journald_create(const wharf_input_env_t *env, const wharf_conf_section_t *sec,

@@ -114,6 +114,7 @@ struct journald_mapper {
     mapper_container_t *buckets[MAPPER_BUCKETS];
     size_t n_containers;
     size_t joining;
+    uint64_t events; /* emitted */
 };
 
 static void mapper_container_free(journald_mapper_t *m, mapper_container_t *c)
@@ -312,7 +313,10 @@ static int mapper_emit(journald_mapper_t *m, const journald_entry_t *e, const ma
     for (int t = 0; t < WHARF_TAG__COUNT; t++)
         if (tags & TAG_BIT(t))
             wharf_event_tag(ev, (wharf_tag)t);
-    return wharf_pipeline_emit(m->pipeline, ev);
+    int rc = wharf_pipeline_emit(m->pipeline, ev);
+    if (rc == 0)
+        m->events++;
+    return rc;
 }
 
 static int mapper_is_partial(const journald_entry_t *e)
@@ -378,6 +382,11 @@ void journald_mapper_flush_stale(journald_mapper_t *m, int64_t now_ns, int64_t m
 size_t journald_mapper_joining(const journald_mapper_t *m)
 {
     return m->joining;
+}
+
+uint64_t journald_mapper_events(const journald_mapper_t *m)
+{
+    return m->events;
 }
 
 int journald_mapper_new(wharf_pipeline_t *pipeline, const char *docker_root,

@@ -51,6 +51,7 @@ struct wharf_tail {
     int rescan_requested;
     int more_to_read;
     int64_t last_scan_ns;
+    uint64_t bytes_read;
     uv_timer_t poll_timer;
     uv_timer_t kick_timer;
     int timers_started;
@@ -359,6 +360,7 @@ static int64_t tail_file_read(wharf_tail_t *t, wharf_tail_file_t *f, uint64_t bu
         f->read_off += (uint64_t)n;
         have += (size_t)n;
         got += (uint64_t)n;
+        t->bytes_read += (uint64_t)n;
         size_t used = tail_split_lines(t, f, t->rbuf, have);
         memmove(t->rbuf, t->rbuf + used, have - used);
         have -= used;
@@ -747,6 +749,20 @@ int wharf_tail_positions(wharf_tail_t *t, wharf_positions_t *out)
         rc = wharf_positions_add(out, &pos);
     }
     return rc;
+}
+
+void wharf_tail_stats(const wharf_tail_t *t, wharf_tail_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->bytes_read = t->bytes_read;
+    for (const wharf_tail_file_t *f = t->files; f != NULL; f = f->next) {
+        struct stat st;
+        if (f->fd < 0 || fstat(f->fd, &st) < 0)
+            continue;
+        out->open_files++;
+        if ((uint64_t)st.st_size > f->line_off)
+            out->lag_bytes += (uint64_t)st.st_size - f->line_off;
+    }
 }
 
 void wharf_tail_free(wharf_tail_t *t)

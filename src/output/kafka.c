@@ -249,6 +249,7 @@ static void kafka_on_error(rd_kafka_t *rk, int err, const char *reason, void *op
         k->fatal = 1;
         return;
     }
+    k->base.retries++;
     if (k->outage)
         return;
     /* Once per outage, not per retry. librdkafka reconnects by itself. */
