@@ -104,6 +104,16 @@ typedef struct wharf_conf_pipeline {
     wharf_strv_t parsers; /* parser files or directories (wharf/parser.h) */
 } wharf_conf_pipeline_t;
 
+/* `api:` - the HTTP API (wharf/api.h). */
+typedef struct wharf_conf_api {
+    char *listen; /* "127.0.0.1:9880", "[::1]:9880"; NULL: no API */
+} wharf_conf_api_t;
+
+/* `health:` - what GET /health judges. */
+typedef struct wharf_conf_health {
+    int64_t output_down_after_ms; /* an output down longer is unhealthy, default 60s */
+} wharf_conf_health_t;
+
 typedef struct wharf_config {
     char *path;
     char *data_dir; /* default "./data" */
@@ -111,6 +121,8 @@ typedef struct wharf_config {
     wharf_conf_host_t host;
     wharf_conf_buffer_t buffer;
     wharf_conf_pipeline_t pipeline;
+    wharf_conf_api_t api;
+    wharf_conf_health_t health;
     /* pipeline.parsers loaded (paths relative to the config file's
      * directory); NULL when none. Set by wharf_config_load only. */
     struct wharf_parsers *parsers;

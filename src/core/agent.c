@@ -1,6 +1,7 @@
 /* agent.c - wiring and life cycle of a running wharf (see wharf/agent.h). */
 #include "wharf/agent.h"
 
+#include "wharf/api.h"
 #include "wharf/buffer.h"
 #include "wharf/compressor.h"
 #include "wharf/delivery.h"
@@ -10,6 +11,7 @@
 #include "wharf/output.h"
 #include "wharf/pipeline.h"
 #include "wharf/positions.h"
+#include "wharf/timefmt.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -42,6 +44,7 @@ struct wharf_agent {
     size_t n_inputs;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t tick;
+    wharf_api_t *api; /* api.listen; NULL when off or oneshot */
 };
 
 int wharf_agent_buffer_dir(const wharf_config_t *cfg, char *out)
@@ -154,6 +157,16 @@ static int agent_create_compressor(wharf_agent_t *a)
     return rc;
 }
 
+/* Live only: a bind failure stops wharf from starting (wharf/api.h). */
+static int agent_start_api(wharf_agent_t *a)
+{
+    wharf_metrics_sources_t src = {
+        a->inputs,   a->n_inputs, a->cfg->parsers,         a->pipeline,
+        a->delivery, a->buffer,   a->cfg->buffer.max_size, wharf_time_now()};
+    return wharf_api_new(&a->loop, a->cfg->api.listen, &src, a->cfg->health.output_down_after_ms,
+                         &a->api);
+}
+
 static int agent_wire(wharf_agent_t *a)
 {
     int rc = agent_open_buffer(a);
@@ -180,6 +193,8 @@ static int agent_wire(wharf_agent_t *a)
     if (rc == 0)
         wharf_pipeline_set_checkpoint(a->pipeline, agent_checkpoint, a,
                                       wharf_buffer_checkpoint(a->buffer));
+    if (rc == 0 && !a->oneshot && a->cfg->api.listen != NULL)
+        rc = agent_start_api(a);
     return rc;
 }
 
@@ -233,6 +248,7 @@ static void agent_notify_systemd(const char *state)
 static void agent_stop(wharf_agent_t *a, const char *why)
 {
     wharf_log_info("stopping", "signal=%s", why);
+    wharf_api_close(a->api);
     agent_notify_systemd("STOPPING=1");
     for (size_t i = 0; i < a->n_inputs; i++)
         a->inputs[i]->ops->stop(a->inputs[i]);
@@ -284,6 +300,7 @@ static int agent_run_live(wharf_agent_t *a)
     wharf_pipeline_finish(a->pipeline);
     wharf_delivery_kick(a->delivery);
     wharf_log_info("running", "inputs=%zu outputs=%zu", a->n_inputs, a->n_outputs);
+    wharf_api_set_ready(a->api, 1);
     agent_notify_systemd("READY=1");
     return uv_run(&a->loop, UV_RUN_DEFAULT);
 }
@@ -331,6 +348,7 @@ void wharf_agent_free(wharf_agent_t *a)
         a->inputs[i]->ops->destroy(a->inputs[i]);
     if (a->delivery != NULL)
         wharf_delivery_stop(a->delivery);
+    wharf_api_close(a->api);
     if (a->compressed_ready)
         uv_close((uv_handle_t *)&a->compressed, NULL);
     /* Before the pipeline: a running job reads the pipeline's block. */
@@ -339,6 +357,7 @@ void wharf_agent_free(wharf_agent_t *a)
         uv_run(&a->loop, UV_RUN_NOWAIT);
         uv_loop_close(&a->loop);
     }
+    wharf_api_free(a->api);
     wharf_pipeline_free(a->pipeline);
     wharf_delivery_free(a->delivery);
     for (size_t i = 0; i < a->n_outputs; i++)

@@ -10,6 +10,7 @@
  * to the caller in one list, so `wharf check` can show them all. */
 #include "wharf/config.h"
 
+#include "wharf/api.h"
 #include "wharf/common.h"
 #include "wharf/parser.h"
 
@@ -1199,6 +1200,27 @@ static const wharf_conf_key_t wharf_conf_pipeline_keys[] = {
     {.name = NULL},
 };
 
+static const wharf_conf_key_t wharf_conf_api_keys[] = {
+    {.name = "listen", .kind = WHARF_CK_STR, .offset = offsetof(wharf_conf_api_t, listen)},
+    {.name = NULL},
+};
+
+static void wharf_conf_health_init(void *p)
+{
+    wharf_conf_health_t *h = p;
+
+    h->output_down_after_ms = 60000;
+}
+
+static const wharf_conf_key_t wharf_conf_health_keys[] = {
+    {.name = "output_down_after",
+     .kind = WHARF_CK_DURATION,
+     .offset = offsetof(wharf_conf_health_t, output_down_after_ms),
+     .min = 0,
+     .max = 365 * WHARF_CONF_DAY},
+    {.name = NULL},
+};
+
 static const wharf_conf_key_t wharf_conf_host_keys[] = {
     {.name = "name", .kind = WHARF_CK_STR, .offset = offsetof(wharf_conf_host_t, name)},
     {.name = NULL},
@@ -1226,6 +1248,15 @@ static const wharf_conf_key_t wharf_conf_top_keys[] = {
      .kind = WHARF_CK_OBJECT,
      .offset = offsetof(wharf_config_t, pipeline),
      .sub = wharf_conf_pipeline_keys},
+    {.name = "api",
+     .kind = WHARF_CK_OBJECT,
+     .offset = offsetof(wharf_config_t, api),
+     .sub = wharf_conf_api_keys},
+    {.name = "health",
+     .kind = WHARF_CK_OBJECT,
+     .offset = offsetof(wharf_config_t, health),
+     .sub = wharf_conf_health_keys,
+     .sub_init = wharf_conf_health_init},
     {.name = NULL},
 };
 
@@ -1274,6 +1305,24 @@ static void wharf_conf_check_buffer(wharf_conf_ctx_t *ctx, const yaml_node_t *ro
                     (unsigned long long)b->max_size, (unsigned long long)b->segment_size);
 }
 
+/* api.listen must be an address wharf can bind, reported at its own line. */
+static void wharf_conf_check_api(wharf_conf_ctx_t *ctx, const yaml_node_t *root,
+                                 const wharf_conf_api_t *api)
+{
+    struct sockaddr_storage addr;
+    const char *why = NULL;
+    const yaml_node_t *sec, *n;
+    char q[WHARF_CONF_QUOTE_BUF];
+
+    if (!api->listen || wharf_api_parse_listen(api->listen, &addr, &why) == 0)
+        return;
+    sec = wharf_conf_lookup(ctx, root, "api");
+    n = sec && sec->type == YAML_MAPPING_NODE ? wharf_conf_lookup(ctx, sec, "listen") : NULL;
+    wharf_conf_fail(ctx, n ? wharf_conf_line(n) : 0,
+                    "api: listen \"%s\": %s; e.g. 127.0.0.1:9880 or [::1]:9880",
+                    wharf_conf_quote(q, api->listen, strlen(api->listen)), why);
+}
+
 static void wharf_conf_bind_top(wharf_conf_ctx_t *ctx, const yaml_node_t *root, wharf_config_t *cfg)
 {
     const wharf_conf_target_t top = {wharf_conf_top_keys, wharf_conf_top_lists, cfg, ""};
@@ -1293,6 +1342,7 @@ static void wharf_conf_bind_top(wharf_conf_ctx_t *ctx, const yaml_node_t *root, 
     wharf_conf_bind_family(ctx, root, &wharf_conf_outputs, &cfg->outputs, &cfg->n_outputs);
     wharf_conf_check_ids(ctx, cfg);
     wharf_conf_check_buffer(ctx, root, &cfg->buffer);
+    wharf_conf_check_api(ctx, root, &cfg->api);
     wharf_conf_resolve_host(ctx, cfg);
 }
 
