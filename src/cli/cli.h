@@ -6,6 +6,8 @@
 int wharf_cmd_run(int argc, char **argv);
 int wharf_cmd_check(int argc, char **argv);
 int wharf_cmd_buffer(int argc, char **argv);
+/* health.c: exit 0 when GET /health answers 200, else 1 (HEALTHCHECK). */
+int wharf_cmd_health(int argc, char **argv);
 /* parsers.c: argv starts after the command name. */
 int wharf_cmd_parsers(int argc, char **argv);
 int wharf_cmd_parse(int argc, char **argv);

@@ -15,6 +15,7 @@ static const char usage_text[] =
     "  run -c FILE [--oneshot]   ship logs as configured in FILE\n"
     "  check -c FILE             validate FILE; print FILE:LINE: errors, exit 2 if invalid\n"
     "  buffer stat -c FILE       show the disk buffer: segments, size, output lag\n"
+    "  health -c FILE            ask the running wharf's GET /health; exit 0 when healthy\n"
     "  parsers test PATH...      run the samples of parser files\n"
     "  parsers coverage -p PATH FILE   how many of FILE's lines the parsers match\n"
     "  parse -p PATH             parse lines from stdin, print ECS events\n"
@@ -67,6 +68,15 @@ static const char parsers_help[] =
     "  parse              reads lines on stdin, prints one ECS event per line;\n"
     "                     --parser NAME tries that parser first, whatever its when\n";
 
+static const char health_help[] =
+    "usage: wharf health -c FILE\n"
+    "\n"
+    "Asks the wharf running with FILE for GET /health on its api.listen address\n"
+    "(a wildcard address is asked on loopback) and prints the JSON answer.\n"
+    "Exit 0 when it answers 200 (every stage works), 1 otherwise: unhealthy,\n"
+    "not running, no api.listen, or no answer within 5 s. For container\n"
+    "HEALTHCHECKs: it needs no curl.\n";
+
 static const char archive_help[] =
     "usage: wharf archive verify PATH [--pubkey FILE] [--from T] [--to T] [--json]\n"
     "       wharf archive cat PATH [--from T] [--to T] [--where FIELD=VALUE]...\n"
@@ -100,6 +110,8 @@ void wharf_cli_help(const char *topic)
         fputs(archive_help, stdout);
     else if (topic != NULL && strcmp(topic, "buffer") == 0)
         fputs(buffer_help, stdout);
+    else if (topic != NULL && strcmp(topic, "health") == 0)
+        fputs(health_help, stdout);
     else if (topic != NULL && (strcmp(topic, "parsers") == 0 || strcmp(topic, "parse") == 0))
         fputs(parsers_help, stdout);
     else
@@ -119,6 +131,8 @@ int main(int argc, char **argv)
         return wharf_cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "buffer") == 0)
         return wharf_cmd_buffer(argc - 1, argv + 1);
+    if (strcmp(cmd, "health") == 0)
+        return wharf_cmd_health(argc - 1, argv + 1);
     if (strcmp(cmd, "parsers") == 0)
         return wharf_cmd_parsers(argc - 2, argv + 2);
     if (strcmp(cmd, "parse") == 0)
