@@ -371,6 +371,7 @@ static const char *log_format_kv(char *stack, char **heap, const char *kv_fmt, v
         return "";
     va_list again;
     va_copy(again, ap);
+    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): wharf_log va_starts ap */
     int n = vsnprintf(stack, LOG_KV_STACK, kv_fmt, ap);
     if (n >= LOG_KV_STACK && (*heap = malloc((size_t)n + 1)) != NULL)
         vsnprintf(*heap, (size_t)n + 1, kv_fmt, again);
@@ -391,7 +392,6 @@ void wharf_log(wharf_log_level level, const char *msg, const char *kv_fmt, ...)
     log_line_t l = {.level = level, .msg = msg};
     va_list ap;
     va_start(ap, kv_fmt);
-    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is above */
     l.kv = log_format_kv(stack, &heap, kv_fmt, ap);
     va_end(ap);
     if (level < WHARF_LOG_WARN || !log_suppress(log_line_hash(level, msg, l.kv), &l.repeated)) {
