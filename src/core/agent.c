@@ -2,6 +2,7 @@
 #include "wharf/agent.h"
 
 #include "wharf/api.h"
+#include "wharf/audit.h"
 #include "wharf/buffer.h"
 #include "wharf/compressor.h"
 #include "wharf/delivery.h"
@@ -44,7 +45,8 @@ struct wharf_agent {
     size_t n_inputs;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t tick;
-    wharf_api_t *api; /* api.listen; NULL when off or oneshot */
+    wharf_api_t *api;           /* api.listen; NULL when off or oneshot */
+    wharf_audit_watch_t *audit; /* `audit: true`; else NULL */
 };
 
 int wharf_agent_buffer_dir(const wharf_config_t *cfg, char *out)
@@ -195,7 +197,18 @@ static int agent_wire(wharf_agent_t *a)
                                       wharf_buffer_checkpoint(a->buffer));
     if (rc == 0 && !a->oneshot && a->cfg->api.listen != NULL)
         rc = agent_start_api(a);
+    if (rc == 0 && a->cfg->audit)
+        rc = wharf_audit_watch_new(a->pipeline, a->delivery, &a->audit);
     return rc;
+}
+
+/* A life-cycle event, when `audit: true`. */
+static void agent_audit(wharf_agent_t *a, wharf_audit_action action)
+{
+    if (a->audit == NULL)
+        return;
+    wharf_audit_record_t r = {action, NULL, NULL, 0};
+    wharf_audit_emit(a->pipeline, &r);
 }
 
 int wharf_agent_new(const wharf_config_t *cfg, int oneshot, wharf_agent_t **out)
@@ -228,6 +241,8 @@ int wharf_agent_new(const wharf_config_t *cfg, int oneshot, wharf_agent_t **out)
 static void agent_on_tick(uv_timer_t *h)
 {
     wharf_agent_t *a = h->data;
+    if (a->audit != NULL)
+        wharf_audit_watch_tick(a->audit);
     /* The commit is written before the cursors are saved: under fsync:
      * batch that save syncs it, so no cursor passes an unsynced event. */
     if (!wharf_pipeline_blocked(a->pipeline) && wharf_pipeline_commit(a->pipeline) == 0)
@@ -318,6 +333,9 @@ static int agent_run_oneshot(wharf_agent_t *a)
 /* After the inputs stopped: commit, deliver, make durable. */
 static int agent_finish(wharf_agent_t *a)
 {
+    if (a->audit != NULL)
+        wharf_audit_watch_tick(a->audit);
+    agent_audit(a, WHARF_AUDIT_STOPPED);
     int rc = wharf_pipeline_commit(a->pipeline);
     if (rc == 0)
         rc = wharf_pipeline_finish(a->pipeline);
@@ -333,6 +351,7 @@ static int agent_finish(wharf_agent_t *a)
 int wharf_agent_run(wharf_agent_t *a)
 {
     signal(SIGPIPE, SIG_IGN);
+    agent_audit(a, WHARF_AUDIT_STARTED);
     int rc = a->oneshot ? agent_run_oneshot(a) : agent_run_live(a);
     int frc = agent_finish(a);
     wharf_log_info("stopped", "events=%llu",
@@ -360,6 +379,7 @@ void wharf_agent_free(wharf_agent_t *a)
     wharf_api_free(a->api);
     wharf_pipeline_free(a->pipeline);
     wharf_delivery_free(a->delivery);
+    wharf_audit_watch_free(a->audit);
     for (size_t i = 0; i < a->n_outputs; i++)
         a->outputs[i]->ops->destroy(a->outputs[i]);
     wharf_buffer_close(a->buffer);

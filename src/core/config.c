@@ -1234,6 +1234,7 @@ static const wharf_conf_key_t wharf_conf_top_keys[] = {
      .kind = WHARF_CK_ENUM,
      .offset = offsetof(wharf_config_t, log_format),
      .choices = wharf_conf_log_format_names},
+    {.name = "audit", .kind = WHARF_CK_BOOL, .offset = offsetof(wharf_config_t, audit)},
     {.name = "host",
      .kind = WHARF_CK_OBJECT,
      .offset = offsetof(wharf_config_t, host),
