@@ -139,8 +139,8 @@ def scenario_repeats():
     ck.check(m and lines[-1].endswith(f"{want} repeated={m.group(1)}"),
              f"repeats: the copy after 'tailing file' counts the held-back ones: {lines[-1:]!r}")
     if m:
-        # 30 scans in 3 s, less the two printed; a slow machine scans less often
-        ck.check(10 <= int(m.group(1)) <= 40, f"repeats: repeated={m.group(1)} for ~28 scans")
+        # about 28 scans held back in 3 s; a slow machine (or ASan) scans less often
+        ck.check(3 <= int(m.group(1)) <= 40, f"repeats: repeated={m.group(1)} for ~28 scans")
         ck.note(f"repeats: 3 lines for about {int(m.group(1)) + 3} failed opens")
 
 
