@@ -116,9 +116,10 @@ typedef struct wharf_conf_health {
 
 typedef struct wharf_config {
     char *path;
-    char *data_dir; /* default "./data" */
-    int log_format; /* wharf_log_format (wharf/log.h), default logfmt */
-    int audit;      /* life-cycle events into the pipeline (wharf/audit.h) */
+    char *data_dir;              /* default "./data" */
+    int log_format;              /* wharf_log_format (wharf/log.h), default logfmt */
+    int audit;                   /* life-cycle events into the pipeline (wharf/audit.h) */
+    int64_t shutdown_timeout_ms; /* SIGTERM: outputs get this long to take the rest */
     wharf_conf_host_t host;
     wharf_conf_buffer_t buffer;
     wharf_conf_pipeline_t pipeline;

@@ -21,9 +21,12 @@ int wharf_delivery_new(uv_loop_t *loop, wharf_buffer_t *buffer, wharf_output_t *
                        size_t n_outputs, wharf_delivery_t **out);
 /* New events were committed: deliver them soon (oneshot: now). */
 void wharf_delivery_kick(wharf_delivery_t *d);
-/* Delivers everything the outputs take now, once each (oneshot, shutdown).
- * Returns 0 when every output got everything, else the first error. */
-int wharf_delivery_drain(wharf_delivery_t *d);
+/* Delivers everything to every output, in turns, waiting while one is full
+ * (oneshot, shutdown: it blocks). An output that makes no progress for 30 s
+ * is given up; with timeout_ms >= 0 everything left at that point is too
+ * (-ECANCELED): its events stay in the buffer for the next start. Returns
+ * 0 when every output got everything, else the first error. */
+int wharf_delivery_drain(wharf_delivery_t *d, int64_t timeout_ms);
 /* Makes delivered events durable at the outputs, acknowledges them, saves
  * the cursors and deletes segments every output has passed. */
 int wharf_delivery_sync(wharf_delivery_t *d);

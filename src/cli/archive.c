@@ -46,7 +46,7 @@ static int archive_cli_time(const char *s, wharf_archive_ts_t out)
 static int archive_cli_parse(int argc, char **argv, const char *cmd, archive_cli_args_t *a)
 {
     memset(a, 0, sizeof(*a));
-    for (int i = 0; i < argc; i++) {
+    for (int i = 0; i < argc && argv[i] != NULL; i++) {
         const char *s = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1;

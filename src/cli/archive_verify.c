@@ -48,6 +48,7 @@ __attribute__((format(printf, 3, 4))) static void verify_problem(verify_ctx_t *v
     char text[1024];
     va_list ap;
     va_start(ap, fmt);
+    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is on the line above */
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     verify_add(&v->problems, &v->n_problems, kind, text);
@@ -60,6 +61,7 @@ __attribute__((format(printf, 2, 3))) static void verify_note(verify_ctx_t *v, c
     char text[1024];
     va_list ap;
     va_start(ap, fmt);
+    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is on the line above */
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     verify_add(&v->notes, &v->n_notes, "note", text);

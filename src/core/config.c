@@ -1134,6 +1134,7 @@ static void wharf_conf_top_init(void *p)
     wharf_config_t *cfg = p;
 
     cfg->data_dir = strdup("./data");
+    cfg->shutdown_timeout_ms = 10000;
 }
 
 static void wharf_conf_buffer_init(void *p)
@@ -1235,6 +1236,11 @@ static const wharf_conf_key_t wharf_conf_top_keys[] = {
      .offset = offsetof(wharf_config_t, log_format),
      .choices = wharf_conf_log_format_names},
     {.name = "audit", .kind = WHARF_CK_BOOL, .offset = offsetof(wharf_config_t, audit)},
+    {.name = "shutdown_timeout",
+     .kind = WHARF_CK_DURATION,
+     .offset = offsetof(wharf_config_t, shutdown_timeout_ms),
+     .min = 0,
+     .max = 3600LL * 1000},
     {.name = "host",
      .kind = WHARF_CK_OBJECT,
      .offset = offsetof(wharf_config_t, host),

@@ -58,6 +58,9 @@ typedef struct delivery_target {
     uint64_t events_confirmed; /* of those, made durable (sync) or confirmed (async) */
     uint64_t retries;          /* retry timer runs after a failure */
     uint64_t dropped_at_start; /* the cursor's when_full drops from earlier runs */
+    /* wharf_delivery_drain */
+    int drained;
+    int64_t progress_ns;
 } delivery_target_t;
 
 struct wharf_delivery {
@@ -271,22 +274,69 @@ void wharf_delivery_kick(wharf_delivery_t *d)
         uv_timer_start(&d->pump, delivery_on_pump, 0, 0);
 }
 
-int wharf_delivery_drain(wharf_delivery_t *d)
+/* One round of the drain for t: what it takes now, and an async output's
+ * confirmations (waiting up to DELIVERY_WAIT_STEP_MS). 1 when t has and
+ * confirmed everything, 0 when some is left, or a negative error. */
+static int delivery_drain_step(delivery_target_t *t)
 {
+    uint64_t accepted = t->accepted, confirmed = t->confirmed;
+    t->busy = 0;
+    int rc = delivery_send(t, UINT_MAX);
+    if (rc < 0)
+        return rc;
+    if (!t->busy && (t->async == NULL || t->confirmed == t->accepted))
+        return 1;
+    if (t->async != NULL)
+        delivery_confirm(t, t->async->flush(t->out, DELIVERY_WAIT_STEP_MS));
+    int64_t now = wharf_time_now();
+    if (t->confirmed != confirmed || t->accepted != accepted)
+        t->progress_ns = now;
+    else if (now - t->progress_ns > (int64_t)DELIVERY_STALL_MS * 1000000)
+        return -ETIMEDOUT;
+    return 0;
+}
+
+static void delivery_drain_failed(delivery_target_t *t, int rc)
+{
+    wharf_buffer_cursor_info_t info;
+    wharf_buffer_cursor_info(t->cursor, &info);
+    wharf_log_error(rc == -ECANCELED ? "shutdown_timeout reached before the output took every "
+                                       "event; the rest stays in the buffer for the next start"
+                                     : "output could not take every event; the rest stays in "
+                                       "the buffer for the next start",
+                    "output=%s error=\"%s\" pending_events=%llu", t->out->id, wharf_strerror(rc),
+                    (unsigned long long)info.lag_events);
+}
+
+int wharf_delivery_drain(wharf_delivery_t *d, int64_t timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : wharf_time_now() + timeout_ms * 1000000;
     int first_err = 0;
+    size_t left = d->n_targets;
     for (size_t i = 0; i < d->n_targets; i++) {
-        delivery_target_t *t = &d->targets[i];
-        int rc = delivery_send_waiting(t, 1);
-        if (rc < 0) {
-            wharf_buffer_cursor_info_t info;
-            wharf_buffer_cursor_info(t->cursor, &info);
-            wharf_log_error("output could not take every event; the rest stays in the buffer "
-                            "for the next start",
-                            "output=%s error=\"%s\" pending_events=%llu", t->out->id,
-                            wharf_strerror(rc), (unsigned long long)info.lag_events);
-            if (first_err == 0)
+        d->targets[i].drained = 0;
+        d->targets[i].progress_ns = wharf_time_now();
+    }
+    /* round-robin: a slow output does not hold back the others' last events */
+    while (left > 0) {
+        int waited = 0;
+        for (size_t i = 0; i < d->n_targets; i++) {
+            delivery_target_t *t = &d->targets[i];
+            if (t->drained)
+                continue;
+            int rc = wharf_time_now() > deadline ? -ECANCELED : delivery_drain_step(t);
+            waited |= rc == 0 && t->async != NULL;
+            if (rc == 0)
+                continue;
+            if (rc < 0)
+                delivery_drain_failed(t, rc);
+            if (rc < 0 && first_err == 0)
                 first_err = rc;
+            t->drained = 1;
+            left--;
         }
+        if (left > 0 && !waited)
+            uv_sleep(DELIVERY_BUSY_MS);
     }
     return first_err;
 }

@@ -76,7 +76,7 @@ static void archive_roll_init(void *p)
 {
     archive_roll_t *r = p;
     r->max_size = 256ull << 20;
-    r->max_age_ms = 3600 * 1000;
+    r->max_age_ms = 3600LL * 1000;
 }
 
 static const wharf_conf_key_t archive_keys[] = {
@@ -111,7 +111,7 @@ static const wharf_conf_key_t archive_keys[] = {
      .kind = WHARF_CK_DURATION,
      .offset = offsetof(archive_opts_t, flush_interval_ms),
      .min = 1,
-     .max = 3600 * 1000},
+     .max = 3600LL * 1000},
     {.name = NULL},
 };
 

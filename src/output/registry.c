@@ -10,11 +10,8 @@ extern const wharf_output_type_t wharf_output_stdout;
 extern const wharf_output_type_t wharf_output_syslog;
 
 static const wharf_output_type_t *const output_types[] = {
-    &wharf_output_archive,
-    &wharf_output_file,
-    &wharf_output_kafka,
-    &wharf_output_stdout,
-    &wharf_output_syslog,
+    &wharf_output_archive, &wharf_output_file,   &wharf_output_kafka,
+    &wharf_output_stdout,  &wharf_output_syslog,
 };
 
 #define N_OUTPUT_TYPES (sizeof(output_types) / sizeof(output_types[0]))

@@ -296,7 +296,7 @@ static void test_unknown_keys(void **state)
                   "t.yaml:1: unknown key 'nmae' in 'host' (did you mean 'name'?)");
     EXPECT_ERRORS("verbose: 1\ninputs: [{type: docker, id: d}]\n" OUTPUTS,
                   "t.yaml:1: unknown key 'verbose' (valid keys: inputs, outputs, data_dir, "
-                  "log_format, host, buffer, pipeline, api, health)");
+                  "log_format, audit, shutdown_timeout, host, buffer, pipeline, api, health)");
 }
 
 static void test_wrong_types(void **state)
@@ -438,7 +438,7 @@ static void test_yaml_errors(void **state)
     EXPECT_ERRORS("", "t.yaml:1: the configuration is empty: it needs 'inputs' and 'outputs'");
     EXPECT_ERRORS("- a\n- b\n",
                   "t.yaml:1: the top level must be a map with the keys: inputs, outputs, "
-                  "data_dir, log_format, host, buffer, pipeline, api, health");
+                  "data_dir, log_format, audit, shutdown_timeout, host, buffer, pipeline, api, health");
     EXPECT_ERRORS("[inputs]: 1\n", "t.yaml:1: a key must be a plain name, not a list or map",
                   "t.yaml:1: missing required key 'inputs'",
                   "t.yaml:1: missing required key 'outputs'");
