@@ -436,9 +436,10 @@ static void test_yaml_errors(void **state)
     EXPECT_ERRORS("# only a comment\n",
                   "t.yaml:1: the configuration is empty: it needs 'inputs' and 'outputs'");
     EXPECT_ERRORS("", "t.yaml:1: the configuration is empty: it needs 'inputs' and 'outputs'");
-    EXPECT_ERRORS("- a\n- b\n",
-                  "t.yaml:1: the top level must be a map with the keys: inputs, outputs, "
-                  "data_dir, log_format, audit, shutdown_timeout, host, buffer, pipeline, api, health");
+    EXPECT_ERRORS(
+        "- a\n- b\n",
+        "t.yaml:1: the top level must be a map with the keys: inputs, outputs, "
+        "data_dir, log_format, audit, shutdown_timeout, host, buffer, pipeline, api, health");
     EXPECT_ERRORS("[inputs]: 1\n", "t.yaml:1: a key must be a plain name, not a list or map",
                   "t.yaml:1: missing required key 'inputs'",
                   "t.yaml:1: missing required key 'outputs'");
