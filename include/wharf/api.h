@@ -43,6 +43,8 @@ int wharf_api_new(uv_loop_t *loop, const char *listen, const wharf_metrics_sourc
                   int64_t output_down_after_ms, wharf_api_t **out);
 /* /ready answers 200 while ready is set. */
 void wharf_api_set_ready(wharf_api_t *api, int ready);
+/* A reload changed the inputs or outputs: read these from now on. */
+void wharf_api_set_sources(wharf_api_t *api, const wharf_metrics_sources_t *src);
 /* Stops listening and closes every connection; the loop then runs the
  * close callbacks. Idempotent. */
 void wharf_api_close(wharf_api_t *api);

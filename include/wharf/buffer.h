@@ -142,6 +142,13 @@ void wharf_buffer_cursor_ack_at(wharf_buffer_cursor_t *c, wharf_buffer_pos_t pos
 /* The output's health, saved at the next wharf_buffer_save_cursors. */
 void wharf_buffer_cursor_set_health(wharf_buffer_cursor_t *c, const wharf_buffer_health_t *h);
 void wharf_buffer_cursor_info(const wharf_buffer_cursor_t *c, wharf_buffer_cursor_info_t *out);
+/* Forgets what was handed out and not acknowledged: the next peek starts at
+ * the acknowledged place again (an output replaced at a reload gets what
+ * the old one did not confirm). */
+void wharf_buffer_cursor_rewind(wharf_buffer_cursor_t *c);
+/* Releases the cursor: the buffer keeps nothing more for its output, and
+ * the next save drops its id. */
+void wharf_buffer_cursor_close(wharf_buffer_cursor_t *c);
 
 /* Writes DIR/cursors.json when an ack or a health moved; the saved ids are exactly the
  * open cursors, so an output removed from the config releases its hold. */

@@ -152,6 +152,9 @@ int wharf_config_load(const char *path, wharf_config_t **out, wharf_conf_errors_
 int wharf_config_load_string(const char *name, const char *yaml, size_t len, wharf_config_t **out,
                              wharf_conf_errors_t *errs);
 void wharf_config_free(wharf_config_t *cfg);
+/* 1 when a and b are the same section: type, id and every option (a
+ * reload keeps an unchanged input or output running). */
+int wharf_conf_section_equal(const wharf_conf_section_t *a, const wharf_conf_section_t *b);
 
 /* Parsing helpers, exposed for tests and for plugins' own checks. Each
  * returns 0, -EINVAL (malformed) or -ERANGE (out of range). */

@@ -32,6 +32,15 @@ int wharf_delivery_drain(wharf_delivery_t *d, int64_t timeout_ms);
 int wharf_delivery_sync(wharf_delivery_t *d);
 /* Reopens the outputs (SIGHUP, logrotate). */
 void wharf_delivery_reopen(wharf_delivery_t *d);
+/* Reload (SIGHUP). add: a new output, its cursor as the buffer saved it or
+ * at the buffer's end. remove: the output with that id leaves, its cursor is
+ * released (the buffer keeps nothing more for it); returns it for the
+ * caller to destroy, NULL when unknown. replace: the output with o's id is
+ * swapped for o on the same cursor; what the old one did not confirm within
+ * timeout_ms (async) goes to o; returns the old one. */
+int wharf_delivery_add(wharf_delivery_t *d, wharf_output_t *o);
+wharf_output_t *wharf_delivery_remove(wharf_delivery_t *d, const char *id, int timeout_ms);
+wharf_output_t *wharf_delivery_replace(wharf_delivery_t *d, wharf_output_t *o, int timeout_ms);
 
 /* One output as GET /metrics and /health see it (wharf/metrics.h). */
 typedef struct wharf_delivery_stats {

@@ -525,17 +525,41 @@ void wharf_buffer_saved_cursor(const wharf_buffer_t *b, size_t i, wharf_buffer_c
                      out);
 }
 
+static void cursor_free(wharf_buffer_cursor_t *c)
+{
+    cursor_close_fd(c);
+    ZSTD_freeDCtx(c->dctx);
+    wharf_buf_free(&c->payload);
+    wharf_buf_free(&c->block);
+    free(c->id);
+    free(c);
+}
+
 void buffer_cursors_free(wharf_buffer_t *b)
 {
-    for (size_t i = 0; i < b->n_cursors; i++) {
-        wharf_buffer_cursor_t *c = b->cursors[i];
-        cursor_close_fd(c);
-        ZSTD_freeDCtx(c->dctx);
-        wharf_buf_free(&c->payload);
-        wharf_buf_free(&c->block);
-        free(c->id);
-        free(c);
-    }
+    for (size_t i = 0; i < b->n_cursors; i++)
+        cursor_free(b->cursors[i]);
     free(b->cursors);
     cursors_forget_saved(b);
+}
+
+void wharf_buffer_cursor_rewind(wharf_buffer_cursor_t *c)
+{
+    c->read = c->acked;
+    c->have_block = 0;
+    c->on_last = 0;
+    c->taken = 0;
+}
+
+void wharf_buffer_cursor_close(wharf_buffer_cursor_t *c)
+{
+    wharf_buffer_t *b = c->buffer;
+    for (size_t i = 0; i < b->n_cursors; i++)
+        if (b->cursors[i] == c) {
+            memmove(b->cursors + i, b->cursors + i + 1,
+                    (b->n_cursors - i - 1) * sizeof(*b->cursors));
+            b->n_cursors--;
+            break;
+        }
+    cursor_free(c); /* one cursor fewer: the next save rewrites the file */
 }

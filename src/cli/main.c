@@ -36,9 +36,11 @@ static const char run_help[] =
     "  --log-level LEVEL   debug, info (default), warn or error; logs go to stderr\n"
     "\n"
     "Without --oneshot wharf runs until SIGTERM or SIGINT, then stops reading,\n"
-    "delivers what the outputs take, saves their cursors and exits 0. What was\n"
-    "read is kept in the disk buffer under data_dir until every output has it.\n"
-    "SIGHUP reopens file outputs (for logrotate).\n";
+    "gives the outputs shutdown_timeout (default 10 s) to take the rest, saves\n"
+    "their cursors and exits 0. What was read is kept in the disk buffer under\n"
+    "data_dir until every output has it. SIGHUP reloads the configuration: a\n"
+    "valid one is applied (unchanged inputs and outputs keep running), an\n"
+    "invalid one is logged and the running one stays; file outputs reopen.\n";
 
 static const char buffer_help[] =
     "usage: wharf buffer stat -c FILE [--json] [--records]\n"

@@ -1,6 +1,7 @@
 /* agent.c - wiring and life cycle of a running wharf (see wharf/agent.h). */
 #include "wharf/agent.h"
 
+#include "agent_int.h"
 #include "wharf/api.h"
 #include "wharf/audit.h"
 #include "wharf/buffer.h"
@@ -26,28 +27,6 @@
  * makes an output send again. Positions that changed without events (a file
  * found, a rotated file finished) are committed on the same tick. */
 #define AGENT_TICK_MS 250
-
-struct wharf_agent {
-    const wharf_config_t *cfg;
-    int oneshot;
-    uv_loop_t loop;
-    int loop_ready;
-    wharf_positions_t positions; /* as restored at start */
-    wharf_buffer_t *buffer;
-    wharf_output_t **outputs;
-    size_t n_outputs;
-    wharf_delivery_t *delivery;
-    wharf_pipeline_t *pipeline;
-    wharf_compressor_t *compressor;
-    uv_async_t compressed; /* the compressor finished a job */
-    int compressed_ready;
-    wharf_input_t **inputs;
-    size_t n_inputs;
-    uv_signal_t sig_term, sig_int, sig_hup;
-    uv_timer_t tick;
-    wharf_api_t *api;           /* api.listen; NULL when off or oneshot */
-    wharf_audit_watch_t *audit; /* `audit: true`; else NULL */
-};
 
 int wharf_agent_buffer_dir(const wharf_config_t *cfg, char *out)
 {
@@ -160,11 +139,17 @@ static int agent_create_compressor(wharf_agent_t *a)
 }
 
 /* Live only: a bind failure stops wharf from starting (wharf/api.h). */
+void agent_metrics_sources(const wharf_agent_t *a, wharf_metrics_sources_t *src)
+{
+    *src =
+        (wharf_metrics_sources_t){a->inputs,   a->n_inputs, a->cfg->parsers,         a->pipeline,
+                                  a->delivery, a->buffer,   a->cfg->buffer.max_size, a->start_ns};
+}
+
 static int agent_start_api(wharf_agent_t *a)
 {
-    wharf_metrics_sources_t src = {
-        a->inputs,   a->n_inputs, a->cfg->parsers,         a->pipeline,
-        a->delivery, a->buffer,   a->cfg->buffer.max_size, wharf_time_now()};
+    wharf_metrics_sources_t src;
+    agent_metrics_sources(a, &src);
     return wharf_api_new(&a->loop, a->cfg->api.listen, &src, a->cfg->health.output_down_after_ms,
                          &a->api);
 }
@@ -202,12 +187,11 @@ static int agent_wire(wharf_agent_t *a)
     return rc;
 }
 
-/* A life-cycle event, when `audit: true`. */
-static void agent_audit(wharf_agent_t *a, wharf_audit_action action)
+void agent_audit(wharf_agent_t *a, wharf_audit_action action, const char *reason)
 {
     if (a->audit == NULL)
         return;
-    wharf_audit_record_t r = {action, NULL, NULL, 0};
+    wharf_audit_record_t r = {action, NULL, reason, 0};
     wharf_audit_emit(a->pipeline, &r);
 }
 
@@ -218,6 +202,7 @@ int wharf_agent_new(const wharf_config_t *cfg, int oneshot, wharf_agent_t **out)
         return -ENOMEM;
     a->cfg = cfg;
     a->oneshot = oneshot;
+    a->start_ns = wharf_time_now();
     wharf_positions_init(&a->positions);
     int rc = wharf_mkdir_p(cfg->data_dir, 0750);
     if (rc < 0) {
@@ -282,8 +267,7 @@ static void agent_on_signal(uv_signal_t *h, int signum)
 {
     wharf_agent_t *a = h->data;
     if (signum == SIGHUP) {
-        wharf_log_info("SIGHUP: reopening outputs", NULL);
-        wharf_delivery_reopen(a->delivery);
+        agent_reload(a);
         return;
     }
     agent_stop(a, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -335,7 +319,7 @@ static int agent_finish(wharf_agent_t *a)
 {
     if (a->audit != NULL)
         wharf_audit_watch_tick(a->audit);
-    agent_audit(a, WHARF_AUDIT_STOPPED);
+    agent_audit(a, WHARF_AUDIT_STOPPED, NULL);
     int rc = wharf_pipeline_commit(a->pipeline);
     if (rc == 0)
         rc = wharf_pipeline_finish(a->pipeline);
@@ -357,7 +341,7 @@ static int agent_finish(wharf_agent_t *a)
 int wharf_agent_run(wharf_agent_t *a)
 {
     signal(SIGPIPE, SIG_IGN);
-    agent_audit(a, WHARF_AUDIT_STARTED);
+    agent_audit(a, WHARF_AUDIT_STARTED, NULL);
     int rc = a->oneshot ? agent_run_oneshot(a) : agent_run_live(a);
     int frc = agent_finish(a);
     wharf_log_info("stopped", "events=%llu",
@@ -371,6 +355,8 @@ void wharf_agent_free(wharf_agent_t *a)
         return;
     for (size_t i = 0; i < a->n_inputs; i++)
         a->inputs[i]->ops->destroy(a->inputs[i]);
+    for (size_t i = 0; i < a->n_retired_inputs; i++)
+        a->retired_inputs[i]->ops->destroy(a->retired_inputs[i]);
     if (a->delivery != NULL)
         wharf_delivery_stop(a->delivery);
     wharf_api_close(a->api);
@@ -391,6 +377,16 @@ void wharf_agent_free(wharf_agent_t *a)
     wharf_buffer_close(a->buffer);
     free(a->inputs);
     free(a->outputs);
+    free(a->retired_inputs);
+    for (size_t i = 0; i < a->n_retired_cfgs; i++)
+        wharf_config_free(a->retired_cfgs[i]);
+    free(a->retired_cfgs);
+    wharf_config_free(a->own_cfg);
+    for (size_t i = 0; i < a->n_reload_positions; i++) {
+        wharf_positions_free(a->reload_positions[i]);
+        free(a->reload_positions[i]);
+    }
+    free(a->reload_positions);
     wharf_positions_free(&a->positions);
     free(a);
 }

@@ -474,6 +474,12 @@ void wharf_api_set_ready(wharf_api_t *api, int ready)
         api->ready = ready;
 }
 
+void wharf_api_set_sources(wharf_api_t *api, const wharf_metrics_sources_t *src)
+{
+    if (api != NULL)
+        api->src = *src;
+}
+
 void wharf_api_close(wharf_api_t *api)
 {
     if (api == NULL)

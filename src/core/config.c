@@ -466,6 +466,77 @@ static void wharf_conf_struct_free(const wharf_conf_key_t *keys, void *base)
     }
 }
 
+static int wharf_conf_str_equal(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int wharf_conf_strv_equal(const wharf_strv_t *a, const wharf_strv_t *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (!wharf_conf_str_equal(a->v[i], b->v[i]))
+            return 0;
+    return 1;
+}
+
+static int wharf_conf_kvv_equal(const wharf_kvv_t *a, const wharf_kvv_t *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (!wharf_conf_str_equal(a->v[i].key, b->v[i].key) ||
+            !wharf_conf_str_equal(a->v[i].value, b->v[i].value))
+            return 0;
+    return 1;
+}
+
+/* Whether two structs bound with the same schema hold the same values. */
+static int wharf_conf_struct_equal(const wharf_conf_key_t *keys, void *a, void *b)
+{
+    for (const wharf_conf_key_t *k = keys; k && k->name; k++) {
+        void *fa = wharf_conf_field(a, k), *fb = wharf_conf_field(b, k);
+        int same;
+        switch (k->kind) {
+        case WHARF_CK_STR:
+        case WHARF_CK_GLOB:
+            same = wharf_conf_str_equal(*(char **)fa, *(char **)fb);
+            break;
+        case WHARF_CK_BOOL:
+        case WHARF_CK_ENUM:
+            same = *(int *)fa == *(int *)fb;
+            break;
+        case WHARF_CK_INT:
+        case WHARF_CK_DURATION:
+            same = *(int64_t *)fa == *(int64_t *)fb;
+            break;
+        case WHARF_CK_SIZE:
+            same = *(uint64_t *)fa == *(uint64_t *)fb;
+            break;
+        case WHARF_CK_STR_LIST:
+        case WHARF_CK_GLOB_LIST:
+            same = wharf_conf_strv_equal(fa, fb);
+            break;
+        case WHARF_CK_MAP:
+            same = wharf_conf_kvv_equal(fa, fb);
+            break;
+        default:
+            same = wharf_conf_struct_equal(k->sub, fa, fb);
+            break;
+        }
+        if (!same)
+            return 0;
+    }
+    return 1;
+}
+
+int wharf_conf_section_equal(const wharf_conf_section_t *a, const wharf_conf_section_t *b)
+{
+    return strcmp(a->type, b->type) == 0 && strcmp(a->id, b->id) == 0 && a->plugin == b->plugin &&
+           wharf_conf_struct_equal(a->plugin->keys, a->opts, b->opts);
+}
+
 /* Sets the defaults of nested objects with their sub_init, innermost first. */
 static void wharf_conf_struct_init(const wharf_conf_key_t *keys, void *base)
 {

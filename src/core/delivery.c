@@ -66,8 +66,8 @@ typedef struct delivery_target {
 struct wharf_delivery {
     uv_loop_t *loop;
     wharf_buffer_t *buffer;
-    delivery_target_t *targets;
-    size_t n_targets;
+    delivery_target_t **targets; /* each allocated alone: libuv handles must not move */
+    size_t n_targets, cap_targets;
     uv_timer_t pump;
     uv_async_t wake; /* an async output has confirmations or room */
     int handles;
@@ -223,8 +223,8 @@ static void delivery_on_pump(uv_timer_t *h)
     wharf_delivery_t *d = h->data;
     int more = 0;
     for (size_t i = 0; i < d->n_targets; i++)
-        if (!d->targets[i].down && !d->targets[i].busy)
-            more |= delivery_slice(&d->targets[i]);
+        if (!d->targets[i]->down && !d->targets[i]->busy)
+            more |= delivery_slice(d->targets[i]);
     if (more)
         wharf_delivery_kick(d);
 }
@@ -244,7 +244,7 @@ static void delivery_on_wake(uv_async_t *h)
 {
     wharf_delivery_t *d = h->data;
     for (size_t i = 0; i < d->n_targets; i++) {
-        delivery_target_t *t = &d->targets[i];
+        delivery_target_t *t = d->targets[i];
         if (t->async == NULL)
             continue;
         delivery_confirm(t, t->async->poll(t->out));
@@ -266,8 +266,8 @@ void wharf_delivery_kick(wharf_delivery_t *d)
         /* Oneshot: deliver each commit right away, while its events are
          * still in memory; an output that fails waits for the final drain. */
         for (size_t i = 0; i < d->n_targets; i++)
-            if (!d->targets[i].down && delivery_send_waiting(&d->targets[i], 0) < 0)
-                d->targets[i].down = 1;
+            if (!d->targets[i]->down && delivery_send_waiting(d->targets[i], 0) < 0)
+                d->targets[i]->down = 1;
         return;
     }
     if (!uv_is_active((uv_handle_t *)&d->pump))
@@ -314,14 +314,14 @@ int wharf_delivery_drain(wharf_delivery_t *d, int64_t timeout_ms)
     int first_err = 0;
     size_t left = d->n_targets;
     for (size_t i = 0; i < d->n_targets; i++) {
-        d->targets[i].drained = 0;
-        d->targets[i].progress_ns = wharf_time_now();
+        d->targets[i]->drained = 0;
+        d->targets[i]->progress_ns = wharf_time_now();
     }
     /* round-robin: a slow output does not hold back the others' last events */
     while (left > 0) {
         int waited = 0;
         for (size_t i = 0; i < d->n_targets; i++) {
-            delivery_target_t *t = &d->targets[i];
+            delivery_target_t *t = d->targets[i];
             if (t->drained)
                 continue;
             int rc = wharf_time_now() > deadline ? -ECANCELED : delivery_drain_step(t);
@@ -360,7 +360,7 @@ int wharf_delivery_sync(wharf_delivery_t *d)
 {
     int first_err = 0;
     for (size_t i = 0; i < d->n_targets; i++) {
-        delivery_target_t *t = &d->targets[i];
+        delivery_target_t *t = d->targets[i];
         if (t->async != NULL) {
             delivery_confirm(t, t->async->poll(t->out));
             delivery_save_health(t);
@@ -400,10 +400,59 @@ int wharf_delivery_sync(wharf_delivery_t *d)
 void wharf_delivery_reopen(wharf_delivery_t *d)
 {
     for (size_t i = 0; i < d->n_targets; i++) {
-        wharf_output_t *o = d->targets[i].out;
+        wharf_output_t *o = d->targets[i]->out;
         if (o->ops->reopen)
             o->ops->reopen(o);
     }
+}
+
+/* The loop side of a target: its retry timer and the output's wake. */
+static void delivery_target_attach(wharf_delivery_t *d, delivery_target_t *t)
+{
+    uv_timer_init(d->loop, &t->retry);
+    t->retry.data = t;
+    if (t->async != NULL)
+        t->async->set_wake(t->out, delivery_wake, &d->wake);
+}
+
+static void delivery_target_free(delivery_target_t *t)
+{
+    free(t->marks.v);
+    free(t);
+}
+
+static void delivery_target_closed(uv_handle_t *h)
+{
+    delivery_target_free(h->data);
+}
+
+/* A target for o, its cursor where the buffer saved it (or at the end). */
+static int delivery_target_new(wharf_delivery_t *d, wharf_output_t *o)
+{
+    if (d->n_targets == d->cap_targets) {
+        size_t cap = d->cap_targets ? d->cap_targets * 2 : 8;
+        delivery_target_t **v = realloc(d->targets, cap * sizeof(*v));
+        if (v == NULL)
+            return -ENOMEM;
+        d->targets = v;
+        d->cap_targets = cap;
+    }
+    delivery_target_t *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    int rc = wharf_buffer_cursor_open(d->buffer, o->id, &t->cursor);
+    if (rc < 0) {
+        free(t);
+        return rc;
+    }
+    t->d = d;
+    t->out = o;
+    t->async = o->ops->async;
+    wharf_buffer_cursor_info_t info;
+    wharf_buffer_cursor_info(t->cursor, &info);
+    t->dropped_at_start = info.dropped_events;
+    d->targets[d->n_targets++] = t;
+    return 0;
 }
 
 int wharf_delivery_new(uv_loop_t *loop, wharf_buffer_t *buffer, wharf_output_t **outputs,
@@ -412,27 +461,14 @@ int wharf_delivery_new(uv_loop_t *loop, wharf_buffer_t *buffer, wharf_output_t *
     wharf_delivery_t *d = calloc(1, sizeof(*d));
     if (d == NULL)
         return -ENOMEM;
-    d->targets = calloc(n_outputs ? n_outputs : 1, sizeof(*d->targets));
-    if (d->targets == NULL) {
-        free(d);
-        return -ENOMEM;
-    }
     d->loop = loop;
     d->buffer = buffer;
     for (size_t i = 0; i < n_outputs; i++) {
-        delivery_target_t *t = &d->targets[i];
-        int rc = wharf_buffer_cursor_open(buffer, outputs[i]->id, &t->cursor);
+        int rc = delivery_target_new(d, outputs[i]);
         if (rc < 0) {
             wharf_delivery_free(d);
             return rc;
         }
-        t->d = d;
-        t->out = outputs[i];
-        t->async = outputs[i]->ops->async;
-        wharf_buffer_cursor_info_t info;
-        wharf_buffer_cursor_info(t->cursor, &info);
-        t->dropped_at_start = info.dropped_events;
-        d->n_targets++;
     }
     if (loop != NULL) {
         int rc = uv_async_init(loop, &d->wake, delivery_on_wake);
@@ -443,17 +479,85 @@ int wharf_delivery_new(uv_loop_t *loop, wharf_buffer_t *buffer, wharf_output_t *
         d->wake.data = d;
         uv_timer_init(loop, &d->pump);
         d->pump.data = d;
-        for (size_t i = 0; i < d->n_targets; i++) {
-            delivery_target_t *t = &d->targets[i];
-            uv_timer_init(loop, &t->retry);
-            t->retry.data = t;
-            if (t->async != NULL)
-                t->async->set_wake(t->out, delivery_wake, &d->wake);
-        }
+        for (size_t i = 0; i < d->n_targets; i++)
+            delivery_target_attach(d, d->targets[i]);
         d->handles = 1;
     }
     *out = d;
     return 0;
+}
+
+int wharf_delivery_add(wharf_delivery_t *d, wharf_output_t *o)
+{
+    int rc = delivery_target_new(d, o);
+    if (rc < 0)
+        return rc;
+    if (d->handles)
+        delivery_target_attach(d, d->targets[d->n_targets - 1]);
+    wharf_delivery_kick(d);
+    return wharf_buffer_save_cursors(d->buffer);
+}
+
+static size_t delivery_find(const wharf_delivery_t *d, const char *id)
+{
+    for (size_t i = 0; i < d->n_targets; i++)
+        if (strcmp(d->targets[i]->out->id, id) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+/* An async output confirms what it can within timeout_ms; then what it has
+ * not confirmed is handed out again from the buffer (to whatever output
+ * the target has next). A sync output makes what it took durable. */
+static void delivery_target_settle(delivery_target_t *t, int timeout_ms)
+{
+    if (t->async != NULL) {
+        delivery_confirm(t, t->async->flush(t->out, timeout_ms));
+        t->async->set_wake(t->out, NULL, NULL);
+    } else if (t->delivered && (t->out->ops->sync == NULL || t->out->ops->sync(t->out) == 0)) {
+        wharf_buffer_cursor_ack(t->cursor);
+    }
+    wharf_buffer_cursor_rewind(t->cursor);
+    t->marks.len = t->marks.head = 0;
+    t->accepted = t->confirmed = 0;
+    t->delivered = t->busy = 0;
+}
+
+wharf_output_t *wharf_delivery_remove(wharf_delivery_t *d, const char *id, int timeout_ms)
+{
+    size_t i = delivery_find(d, id);
+    if (i == SIZE_MAX)
+        return NULL;
+    delivery_target_t *t = d->targets[i];
+    wharf_output_t *o = t->out;
+    delivery_target_settle(t, timeout_ms);
+    wharf_buffer_cursor_close(t->cursor);
+    memmove(d->targets + i, d->targets + i + 1, (d->n_targets - i - 1) * sizeof(*d->targets));
+    d->n_targets--;
+    if (d->handles)
+        uv_close((uv_handle_t *)&t->retry, delivery_target_closed);
+    else
+        delivery_target_free(t);
+    return o;
+}
+
+wharf_output_t *wharf_delivery_replace(wharf_delivery_t *d, wharf_output_t *o, int timeout_ms)
+{
+    size_t i = delivery_find(d, o->id);
+    if (i == SIZE_MAX)
+        return NULL;
+    delivery_target_t *t = d->targets[i];
+    wharf_output_t *old = t->out;
+    delivery_target_settle(t, timeout_ms);
+    if (d->handles)
+        uv_timer_stop(&t->retry);
+    t->out = o;
+    t->async = o->ops->async;
+    t->down = t->sync_failing = 0;
+    if (d->handles && t->async != NULL)
+        t->async->set_wake(o, delivery_wake, &d->wake);
+    wharf_delivery_kick(d);
+    return old;
 }
 
 size_t wharf_delivery_n_outputs(const wharf_delivery_t *d)
@@ -465,7 +569,7 @@ size_t wharf_delivery_n_outputs(const wharf_delivery_t *d)
  * that they would not hold its cursor: they are failures, not deliveries. */
 void wharf_delivery_stats(const wharf_delivery_t *d, size_t i, wharf_delivery_stats_t *out)
 {
-    const delivery_target_t *t = &d->targets[i];
+    const delivery_target_t *t = d->targets[i];
     const wharf_output_t *o = t->out;
     wharf_buffer_cursor_info_t info;
     wharf_buffer_cursor_info(t->cursor, &info);
@@ -486,7 +590,7 @@ void wharf_delivery_stop(wharf_delivery_t *d)
         return;
     uv_close((uv_handle_t *)&d->pump, NULL);
     for (size_t i = 0; i < d->n_targets; i++) {
-        delivery_target_t *t = &d->targets[i];
+        delivery_target_t *t = d->targets[i];
         uv_close((uv_handle_t *)&t->retry, NULL);
         if (t->async != NULL)
             t->async->set_wake(t->out, NULL, NULL);
@@ -501,7 +605,7 @@ void wharf_delivery_free(wharf_delivery_t *d)
     if (d == NULL)
         return;
     for (size_t i = 0; i < d->n_targets; i++)
-        free(d->targets[i].marks.v);
+        delivery_target_free(d->targets[i]);
     free(d->targets);
     free(d);
 }
