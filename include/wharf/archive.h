@@ -112,6 +112,8 @@ int wharf_archive_sha256_file(const char *path, wharf_archive_hex_t out, uint64_
  * malloc'd; *valid_end is where the last good data frame ends. */
 int wharf_archive_frames_scan(const char *data, size_t len, wharf_archive_frame_t **frames,
                               size_t *n, size_t *valid_end);
+/* Counts the events (lines) of NDJSON text into f and widens its span. */
+void wharf_archive_frame_account(const char *text, size_t len, wharf_archive_frame_t *f);
 /* Decompresses one frame into out (appended). 0 or WHARF_EPARSE. */
 int wharf_archive_frame_decompress(const char *data, size_t len, wharf_buf_t *out);
 

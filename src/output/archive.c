@@ -524,21 +524,6 @@ static int archive_segment_close(archive_output_t *a, int seal)
 
 /* ---- frames --------------------------------------------------------------- */
 
-/* Counts the events of an accepted block and widens the frame's span. */
-static void archive_frame_account(archive_output_t *a, const char *data, size_t len)
-{
-    wharf_archive_frame_t *f = &a->frame;
-    for (size_t pos = 0; pos < len;) {
-        const char *nl = memchr(data + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - data) : len;
-        wharf_archive_ts_t ts;
-        if (wharf_archive_event_time(data + pos, end - pos, ts))
-            wharf_archive_span_add(f->first, f->last, ts);
-        f->count++;
-        pos = end + 1;
-    }
-}
-
 /* Feeds NDJSON to the frame's compressor (ZSTD_e_continue) or ends the
  * frame (ZSTD_e_end); compressed bytes gather in z. Streaming keeps only
  * the compressed frame in memory, never a copy of the events. */
@@ -823,7 +808,7 @@ static long archive_write(wharf_output_t *o, const char *data, size_t len)
     if (rc < 0)
         return rc;
     a->frame_in += len;
-    archive_frame_account(a, data, len);
+    wharf_archive_frame_account(data, len, &a->frame);
     a->accepted += len;
     if (a->frame_in >= a->opts->frame_size)
         archive_report(a, archive_frame_end(a), "writing a frame");

@@ -462,8 +462,7 @@ void wharf_archive_span_add(wharf_archive_ts_t first, wharf_archive_ts_t last,
         memcpy(last, ts, WHARF_TIME_TEXT_LEN + 1);
 }
 
-/* Counts the events of decompressed NDJSON and widens the frame's span. */
-static void frame_account(const char *text, size_t len, wharf_archive_frame_t *f)
+void wharf_archive_frame_account(const char *text, size_t len, wharf_archive_frame_t *f)
 {
     for (size_t pos = 0; pos < len;) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -509,7 +508,7 @@ int wharf_archive_frames_scan(const char *data, size_t len, wharf_archive_frame_
         memset(f, 0, sizeof(*f));
         f->offset = off;
         f->size = size;
-        frame_account(text.data, text.len, f);
+        wharf_archive_frame_account(text.data, text.len, f);
         off += size;
     }
     wharf_buf_free(&text);
