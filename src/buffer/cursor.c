@@ -557,7 +557,7 @@ void wharf_buffer_cursor_close(wharf_buffer_cursor_t *c)
     for (size_t i = 0; i < b->n_cursors; i++)
         if (b->cursors[i] == c) {
             memmove(b->cursors + i, b->cursors + i + 1,
-                    (b->n_cursors - i - 1) * sizeof(*b->cursors));
+                    (b->n_cursors - i - 1) * sizeof(wharf_buffer_cursor_t *));
             b->n_cursors--;
             break;
         }

@@ -431,7 +431,7 @@ static int delivery_target_new(wharf_delivery_t *d, wharf_output_t *o)
 {
     if (d->n_targets == d->cap_targets) {
         size_t cap = d->cap_targets ? d->cap_targets * 2 : 8;
-        delivery_target_t **v = realloc(d->targets, cap * sizeof(*v));
+        delivery_target_t **v = realloc(d->targets, cap * sizeof(delivery_target_t *));
         if (v == NULL)
             return -ENOMEM;
         d->targets = v;
@@ -532,7 +532,8 @@ wharf_output_t *wharf_delivery_remove(wharf_delivery_t *d, const char *id, int t
     wharf_output_t *o = t->out;
     delivery_target_settle(t, timeout_ms);
     wharf_buffer_cursor_close(t->cursor);
-    memmove(d->targets + i, d->targets + i + 1, (d->n_targets - i - 1) * sizeof(*d->targets));
+    memmove(d->targets + i, d->targets + i + 1,
+            (d->n_targets - i - 1) * sizeof(delivery_target_t *));
     d->n_targets--;
     if (d->handles)
         uv_close((uv_handle_t *)&t->retry, delivery_target_closed);

@@ -95,7 +95,7 @@ static wharf_output_t *reload_output(wharf_agent_t *a, wharf_config_t *next, wha
 
 static int reload_outputs(wharf_agent_t *a, wharf_config_t *next, reload_counts_t *n)
 {
-    wharf_output_t **outs = calloc(next->n_outputs + a->n_outputs + 1, sizeof(*outs));
+    wharf_output_t **outs = calloc(next->n_outputs + a->n_outputs + 1, sizeof(wharf_output_t *));
     if (outs == NULL)
         return -ENOMEM;
     size_t count = 0;
@@ -199,7 +199,7 @@ static wharf_input_t *reload_input(wharf_agent_t *a, wharf_config_t *next, wharf
 
 static int reload_inputs(wharf_agent_t *a, wharf_config_t *next, reload_counts_t *n)
 {
-    wharf_input_t **ins = calloc(next->n_inputs + a->n_inputs + 1, sizeof(*ins));
+    wharf_input_t **ins = calloc(next->n_inputs + a->n_inputs + 1, sizeof(wharf_input_t *));
     if (ins == NULL)
         return -ENOMEM;
     size_t count = 0;
