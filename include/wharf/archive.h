@@ -38,6 +38,7 @@
 #define WHARF_ARCHIVE_FILE_MAX 256
 #define WHARF_ARCHIVE_SUFFIX   ".ndjson.zst"
 #define WHARF_ARCHIVE_OPEN     ".open"
+#define WHARF_ARCHIVE_UNLISTED ".unlisted" /* a file wharf found and did not write */
 
 typedef enum wharf_archive_line_type {
     WHARF_ARCHIVE_INVALID = 0, /* not a manifest line (edited, or not JSON) */

@@ -321,6 +321,14 @@ static void verify_file(verify_ctx_t *v, const char *rel)
                     rel);
         return;
     }
+    size_t ul = strlen(WHARF_ARCHIVE_UNLISTED);
+    if (n > sl + ul && strcmp(rel + n - ul, WHARF_ARCHIVE_UNLISTED) == 0) {
+        verify_problem(v, "unlisted_segment",
+                       "%s is not in the manifest and was not written by wharf, which set it "
+                       "aside when it found it at start",
+                       rel);
+        return;
+    }
     if (n <= sl || strcmp(rel + n - sl, WHARF_ARCHIVE_SUFFIX) != 0 || verify_listed(v, rel))
         return;
     if (verify_pruned(v, verify_file_seq(rel)))

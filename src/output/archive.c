@@ -708,6 +708,41 @@ static void archive_find_unlisted(archive_output_t *a, const char *rel, int dept
     closedir(d);
 }
 
+/* Whether a closed file ends in the frame index wharf appends when it
+ * closes a segment, right after frames that match it: what a crash between
+ * the rename and the manifest line leaves. Anything else is not wharf's. */
+static int archive_index_matches(const char *path, const wharf_archive_frame_t *frames, size_t n,
+                                 size_t valid_end, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    wharf_archive_frame_t *index = NULL;
+    size_t n_index = 0;
+    int ok = wharf_archive_index_read(fd, &index, &n_index) == 0 && n_index == n && n > 0;
+    close(fd);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = index[i].offset == frames[i].offset && index[i].size == frames[i].size &&
+             index[i].count == frames[i].count;
+    ok = ok && frames[n - 1].offset + frames[n - 1].size == valid_end && valid_end < len;
+    free(index);
+    return ok;
+}
+
+/* Moves a file wharf did not write out of the way of the segment it would
+ * name, keeping it (as NAME.unlisted) for `wharf archive verify` to report. */
+static int archive_set_aside(archive_output_t *a, const char *file, const char *path)
+{
+    char aside[ARCHIVE_PATH_MAX];
+    archive_path(a, file, WHARF_ARCHIVE_UNLISTED, aside);
+    if (rename(path, aside) < 0)
+        return -errno;
+    wharf_log_error("an archive file the manifest does not list was not written by wharf; it "
+                    "was set aside and `wharf archive verify` reports it until it is removed",
+                    "output=%s file=%s%s", a->base.id, file, WHARF_ARCHIVE_UNLISTED);
+    return archive_fsync_parent(aside);
+}
+
 /* Rebuilds the open segment's state from its valid frames and closes it. */
 static int archive_recover_segment(archive_output_t *a, const archive_found_t *f)
 {
@@ -720,6 +755,11 @@ static int archive_recover_segment(archive_output_t *a, const archive_found_t *f
     size_t n = 0, valid_end = 0;
     if (rc == 0)
         rc = wharf_archive_frames_scan(data, len, &frames, &n, &valid_end);
+    if (rc == 0 && !f->open && !archive_index_matches(path, frames, n, valid_end, len)) {
+        free(frames);
+        free(data);
+        return archive_set_aside(a, f->file, path);
+    }
     if (rc == 0 && !f->open) {
         char open_path[ARCHIVE_PATH_MAX];
         archive_path(a, f->file, WHARF_ARCHIVE_OPEN, open_path);
@@ -793,6 +833,20 @@ static void archive_report(archive_output_t *a, int rc, const char *what)
         snprintf(a->base.error, sizeof(a->base.error), "%s: %s", what, wharf_strerror(rc));
 }
 
+/* How much of data the frame being filled takes: all of it while it fits
+ * in frame_size, else up to the end of the line that reaches frame_size, so
+ * frames stay near frame_size whatever the size of the buffer's blocks (the
+ * delivery layer hands the rest to the next write). */
+static size_t archive_frame_take(const archive_output_t *a, const char *data, size_t len)
+{
+    uint64_t room = a->opts->frame_size > a->frame_in ? a->opts->frame_size - a->frame_in : 0;
+    if (len <= room)
+        return len;
+    size_t from = room > 0 ? (size_t)room - 1 : 0;
+    const char *nl = memchr(data + from, '\n', len - from);
+    return nl != NULL ? (size_t)(nl - data) + 1 : len;
+}
+
 static long archive_write(wharf_output_t *o, const char *data, size_t len)
 {
     archive_output_t *a = (archive_output_t *)o;
@@ -804,6 +858,7 @@ static long archive_write(wharf_output_t *o, const char *data, size_t len)
     }
     if (a->frame_in == 0)
         a->frame_started_ns = wharf_time_now();
+    len = archive_frame_take(a, data, len);
     int rc = archive_compress(a, data, len, ZSTD_e_continue);
     if (rc < 0)
         return rc;

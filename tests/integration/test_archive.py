@@ -18,7 +18,9 @@ B. Tampering, each on a fresh copy: a flipped byte, a deleted segment, two
    line, two lines swapped, a forged segment; each gives exactly its FAIL
    kinds naming the file/seq/line. Signatures: another key, a signature
    made by another key; `wharf check` and `wharf run` on a missing key; a
-   forged next segment is not signed into the archive by a restart.
+   forged next segment is not signed into the archive by a restart (it is
+   set aside as NAME.unlisted), while a segment whose manifest line was lost
+   is listed again.
 C. Retention: segments rolled by age while wharf runs live; at the next
    start the ones closed longer than `retention` ago are deleted after a
    prune line, the younger ones stay; a later start prunes the rest. verify
@@ -26,9 +28,6 @@ C. Retention: segments rolled by age while wharf runs live; at the next
 D. kill -9 while a segment is open and the log grows, plus a torn frame:
    the next start finishes the segment; verify green, zstd -t passes, no
    input line missing (duplicates counted).
-
-Checks marked "BUG frame_size" (part A) and "BUG adopt" (part B) fail on
-purpose: each names the defect in src/output/archive.c next to it.
 """
 import base64
 import datetime
@@ -265,18 +264,14 @@ def check_segment_files(archive, segs, max_line, where):
                  f"XXH64 checks:\n{lv}")
         sizes = [len(unzstd(data[o:o + n])) for o, n, _, c in data_frames]
         ck.eq(sum(sizes), len(unzstd(data)), f"{where}: seq {m['seq']} frames decompress alone")
-        # BUG frame_size (src/output/archive.c, archive_write): the output
-        # takes each buffer block whole (up to 1 MiB of NDJSON) into the
-        # frame being filled and only then looks at frame_size, so with
-        # frame_size 16KiB a oneshot run writes 1 MiB frames, one or two per
-        # segment. README: "frame_size: NDJSON per zstd frame: the unit
-        # `archive cat` skips by time". Expected: a frame ends at the first
-        # line end at or past frame_size (write() may accept fewer bytes).
+        # A frame ends at the first line end at or past frame_size, however
+        # large the buffer blocks handed to write() (regression: frames were
+        # whole 1 MiB blocks).
         ck.check(max(sizes) <= FRAME_SIZE + max_line,
-                 f"BUG frame_size: {where}: seq {m['seq']} has frames of {sizes} bytes of NDJSON,"
+                 f"{where}: seq {m['seq']} has frames of {sizes} bytes of NDJSON,"
                  f" frame_size is {FRAME_SIZE} (plus one line of at most {max_line})")
         ck.check(len(data_frames) >= 2,
-                 f"BUG frame_size: {where}: seq {m['seq']} ({m['bytes']} bytes) has "
+                 f"{where}: seq {m['seq']} ({m['bytes']} bytes) has "
                  f"{len(data_frames)} frame(s), want several of 16 KiB")
 
 
@@ -596,24 +591,61 @@ def part_b_adopt(keys):
     expect_fails(archive, "B adopt: before the restart", [("unlisted_segment", [forged])])
     app.append(b"".join(t.docker_line(f"real {i}\n") for i in range(20, 30)))
     p = t.oneshot(s.cfg)
-    # BUG adopt (src/output/archive.c, archive_find_unlisted and
-    # archive_recover_segment): at start any closed file named with seq
-    # last_seq+1 is taken for wharf's own segment, closed before a crash
-    # could append its line; the forged file (plain `zstd` output, no wharf
-    # frame index) is "finished", listed, chained and signed with key A, and
-    # verify turns green with the forged event in `cat`. Expected: a closed
-    # file without wharf's frame index (that a crash between rename and
-    # manifest line would leave) is not adopted; it stays unlisted for
-    # verify to report, and no forged event is in the signed chain.
-    ck.check("finishing an archive segment left open" not in p.stderr.decode(errors="replace"),
-             "BUG adopt: wharf finished a forged segment as its own: "
-             + p.stderr.decode(errors="replace")[-700:])
+    # Regression: a closed file named with the next seq was taken for
+    # wharf's own segment and signed into the chain. Only a file ending in
+    # wharf's frame index is; this one is set aside as NAME.unlisted.
+    err = p.stderr.decode(errors="replace")
+    ck.check("finishing an archive segment left open" not in err,
+             "B adopt: wharf finished a forged segment as its own: " + err[-700:])
+    ck.check("was not written by wharf" in err and forged + ".unlisted" in err,
+             "B adopt: the set-aside file is logged as an error: " + err[-700:])
     got = [json.loads(x)["message"] for x in cat(archive).splitlines()]
     ck.eq(sorted(x for x in got if x != "forged"), sorted(f"real {i}" for i in range(30)),
           "B adopt: the real events are all archived")
     ck.check("forged" not in got,
-             f"BUG adopt: the forged event is in the signed archive after a restart "
+             f"B adopt: the forged event is in the signed archive after a restart "
              f"(manifest: {[m['file'] for m in segments(archive)]})")
+    aside = os.path.join(archive, forged + ".unlisted")
+    if not ck.check(os.path.exists(aside), f"B adopt: the forged file is kept as {aside}"):
+        return
+    with open(aside, "rb") as f:
+        ck.eq(unzstd(f.read()), fake, "B adopt: the forged file is kept, byte for byte")
+    ck.check(not os.path.exists(os.path.join(archive, forged)) or
+             any(m["file"] == forged for m in segments(archive)),
+             "B adopt: the forged name holds only wharf's own segment")
+    expect_fails(archive, "B adopt: after the restart",
+                 [("unlisted_segment", [forged + ".unlisted", "set it aside"])])
+    os.unlink(aside)
+    rc, out = verify(archive, "--pubkey", keys["a_pub"])
+    ck.eq(rc, 0, f"B adopt: verify is green once the forged file is removed:\n{out[-1500:]}")
+    part_b_line_lost(s, app, archive, keys)
+
+
+def part_b_line_lost(s, app, archive, keys):
+    """A segment renamed to its final name whose manifest line a crash kept
+    from being written (here: the line cut off by hand) is wharf's own: its
+    frame index matches its frames, so the next start lists it again."""
+    with open(os.path.join(archive, "MANIFEST.jsonl"), "rb") as f:
+        lines = f.read().splitlines(keepends=True)
+    last = json.loads(lines[-1])
+    ck.eq(last["type"], "segment", "B line lost: the manifest ends in a segment line")
+    with open(os.path.join(archive, "MANIFEST.jsonl"), "wb") as f:
+        f.write(b"".join(lines[:-1]))
+    expect_fails(archive, "B line lost: before the restart", [("unlisted_segment", [last["file"]])])
+    app.append(b"".join(t.docker_line(f"real {i}\n") for i in range(30, 35)))
+    p = t.oneshot(s.cfg)
+    err = p.stderr.decode(errors="replace")
+    ck.check("finishing an archive segment left open" in err and last["file"] in err,
+             "B line lost: the segment is finished again: " + err[-700:])
+    again = next((m for m in segments(archive) if m["seq"] == last["seq"]), None)
+    ck.check(again is not None and (again["file"], again["sha256"], again["count"]) ==
+             (last["file"], last["sha256"], last["count"]),
+             f"B line lost: seq {last['seq']} is listed again with the same file, hash and "
+             f"count: {again} vs {last}")
+    rc, out = verify(archive, "--pubkey", keys["a_pub"])
+    ck.eq(rc, 0, f"B line lost: verify is green:\n{out[-1500:]}")
+    got = sorted(json.loads(x)["message"] for x in cat(archive).splitlines())
+    ck.eq(got, sorted(f"real {i}" for i in range(35)), "B line lost: every event once")
 
 
 # -------------------------------------------------------- C: retention ---
