@@ -63,6 +63,20 @@ typedef struct wharf_json_value {
 int wharf_json_find(const char *json, size_t len, const char *path, size_t path_len,
                     wharf_json_value_t *value);
 
+/* A member of an object: its name (raw, still escaped) and value. */
+typedef struct wharf_json_member {
+    wharf_str_t key;
+    int key_escaped; /* key holds a backslash escape */
+    wharf_json_value_t value;
+} wharf_json_member_t;
+
+/* The members of the JSON object text json, in document order, in one scan
+ * checked as wharf_json_find checks what it passes. The first max go to
+ * out; *n is how many there are. 0, or WHARF_EPARSE when the text is not
+ * one JSON object. */
+int wharf_json_members(const char *json, size_t len, wharf_json_member_t *out, size_t max,
+                       size_t *n);
+
 /* Appends the decoded text of a JSON string body (the raw of a STRING value)
  * to out: escapes become their bytes, \uXXXX and surrogate pairs become
  * UTF-8, a lone surrogate becomes U+FFFD, other bytes are copied as they are.

@@ -359,3 +359,45 @@ int wharf_json_find(const char *json, size_t len, const char *path, size_t path_
         after = 1;
     }
 }
+
+int wharf_json_members(const char *json, size_t len, wharf_json_member_t *out, size_t max,
+                       size_t *n)
+{
+    *n = 0;
+    if (json == NULL)
+        return WHARF_EPARSE;
+    jf_t s = {json, json + len};
+    jf_ws(&s);
+    if (s.p == s.end || *s.p != '{')
+        return WHARF_EPARSE;
+    s.p++;
+    jf_ws(&s);
+    if (s.p < s.end && *s.p == '}') {
+        s.p++;
+        jf_ws(&s);
+        return s.p == s.end ? 0 : WHARF_EPARSE;
+    }
+    for (;;) {
+        wharf_str_t key;
+        wharf_json_value_t v;
+        if (s.p == s.end || *s.p != '"' || jf_string(&s, &key) < 0)
+            return WHARF_EPARSE;
+        jf_ws(&s);
+        if (s.p == s.end || *s.p != ':')
+            return WHARF_EPARSE;
+        s.p++;
+        jf_ws(&s);
+        if (s.p == s.end || jf_found(&s, 1, &v) < 0)
+            return WHARF_EPARSE;
+        if (*n < max) {
+            out[*n].key = key;
+            out[*n].key_escaped = memchr(key.ptr, '\\', key.len) != NULL;
+            out[*n].value = v;
+        }
+        (*n)++;
+        char c = *s.p++;
+        jf_ws(&s);
+        if (c == '}')
+            return s.p == s.end ? 0 : WHARF_EPARSE;
+    }
+}

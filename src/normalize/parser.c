@@ -23,7 +23,6 @@
 #include <yajl/yajl_tree.h>
 
 #define PARSER_MAX_CHAIN 8
-#define KV_MAX_PAIRS     256
 #define REST_MAX_DEPTH   32
 #define LABELS_PREFIX    "container.labels."
 
@@ -257,60 +256,41 @@ int parser_convert(wharf_event_t *e, parser_type t, const char *format, const ch
 
 /* ---- one rule -------------------------------------------------------------- */
 
-typedef struct match_ctx {
-    const parser_rule_t *r;
-    const char *msg;
-    size_t msg_len;
-    PCRE2_SIZE *ov;
-    int n_groups;
-    wharf_str_t kv_key[KV_MAX_PAIRS], kv_val[KV_MAX_PAIRS];
-    unsigned char kv_quoted[KV_MAX_PAIRS];
-    size_t n_kv;
-} match_ctx_t;
-
-/* key=value pairs; values may be quoted with " or ' (quotes dropped). */
-static void kv_split(match_ctx_t *m, char sep, char assign)
+/* A JSON rule matches a message that is one JSON object. */
+static int json_members_read(match_ctx_t *m)
 {
-    const char *p = m->msg, *end = m->msg + m->msg_len;
-    m->n_kv = 0;
-    while (p < end && m->n_kv < KV_MAX_PAIRS) {
-        while (p < end && (*p == sep || *p == ' '))
-            p++;
-        const char *k = p;
-        while (p < end && *p != assign && *p != sep)
-            p++;
-        if (p >= end || *p != assign) {
-            continue; /* a word without '=': not a pair */
-        }
-        size_t klen = (size_t)(p - k);
-        const char *v = ++p, *vend;
-        int quoted = p < end && (*p == '"' || *p == '\'');
-        if (quoted) {
-            char q = *p++;
-            v = p;
-            while (p < end && *p != q)
-                p += (*p == '\\' && p + 1 < end) ? 2 : 1;
-            vend = p < end ? p : end;
-            if (p < end)
-                p++;
-        } else {
-            while (p < end && *p != sep)
-                p++;
-            vend = p;
-        }
-        if (klen > 0) {
-            m->kv_key[m->n_kv] = (wharf_str_t){k, klen};
-            m->kv_quoted[m->n_kv] = (unsigned char)quoted;
-            m->kv_val[m->n_kv++] = (wharf_str_t){v, (size_t)(vend - v)};
-        }
-    }
+    size_t i = 0;
+    while (i < m->msg_len && (m->msg[i] == ' ' || m->msg[i] == '\t'))
+        i++;
+    if (i == m->msg_len || m->msg[i] != '{' ||
+        wharf_json_members(m->msg, m->msg_len, m->json, KV_MAX_PAIRS, &m->n_json) < 0)
+        return 0;
+    m->json_slow = m->n_json > KV_MAX_PAIRS;
+    for (size_t k = 0; k < m->n_json && !m->json_slow; k++)
+        m->json_slow =
+            m->json[k].key_escaped || memchr(m->json[k].key.ptr, '.', m->json[k].key.len);
+    return 1;
 }
 
-static int json_object_valid(const char *s, size_t n)
+/* The value at a dotted key path: a member, or a path inside one. */
+static int json_ref(const match_ctx_t *m, const char *path, size_t len, wharf_json_value_t *v)
 {
-    wharf_json_value_t v;
-    /* No member has this name: a 0 means the whole text was checked. */
-    return wharf_json_find(s, n, "\x01", 1, &v) == 0;
+    if (m->json_slow)
+        return wharf_json_find(m->msg, m->msg_len, path, len, v) == 1;
+    const char *dot = memchr(path, '.', len);
+    size_t head = dot ? (size_t)(dot - path) : len;
+    for (size_t i = 0; i < m->n_json; i++) {
+        const wharf_json_member_t *j = &m->json[i];
+        if (j->key.len != head || memcmp(j->key.ptr, path, head) != 0)
+            continue;
+        if (dot == NULL) {
+            *v = j->value;
+            return 1;
+        }
+        return j->value.type == WHARF_JSON_OBJECT &&
+               wharf_json_find(j->value.raw.ptr, j->value.raw.len, dot + 1, len - head - 1, v) == 1;
+    }
+    return 0;
 }
 
 static int rule_match(parser_rule_t *r, match_ctx_t *m)
@@ -325,66 +305,46 @@ static int rule_match(parser_rule_t *r, match_ctx_t *m)
             return 0;
         m->ov = pcre2_get_ovector_pointer(r->md);
         m->n_groups = rc;
+        m->n_kv = 0;
+        size_t g = r->kv.group > 0 ? (size_t)r->kv.group : 0;
+        if (r->has_kv && g > 0 && g < (size_t)rc && m->ov[2 * g] != PCRE2_UNSET)
+            parser_kv_split(m, &r->kv, m->msg + m->ov[2 * g], m->ov[2 * g + 1] - m->ov[2 * g], 0);
         return 1;
     }
-    case RK_JSON: {
-        size_t i = 0;
-        while (i < m->msg_len && (m->msg[i] == ' ' || m->msg[i] == '\t'))
-            i++;
-        return i < m->msg_len && m->msg[i] == '{' && json_object_valid(m->msg, m->msg_len);
-    }
+    case RK_JSON:
+        return json_members_read(m);
     case RK_KV:
-        kv_split(m, r->kv_sep, r->kv_assign);
+        m->n_kv = 0;
+        parser_kv_split(m, &r->kv, m->msg, m->msg_len, 0);
         return m->n_kv > 0;
     }
     return 0;
 }
 
-/* A reference's value in the match; 0 when it has none. */
-/* A quoted kv value without its backslash escapes (\" \' \\). */
-static const char *kv_unescape(wharf_event_t *e, wharf_str_t v, size_t *n)
-{
-    char *out = wharf_arena_alloc(e->arena, v.len + 1);
-    if (out == NULL)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < v.len; i++)
-        out[o++] = v.ptr[i] == '\\' && i + 1 < v.len ? v.ptr[++i] : v.ptr[i];
-    out[o] = '\0';
-    *n = o;
-    return out;
-}
-
+/* A reference's value in the match (a group, else a key=value key, else a
+ * JSON key path); 0 when it has none. */
 static int ref_value(wharf_event_t *e, const match_ctx_t *m, const tpl_part_t *t, const char **s,
                      size_t *n)
 {
-    if (m->r->kind == RK_GROK || m->r->kind == RK_REGEX) {
-        if (t->group <= 0 || t->group >= m->n_groups)
-            return 0;
+    if (t->group > 0) {
         size_t g = (size_t)t->group;
-        if (m->ov[2 * g] == PCRE2_UNSET)
+        if (t->group >= m->n_groups || m->ov[2 * g] == PCRE2_UNSET)
             return 0;
         *s = m->msg + m->ov[2 * g];
         *n = m->ov[2 * g + 1] - m->ov[2 * g];
         return 1;
     }
-    if (m->r->kind == RK_KV) {
-        size_t kl = strlen(t->key);
-        for (size_t i = m->n_kv; i-- > 0;) /* a repeated key: the last value */
-            if (m->kv_key[i].len == kl && memcmp(m->kv_key[i].ptr, t->key, kl) == 0) {
-                if (m->kv_quoted[i] && memchr(m->kv_val[i].ptr, '\\', m->kv_val[i].len)) {
-                    *s = kv_unescape(e, m->kv_val[i], n);
-                    return *s != NULL;
-                }
-                *s = m->kv_val[i].ptr;
-                *n = m->kv_val[i].len;
-                return 1;
-            }
-        return 0;
+    if (m->r->has_kv) {
+        long i = t->key != NULL ? parser_kv_find(m, t->key, t->key_len) : -1;
+        if (i < 0)
+            return 0;
+        *s = parser_kv_text(e, m, (size_t)i, n);
+        return *s != NULL;
     }
+    if (m->r->kind != RK_JSON)
+        return 0;
     wharf_json_value_t v;
-    if (wharf_json_find(m->msg, m->msg_len, t->key, strlen(t->key), &v) != 1 ||
-        v.type == WHARF_JSON_NULL)
+    if (!json_ref(m, t->key, t->key_len, &v) || v.type == WHARF_JSON_NULL)
         return 0;
     if (v.type == WHARF_JSON_STRING && v.escaped) {
         *s = unescape_to_arena(e, v.raw, n);
@@ -400,6 +360,12 @@ static int ref_value(wharf_event_t *e, const match_ctx_t *m, const tpl_part_t *t
 static int render_field(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f,
                         const char **s, size_t *n)
 {
+    if (f->first_of) {
+        for (size_t i = 0; i < f->n_parts; i++)
+            if (ref_value(e, m, &f->parts[i], s, n) && *n > 0)
+                return 1;
+        return 0;
+    }
     if (f->n_parts == 1 && f->parts[0].lit == NULL)
         return ref_value(e, m, &f->parts[0], s, n) && *n > 0; /* empty: not set */
     const char *piece[16];
@@ -453,13 +419,32 @@ static void keep_original(wharf_event_t *e)
     set_field(e, -1, "event.original", 14, &orig);
 }
 
+/* The value of the first entry of f's map that s matches, or NULL. */
+static const wharf_value_t *map_value(const rule_field_t *f, const char *s, size_t n)
+{
+    for (size_t i = 0; i < f->n_map; i++) {
+        const field_map_entry_t *e = &f->map[i];
+        if ((e->prefix ? n >= e->key_len : n == e->key_len) && memcmp(e->key, s, e->key_len) == 0)
+            return &e->value;
+    }
+    return NULL;
+}
+
 static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f)
 {
     const char *s;
     size_t n;
     wharf_value_t v;
-    if (!render_field(e, m, f, &s, &n) || parser_convert(e, f->type, f->format, s, n, &v) < 0)
+    if (!render_field(e, m, f, &s, &n))
         return;
+    if (f->n_map > 0) {
+        const wharf_value_t *mv = map_value(f, s, n);
+        if (mv == NULL)
+            return;
+        v = *mv;
+    } else if (parser_convert(e, f->type, f->format, s, n, &v) < 0) {
+        return;
+    }
     if (f->field_id == WHARF_F_MESSAGE)
         keep_original(e);
     set_field(e, f->field_id, f->path, f->path_len, &v);
@@ -511,40 +496,62 @@ static void rest_write(wharf_buf_t *b, yajl_val v, int depth)
 /* A top-level key some field reads ("a" for {a.b}). */
 static int rest_taken(const parser_rule_t *r, const char *key, size_t n)
 {
-    for (size_t i = 0; i < r->n_fields; i++)
-        for (size_t j = 0; j < r->fields[i].n_parts; j++) {
-            const char *k = r->fields[i].parts[j].key;
-            if (k != NULL && strncmp(k, key, n) == 0 && (k[n] == '\0' || k[n] == '.'))
-                return 1;
-        }
+    for (size_t i = 0; i < r->n_taken; i++) {
+        wharf_str_t t = r->taken[i];
+        if (t.len >= n && n > 0 && t.ptr[0] == key[0] && memcmp(t.ptr, key, n) == 0 &&
+            (t.len == n || t.ptr[n] == '.'))
+            return 1;
+    }
     return 0;
+}
+
+/* A member's value as rest keeps it: scalars as they are (strings
+ * re-encoded), containers through yajl, which checks what the scan did not
+ * (string contents) and drops insignificant whitespace. */
+static void rest_json_value(wharf_buf_t *b, wharf_buf_t *tmp, const wharf_json_value_t *v)
+{
+    if (v->type == WHARF_JSON_STRING) {
+        tmp->len = 0;
+        if (v->escaped && wharf_json_string_unescape(v->raw, tmp) < 0)
+            wharf_buf_lit(b, "null");
+        else if (v->escaped)
+            wharf_json_write_string(b, tmp->data, tmp->len);
+        else
+            wharf_json_write_string(b, v->raw.ptr, v->raw.len);
+        return;
+    }
+    if (v->type != WHARF_JSON_OBJECT && v->type != WHARF_JSON_ARRAY) {
+        wharf_buf_append(b, v->raw.ptr, v->raw.len);
+        return;
+    }
+    char *copy = strndup(v->raw.ptr, v->raw.len);
+    yajl_val root = copy ? yajl_tree_parse(copy, NULL, 0) : NULL;
+    free(copy);
+    rest_write(b, root, 1);
+    yajl_tree_free(root);
 }
 
 static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
 {
-    char *copy = strndup(m->msg, m->msg_len);
-    yajl_val root = copy ? yajl_tree_parse(copy, NULL, 0) : NULL;
-    free(copy);
-    if (root == NULL || !YAJL_IS_OBJECT(root)) {
-        yajl_tree_free(root);
-        return;
-    }
-    wharf_buf_t *b = &ps->scratch;
+    wharf_buf_t *b = &ps->scratch, *tmp = &ps->scratch_value;
     b->len = 0;
     wharf_buf_putc(b, '{');
     size_t kept = 0;
-    for (size_t i = 0; i < root->u.object.len; i++) {
-        const char *k = root->u.object.keys[i];
-        if (rest_taken(m->r, k, strlen(k)))
+    for (size_t i = 0; i < m->n_json && i < KV_MAX_PAIRS; i++) {
+        const wharf_json_member_t *j = &m->json[i];
+        tmp->len = 0;
+        wharf_str_t key = j->key;
+        if (j->key_escaped && wharf_json_string_unescape(j->key, tmp) == 0)
+            key = (wharf_str_t){tmp->data, tmp->len};
+        if (rest_taken(m->r, key.ptr, key.len))
             continue;
         if (kept++)
             wharf_buf_putc(b, ',');
-        wharf_json_write_string(b, k, strlen(k));
+        wharf_json_write_string(b, key.ptr, key.len);
         wharf_buf_putc(b, ':');
-        rest_write(b, root->u.object.values[i], 1);
+        rest_json_value(b, tmp, &j->value);
     }
     wharf_buf_putc(b, '}');
-    yajl_tree_free(root);
     if (kept == 0)
         return;
     wharf_value_t v = {.type = WHARF_V_RAW};
@@ -556,7 +563,7 @@ static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *
 static int kv_repeated_later(const match_ctx_t *m, size_t i)
 {
     for (size_t j = i + 1; j < m->n_kv; j++)
-        if (m->kv_key[j].len == m->kv_key[i].len &&
+        if (m->kv_key[j].len == m->kv_key[i].len && m->kv_key[j].ptr[0] == m->kv_key[i].ptr[0] &&
             memcmp(m->kv_key[j].ptr, m->kv_key[i].ptr, m->kv_key[i].len) == 0)
             return 1;
     return 0;
@@ -575,10 +582,8 @@ static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
             wharf_buf_putc(b, ',');
         wharf_json_write_string(b, m->kv_key[i].ptr, m->kv_key[i].len);
         wharf_buf_putc(b, ':');
-        size_t n = m->kv_val[i].len;
-        const char *v = m->kv_quoted[i] && memchr(m->kv_val[i].ptr, '\\', n)
-                            ? kv_unescape(e, m->kv_val[i], &n)
-                            : m->kv_val[i].ptr;
+        size_t n = 0;
+        const char *v = parser_kv_text(e, m, i, &n);
         wharf_json_write_string(b, v ? v : "", v ? n : 0);
     }
     wharf_buf_putc(b, '}');
@@ -591,21 +596,34 @@ static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
 
 /* ---- related.ip / related.user --------------------------------------------- */
 
-static void related_fill(wharf_event_t *e, const char *target, const char *const *sources,
-                         size_t n_sources)
+/* The fields related.ip and related.user are made of, in order. */
+static const struct related_source {
+    const char *path;
+    size_t len;
+    int user; /* 0: related.ip, 1: related.user */
+} related_sources[PARSER_RELATED_SOURCES] = {
+    {"source.ip", 9, 0},         {"destination.ip", 14, 0},   {"client.ip", 9, 0},
+    {"server.ip", 9, 0},         {"host.ip", 7, 0},           {"user.name", 9, 1},
+    {"user.target.name", 16, 1}, {"source.user.name", 16, 1}, {"destination.user.name", 21, 1},
+};
+
+static void related_fill(const wharf_parsers_t *ps, wharf_event_t *e, const char *target,
+                         size_t tlen, int user)
 {
     wharf_str_t vals[16];
     uint32_t n = 0;
-    size_t tlen = strlen(target);
     for (uint32_t i = 0; i < e->n_dyn; i++)
         if (e->dyn[i].path.len == tlen && memcmp(e->dyn[i].path.ptr, target, tlen) == 0 &&
             e->dyn[i].value.type == WHARF_V_STRS)
             for (uint32_t j = 0; j < e->dyn[i].value.count && n < 16; j++)
                 vals[n++] = e->dyn[i].value.u.strs[j];
     uint32_t before = n;
-    for (size_t i = 0; i < n_sources && n < 16; i++) {
+    for (size_t i = 0; i < PARSER_RELATED_SOURCES && n < 16; i++) {
+        const struct related_source *src = &related_sources[i];
         size_t len;
-        const char *s = parser_event_text(e, sources[i], strlen(sources[i]), &len);
+        const char *s = src->user != user
+                            ? NULL
+                            : field_text(e, ps->related_field[i], src->path, src->len, &len);
         if (s == NULL || len == 0)
             continue;
         int seen = 0;
@@ -625,27 +643,46 @@ static void related_fill(wharf_event_t *e, const char *target, const char *const
     set_field(e, -1, target, tlen, &v);
 }
 
-static const char *const related_ips[] = {"source.ip", "destination.ip", "client.ip", "server.ip",
-                                          "host.ip"};
-static const char *const related_users[] = {"user.name", "user.target.name", "source.user.name",
-                                            "destination.user.name"};
-
-static void related_update(wharf_event_t *e)
+static void related_update(const wharf_parsers_t *ps, wharf_event_t *e)
 {
-    related_fill(e, "related.ip", related_ips, 5);
-    related_fill(e, "related.user", related_users, 4);
+    related_fill(ps, e, "related.ip", 10, 0);
+    related_fill(ps, e, "related.user", 12, 1);
 }
 
 static int related_source(const char *path)
 {
-    for (size_t i = 0; i < 5; i++)
-        if (strcmp(path, related_ips[i]) == 0 || (i < 4 && strcmp(path, related_users[i]) == 0))
+    for (size_t i = 0; i < PARSER_RELATED_SOURCES; i++)
+        if (strcmp(path, related_sources[i].path) == 0)
             return 1;
     return 0;
 }
 
+static void parsers_resolve_related(wharf_parsers_t *ps)
+{
+    for (size_t i = 0; i < PARSER_RELATED_SOURCES; i++)
+        ps->related_field[i] = wharf_field_lookup(related_sources[i].path, related_sources[i].len);
+}
+
+/* The keys a json or kv rule's fields read, which its rest leaves out. */
+static int parsers_resolve_taken(parser_rule_t *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_fields; i++)
+        n += r->fields[i].n_parts;
+    r->taken = calloc(n ? n : 1, sizeof(*r->taken));
+    if (r->taken == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < r->n_fields; i++)
+        for (size_t j = 0; j < r->fields[i].n_parts; j++) {
+            const tpl_part_t *t = &r->fields[i].parts[j];
+            if (t->key != NULL && t->group <= 0)
+                r->taken[r->n_taken++] = (wharf_str_t){t->key, t->key_len};
+        }
+    return 0;
+}
+
 /* Resolved once: fixed field ids, and whether related.* needs updating. */
-static void parsers_resolve_rule(parser_rule_t *r)
+static int parsers_resolve_rule(parser_rule_t *r)
 {
     for (size_t i = 0; i < r->n_fields; i++) {
         rule_field_t *f = &r->fields[i];
@@ -658,6 +695,7 @@ static void parsers_resolve_rule(parser_rule_t *r)
         r->sets_related |= related_source(s->path);
     }
     r->rest_field_id = r->rest != NULL ? wharf_field_lookup(r->rest, strlen(r->rest)) : -1;
+    return r->rest != NULL ? parsers_resolve_taken(r) : 0;
 }
 
 /* ---- one parser ------------------------------------------------------------ */
@@ -669,12 +707,12 @@ static void rule_apply(wharf_parsers_t *ps, wharf_event_t *e, match_ctx_t *m)
         apply_field(e, m, &r->fields[i]);
     if (r->rest != NULL && r->kind == RK_JSON)
         rest_json(ps, e, m);
-    else if (r->rest != NULL && r->kind == RK_KV)
+    else if (r->rest != NULL && r->has_kv)
         rest_kv(ps, e, m);
     for (size_t i = 0; i < r->n_set; i++)
         set_field(e, r->set[i].field_id, r->set[i].path, r->set[i].path_len, &r->set[i].value);
     if (r->sets_related)
-        related_update(e);
+        related_update(ps, e);
 }
 
 /* Tries p's rules in order. 1 when one matched; *rewrote when it set
@@ -874,9 +912,11 @@ static int parsers_index(wharf_parsers_t *ps)
     ps->match = calloc(1, sizeof(*ps->match));
     if (ps->done == NULL || ps->candidate == NULL || ps->always == NULL || ps->match == NULL)
         return -ENOMEM;
+    parsers_resolve_related(ps);
     for (size_t p = 0; p < ps->n; p++) {
         for (size_t r = 0; r < ps->v[p].n_rules; r++)
-            parsers_resolve_rule(&ps->v[p].rules[r]);
+            if (parsers_resolve_rule(&ps->v[p].rules[r]) < 0)
+                return -ENOMEM;
         if (ps->v[p].n_when == 0)
             ps->always[ps->n_always++] = p;
         for (size_t i = 0; i < ps->v[p].n_when; i++)
@@ -887,6 +927,17 @@ static int parsers_index(wharf_parsers_t *ps)
 }
 
 /* ---- life cycle ---------------------------------------------------------------- */
+
+/* A constant of the rule's `set` or of a field's `map`. */
+static void rule_value_free(wharf_value_t *v)
+{
+    if (v->type == WHARF_V_STR)
+        free((char *)v->u.str.ptr);
+    for (uint32_t j = 0; v->type == WHARF_V_STRS && j < v->count; j++)
+        free((char *)v->u.strs[j].ptr);
+    if (v->type == WHARF_V_STRS)
+        free((wharf_str_t *)v->u.strs);
+}
 
 static void rule_free(parser_rule_t *r)
 {
@@ -899,15 +950,14 @@ static void rule_free(parser_rule_t *r)
         free(f->parts);
         free(f->path);
         free(f->format);
+        for (size_t j = 0; j < f->n_map; j++) {
+            free(f->map[j].key);
+            rule_value_free(&f->map[j].value);
+        }
+        free(f->map);
     }
     for (size_t i = 0; i < r->n_set; i++) {
-        wharf_value_t *v = &r->set[i].value;
-        if (v->type == WHARF_V_STR)
-            free((char *)v->u.str.ptr);
-        for (uint32_t j = 0; v->type == WHARF_V_STRS && j < v->count; j++)
-            free((char *)v->u.strs[j].ptr);
-        if (v->type == WHARF_V_STRS)
-            free((wharf_str_t *)v->u.strs);
+        rule_value_free(&r->set[i].value);
         free(r->set[i].path);
     }
     pcre2_match_data_free(r->md);
@@ -915,6 +965,8 @@ static void rule_free(parser_rule_t *r)
     free(r->fields);
     free(r->set);
     free(r->rest);
+    free(r->taken);
+    parser_kv_opts_free(&r->kv);
     free(r->id);
 }
 
@@ -989,6 +1041,7 @@ void wharf_parsers_free(wharf_parsers_t *ps)
     free(ps->match);
     free(ps->v);
     wharf_buf_free(&ps->scratch);
+    wharf_buf_free(&ps->scratch_value);
     free(ps);
 }
 
@@ -1001,6 +1054,7 @@ int wharf_parsers_load(const char *const *paths, size_t n_paths, wharf_parsers_t
         return -ENOMEM;
     ps->only = -1;
     wharf_buf_init(&ps->scratch);
+    wharf_buf_init(&ps->scratch_value);
     size_t before = errs->n;
     parser_load_paths(ps, paths, n_paths, errs);
     if (errs->n > before) {

@@ -7,6 +7,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include "wharf/buf.h"
+#include "wharf/json_find.h"
 #include "wharf/parser.h"
 
 #include <pcre2.h>
@@ -28,8 +29,17 @@ typedef struct tpl_part {
     char *lit;
     size_t lit_len;
     int group; /* regex/grok: group number, else -1 */
-    char *key; /* json/kv: key path, else NULL */
+    char *key; /* json/kv: key path; regex/grok: group name; else NULL */
+    size_t key_len;
 } tpl_part_t;
+
+/* `map:` of a field: its value chosen by the text the reference gives. */
+typedef struct field_map_entry {
+    char *key;
+    size_t key_len;
+    int prefix;          /* the key ended in '*': any text starting with it */
+    wharf_value_t value; /* strings owned by the rule */
+} field_map_entry_t;
 
 typedef struct rule_field {
     char *path;
@@ -39,6 +49,9 @@ typedef struct rule_field {
     char *format; /* timestamp: strptime format, or NULL */
     tpl_part_t *parts;
     size_t n_parts;
+    int first_of;           /* `from: [a, b]`: parts are references, the first with a value wins */
+    field_map_entry_t *map; /* the first entry matching the text gives the value */
+    size_t n_map;
 } rule_field_t;
 
 typedef struct rule_set {
@@ -47,6 +60,20 @@ typedef struct rule_set {
     int field_id;
     wharf_value_t value; /* strings owned by the rule */
 } rule_set_t;
+
+/* key=value splitting: a kv rule's on the message, or a regex rule's on one
+ * of its groups. */
+typedef struct kv_opts {
+    char sep, assign;
+    char *group_name; /* regex/grok: the group split into pairs, else NULL */
+    int group;        /* its number, resolved at load */
+    char **unwrap;    /* keys whose quoted value is itself key=value text */
+    size_t n_unwrap;
+    char **hex; /* keys whose unquoted hex value is decoded (auditd) */
+    size_t n_hex;
+    char **nulls; /* values that mean "no value": the pair is left out */
+    size_t n_nulls;
+} kv_opts_t;
 
 typedef struct parser_rule {
     char *id;
@@ -58,9 +85,12 @@ typedef struct parser_rule {
     size_t n_fields;
     rule_set_t *set;
     size_t n_set;
-    char *rest;             /* json/kv: object for keys no field took, or NULL */
-    int rest_field_id;      /* rest as a fixed event field, or -1 */
-    char kv_sep, kv_assign; /* kv */
+    char *rest;         /* json/kv: object for keys no field took, or NULL */
+    int rest_field_id;  /* rest as a fixed event field, or -1 */
+    wharf_str_t *taken; /* rest: the keys fields read (resolved at load) */
+    size_t n_taken;
+    int has_kv; /* a kv rule, or a regex/grok rule with kv options */
+    kv_opts_t kv;
     int sets_message;
     int sets_related; /* sets a field related.ip / related.user is made of */
     uint64_t matched;
@@ -125,7 +155,8 @@ typedef struct route_entry {
     size_t parser, item;
 } route_entry_t;
 
-#define ROUTE_BUCKETS 512
+#define ROUTE_BUCKETS          512
+#define PARSER_RELATED_SOURCES 9 /* fields related.ip and related.user are made of */
 
 /* A distinct path of a when term, resolved at load, and its value in the
  * event being routed, looked up once (again after a rewrite, which may have
@@ -151,12 +182,47 @@ struct wharf_parsers {
     size_t n_scan_items;
     size_t *always; /* parsers without `when` */
     size_t n_always;
-    long only; /* wharf_parsers_only(), or -1 */
+    long only;                                 /* wharf_parsers_only(), or -1 */
+    int related_field[PARSER_RELATED_SOURCES]; /* their fixed event fields, or -1 */
     /* per-event scratch */
     unsigned char *done, *candidate;
     wharf_buf_t scratch;
-    struct match_ctx *match; /* parser.c */
+    wharf_buf_t scratch_value; /* rest: a decoded name or string */
+    struct match_ctx *match;   /* parser.c */
 };
+
+#define KV_MAX_PAIRS 256
+#define KV_QUOTED    1 /* the value was quoted */
+#define KV_NESTED    2 /* the pair came from an unwrapped value */
+
+/* What a rule's match left: the regex's offsets, or the key=value pairs
+ * (slices of the message). */
+typedef struct match_ctx {
+    const parser_rule_t *r;
+    const char *msg;
+    size_t msg_len;
+    PCRE2_SIZE *ov;
+    int n_groups;
+    wharf_str_t kv_key[KV_MAX_PAIRS], kv_val[KV_MAX_PAIRS];
+    unsigned char kv_flags[KV_MAX_PAIRS];
+    size_t n_kv;
+    /* json: the members, read once; json_slow when a name is escaped or
+     * dotted, or there are more than KV_MAX_PAIRS: references then search
+     * the text as wharf_json_find does. */
+    wharf_json_member_t json[KV_MAX_PAIRS];
+    size_t n_json;
+    int json_slow;
+} match_ctx_t;
+
+/* parser_kv.c: splits s into m's pairs (after those already there). */
+void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n, int nested);
+/* The value of pair i as an event takes it: unescaped, hex decoded; may
+ * copy into e's arena. NULL when out of memory. */
+const char *parser_kv_text(wharf_event_t *e, const match_ctx_t *m, size_t i, size_t *n);
+/* The pair for key: the last top-level one, else the last unwrapped one;
+ * -1 when there is none. */
+long parser_kv_find(const match_ctx_t *m, const char *key, size_t klen);
+void parser_kv_opts_free(kv_opts_t *o);
 
 uint64_t parser_route_hash(size_t path, const char *value, size_t len);
 /* The text of field path in e (NULL when absent or not text); may render

@@ -262,9 +262,12 @@ static int load_ref(load_ctx_t *c, int line, parser_rule_t *r, tpl_part_t *t, co
 {
     t->group = -1;
     t->key = strndup(name, len);
+    t->key_len = len;
     if (r->kind != RK_GROK && r->kind != RK_REGEX)
         return 0;
     int g = r->re ? pcre2_substring_number_from_name(r->re, (PCRE2_SPTR)t->key) : 0;
+    if (r->re != NULL && g <= 0 && r->has_kv)
+        return 0; /* not a group: a key of the pairs */
     if (r->re != NULL && g <= 0) {
         load_error(c, line, "rule '%s': fields: {%s} refers to no named group of the %s", r->id,
                    t->key, r->kind == RK_GROK ? "grok expression" : "regex");
@@ -305,6 +308,69 @@ static void load_template(load_ctx_t *c, int line, parser_rule_t *r, rule_field_
     }
 }
 
+/* `from: name`, or `from: [a, b]`: the first reference with a value. */
+static void load_from(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node_t *from)
+{
+    if (from->type == YAML_SCALAR_NODE) {
+        const char *name = load_scalar(from);
+        f->parts = calloc(1, sizeof(*f->parts));
+        if (load_ref(c, load_line(from), r, &f->parts[0], name, strlen(name)) == 0)
+            f->n_parts = 1;
+        return;
+    }
+    size_t n = from->type == YAML_SEQUENCE_NODE
+                   ? (size_t)(from->data.sequence.items.top - from->data.sequence.items.start)
+                   : 0;
+    if (n == 0) {
+        load_error(c, load_line(from), "rule '%s': fields: %s: 'from' is a name or a list of names",
+                   r->id, f->path);
+        return;
+    }
+    f->parts = calloc(n, sizeof(*f->parts));
+    f->first_of = 1;
+    for (yaml_node_item_t *i = from->data.sequence.items.start; i < from->data.sequence.items.top;
+         i++) {
+        const char *name = load_scalar(load_node(c, *i));
+        if (name == NULL)
+            load_error(c, load_line(from), "rule '%s': fields: %s: 'from' names must be strings",
+                       r->id, f->path);
+        else if (load_ref(c, load_line(from), r, &f->parts[f->n_parts], name, strlen(name)) == 0)
+            f->n_parts++;
+    }
+}
+
+static void load_const(load_ctx_t *c, parser_rule_t *r, const char *path, yaml_node_t *v,
+                       wharf_value_t *out);
+
+/* `map: {TEXT: VALUE, "PREFIX*": VALUE, "*": VALUE}`, tried in order. */
+static void load_map(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node_t *map)
+{
+    if (map == NULL)
+        return;
+    if (map->type != YAML_MAPPING_NODE) {
+        load_error(c, load_line(map), "rule '%s': fields: %s: map: expected a map of text: value",
+                   r->id, f->path);
+        return;
+    }
+    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    f->map = calloc(n ? n : 1, sizeof(*f->map));
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        const char *key = load_scalar(load_node(c, p->key));
+        if (key == NULL) {
+            load_error(c, load_line(map), "rule '%s': fields: %s: map: keys must be text", r->id,
+                       f->path);
+            continue;
+        }
+        field_map_entry_t *e = &f->map[f->n_map++];
+        e->key = strdup(key);
+        e->key_len = strlen(key);
+        e->prefix = e->key_len > 0 && key[e->key_len - 1] == '*';
+        e->key_len -= (size_t)e->prefix;
+        load_const(c, r, f->path, load_node(c, p->value), &e->value);
+    }
+}
+
 static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_node_t *v)
 {
     rule_field_t *f = &r->fields[r->n_fields++];
@@ -321,7 +387,7 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
         load_template(c, load_line(v), r, f, load_scalar(v));
         return;
     }
-    static const char *const keys[] = {"from", "type", "format", NULL};
+    static const char *const keys[] = {"from", "type", "format", "map", NULL};
     if (v->type != YAML_MAPPING_NODE) {
         load_error(c, load_line(v),
                    "rule '%s': fields: %s: expected \"{name}\" or {from: name, "
@@ -329,11 +395,11 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
                    r->id, f->path);
         return;
     }
-    load_check_keys(c, v, "a field mapping", keys, "from, type, format");
-    const char *from = load_scalar(load_get(c, v, "from"));
+    load_check_keys(c, v, "a field mapping", keys, "from, type, format, map");
+    yaml_node_t *from_node = load_get(c, v, "from");
     const char *type = load_scalar(load_get(c, v, "type"));
     const char *format = load_scalar(load_get(c, v, "format"));
-    if (from == NULL) {
+    if (from_node == NULL) {
         load_error(c, load_line(v), "rule '%s': fields: %s: 'from' is required", r->id, f->path);
         return;
     }
@@ -344,9 +410,13 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
                    r->id, f->path, type);
     if (format != NULL)
         f->format = strdup(format);
-    f->parts = calloc(1, sizeof(*f->parts));
-    if (load_ref(c, load_line(v), r, &f->parts[0], from, strlen(from)) == 0)
-        f->n_parts = 1;
+    load_from(c, r, f, from_node);
+    load_map(c, r, f, load_get(c, v, "map"));
+    if (f->map != NULL && (type != NULL || format != NULL))
+        load_error(c, load_line(v),
+                   "rule '%s': fields: %s: map gives the value; type and format "
+                   "do not apply",
+                   r->id, f->path);
 }
 
 static void load_fields(load_ctx_t *c, parser_rule_t *r, yaml_node_t *fields, size_t extra)
@@ -395,6 +465,37 @@ static int load_scalar_value(const yaml_node_t *n, const char *s, wharf_value_t 
     return v->u.str.ptr ? 0 : -1;
 }
 
+/* A constant of `set` or of a field's `map`: a scalar (bool, number or
+ * text) or a list of strings, checked against ECS's allowed values. */
+static void load_const(load_ctx_t *c, parser_rule_t *r, const char *path, yaml_node_t *v,
+                       wharf_value_t *out)
+{
+    if (v->type == YAML_SCALAR_NODE) {
+        load_scalar_value(v, load_scalar(v), out);
+        if (out->type == WHARF_V_STR)
+            load_check_ecs_value(c, load_line(v), path, out->u.str.ptr);
+        return;
+    }
+    if (v->type != YAML_SEQUENCE_NODE) {
+        load_error(c, load_line(v), "rule '%s': %s: expected a value or a list", r->id, path);
+        return;
+    }
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    wharf_str_t *strs = calloc(n ? n : 1, sizeof(*strs));
+    out->type = WHARF_V_STRS;
+    out->u.strs = strs;
+    for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+        const char *e = load_scalar(load_node(c, *i));
+        if (e == NULL) {
+            load_error(c, load_line(v), "rule '%s': %s: list items must be strings", r->id, path);
+            continue;
+        }
+        load_check_ecs_value(c, load_line(v), path, e);
+        char *copy = strdup(e);
+        strs[out->count++] = (wharf_str_t){copy, strlen(copy)};
+    }
+}
+
 static void load_set_entry(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_node_t *v)
 {
     rule_set_t *s = &r->set[r->n_set++];
@@ -405,32 +506,7 @@ static void load_set_entry(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml
                    "rule '%s': set: '%s' is not a field path an event can take (malformed, 'tags', "
                    "or under or over a fixed field such as message)",
                    r->id, s->path);
-    if (v->type == YAML_SCALAR_NODE) {
-        load_scalar_value(v, load_scalar(v), &s->value);
-        if (s->value.type == WHARF_V_STR)
-            load_check_ecs_value(c, load_line(v), s->path, s->value.u.str.ptr);
-        return;
-    }
-    if (v->type != YAML_SEQUENCE_NODE) {
-        load_error(c, load_line(v), "rule '%s': set: %s: expected a value or a list", r->id,
-                   s->path);
-        return;
-    }
-    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    wharf_str_t *strs = calloc(n ? n : 1, sizeof(*strs));
-    s->value.type = WHARF_V_STRS;
-    s->value.u.strs = strs;
-    for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
-        const char *e = load_scalar(load_node(c, *i));
-        if (e == NULL) {
-            load_error(c, load_line(v), "rule '%s': set: %s: list items must be strings", r->id,
-                       s->path);
-            continue;
-        }
-        load_check_ecs_value(c, load_line(v), s->path, e);
-        char *copy = strdup(e);
-        strs[s->value.count++] = (wharf_str_t){copy, strlen(copy)};
-    }
+    load_const(c, r, s->path, v, &s->value);
 }
 
 static void load_set(load_ctx_t *c, parser_rule_t *r, yaml_node_t *set)
@@ -486,28 +562,88 @@ static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node
     wharf_grok_free(&g);
 }
 
+/* A list of strings (or one string) of kv options into *out. */
+static void load_kv_list(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, const char *what,
+                         char ***out, size_t *n_out)
+{
+    if (n == NULL)
+        return;
+    if (n->type == YAML_SCALAR_NODE) {
+        *out = calloc(1, sizeof(**out));
+        (*out)[(*n_out)++] = strdup(load_scalar(n));
+        return;
+    }
+    if (n->type != YAML_SEQUENCE_NODE) {
+        load_error(c, load_line(n), "rule '%s': kv: %s: expected a list of strings", r->id, what);
+        return;
+    }
+    size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    *out = calloc(len ? len : 1, sizeof(**out));
+    for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+        const char *s = load_scalar(load_node(c, *i));
+        if (s == NULL)
+            load_error(c, load_line(n), "rule '%s': kv: %s: expected a list of strings", r->id,
+                       what);
+        else
+            (*out)[(*n_out)++] = strdup(s);
+    }
+}
+
+/* kv: or logfmt: options; on a grok/regex rule, `group` names the group
+ * split into pairs. */
 static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
 {
-    r->kv_sep = ' ';
-    r->kv_assign = '=';
-    if (opts == NULL || opts->type != YAML_MAPPING_NODE)
+    r->has_kv = 1;
+    r->kv.sep = ' ';
+    r->kv.assign = '=';
+    int with_regex = r->kind == RK_GROK || r->kind == RK_REGEX;
+    if (opts == NULL || opts->type != YAML_MAPPING_NODE) {
+        if (with_regex)
+            load_error(c, r->line, "rule '%s': kv: on a %s rule, kv needs {group: NAME}", r->id,
+                       r->kind == RK_GROK ? "grok" : "regex");
         return;
-    static const char *const keys[] = {"separator", "assign", "rest", NULL};
-    load_check_keys(c, opts, "kv options", keys, "separator, assign, rest");
+    }
+    static const char *const keys[] = {"separator", "assign", "rest",  "group",
+                                       "unwrap",    "hex",    "nulls", NULL};
+    load_check_keys(c, opts, "kv options", keys,
+                    "separator, assign, rest, group, unwrap, hex, nulls");
     const char *sep = load_scalar(load_get(c, opts, "separator"));
     const char *assign = load_scalar(load_get(c, opts, "assign"));
     const char *rest = load_scalar(load_get(c, opts, "rest"));
+    const char *group = load_scalar(load_get(c, opts, "group"));
     if (sep != NULL && strlen(sep) != 1)
         load_error(c, load_line(opts), "rule '%s': kv: separator must be one character", r->id);
     if (assign != NULL && strlen(assign) != 1)
         load_error(c, load_line(opts), "rule '%s': kv: assign must be one character", r->id);
-    r->kv_sep = sep && *sep ? sep[0] : ' ';
-    r->kv_assign = assign && *assign ? assign[0] : '=';
+    r->kv.sep = sep && *sep ? sep[0] : ' ';
+    r->kv.assign = assign && *assign ? assign[0] : '=';
     if (rest != NULL && !load_path_ok(rest))
         load_error(c, load_line(opts), "rule '%s': kv: rest: '%s' is not a field path", r->id,
                    rest);
     if (rest != NULL)
         r->rest = strdup(rest);
+    if (with_regex && group == NULL)
+        load_error(c, load_line(opts), "rule '%s': kv: on a %s rule, kv needs {group: NAME}", r->id,
+                   r->kind == RK_GROK ? "grok" : "regex");
+    else if (!with_regex && group != NULL)
+        load_error(c, load_line(opts),
+                   "rule '%s': kv: group: only a grok or regex rule has groups to split", r->id);
+    else if (group != NULL)
+        r->kv.group_name = strdup(group);
+    load_kv_list(c, r, load_get(c, opts, "unwrap"), "unwrap", &r->kv.unwrap, &r->kv.n_unwrap);
+    load_kv_list(c, r, load_get(c, opts, "hex"), "hex", &r->kv.hex, &r->kv.n_hex);
+    load_kv_list(c, r, load_get(c, opts, "nulls"), "nulls", &r->kv.nulls, &r->kv.n_nulls);
+}
+
+/* The group a grok/regex rule splits into pairs, once the regex compiled. */
+static void load_kv_group(load_ctx_t *c, parser_rule_t *r)
+{
+    if (r->re == NULL || r->kv.group_name == NULL)
+        return;
+    r->kv.group = pcre2_substring_number_from_name(r->re, (PCRE2_SPTR)r->kv.group_name);
+    if (r->kv.group <= 0)
+        load_error(c, r->line, "rule '%s': kv: group: '%s' is no named group of the %s", r->id,
+                   r->kv.group_name, r->kind == RK_GROK ? "grok expression" : "regex");
 }
 
 static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
@@ -531,23 +667,29 @@ static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
     yaml_node_t *grok = load_get(c, map, "grok"), *regex = load_get(c, map, "regex");
     yaml_node_t *json = load_get(c, map, "json"), *kv = load_get(c, map, "kv");
     yaml_node_t *logfmt = load_get(c, map, "logfmt"), *fields = load_get(c, map, "fields");
-    if (!!grok + !!regex + !!json + !!kv + !!logfmt != 1) {
-        load_error(c, r->line, "rule '%s': exactly one of grok, regex, json, kv, logfmt", r->id);
+    int with_kv = (grok || regex) && kv != NULL && !json && !logfmt && !(grok && regex);
+    if (!with_kv && !!grok + !!regex + !!json + !!kv + !!logfmt != 1) {
+        load_error(c, r->line,
+                   "rule '%s': exactly one of grok, regex, json, kv, logfmt (kv may go with grok "
+                   "or regex to split a group)",
+                   r->id);
         load_fields(c, r, NULL, 0);
     } else if (grok != NULL || regex != NULL) {
         yaml_node_t *n = grok ? grok : regex;
+        r->kind = grok ? RK_GROK : RK_REGEX;
+        if (with_kv)
+            load_kv_options(c, r, kv);
         if (load_scalar(n) == NULL) {
             load_error(c, load_line(n), "rule '%s': %s: expected a string", r->id,
                        grok ? "grok" : "regex");
             load_fields(c, r, NULL, 0);
         } else if (grok != NULL) {
-            r->kind = RK_GROK;
             load_grok(c, r, grok, fields);
         } else {
-            r->kind = RK_REGEX;
             r->re = load_regex(c, load_line(regex), "regex", load_scalar(regex));
             load_fields(c, r, r->re ? fields : NULL, 0);
         }
+        load_kv_group(c, r);
     } else if (json != NULL) {
         r->kind = RK_JSON;
         static const char *const jkeys[] = {"rest", NULL};

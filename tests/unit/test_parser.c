@@ -303,6 +303,116 @@ static void test_json_rule(void **state)
     fx_free(&f);
 }
 
+/* A regex rule that splits one of its groups into key=value pairs: names
+ * that are not groups are keys; unwrapped values, hex-decoded values,
+ * values meaning "none", `from: [a, b]`, and rest without the keys fields
+ * read. */
+static void test_regex_with_kv(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "name: rec\n"
+             "rules:\n"
+             "  - id: r\n"
+             "    regex: '^type=(?<type>\\w+) (?<pairs>.*)$'\n"
+             "    kv: {group: pairs, unwrap: msg, hex: [exe], nulls: [\"?\"], rest: rec}\n"
+             "    fields:\n"
+             "      x.type: \"{type}\"\n"
+             "      user.id: \"{uid}\"\n"
+             "      process.executable: \"{exe}\"\n"
+             "      source.address: {from: [addr, src]}\n"
+             "      x.op: \"{op}\"\n%s",
+             sample_tail);
+    write_file(&f, "rec.yaml", text);
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), 0);
+    /* uid of the outer text wins over the one inside msg; exe is hex for
+     * "/bin/a b"; addr=? is no value, so src gives the address */
+    const char *out = parse(&f,
+                            "type=LOGIN uid=0 msg='op=login uid=1004 exe=2F62696E2F612062 "
+                            "addr=? res=ok' src=10.0.0.1 extra=\"q \\\" x\"",
+                            NULL);
+    assert_non_null(strstr(out, "\"process\":{\"executable\":\"/bin/a b\"}"));
+    assert_non_null(strstr(out, "\"user\":{\"id\":\"0\"}"));
+    assert_non_null(strstr(out, "\"x\":{\"op\":\"login\",\"type\":\"LOGIN\"}"));
+    assert_non_null(strstr(out, "\"source\":{\"address\":\"10.0.0.1\"}"));
+    assert_non_null(strstr(out, "\"rec\":{\"res\":\"ok\",\"extra\":\"q \\\" x\"}"));
+    /* a quoted exe is taken as it is, not decoded */
+    out = parse(&f, "type=X exe=\"2F62\"", NULL);
+    assert_non_null(strstr(out, "\"executable\":\"2F62\""));
+    /* addr wins over src when both have a value */
+    out = parse(&f, "type=X addr=1.2.3.4 src=5.6.7.8", NULL);
+    assert_non_null(strstr(out, "\"source\":{\"address\":\"1.2.3.4\"}"));
+    fx_free(&f);
+}
+
+/* `map:` gives a field a constant chosen by the referenced text: exact
+ * keys, "PREFIX*" keys and "*" in order; no entry, no field. */
+static void test_field_map(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "name: web\n"
+             "rules:\n"
+             "  - id: r\n"
+             "    regex: '^(?<status>\\d+) (?<kind>\\w+)'\n"
+             "    fields:\n"
+             "      event.outcome: {from: status, map: {\"4*\": failure, \"5*\": failure, "
+             "\"*\": success}}\n"
+             "      event.type: {from: kind, map: {add: [user, creation], del: [user, "
+             "deletion]}}\n%s",
+             sample_tail);
+    write_file(&f, "web.yaml", text);
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), 0);
+    assert_string_equal(parse(&f, "404 add", NULL),
+                        "{\"event\":{\"outcome\":\"failure\",\"type\":[\"user\",\"creation\"]},"
+                        "\"message\":\"404 add\"}\n");
+    assert_string_equal(parse(&f, "200 other", NULL),
+                        "{\"event\":{\"outcome\":\"success\"},\"message\":\"200 other\"}\n");
+    fx_free(&f);
+}
+
+/* JSON references: a member, a path into one, a member whose name has a
+ * dot or an escape (found as wharf_json_find finds it); rest decodes
+ * escaped names and strings and keeps containers. */
+static void test_json_names(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "name: app\n"
+             "rules:\n"
+             "  - id: json\n"
+             "    json: {rest: app}\n"
+             "    fields:\n"
+             "      user.name: \"{a.b}\"\n"
+             "      x.n: {from: n, type: long}\n%s",
+             sample_tail);
+    write_file(&f, "app.yaml", text);
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), 0);
+    const char *out =
+        parse(&f, "{\"a\":{\"b\":\"ann\"},\"n\":7,\"k\\u0031\":\"v\\n\",\"t\":[1, 2]}", NULL);
+    assert_non_null(strstr(out, "\"user\":{\"name\":\"ann\"}"));
+    assert_non_null(strstr(out, "\"x\":{\"n\":7}"));
+    assert_non_null(strstr(out, "\"app\":{\"k1\":\"v\\n\",\"t\":[1,2]}"));
+    out = parse(&f, "{\"a.b\":\"bob\",\"k\\u0031\":1}", NULL);
+    assert_non_null(strstr(out, "\"user\":{\"name\":\"bob\"}"));
+    assert_non_null(strstr(out, "\"app\":{\"k1\":1}"));
+    out = parse(&f, "{\"n\":1} x", NULL);
+    assert_null(strstr(out, "\"x\":"));
+    fx_free(&f);
+}
+
 /* Two parsers that rewrite message and route to each other: each runs at
  * most once, so the chain ends. */
 static void test_chain_ends(void **state)
@@ -367,6 +477,49 @@ static void test_load_errors_have_lines(void **state)
     fx_free(&f);
 }
 
+/* The new rule options fail at load with file and line. */
+static void test_kv_load_errors(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_file(&f, "bad.yaml",
+               "name: bad\n"
+               "rules:\n"
+               "  - id: r1\n"
+               "    regex: '(?<a>x)'\n"
+               "    kv: {rest: r}\n"
+               "  - id: r2\n"
+               "    regex: '(?<a>x)'\n"
+               "    kv: {group: b}\n"
+               "  - id: r3\n"
+               "    kv: {group: a}\n"
+               "  - id: r4\n"
+               "    regex: '(?<a>x)'\n"
+               "    fields:\n"
+               "      event.outcome: {from: a, type: long, map: {x: success}}\n"
+               "      event.type: {from: a, map: {x: [bogus]}}\n"
+               "samples:\n  - message: x\n    expect: {message: x}\n");
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
+    char want[5][160];
+    snprintf(want[0], 160, "%s/bad.yaml:5: rule 'r1': kv: on a regex rule, kv needs {group: NAME}",
+             f.dir);
+    snprintf(want[1], 160, "%s/bad.yaml:6: rule 'r2': kv: group: 'b' is no named group", f.dir);
+    snprintf(want[2], 160, "%s/bad.yaml:10: rule 'r3': kv: group: only a grok or regex rule",
+             f.dir);
+    snprintf(want[3], 160, "%s/bad.yaml:14: rule 'r4': fields: event.outcome: map gives the value",
+             f.dir);
+    snprintf(want[4], 160, "%s/bad.yaml:15: event.type: 'bogus' is not an ECS allowed value",
+             f.dir);
+    assert_int_equal(errs.n, 5);
+    for (int i = 0; i < 5; i++)
+        if (strncmp(errs.msgs[i], want[i], strlen(want[i])) != 0)
+            fail_msg("error %d: got '%s', want prefix '%s'", i, errs.msgs[i], want[i]);
+    wharf_conf_errors_free(&errs);
+    fx_free(&f);
+}
+
 /* Regressions: labels set from a sample route; an empty capture leaves its
  * field unset; quoted kv values lose their escapes; a repeated kv key is
  * one key (the last value) in `rest`. Checked through samples, the way
@@ -423,6 +576,10 @@ int main(void)
         cmocka_unit_test(test_log_timestamps),
         cmocka_unit_test(test_kv_and_types),
         cmocka_unit_test(test_json_rule),
+        cmocka_unit_test(test_regex_with_kv),
+        cmocka_unit_test(test_field_map),
+        cmocka_unit_test(test_json_names),
+        cmocka_unit_test(test_kv_load_errors),
         cmocka_unit_test(test_chain_ends),
         cmocka_unit_test(test_load_errors_have_lines),
         cmocka_unit_test(test_regressions_through_samples),

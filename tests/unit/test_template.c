@@ -140,6 +140,30 @@ static void check_unescape(const char *raw, const char *want)
 
 /* ---- wharf_json_find ----------------------------------------------------- */
 
+/* wharf_json_members: every top-level member once, in order, with the
+ * value wharf_json_find gives; the count past max; the same grammar. */
+static void test_members(void **state)
+{
+    (void)state;
+    const char *j = " {\"a\":1, \"b\\u0031\" : {\"c\":[1,\"}\"]},\"d\":\"x\\\"y\",\"e\":null}\n";
+    wharf_json_member_t m[3];
+    size_t n = 0;
+    assert_int_equal(wharf_json_members(j, strlen(j), m, 3, &n), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(m[0].key.len, 1);
+    assert_int_equal(m[0].value.type, WHARF_JSON_NUMBER);
+    assert_int_equal(m[1].key_escaped, 1);
+    assert_int_equal(m[1].value.type, WHARF_JSON_OBJECT);
+    assert_int_equal(m[1].value.raw.len, strlen("{\"c\":[1,\"}\"]}"));
+    assert_int_equal(m[2].value.type, WHARF_JSON_STRING);
+    assert_int_equal(m[2].value.escaped, 1);
+    assert_int_equal(wharf_json_members("{}", 2, m, 3, &n), 0);
+    assert_int_equal(n, 0);
+    const char *bad[] = {"{\"a\":1} x", "{\"a\":1", "{\"a\" 1}", "[1]", "{\"a\":tru}", "{,}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(wharf_json_members(bad[i], strlen(bad[i]), m, 3, &n), WHARF_EPARSE);
+}
+
 static void test_find_value_types(void **state)
 {
     const char *j = "{\"s\":\"text\",\"i\":42,\"neg\":-1.5e+3,\"z\":0,\"t\":true,\"f\":false,"
@@ -1087,6 +1111,7 @@ int main(void)
         cmocka_unit_test(test_template_value_types),
         cmocka_unit_test(test_template_escapes),
         cmocka_unit_test(test_template_lookup_traps),
+        cmocka_unit_test(test_members),
         cmocka_unit_test(test_template_render_appends),
         cmocka_unit_test(test_template_malformed_json),
         cmocka_unit_test(test_template_compile_errors),

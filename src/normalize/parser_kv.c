@@ -1,0 +1,166 @@
+/* parser_kv.c - key=value text for parser rules: logfmt, auditd records,
+ * firewall lines.
+ *
+ * The pairs stay slices of the message; only values that need new bytes
+ * (backslash escapes, hex-encoded values) are copied into the event's
+ * arena, and only when a field or `rest` reads them. A quoted value of an
+ * `unwrap` key (auditd's msg='...') is split in its turn, its pairs marked
+ * nested, so that a key of the outer text wins over the same key inside. */
+#include "parser_int.h"
+
+#include <string.h>
+
+static int kv_listed(char *const *list, size_t n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (len > 0 && list[i][0] == s[0] && strlen(list[i]) == len && memcmp(list[i], s, len) == 0)
+            return 1;
+        else if (len == 0 && list[i][0] == '\0')
+            return 1;
+    return 0;
+}
+
+static void kv_add(match_ctx_t *m, const kv_opts_t *o, wharf_str_t key, wharf_str_t val,
+                   unsigned char flags)
+{
+    if (m->n_kv >= KV_MAX_PAIRS || key.len == 0 ||
+        kv_listed(o->nulls, o->n_nulls, val.ptr, val.len))
+        return;
+    m->kv_key[m->n_kv] = key;
+    m->kv_val[m->n_kv] = val;
+    m->kv_flags[m->n_kv++] = flags;
+}
+
+/* Values may be quoted with " or ' (quotes dropped); a word without the
+ * assign character is not a pair. */
+void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n, int nested)
+{
+    const char *p = s, *end = s + n;
+    while (p < end && m->n_kv < KV_MAX_PAIRS) {
+        while (p < end && (*p == o->sep || *p == ' '))
+            p++;
+        const char *k = p;
+        while (p < end && *p != o->assign && *p != o->sep)
+            p++;
+        if (p >= end || *p != o->assign)
+            continue;
+        wharf_str_t key = {k, (size_t)(p - k)};
+        const char *v = ++p, *vend;
+        int quoted = p < end && (*p == '"' || *p == '\'');
+        if (quoted) {
+            char q = *p++;
+            v = p;
+            while (p < end && *p != q)
+                p += (*p == '\\' && p + 1 < end) ? 2 : 1;
+            vend = p < end ? p : end;
+            if (p < end)
+                p++;
+        } else {
+            while (p < end && *p != o->sep)
+                p++;
+            vend = p;
+        }
+        wharf_str_t val = {v, (size_t)(vend - v)};
+        if (quoted && !nested && kv_listed(o->unwrap, o->n_unwrap, key.ptr, key.len))
+            parser_kv_split(m, o, val.ptr, val.len, 1);
+        else
+            kv_add(m, o, key, val,
+                   (unsigned char)((quoted ? KV_QUOTED : 0) | (nested ? KV_NESTED : 0)));
+    }
+}
+
+long parser_kv_find(const match_ctx_t *m, const char *key, size_t klen)
+{
+    long nested = -1;
+    for (size_t i = m->n_kv; i-- > 0;) {
+        if (m->kv_key[i].len != klen || m->kv_key[i].ptr[0] != key[0] ||
+            memcmp(m->kv_key[i].ptr, key, klen) != 0)
+            continue;
+        if (!(m->kv_flags[i] & KV_NESTED))
+            return (long)i;
+        if (nested < 0)
+            nested = (long)i;
+    }
+    return nested;
+}
+
+/* A quoted value without its backslash escapes (\" \' \\). */
+static const char *kv_unescape(wharf_event_t *e, wharf_str_t v, size_t *n)
+{
+    char *out = wharf_arena_alloc(e->arena, v.len + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < v.len; i++)
+        out[o++] = v.ptr[i] == '\\' && i + 1 < v.len ? v.ptr[++i] : v.ptr[i];
+    out[o] = '\0';
+    *n = o;
+    return out;
+}
+
+static int kv_hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                  : -1;
+}
+
+static int kv_is_hex(wharf_str_t v)
+{
+    if (v.len == 0 || v.len % 2 != 0)
+        return 0;
+    for (size_t i = 0; i < v.len; i++)
+        if (kv_hex_digit(v.ptr[i]) < 0)
+            return 0;
+    return 1;
+}
+
+/* auditd writes a value in hex when it holds a space, a quote or a control
+ * character; NULs (between proctitle's arguments) become spaces. */
+static const char *kv_hex_decode(wharf_event_t *e, wharf_str_t v, size_t *n)
+{
+    char *out = wharf_arena_alloc(e->arena, v.len / 2 + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < v.len; i += 2) {
+        char c = (char)(kv_hex_digit(v.ptr[i]) << 4 | kv_hex_digit(v.ptr[i + 1]));
+        out[o++] = c == '\0' ? ' ' : c;
+    }
+    while (o > 0 && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
+    *n = o;
+    return out;
+}
+
+const char *parser_kv_text(wharf_event_t *e, const match_ctx_t *m, size_t i, size_t *n)
+{
+    wharf_str_t v = m->kv_val[i];
+    const kv_opts_t *o = &m->r->kv;
+    if (m->kv_flags[i] & KV_QUOTED) {
+        if (memchr(v.ptr, '\\', v.len) != NULL)
+            return kv_unescape(e, v, n);
+    } else if (o->n_hex > 0 && kv_listed(o->hex, o->n_hex, m->kv_key[i].ptr, m->kv_key[i].len) &&
+               kv_is_hex(v)) {
+        return kv_hex_decode(e, v, n);
+    }
+    *n = v.len;
+    return v.ptr;
+}
+
+static void kv_list_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void parser_kv_opts_free(kv_opts_t *o)
+{
+    free(o->group_name);
+    kv_list_free(o->unwrap, o->n_unwrap);
+    kv_list_free(o->hex, o->n_hex);
+    kv_list_free(o->nulls, o->n_nulls);
+}
