@@ -747,10 +747,35 @@ uint64_t parser_route_hash(size_t path, const char *value, size_t len)
 }
 
 /* The value of when path k in e, looked up once per routing round. */
+/* A label's value, from the memo when the labels are those of the last
+ * lookup (compared by content: metadata memory may be reused). */
+static void when_label_lookup(route_path_t *rp, wharf_event_t *e)
+{
+    wharf_str_t labels = {"", 0};
+    if (wharf_event_has(e, WHARF_F_CONTAINER_LABELS) &&
+        e->v[WHARF_F_CONTAINER_LABELS].type == WHARF_V_RAW)
+        labels = e->v[WHARF_F_CONTAINER_LABELS].u.str;
+    if (rp->memo_state != 0 && labels.len == rp->memo_labels.len &&
+        (labels.len == 0 || memcmp(labels.ptr, rp->memo_labels.data, labels.len) == 0)) {
+        rp->state = rp->memo_state;
+        rp->text = rp->memo_text.len > 0 ? rp->memo_text.data : "";
+        rp->text_len = rp->memo_text.len;
+        return;
+    }
+    rp->text = field_text(e, rp->field, rp->path, rp->len, &rp->text_len);
+    rp->state = rp->text != NULL ? 1 : 2;
+    rp->memo_labels.len = rp->memo_text.len = 0;
+    wharf_buf_append(&rp->memo_labels, labels.ptr, labels.len);
+    wharf_buf_append(&rp->memo_text, rp->text ? rp->text : "", rp->text ? rp->text_len : 0);
+    rp->memo_state = rp->state;
+}
+
 static const char *when_text(wharf_parsers_t *ps, wharf_event_t *e, size_t k, size_t *len)
 {
     route_path_t *rp = &ps->route_paths[k];
-    if (rp->state == 0) {
+    if (rp->state == 0 && rp->stable) {
+        when_label_lookup(rp, e);
+    } else if (rp->state == 0) {
         rp->text = field_text(e, rp->field, rp->path, rp->len, &rp->text_len);
         rp->state = rp->text != NULL ? 1 : 2;
     }
@@ -1031,8 +1056,11 @@ void wharf_parsers_free(wharf_parsers_t *ps)
             free(r->value);
             free(r);
         }
-    for (size_t i = 0; i < ps->n_route_paths; i++)
+    for (size_t i = 0; i < ps->n_route_paths; i++) {
         free(ps->route_paths[i].path);
+        wharf_buf_free(&ps->route_paths[i].memo_labels);
+        wharf_buf_free(&ps->route_paths[i].memo_text);
+    }
     free(ps->route_paths);
     free(ps->scan_items);
     free(ps->always);

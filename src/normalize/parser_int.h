@@ -170,6 +170,11 @@ typedef struct route_path {
     unsigned char state;   /* per event: 0 not looked up, 1 present, 2 absent */
     const char *text;
     size_t text_len;
+    /* stable paths: the labels object the value was last read from and a
+     * copy of the value; events of one container carry the same labels, so
+     * the lookup in them is done once per container, not per event */
+    wharf_buf_t memo_labels, memo_text;
+    unsigned char memo_state; /* 0: nothing memoized, else as state */
 } route_path_t;
 
 struct wharf_parsers {
