@@ -12,11 +12,11 @@
 
 static int kv_listed(char *const *list, size_t n, const char *s, size_t len)
 {
-    for (size_t i = 0; i < n; i++)
-        if (len > 0 && list[i][0] == s[0] && strlen(list[i]) == len && memcmp(list[i], s, len) == 0)
+    for (size_t i = 0; i < n; i++) {
+        if (len == 0 ? list[i][0] == '\0'
+                     : list[i][0] == s[0] && strlen(list[i]) == len && memcmp(list[i], s, len) == 0)
             return 1;
-        else if (len == 0 && list[i][0] == '\0')
-            return 1;
+    }
     return 0;
 }
 
@@ -125,7 +125,8 @@ static const char *kv_hex_decode(wharf_event_t *e, wharf_str_t v, size_t *n)
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < v.len; i += 2) {
-        char c = (char)(kv_hex_digit(v.ptr[i]) << 4 | kv_hex_digit(v.ptr[i + 1]));
+        unsigned hi = (unsigned)kv_hex_digit(v.ptr[i]), lo = (unsigned)kv_hex_digit(v.ptr[i + 1]);
+        char c = (char)((hi << 4 | lo) & 0xff);
         out[o++] = c == '\0' ? ' ' : c;
     }
     while (o > 0 && out[o - 1] == ' ')
