@@ -259,6 +259,19 @@ static int key_match(wharf_str_t key, const char *rest, size_t rest_len, size_t 
     return MATCH_PREFIX;
 }
 
+/* A member's `"name" :` at s->p; leaves s->p at its value (not at the end). */
+static int jf_member_name(jf_t *s, wharf_str_t *key)
+{
+    if (s->p == s->end || *s->p != '"' || jf_string(s, key) < 0)
+        return WHARF_EPARSE;
+    jf_ws(s);
+    if (s->p == s->end || *s->p != ':')
+        return WHARF_EPARSE;
+    s->p++;
+    jf_ws(s);
+    return s->p == s->end ? WHARF_EPARSE : 0;
+}
+
 static int path_valid(const char *path, size_t len)
 {
     if (path == NULL || len == 0 || path[0] == '.' || path[len - 1] == '.')
@@ -315,16 +328,8 @@ int wharf_json_find(const char *json, size_t len, const char *path, size_t path_
     int after = s.p < s.end && *s.p == '}';
     for (;;) {
         if (!after) {
-            /* A member: "key" : value */
             wharf_str_t key;
-            if (s.p == s.end || *s.p != '"' || jf_string(&s, &key) < 0)
-                return WHARF_EPARSE;
-            jf_ws(&s);
-            if (s.p == s.end || *s.p != ':')
-                return WHARF_EPARSE;
-            s.p++;
-            jf_ws(&s);
-            if (s.p == s.end)
+            if (jf_member_name(&s, &key) < 0)
                 return WHARF_EPARSE;
             size_t off = offs[level], n = 0;
             int m = key_match(key, path + off, path_len - off, &n);
@@ -380,14 +385,7 @@ int wharf_json_members(const char *json, size_t len, wharf_json_member_t *out, s
     for (;;) {
         wharf_str_t key;
         wharf_json_value_t v;
-        if (s.p == s.end || *s.p != '"' || jf_string(&s, &key) < 0)
-            return WHARF_EPARSE;
-        jf_ws(&s);
-        if (s.p == s.end || *s.p != ':')
-            return WHARF_EPARSE;
-        s.p++;
-        jf_ws(&s);
-        if (s.p == s.end || jf_found(&s, 1, &v) < 0)
+        if (jf_member_name(&s, &key) < 0 || jf_found(&s, 1, &v) < 0)
             return WHARF_EPARSE;
         if (*n < max) {
             out[*n].key = key;
