@@ -308,6 +308,21 @@ static void load_template(load_ctx_t *c, int line, parser_rule_t *r, rule_field_
     }
 }
 
+/* A field path a rule writes (under fields, set or a grok capture, named by
+ * what); malloc'd, reported when no event can take it. */
+static char *load_target(load_ctx_t *c, parser_rule_t *r, int line, const char *what,
+                         const char *path, size_t *len)
+{
+    char *copy = strdup(path ? path : "");
+    *len = strlen(copy);
+    if (!load_path_ok(copy))
+        load_error(c, line,
+                   "rule '%s': %s: '%s' is not a field path an event can take (malformed, "
+                   "'tags', or under or over a fixed field such as message)",
+                   r->id, what, copy);
+    return copy;
+}
+
 /* `from: name`, or `from: [a, b]`: the first reference with a value. */
 static void load_from(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node_t *from)
 {
@@ -374,13 +389,7 @@ static void load_map(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node
 static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_node_t *v)
 {
     rule_field_t *f = &r->fields[r->n_fields++];
-    f->path = strdup(load_scalar(k) ? load_scalar(k) : "");
-    f->path_len = strlen(f->path);
-    if (!load_path_ok(f->path))
-        load_error(c, load_line(k),
-                   "rule '%s': fields: '%s' is not a field path an event can take (malformed, "
-                   "'tags', or under or over a fixed field such as message)",
-                   r->id, f->path);
+    f->path = load_target(c, r, load_line(k), "fields", load_scalar(k), &f->path_len);
     if (strcmp(f->path, "message") == 0)
         r->sets_message = 1;
     if (v->type == YAML_SCALAR_NODE) {
@@ -499,13 +508,7 @@ static void load_const(load_ctx_t *c, parser_rule_t *r, const char *path, yaml_n
 static void load_set_entry(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_node_t *v)
 {
     rule_set_t *s = &r->set[r->n_set++];
-    s->path = strdup(load_scalar(k) ? load_scalar(k) : "");
-    s->path_len = strlen(s->path);
-    if (!load_path_ok(s->path))
-        load_error(c, load_line(k),
-                   "rule '%s': set: '%s' is not a field path an event can take (malformed, 'tags', "
-                   "or under or over a fixed field such as message)",
-                   r->id, s->path);
+    s->path = load_target(c, r, load_line(k), "set", load_scalar(k), &s->path_len);
     load_const(c, r, s->path, v, &s->value);
 }
 
@@ -539,13 +542,7 @@ static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node
     load_fields(c, r, fields, g.n_caps);
     for (size_t i = 0; r->re != NULL && i < g.n_caps; i++) {
         rule_field_t *f = &r->fields[r->n_fields++];
-        f->path = strdup(g.caps[i].field);
-        f->path_len = strlen(f->path);
-        if (!load_path_ok(f->path))
-            load_error(c, load_line(n),
-                       "rule '%s': grok: '%s' is not a field path an event can take (malformed, "
-                       "'tags', or under or over a fixed field such as message)",
-                       r->id, f->path);
+        f->path = load_target(c, r, load_line(n), "grok", g.caps[i].field, &f->path_len);
         if (g.caps[i].type != NULL && parser_type_parse(g.caps[i].type, &f->type) < 0)
             load_error(c, load_line(n),
                        "rule '%s': grok: unknown type '%s' in %%{...:%s:%s} "

@@ -218,6 +218,15 @@ static const char *parse(fixture_t *f, const char *msg, ...)
     return f->json.data;
 }
 
+/* Exactly n errors, error i starting with want[i]. */
+static void expect_error_prefixes(const wharf_conf_errors_t *errs, char want[][160], size_t n)
+{
+    assert_int_equal(errs->n, n);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(errs->msgs[i], want[i], strlen(want[i])) != 0)
+            fail_msg("error %zu: got '%s', want prefix '%s'", i, errs->msgs[i], want[i]);
+}
+
 static const char sample_tail[] = "samples:\n  - message: x\n    expect: {message: x}\n";
 
 static void test_kv_and_types(void **state)
@@ -469,10 +478,7 @@ static void test_load_errors_have_lines(void **state)
     snprintf(want[3], 160, "%s/bad.yaml:10: event.outcome: 'failed' is not an ECS allowed value",
              f.dir);
     snprintf(want[4], 160, "%s/bad.yaml:1: parser 'bad': every parser file needs samples", f.dir);
-    assert_int_equal(errs.n, 5);
-    for (int i = 0; i < 5; i++)
-        if (strncmp(errs.msgs[i], want[i], strlen(want[i])) != 0)
-            fail_msg("error %d: got '%s', want prefix '%s'", i, errs.msgs[i], want[i]);
+    expect_error_prefixes(&errs, want, 5);
     wharf_conf_errors_free(&errs);
     fx_free(&f);
 }
@@ -512,10 +518,41 @@ static void test_kv_load_errors(void **state)
              f.dir);
     snprintf(want[4], 160, "%s/bad.yaml:15: event.type: 'bogus' is not an ECS allowed value",
              f.dir);
-    assert_int_equal(errs.n, 5);
-    for (int i = 0; i < 5; i++)
-        if (strncmp(errs.msgs[i], want[i], strlen(want[i])) != 0)
-            fail_msg("error %d: got '%s', want prefix '%s'", i, errs.msgs[i], want[i]);
+    expect_error_prefixes(&errs, want, 5);
+    wharf_conf_errors_free(&errs);
+    fx_free(&f);
+}
+
+/* A path no event can take, under fields, set or a grok capture: one
+ * message naming where. */
+static void test_bad_target_paths(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_file(&f, "p.yaml",
+               "name: p\n"
+               "rules:\n"
+               "  - id: r\n"
+               "    grok: '%{WORD:message.x}'\n"
+               "    fields: {\"a..b\": \"{x}\"}\n"
+               "    set: {tags: x}\n"
+               "samples:\n  - message: x\n    expect: {message: x}\n");
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
+    const char *tail = "' is not a field path an event can take (malformed, 'tags', or under or "
+                       "over a fixed field such as message)";
+    char want[3][256];
+    snprintf(want[0], 256, "%s/p.yaml:5: rule 'r': fields: 'a..b%s", f.dir, tail);
+    snprintf(want[1], 256, "%s/p.yaml:4: rule 'r': grok: 'message.x%s", f.dir, tail);
+    snprintf(want[2], 256, "%s/p.yaml:6: rule 'r': set: 'tags%s", f.dir, tail);
+    for (int i = 0; i < 3; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < errs.n; j++)
+            seen |= strcmp(errs.msgs[j], want[i]) == 0;
+        if (!seen)
+            fail_msg("no error '%s'", want[i]);
+    }
     wharf_conf_errors_free(&errs);
     fx_free(&f);
 }
@@ -580,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_field_map),
         cmocka_unit_test(test_json_names),
         cmocka_unit_test(test_kv_load_errors),
+        cmocka_unit_test(test_bad_target_paths),
         cmocka_unit_test(test_chain_ends),
         cmocka_unit_test(test_load_errors_have_lines),
         cmocka_unit_test(test_regressions_through_samples),
