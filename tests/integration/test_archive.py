@@ -203,6 +203,17 @@ def archive_output(path, **extra):
     return out
 
 
+def one_app(name, **archive_opts):
+    """A setup whose one Docker container, `app`, is shipped to an archive
+    output at <setup>/archive: (setup, container, archive path)."""
+    s = t.Setup(name)
+    docker = t.DockerHost(s.path("docker"))
+    app = docker.add("app")
+    archive = s.path("archive")
+    s.config([docker_input(docker)], [archive_output(archive, **archive_opts)])
+    return s, app, archive
+
+
 def docker_input(docker):
     return {"type": "docker", "id": "docker", "root": docker.root, "read_from": "beginning"}
 
@@ -577,12 +588,8 @@ def part_b_check(keys):
 def part_b_adopt(keys):
     """A forged segment with the next seq, still there when wharf starts
     again, must not be signed into the archive."""
-    s = t.Setup("archive-adopt")
-    docker = t.DockerHost(s.path("docker"))
-    app = docker.add("app")
+    s, app, archive = one_app("archive-adopt", signing_key=keys["a"])
     app.append(b"".join(t.docker_line(f"real {i}\n") for i in range(20)))
-    archive = s.path("archive")
-    s.config([docker_input(docker)], [archive_output(archive, signing_key=keys["a"])])
     t.oneshot(s.cfg)
     last = segments(archive)[-1]
     forged = last["file"].replace(f"-{last['seq']:08d}.", f"-{last['seq'] + 1:08d}.")
@@ -651,13 +658,8 @@ def part_b_line_lost(s, app, archive, keys):
 # -------------------------------------------------------- C: retention ---
 
 def part_c():
-    s = t.Setup("archive-c")
-    docker = t.DockerHost(s.path("docker"))
-    app = docker.add("app")
-    archive = s.path("archive")
-    s.config([docker_input(docker)],
-             [archive_output(archive, roll={"max_age": "1s", "max_size": "256MiB"},
-                             retention="2s", flush_interval="100ms")])
+    s, app, archive = one_app("archive-c", roll={"max_age": "1s", "max_size": "256MiB"},
+                              retention="2s", flush_interval="100ms")
     fed = []
 
     def feed(tag, n):
@@ -743,12 +745,7 @@ def part_c():
 # ------------------------------------------------------------ D: crash ---
 
 def part_d():
-    s = t.Setup("archive-d")
-    docker = t.DockerHost(s.path("docker"))
-    app = docker.add("app")
-    archive = s.path("archive")
-    s.config([docker_input(docker)],
-             [archive_output(archive, roll={"max_size": "256MiB"}, flush_interval="200ms")])
+    s, app, archive = one_app("archive-d", roll={"max_size": "256MiB"}, flush_interval="200ms")
     total = 0
 
     def burst(n=1500):
