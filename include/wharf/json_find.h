@@ -83,4 +83,11 @@ int wharf_json_members(const char *json, size_t len, wharf_json_member_t *out, s
  * Returns 0, or WHARF_EPARSE on an invalid escape (then out is unchanged). */
 int wharf_json_string_unescape(wharf_str_t raw, wharf_buf_t *out);
 
+/* Appends raw, one JSON value these functions scanned (a member's value),
+ * to out without the whitespace between tokens, its strings re-encoded as
+ * the event writer writes them (escapes decoded and checked, invalid UTF-8
+ * replaced); tmp is scratch. Returns 0, or WHARF_EPARSE on an invalid
+ * escape or an unterminated string (out then holds part of the value). */
+int wharf_json_compact(wharf_str_t raw, wharf_buf_t *out, wharf_buf_t *tmp);
+
 #endif

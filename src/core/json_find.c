@@ -84,6 +84,48 @@ int wharf_json_string_unescape(wharf_str_t raw, wharf_buf_t *out)
     return 0;
 }
 
+static int json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int wharf_json_compact(wharf_str_t raw, wharf_buf_t *out, wharf_buf_t *tmp)
+{
+    const char *p = raw.ptr, *end = raw.ptr + raw.len;
+    while (p < end) {
+        if (json_space(*p)) {
+            p++;
+            continue;
+        }
+        if (*p != '"') {
+            const char *q = p;
+            while (q < end && *q != '"' && !json_space(*q))
+                q++;
+            wharf_buf_append(out, p, (size_t)(q - p));
+            p = q;
+            continue;
+        }
+        const char *body = ++p;
+        int escaped = 0;
+        while (p < end && *p != '"') {
+            escaped |= *p == '\\';
+            p += *p == '\\' ? 2 : 1;
+        }
+        if (p >= end)
+            return WHARF_EPARSE;
+        wharf_str_t s = {body, (size_t)(p - body)};
+        p++;
+        if (escaped) {
+            tmp->len = 0;
+            if (wharf_json_string_unescape(s, tmp) < 0)
+                return WHARF_EPARSE;
+            s = (wharf_str_t){tmp->data, tmp->len};
+        }
+        wharf_json_write_string(out, s.ptr, s.len);
+    }
+    return 0;
+}
+
 /* ---- scalars and skipping ----------------------------------------------- */
 
 static int jf_number(jf_t *s)

@@ -20,10 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yajl/yajl_tree.h>
 
 #define PARSER_MAX_CHAIN 8
-#define REST_MAX_DEPTH   32
 #define LABELS_PREFIX    "container.labels."
 
 /* ---- reading fields of an event -------------------------------------------- */
@@ -298,12 +296,10 @@ static int rule_match(parser_rule_t *r, match_ctx_t *m)
     switch (r->kind) {
     case RK_GROK:
     case RK_REGEX: {
-        if (r->re == NULL)
+        int rc = parser_re_match(&r->re, m->msg, m->msg_len);
+        if (rc == 0)
             return 0;
-        int rc = pcre2_match(r->re, (PCRE2_SPTR)m->msg, m->msg_len, 0, 0, r->md, NULL);
-        if (rc < 0)
-            return 0;
-        m->ov = pcre2_get_ovector_pointer(r->md);
+        m->ov = pcre2_get_ovector_pointer(r->re.md);
         m->n_groups = rc;
         m->n_kv = 0;
         size_t g = r->kv.group > 0 ? (size_t)r->kv.group : 0;
@@ -452,47 +448,6 @@ static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field
 
 /* ---- rest: what the fields did not take ------------------------------------ */
 
-static void rest_write(wharf_buf_t *b, yajl_val v, int depth);
-
-static void rest_write_object(wharf_buf_t *b, yajl_val v, int depth)
-{
-    wharf_buf_putc(b, '{');
-    for (size_t i = 0; i < v->u.object.len; i++) {
-        if (i)
-            wharf_buf_putc(b, ',');
-        wharf_json_write_string(b, v->u.object.keys[i], strlen(v->u.object.keys[i]));
-        wharf_buf_putc(b, ':');
-        rest_write(b, v->u.object.values[i], depth + 1);
-    }
-    wharf_buf_putc(b, '}');
-}
-
-static void rest_write(wharf_buf_t *b, yajl_val v, int depth)
-{
-    if (depth > REST_MAX_DEPTH || v == NULL || YAJL_IS_NULL(v)) {
-        wharf_buf_lit(b, "null");
-    } else if (YAJL_IS_STRING(v)) {
-        wharf_json_write_string(b, v->u.string, strlen(v->u.string));
-    } else if (YAJL_IS_NUMBER(v)) {
-        wharf_buf_append(b, v->u.number.r, strlen(v->u.number.r));
-    } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
-        if (YAJL_IS_TRUE(v))
-            wharf_buf_lit(b, "true");
-        else
-            wharf_buf_lit(b, "false");
-    } else if (YAJL_IS_OBJECT(v)) {
-        rest_write_object(b, v, depth);
-    } else {
-        wharf_buf_putc(b, '[');
-        for (size_t i = 0; i < v->u.array.len; i++) {
-            if (i)
-                wharf_buf_putc(b, ',');
-            rest_write(b, v->u.array.values[i], depth + 1);
-        }
-        wharf_buf_putc(b, ']');
-    }
-}
-
 /* A top-level key some field reads ("a" for {a.b}). */
 static int rest_taken(const parser_rule_t *r, const char *key, size_t n)
 {
@@ -506,8 +461,8 @@ static int rest_taken(const parser_rule_t *r, const char *key, size_t n)
 }
 
 /* A member's value as rest keeps it: scalars as they are (strings
- * re-encoded), containers through yajl, which checks what the scan did not
- * (string contents) and drops insignificant whitespace. */
+ * re-encoded), containers without whitespace and with their strings
+ * re-encoded; null when a string in them has an invalid escape. */
 static void rest_json_value(wharf_buf_t *b, wharf_buf_t *tmp, const wharf_json_value_t *v)
 {
     if (v->type == WHARF_JSON_STRING) {
@@ -524,11 +479,11 @@ static void rest_json_value(wharf_buf_t *b, wharf_buf_t *tmp, const wharf_json_v
         wharf_buf_append(b, v->raw.ptr, v->raw.len);
         return;
     }
-    char *copy = strndup(v->raw.ptr, v->raw.len);
-    yajl_val root = copy ? yajl_tree_parse(copy, NULL, 0) : NULL;
-    free(copy);
-    rest_write(b, root, 1);
-    yajl_tree_free(root);
+    size_t start = b->len;
+    if (wharf_json_compact(v->raw, b, tmp) < 0) {
+        b->len = start;
+        wharf_buf_lit(b, "null");
+    }
 }
 
 static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
@@ -783,21 +738,35 @@ static const char *when_text(wharf_parsers_t *ps, wharf_event_t *e, size_t k, si
     return rp->state == 1 ? rp->text : NULL;
 }
 
-static int term_matches(wharf_parsers_t *ps, wharf_event_t *e, const when_term_t *t)
+static int term_regex_matches(when_term_t *t, const char *s, size_t len)
+{
+    if (t->memo_result >= 0 && t->memo_subject.len == len &&
+        memcmp(t->memo_subject.data, s, len) == 0)
+        return t->memo_result;
+    int matched = parser_re_match(&t->re, s, len) > 0;
+    if (t->memo) {
+        t->memo_subject.len = 0;
+        wharf_buf_append(&t->memo_subject, s, len);
+        t->memo_result = matched;
+    }
+    return matched;
+}
+
+static int term_matches(wharf_parsers_t *ps, wharf_event_t *e, when_term_t *t)
 {
     size_t len;
     const char *s = when_text(ps, e, t->slot, &len);
     if (s == NULL)
         return 0;
     if (t->kind == WK_REGEX)
-        return t->re != NULL && pcre2_match(t->re, (PCRE2_SPTR)s, len, 0, 0, t->md, NULL) >= 0;
+        return term_regex_matches(t, s, len);
     for (size_t i = 0; i < t->n_values; i++)
         if (strlen(t->values[i]) == len && memcmp(t->values[i], s, len) == 0)
             return 1;
     return 0;
 }
 
-static int item_matches(wharf_parsers_t *ps, wharf_event_t *e, const when_item_t *w)
+static int item_matches(wharf_parsers_t *ps, wharf_event_t *e, when_item_t *w)
 {
     for (size_t i = 0; i < w->n_terms; i++)
         if (!term_matches(ps, e, &w->terms[i]))
@@ -985,8 +954,7 @@ static void rule_free(parser_rule_t *r)
         rule_value_free(&r->set[i].value);
         free(r->set[i].path);
     }
-    pcre2_match_data_free(r->md);
-    pcre2_code_free(r->re);
+    parser_re_free(&r->re);
     free(r->fields);
     free(r->set);
     free(r->rest);
@@ -1004,8 +972,8 @@ static void when_free(when_item_t *w, size_t n)
                 free(term->values[v]);
             free(term->values);
             free(term->path);
-            pcre2_match_data_free(term->md);
-            pcre2_code_free(term->re);
+            parser_re_free(&term->re);
+            wharf_buf_free(&term->memo_subject);
         }
         free(w[i].terms);
     }

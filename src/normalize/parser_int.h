@@ -23,6 +23,22 @@ typedef enum parser_type {
 
 typedef enum rule_kind { RK_GROK, RK_REGEX, RK_JSON, RK_KV } rule_kind;
 
+/* A compiled regex (parser_regex.c): code is NULL when there is none. When
+ * first_known, a subject whose first byte is not in first[] cannot match. */
+typedef struct parser_re {
+    pcre2_code *code;
+    pcre2_match_data *md;
+    uint32_t min_len; /* no shorter subject can match */
+    int first_known;
+    unsigned char first[32]; /* bitmap of first bytes */
+} parser_re_t;
+
+/* 0 or -1 with PCRE2's message and the offset in err. */
+int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t err_len);
+/* PCRE2's count of groups set (> 0) on a match, 0 when there is none. */
+int parser_re_match(parser_re_t *re, const char *s, size_t n);
+void parser_re_free(parser_re_t *re);
+
 /* A piece of a field template: literal text, or a reference (a regex
  * group number, a JSON key path, a kv key). */
 typedef struct tpl_part {
@@ -79,8 +95,7 @@ typedef struct parser_rule {
     char *id;
     int line;
     rule_kind kind;
-    pcre2_code *re;
-    pcre2_match_data *md;
+    parser_re_t re; /* grok, regex */
     rule_field_t *fields;
     size_t n_fields;
     rule_set_t *set;
@@ -105,8 +120,13 @@ typedef struct when_term {
     when_kind kind;
     char **values; /* WK_EXACT: any of */
     size_t n_values;
-    pcre2_code *re;
-    pcre2_match_data *md;
+    parser_re_t re; /* WK_REGEX */
+    /* WK_REGEX on a field other than message: the last subject and whether
+     * it matched. Events of one container carry the same image name, so
+     * the regex runs once per container, not per event. */
+    int memo;
+    wharf_buf_t memo_subject;
+    int memo_result; /* -1: nothing memoized */
 } when_term_t;
 
 typedef struct when_item {

@@ -164,20 +164,14 @@ int parser_type_parse(const char *s, parser_type *out)
 
 /* ---- when --------------------------------------------------------------- */
 
-static pcre2_code *load_regex(load_ctx_t *c, int line, const char *what, const char *re)
+static int load_regex(load_ctx_t *c, int line, const char *what, const char *pattern,
+                      parser_re_t *re)
 {
-    int code;
-    PCRE2_SIZE off;
-    pcre2_code *r = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
-    if (r == NULL) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(code, msg, sizeof(msg));
-        load_error(c, line, "%s: regex does not compile: %s at offset %zu", what, (char *)msg,
-                   (size_t)off);
-        return NULL;
-    }
-    pcre2_jit_compile(r, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
-    return r;
+    char err[300];
+    if (parser_re_compile(re, pattern, err, sizeof(err)) == 0)
+        return 0;
+    load_error(c, line, "%s: regex does not compile: %s", what, err);
+    return -1;
 }
 
 static void load_when_term(load_ctx_t *c, when_term_t *t, yaml_node_t *k, yaml_node_t *v)
@@ -215,9 +209,9 @@ static void load_when_term(load_ctx_t *c, when_term_t *t, yaml_node_t *k, yaml_n
                        t->path);
             return;
         }
-        t->re = load_regex(c, load_line(v), "when", re);
-        if (t->re != NULL)
-            t->md = pcre2_match_data_create_from_pattern(t->re, NULL);
+        load_regex(c, load_line(v), "when", re, &t->re);
+        t->memo = strcmp(t->path, "message") != 0;
+        t->memo_result = -1;
     }
 }
 
@@ -265,10 +259,10 @@ static int load_ref(load_ctx_t *c, int line, parser_rule_t *r, tpl_part_t *t, co
     t->key_len = len;
     if (r->kind != RK_GROK && r->kind != RK_REGEX)
         return 0;
-    int g = r->re ? pcre2_substring_number_from_name(r->re, (PCRE2_SPTR)t->key) : 0;
-    if (r->re != NULL && g <= 0 && r->has_kv)
+    int g = r->re.code ? pcre2_substring_number_from_name(r->re.code, (PCRE2_SPTR)t->key) : 0;
+    if (r->re.code != NULL && g <= 0 && r->has_kv)
         return 0; /* not a group: a key of the pairs */
-    if (r->re != NULL && g <= 0) {
+    if (r->re.code != NULL && g <= 0) {
         load_error(c, line, "rule '%s': fields: {%s} refers to no named group of the %s", r->id,
                    t->key, r->kind == RK_GROK ? "grok expression" : "regex");
         return -1;
@@ -538,9 +532,9 @@ static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node
         load_fields(c, r, fields, 0);
         return;
     }
-    r->re = load_regex(c, load_line(n), "grok", g.regex.data);
+    load_regex(c, load_line(n), "grok", g.regex.data, &r->re);
     load_fields(c, r, fields, g.n_caps);
-    for (size_t i = 0; r->re != NULL && i < g.n_caps; i++) {
+    for (size_t i = 0; r->re.code != NULL && i < g.n_caps; i++) {
         rule_field_t *f = &r->fields[r->n_fields++];
         f->path = load_target(c, r, load_line(n), "grok", g.caps[i].field, &f->path_len);
         if (g.caps[i].type != NULL && parser_type_parse(g.caps[i].type, &f->type) < 0)
@@ -553,7 +547,7 @@ static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node
         char name[32];
         snprintf(name, sizeof(name), "g%zu", i + 1);
         f->parts = calloc(1, sizeof(*f->parts));
-        f->parts[0].group = pcre2_substring_number_from_name(r->re, (PCRE2_SPTR)name);
+        f->parts[0].group = pcre2_substring_number_from_name(r->re.code, (PCRE2_SPTR)name);
         f->n_parts = 1;
     }
     wharf_grok_free(&g);
@@ -635,9 +629,9 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
 /* The group a grok/regex rule splits into pairs, once the regex compiled. */
 static void load_kv_group(load_ctx_t *c, parser_rule_t *r)
 {
-    if (r->re == NULL || r->kv.group_name == NULL)
+    if (r->re.code == NULL || r->kv.group_name == NULL)
         return;
-    r->kv.group = pcre2_substring_number_from_name(r->re, (PCRE2_SPTR)r->kv.group_name);
+    r->kv.group = pcre2_substring_number_from_name(r->re.code, (PCRE2_SPTR)r->kv.group_name);
     if (r->kv.group <= 0)
         load_error(c, r->line, "rule '%s': kv: group: '%s' is no named group of the %s", r->id,
                    r->kv.group_name, r->kind == RK_GROK ? "grok expression" : "regex");
@@ -683,8 +677,8 @@ static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
         } else if (grok != NULL) {
             load_grok(c, r, grok, fields);
         } else {
-            r->re = load_regex(c, load_line(regex), "regex", load_scalar(regex));
-            load_fields(c, r, r->re ? fields : NULL, 0);
+            load_regex(c, load_line(regex), "regex", load_scalar(regex), &r->re);
+            load_fields(c, r, r->re.code ? fields : NULL, 0);
         }
         load_kv_group(c, r);
     } else if (json != NULL) {
@@ -705,8 +699,6 @@ static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
         load_kv_options(c, r, kv ? kv : logfmt);
         load_fields(c, r, fields, 0);
     }
-    if (r->re != NULL)
-        r->md = pcre2_match_data_create_from_pattern(r->re, NULL);
     load_set(c, r, load_get(c, map, "set"));
 }
 

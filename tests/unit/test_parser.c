@@ -304,6 +304,13 @@ static void test_json_rule(void **state)
     assert_non_null(strstr(out, "\"user\":{\"name\":\"ann\"}"));
     /* the original line is kept when message is rewritten */
     assert_non_null(strstr(out, "\"original\":\"{\\\"level\\\""));
+    /* containers under rest lose their whitespace; one with an invalid
+     * escape inside becomes null, the rest of the event stays */
+    out = parse(&f,
+                "{\"msg\":\"m\", \"a\" : [ 1 , { \"b\" : \"\\u00e9\" } ], \"c\": {\"d\":\"\\x\"}}",
+                NULL);
+    assert_non_null(strstr(out, "\"app\":{\"a\":[1,{\"b\":\"\xc3\xa9\"}],\"c\":null}"));
+    assert_non_null(strstr(out, "\"message\":\"m\""));
     /* not an object, or broken JSON: no match, message untouched */
     out = parse(&f, "plain text", NULL);
     assert_string_equal(out, "{\"message\":\"plain text\"}\n");
@@ -355,6 +362,97 @@ static void test_regex_with_kv(void **state)
     /* addr wins over src when both have a value */
     out = parse(&f, "type=X addr=1.2.3.4 src=5.6.7.8", NULL);
     assert_non_null(strstr(out, "\"source\":{\"address\":\"1.2.3.4\"}"));
+    fx_free(&f);
+}
+
+/* What PCRE2 knows of a pattern's first byte and length rules calls out
+ * before pcre2_match (parser_regex.c); it must never rule out a match:
+ * caseless first letters, alternatives, UTF case folding, empty messages. */
+static void test_regex_prefilter(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "name: pf\n"
+             "rules:\n"
+             "  - {id: a, regex: '(?i)^accepted (?<v>\\S+)', fields: {x.v: '{v}'}, set: {x.r: a}}\n"
+             "  - {id: b, regex: '^[Ii]nvalid (?<v>\\S+)', fields: {x.v: '{v}'}, set: {x.r: b}}\n"
+             "  - {id: c, regex: '^(?:error: )?Received (?<v>\\w+)', fields: {x.v: '{v}'}, "
+             "set: {x.r: c}}\n"
+             "  - {id: d, regex: '(*UTF)(?i)^state=(?<v>\\w+)', fields: {x.v: '{v}'}, "
+             "set: {x.r: d}}\n"
+             "  - {id: e, regex: '^\\s*\\{(?<v>.*)', fields: {x.v: '{v}'}, set: {x.r: e}}\n"
+             "  - {id: f, regex: '^(?<v>.{0,3})$', fields: {x.v: '{v}'}, set: {x.r: f}}\n%s",
+             sample_tail);
+    write_file(&f, "pf.yaml", text);
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), 0);
+    static const char *const cases[][2] = {
+        {"ACCEPTED one", "\"x\":{\"r\":\"a\",\"v\":\"one\"}"},
+        {"aCcepted two", "\"x\":{\"r\":\"a\",\"v\":\"two\"}"},
+        {"invalid three", "\"x\":{\"r\":\"b\",\"v\":\"three\"}"},
+        {"Invalid four", "\"x\":{\"r\":\"b\",\"v\":\"four\"}"},
+        {"error: Received five", "\"x\":{\"r\":\"c\",\"v\":\"five\"}"},
+        {"Received six", "\"x\":{\"r\":\"c\",\"v\":\"six\"}"},
+        {"\xC5\xBFTATE=seven", "\"x\":{\"r\":\"d\",\"v\":\"seven\"}"},
+        {" \t{eight", "\"x\":{\"r\":\"e\",\"v\":\"eight\"}"},
+        {"{nine", "\"x\":{\"r\":\"e\",\"v\":\"nine\"}"},
+        {"", "\"x\":{\"r\":\"f\"}"}, /* an empty group sets no field */
+        {"Acc", "\"x\":{\"r\":\"f\",\"v\":\"Acc\"}"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *out = parse(&f, cases[i][0], NULL);
+        if (strstr(out, cases[i][1]) == NULL)
+            fail_msg("'%s': want %s in %s", cases[i][0], cases[i][1], out);
+    }
+    assert_null(strstr(parse(&f, "received ten", NULL), "\"x\":"));
+    assert_null(strstr(parse(&f, "xaccepted eleven", NULL), "\"x\":"));
+    fx_free(&f);
+}
+
+/* A when regex on a field other than message remembers its last subject:
+ * events alternating between images must each get their own answer. */
+static void test_when_regex_memo(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "name: web\n"
+             "when:\n"
+             "  - container.image.name: {regex: '(^|/)nginx$'}\n"
+             "  - {process.name: web, message: {regex: '^GET '}}\n"
+             "rules:\n"
+             "  - {id: all, regex: '^(?<v>\\S+)', fields: {x.v: '{v}'}}\n%s",
+             sample_tail);
+    write_file(&f, "web.yaml", text);
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), 0);
+    static const struct {
+        const char *image, *msg;
+        int routed;
+    } cases[] = {
+        {"nginx", "one", 1},
+        {"example/app", "two", 0},
+        {"library/nginx", "three", 1},
+        {"library/nginx", "four", 1},
+        {"nginxx", "five", 0},
+        {"nginx", "six", 1},
+        {"", "seven", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *out = parse(&f, cases[i].msg, "container.image.name", cases[i].image, NULL);
+        if ((strstr(out, "\"x\":") != NULL) != cases[i].routed)
+            fail_msg("image '%s': routed %d expected, got %s", cases[i].image, cases[i].routed,
+                     out);
+    }
+    /* message terms are not memoized: the same process, different lines */
+    assert_non_null(strstr(parse(&f, "GET /a", "process.name", "web", NULL), "\"v\":\"GET\""));
+    assert_null(strstr(parse(&f, "PUT /a", "process.name", "web", NULL), "\"x\":"));
+    assert_non_null(strstr(parse(&f, "GET /b", "process.name", "web", NULL), "\"v\":\"GET\""));
     fx_free(&f);
 }
 
@@ -615,6 +713,8 @@ int main(void)
         cmocka_unit_test(test_json_rule),
         cmocka_unit_test(test_regex_with_kv),
         cmocka_unit_test(test_field_map),
+        cmocka_unit_test(test_regex_prefilter),
+        cmocka_unit_test(test_when_regex_memo),
         cmocka_unit_test(test_json_names),
         cmocka_unit_test(test_kv_load_errors),
         cmocka_unit_test(test_bad_target_paths),

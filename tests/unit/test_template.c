@@ -2,10 +2,11 @@
  * them: dotted paths, defaults and nested defaults, $$, value types, string
  * unescaping, keys that must not match (inside strings, at the wrong depth,
  * inside arrays), dotted member names, malformed and truncated JSON, the
- * depth limit, compile errors with their messages, and a differential check
- * against yajl on the real-world corpus and on mutated events. Every test
- * compares exact bytes. */
+ * depth limit, compile errors with their messages, compacting a value, and
+ * differential checks against yajl on the real-world corpus and on mutated
+ * events. Every test compares exact bytes. */
 #include "wharf/common.h"
+#include "wharf/json.h"
 #include "wharf/json_find.h"
 #include "wharf/template.h"
 
@@ -554,6 +555,45 @@ static void test_string_unescape(void **state)
     wharf_buf_free(&b);
 }
 
+/* ---- wharf_json_compact -------------------------------------------------- */
+
+static void check_compact(const char *raw, const char *want)
+{
+    wharf_buf_t out, tmp;
+    wharf_buf_init(&out);
+    wharf_buf_init(&tmp);
+    wharf_buf_lit(&out, ">");
+    assert_int_equal(wharf_json_compact((wharf_str_t){raw, strlen(raw)}, &out, &tmp), 0);
+    wharf_buf_putc(&out, '\0');
+    if (strcmp(out.data + 1, want) != 0 || out.data[0] != '>')
+        fail_msg("compact '%s': got '%s', want '%s'", raw, out.data, want);
+    wharf_buf_free(&out);
+    wharf_buf_free(&tmp);
+}
+
+static void test_compact(void **state)
+{
+    (void)state;
+    check_compact("{}", "{}");
+    check_compact(" [ 1 , -2.5e3 ,true,false , null ]\n", "[1,-2.5e3,true,false,null]");
+    check_compact("{ \"a b\" : { \"c\" :\t[ \"x y\" , { } ] } }", "{\"a b\":{\"c\":[\"x y\",{}]}}");
+    /* escapes decoded and written again as the event writer writes them */
+    check_compact("[\"\\u00e9\\/\\t\\\"\\\\\"]", "[\"\xc3\xa9/\\t\\\"\\\\\"]");
+    check_compact("{\"k\\u0041\":\"\\ud83d\\ude00\"}", "{\"kA\":\"\xf0\x9f\x98\x80\"}");
+    /* invalid UTF-8 replaced, control bytes escaped */
+    check_compact("[\"a\xff\x01\"]", "[\"a\xef\xbf\xbd\\u0001\"]");
+    static const char *const bad[] = {"[\"\\x\"]", "[\"abc", "[\"\\u12\"]", "[\"a\\"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        wharf_buf_t out, tmp;
+        wharf_buf_init(&out);
+        wharf_buf_init(&tmp);
+        if (wharf_json_compact((wharf_str_t){bad[i], strlen(bad[i])}, &out, &tmp) != WHARF_EPARSE)
+            fail_msg("compact '%s': want WHARF_EPARSE", bad[i]);
+        wharf_buf_free(&out);
+        wharf_buf_free(&tmp);
+    }
+}
+
 /* ---- templates ----------------------------------------------------------- */
 
 static void test_template_constant(void **state)
@@ -942,8 +982,75 @@ static void diff_walk(diff_t *d, yajl_val obj, size_t n)
     }
 }
 
+/* yajl's tree of a value written back with the event writer's strings: what
+ * wharf_json_compact must produce for the same text. */
+static void yajl_write(wharf_buf_t *b, yajl_val v)
+{
+    if (YAJL_IS_STRING(v)) {
+        wharf_json_write_string(b, v->u.string, strlen(v->u.string));
+    } else if (YAJL_IS_NUMBER(v)) {
+        wharf_buf_append(b, v->u.number.r, strlen(v->u.number.r));
+    } else if (YAJL_IS_OBJECT(v)) {
+        wharf_buf_putc(b, '{');
+        for (size_t i = 0; i < v->u.object.len; i++) {
+            if (i)
+                wharf_buf_putc(b, ',');
+            wharf_json_write_string(b, v->u.object.keys[i], strlen(v->u.object.keys[i]));
+            wharf_buf_putc(b, ':');
+            yajl_write(b, v->u.object.values[i]);
+        }
+        wharf_buf_putc(b, '}');
+    } else if (YAJL_IS_ARRAY(v)) {
+        wharf_buf_putc(b, '[');
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            if (i)
+                wharf_buf_putc(b, ',');
+            yajl_write(b, v->u.array.values[i]);
+        }
+        wharf_buf_putc(b, ']');
+    } else if (YAJL_IS_TRUE(v)) {
+        wharf_buf_lit(b, "true");
+    } else if (YAJL_IS_FALSE(v)) {
+        wharf_buf_lit(b, "false");
+    } else {
+        wharf_buf_lit(b, "null");
+    }
+}
+
+/* Every member of a line yajl parsed, compacted, equals yajl's rewrite of
+ * it. Returns the number of members compared. */
+static size_t diff_compact(const char *line, size_t len, yajl_val root)
+{
+    wharf_json_member_t m[64];
+    size_t n = 0, compared = 0;
+    if (wharf_json_members(line, len, m, 64, &n) < 0 || n > 64 || n != root->u.object.len)
+        fail_msg("members of a line yajl parses: %zu, yajl %zu", n, root->u.object.len);
+    wharf_buf_t got, want, tmp;
+    wharf_buf_init(&got);
+    wharf_buf_init(&want);
+    wharf_buf_init(&tmp);
+    for (size_t i = 0; i < n; i++) {
+        got.len = want.len = 0;
+        assert_int_equal(
+            wharf_json_compact(m[i].value.type == WHARF_JSON_STRING
+                                   ? (wharf_str_t){m[i].value.raw.ptr - 1, m[i].value.raw.len + 2}
+                                   : m[i].value.raw,
+                               &got, &tmp),
+            0);
+        yajl_write(&want, root->u.object.values[i]);
+        if (got.len != want.len || memcmp(got.data, want.data, got.len) != 0)
+            fail_msg("compact of member %zu: got '%.*s', want '%.*s'", i, (int)got.len, got.data,
+                     (int)want.len, want.data);
+        compared++;
+    }
+    wharf_buf_free(&got);
+    wharf_buf_free(&want);
+    wharf_buf_free(&tmp);
+    return compared;
+}
+
 /* Returns 1 when yajl parsed line as an object and every path agreed. */
-static int diff_line(const char *line, size_t len, size_t *checked)
+static int diff_line(const char *line, size_t len, size_t *checked, size_t *compacted)
 {
     char *z = malloc(len + 1);
     assert_non_null(z);
@@ -971,11 +1078,13 @@ static int diff_line(const char *line, size_t len, size_t *checked)
     diff_check(d, 13);
     *checked += d->checked;
     free(d);
+    if (compacted != NULL)
+        *compacted += diff_compact(line, len, root);
     yajl_tree_free(root);
     return 1;
 }
 
-static void diff_file(const char *path, size_t *lines, size_t *checked)
+static void diff_file(const char *path, size_t *lines, size_t *checked, size_t *compacted)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
@@ -989,7 +1098,7 @@ static void diff_file(const char *path, size_t *lines, size_t *checked)
         assert_non_null(copy);
         memcpy(copy, line, (size_t)n);
         wharf_json_value_t v;
-        if (diff_line(copy, (size_t)n, checked))
+        if (diff_line(copy, (size_t)n, checked, compacted))
             (*lines)++;
         else /* yajl rejects it: whatever we say, no crash */
             (void)wharf_json_find(copy, (size_t)n, "log", 3, &v);
@@ -1003,7 +1112,7 @@ static void test_corpus_differential(void **state)
 {
     static const char *const dirs[] = {WHARF_CORPUS "/k8s-audit", WHARF_CORPUS "/docker-json",
                                        WHARF_CORPUS "/json-app"};
-    size_t lines = 0, checked = 0;
+    size_t lines = 0, checked = 0, compacted = 0;
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         DIR *dir = opendir(dirs[i]);
         if (dir == NULL)
@@ -1015,15 +1124,17 @@ static void test_corpus_differential(void **state)
                 continue; /* the -expected.json files are pretty-printed arrays */
             char path[1024];
             snprintf(path, sizeof(path), "%s/%s", dirs[i], e->d_name);
-            diff_file(path, &lines, &checked);
+            diff_file(path, &lines, &checked, &compacted);
         }
         closedir(dir);
     }
     if (lines == 0)
         skip();
-    print_message("corpus: %zu lines, %zu lookups agree with yajl\n", lines, checked);
+    print_message("corpus: %zu lines, %zu lookups and %zu compacted members agree with yajl\n",
+                  lines, checked, compacted);
     assert_true(lines >= 100);
     assert_true(checked >= 1000);
+    assert_true(compacted >= 1000);
 }
 
 /* Random byte mutations of a real event: whenever yajl still parses the
@@ -1073,7 +1184,7 @@ static void test_mutations_differential(void **state)
         assert_non_null(exact);
         memcpy(exact, m, mlen);
         free(m);
-        if (diff_line(exact, mlen, &checked)) {
+        if (diff_line(exact, mlen, &checked, NULL)) {
             lines++;
         } else {
             wharf_json_value_t v;
@@ -1105,6 +1216,7 @@ int main(void)
         cmocka_unit_test(test_find_truncated),
         cmocka_unit_test(test_find_depth_limit),
         cmocka_unit_test(test_string_unescape),
+        cmocka_unit_test(test_compact),
         cmocka_unit_test(test_template_constant),
         cmocka_unit_test(test_template_fields),
         cmocka_unit_test(test_template_defaults),

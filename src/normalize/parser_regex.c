@@ -1,0 +1,96 @@
+/* parser_regex.c - a rule's or a when condition's compiled regex, and the
+ * check made before PCRE2 is called.
+ *
+ * Most rules a message is tried against fail: an sshd line goes through a
+ * score of rules anchored at different words, a PAM line through those of
+ * sshd and pam. A call into PCRE2 costs some hundreds of instructions before
+ * the subject's first byte is read. What PCRE2 learns of a pattern when it
+ * compiles it - the bytes an anchored match can start with, the shortest
+ * subject that can match - rules most of those calls out for a few
+ * instructions. The check only ever says "cannot match": when PCRE2 knows
+ * nothing of the pattern, every subject goes to pcre2_match. */
+#include "parser_int.h"
+
+#include <stdio.h>
+
+/* The first code unit PCRE2 reports may be caseless, which pattern_info
+ * does not say: a letter admits both ASCII cases, and bytes past ASCII in
+ * case the pattern asked for (*UTF) with its wider case folding. */
+static void re_first_unit(parser_re_t *re, uint32_t c)
+{
+    if (c > 0xFF)
+        return;
+    re->first[c / 8] |= (unsigned char)(1u << (c % 8));
+    if (c > 0x7F || !((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+        return;
+    uint32_t other = c ^ 0x20;
+    re->first[other / 8] |= (unsigned char)(1u << (other % 8));
+    memset(re->first + 16, 0xFF, 16);
+}
+
+/* Fills first[] when the pattern is anchored and PCRE2 knows its first
+ * byte, or the set of them. */
+static void re_study(parser_re_t *re)
+{
+    uint32_t options = 0, first_type = 0, first = 0;
+    const uint8_t *bitmap = NULL;
+    if (pcre2_pattern_info(re->code, PCRE2_INFO_MINLENGTH, &re->min_len) != 0)
+        re->min_len = 0;
+    if (pcre2_pattern_info(re->code, PCRE2_INFO_ALLOPTIONS, &options) != 0 ||
+        !(options & PCRE2_ANCHORED) ||
+        pcre2_pattern_info(re->code, PCRE2_INFO_FIRSTCODETYPE, &first_type) != 0)
+        return;
+    if (first_type == 1 && pcre2_pattern_info(re->code, PCRE2_INFO_FIRSTCODEUNIT, &first) == 0) {
+        re_first_unit(re, first);
+        re->first_known = 1;
+    } else if (first_type == 0 &&
+               pcre2_pattern_info(re->code, PCRE2_INFO_FIRSTBITMAP, &bitmap) == 0 &&
+               bitmap != NULL) {
+        memcpy(re->first, bitmap, sizeof(re->first));
+        re->first_known = 1;
+    }
+}
+
+int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t err_len)
+{
+    int code;
+    PCRE2_SIZE off;
+    memset(re, 0, sizeof(*re));
+    re->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
+    if (re->code == NULL) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(code, msg, sizeof(msg));
+        snprintf(err, err_len, "%s at offset %zu", (char *)msg, (size_t)off);
+        return -1;
+    }
+    pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+    re->md = pcre2_match_data_create_from_pattern(re->code, NULL);
+    if (re->md == NULL) {
+        snprintf(err, err_len, "out of memory");
+        parser_re_free(re);
+        return -1;
+    }
+    re_study(re);
+    return 0;
+}
+
+int parser_re_match(parser_re_t *re, const char *s, size_t n)
+{
+    if (re->code == NULL || n < re->min_len)
+        return 0;
+    if (re->first_known) {
+        unsigned char c = n > 0 ? (unsigned char)s[0] : 0;
+        if (n == 0 || !(re->first[c / 8] & (1u << (c % 8))))
+            return 0;
+    }
+    int rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, NULL);
+    return rc > 0 ? rc : 0;
+}
+
+void parser_re_free(parser_re_t *re)
+{
+    pcre2_match_data_free(re->md);
+    pcre2_code_free(re->code);
+    re->md = NULL;
+    re->code = NULL;
+}
