@@ -2,7 +2,7 @@
 """gen_parse.py - the parser benchmark's load: Docker json-file logs of four
 containers whose lines are real log lines from ../shared/corpus, each
 container labelled `wharf.parser=<parser>` so that the shipped pack routes
-it:
+it, and running an image that fits its lines (IMAGES):
 
     syslog   sshd lines in syslog format (loghub OpenSSH, beats system auth)
     nginx    access lines (beats nginx tests, elastic-examples Apache combined)
@@ -24,6 +24,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen  # noqa: E402  (the main generator: container metadata)
+
+# Each container's image, as it would run those lines: only nginx's is one a
+# shipped parser's `when` names; the others are routed by their label alone.
+IMAGES = {"syslog": "registry.example.com/infra/bastion", "nginx": "nginx",
+          "auditd": "registry.example.com/infra/audit-forwarder",
+          "json": "registry.example.com/shop/api"}
 
 SOURCES = {
     "syslog": ["sshd/loghub_OpenSSH_2k.log", "sshd/beats_system-auth_*.log"],
@@ -62,6 +68,7 @@ def main():
     files, lines = [], []
     for k, (parser, pats) in enumerate(SOURCES.items()):
         c = conts[k]
+        c["image"] = IMAGES[parser]
         d = os.path.join(root, c["id"])
         os.makedirs(d, exist_ok=True)
         config, host = gen.docker_meta(c, k)

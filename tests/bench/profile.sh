@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # profile.sh - where wharf spends its instructions (callgrind).
 #
-#   bash tests/bench/profile.sh [docker|cri]
+#   bash tests/bench/profile.sh [docker|cri|parse]
 #
 # Builds wharf Release with debug info (build-bench-prof/: same -O3 code as
 # the benchmark, plus -g for file and line names) unless WHARF_BIN is set,
 # runs `wharf run --oneshot` under valgrind --tool=callgrind over a smaller
-# data set made by gen.py (same mix as run.sh), and prints:
+# data set made by gen.py (same mix as run.sh; `parse`: gen_parse.py's corpus
+# mix read by a docker input with the shipped parser pack loaded), and prints:
 #   - instructions per event (user space only: the kernel's share of write(),
 #     read() etc. is not counted; run.sh's sys time shows it)
 #   - the top $TOP functions by their own (exclusive) instruction count, with
@@ -23,7 +24,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 FORMAT=${1:-docker}
-case $FORMAT in docker|cri) ;; *) bench_die "usage: profile.sh [docker|cri]" ;; esac
+case $FORMAT in docker|cri|parse) ;; *) bench_die "usage: profile.sh [docker|cri|parse]" ;; esac
 PROFILE_LINES=${PROFILE_LINES:-200000}
 TOP=${TOP:-25}
 mkdir -p "$BENCH_RUN"
@@ -40,7 +41,11 @@ expected=$(bench_manifest "$ds" events)
 work="$BENCH_RUN/profile-$FORMAT"
 rm -rf "$work"
 mkdir -p "$work"
-bench_config "$work" "$FORMAT" "$ds"
+if [ "$FORMAT" = parse ]; then
+    bench_config "$work" docker "$ds" "pipeline: {parsers: [$BENCH_REPO/parsers]}"
+else
+    bench_config "$work" "$FORMAT" "$ds"
+fi
 echo "machine: nproc=$(nproc)  cpu=$(bench_cpu_model)"
 echo "profiling $FORMAT->ecs->file over $expected events ($(bench_manifest "$ds" input_bytes) bytes) under callgrind ..."
 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
