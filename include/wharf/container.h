@@ -49,10 +49,14 @@ typedef struct wharf_container_meta {
     /* Every field above rendered once as its JSON value, indexed by field
      * id (len 0: not set), so enriching an event copies no text twice. */
     wharf_str_t json[WHARF_F__COUNT];
+    uint8_t json_ids[WHARF_F__COUNT]; /* the ids json[] sets, in order (ids fit a byte) */
+    uint32_t n_json_ids;
     char *json_text;
     /* change detection for Docker's files */
     struct timespec config_mtime, hostconfig_mtime;
 } wharf_container_meta_t;
+
+_Static_assert(WHARF_F__COUNT <= 256, "wharf_container_meta_t.json_ids holds field ids in bytes");
 
 /* Loads DIR/config.v2.json and DIR/hostconfig.json (the latter optional).
  * Returns 0, -errno when unreadable, WHARF_EPARSE when not the expected JSON. */

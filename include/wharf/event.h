@@ -6,8 +6,11 @@
  * slices owned elsewhere (the read buffer, the event's arena, or container
  * metadata that outlives the event); an event never frees anything.
  *
- * Fields that are not known at compile time (parser captures) go into a small
- * dynamic list with their dotted path; the writer merges them in path order. */
+ * The table holds the fields wharf sets itself and the ECS fields parsers
+ * most often set (source.*, user.name, event.category, http.*, url.*, ...):
+ * an event of the shipped pack seldom needs more. Any other field (a parser
+ * capture to a custom path) goes into a small dynamic list with its dotted
+ * path; the writer merges those in path order. */
 #ifndef WHARF_EVENT_H
 #define WHARF_EVENT_H
 
@@ -38,13 +41,30 @@
     X(CONTAINER_SC_READ_ONLY_ROOTFS, "container.security_context.read_only_root_filesystem")       \
     X(CONTAINER_SC_RUN_AS_ROOT, "container.security_context.run_as_root")                          \
     X(CONTAINER_SC_USER, "container.security_context.user")                                        \
+    X(DESTINATION_ADDRESS, "destination.address")                                                  \
+    X(DESTINATION_IP, "destination.ip")                                                            \
+    X(DESTINATION_PORT, "destination.port")                                                        \
     X(ECS_VERSION, "ecs.version")                                                                  \
+    X(ERROR_MESSAGE, "error.message")                                                              \
+    X(EVENT_ACTION, "event.action")                                                                \
+    X(EVENT_CATEGORY, "event.category")                                                            \
     X(EVENT_CREATED, "event.created")                                                              \
     X(EVENT_DATASET, "event.dataset")                                                              \
     X(EVENT_KIND, "event.kind")                                                                    \
+    X(EVENT_MODULE, "event.module")                                                                \
+    X(EVENT_ORIGINAL, "event.original")                                                            \
+    X(EVENT_OUTCOME, "event.outcome")                                                              \
+    X(EVENT_TYPE, "event.type")                                                                    \
+    X(GROUP_ID, "group.id")                                                                        \
+    X(GROUP_NAME, "group.name")                                                                    \
     X(HOST_BOOT_ID, "host.boot.id")                                                                \
     X(HOST_HOSTNAME, "host.hostname")                                                              \
     X(HOST_NAME, "host.name")                                                                      \
+    X(HTTP_REQUEST_METHOD, "http.request.method")                                                  \
+    X(HTTP_REQUEST_REFERRER, "http.request.referrer")                                              \
+    X(HTTP_RESPONSE_BODY_BYTES, "http.response.body.bytes")                                        \
+    X(HTTP_RESPONSE_STATUS_CODE, "http.response.status_code")                                      \
+    X(HTTP_VERSION, "http.version")                                                                \
     X(JOURNALD_CONTAINER_TAG, "journald.container_tag")                                            \
     X(JOURNALD_TRANSPORT, "journald.transport")                                                    \
     X(KUBERNETES_POD_UID, "kubernetes.pod.uid")                                                    \
@@ -53,9 +73,11 @@
     X(LOG_OFFSET, "log.offset")                                                                    \
     X(LOG_SYSLOG_FACILITY_CODE, "log.syslog.facility.code")                                        \
     X(LOG_SYSLOG_FACILITY_NAME, "log.syslog.facility.name")                                        \
+    X(LOG_SYSLOG_HOSTNAME, "log.syslog.hostname")                                                  \
     X(LOG_SYSLOG_SEVERITY_CODE, "log.syslog.severity.code")                                        \
     X(LOG_SYSLOG_SEVERITY_NAME, "log.syslog.severity.name")                                        \
     X(MESSAGE, "message")                                                                          \
+    X(NETWORK_TRANSPORT, "network.transport")                                                      \
     X(ORCHESTRATOR_NAMESPACE, "orchestrator.namespace")                                            \
     X(ORCHESTRATOR_RESOURCE_NAME, "orchestrator.resource.name")                                    \
     X(ORCHESTRATOR_RESOURCE_TYPE, "orchestrator.resource.type")                                    \
@@ -63,11 +85,23 @@
     X(PROCESS_COMMAND_LINE, "process.command_line")                                                \
     X(PROCESS_EXECUTABLE, "process.executable")                                                    \
     X(PROCESS_NAME, "process.name")                                                                \
+    X(PROCESS_PARENT_PID, "process.parent.pid")                                                    \
     X(PROCESS_PID, "process.pid")                                                                  \
+    X(RELATED_IP, "related.ip")                                                                    \
+    X(RELATED_USER, "related.user")                                                                \
+    X(SOURCE_ADDRESS, "source.address")                                                            \
+    X(SOURCE_DOMAIN, "source.domain")                                                              \
+    X(SOURCE_IP, "source.ip")                                                                      \
+    X(SOURCE_PORT, "source.port")                                                                  \
     X(STREAM, "stream")                                                                            \
     X(SYSTEMD_UNIT, "systemd.unit")                                                                \
     X(TAGS, "tags")                                                                                \
-    X(USER_ID, "user.id")
+    X(URL_ORIGINAL, "url.original")                                                                \
+    X(URL_PATH, "url.path")                                                                        \
+    X(URL_QUERY, "url.query")                                                                      \
+    X(USER_ID, "user.id")                                                                          \
+    X(USER_NAME, "user.name")                                                                      \
+    X(USER_AGENT_ORIGINAL, "user_agent.original")
 
 typedef enum wharf_field_id {
 #define WHARF_FIELD_ENUM(id, path) WHARF_F_##id,

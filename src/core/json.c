@@ -509,6 +509,19 @@ static const wharf_dyn_field_t **json_sort_dyn(const wharf_event_t *e,
     return v;
 }
 
+/* Writes the sorted dynamic fields from *di on that sort before limit (all
+ * of them when limit is NULL). */
+static void json_write_dyn_until(wharf_json_writer_t *w, wharf_buf_t *b, json_nest_t *st,
+                                 const wharf_dyn_field_t **dyn, uint32_t n, uint32_t *di,
+                                 const wharf_str_t *limit)
+{
+    for (; *di < n && (limit == NULL || wharf_path_compare(dyn[*di]->path, *limit) < 0); (*di)++) {
+        json_nest_to(b, st, dyn[*di]->path);
+        json_write_value(w, b, &dyn[*di]->value);
+        st->need_comma = 1;
+    }
+}
+
 int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf_buf_t *b)
 {
     const wharf_dyn_field_t *stack[64];
@@ -519,27 +532,23 @@ int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf
     json_nest_t st = {{NULL, 0}, -1, 0, 0};
     uint32_t di = 0;
     wharf_buf_putc(b, '{');
-    for (int f = 0; f <= WHARF_F__COUNT; f++) {
-        int have = f < WHARF_F__COUNT && wharf_event_has(e, (wharf_field_id)f);
-        if (!have && f < WHARF_F__COUNT)
-            continue;
-        for (; di < e->n_dyn &&
-               (!have ||
-                wharf_path_compare(dyn[di]->path, wharf_field_path_str((wharf_field_id)f)) < 0);
-             di++) {
-            json_nest_to(b, &st, dyn[di]->path);
-            json_write_value(w, b, &dyn[di]->value);
+    /* the set fields in id order, which is path order */
+    for (size_t word = 0; word < WHARF_EVENT_SET_WORDS; word++) {
+        for (uint64_t bits = e->set[word]; bits != 0; bits &= bits - 1) {
+            wharf_field_id f = (wharf_field_id)(word * 64 + (size_t)__builtin_ctzll(bits));
+            if (di < e->n_dyn) {
+                wharf_str_t path = wharf_field_path_str(f);
+                json_write_dyn_until(w, b, &st, dyn, e->n_dyn, &di, &path);
+            }
+            json_nest_to_field(b, &st, f);
+            if (f == WHARF_F_TAGS)
+                json_write_tags(b, e->tags);
+            else
+                json_write_value(w, b, &e->v[f]);
             st.need_comma = 1;
         }
-        if (!have)
-            break;
-        json_nest_to_field(b, &st, (wharf_field_id)f);
-        if (f == WHARF_F_TAGS)
-            json_write_tags(b, e->tags);
-        else
-            json_write_value(w, b, &e->v[f]);
-        st.need_comma = 1;
     }
+    json_write_dyn_until(w, b, &st, dyn, e->n_dyn, &di, NULL);
     for (; st.open > 0; st.open--)
         wharf_buf_putc(b, '}');
     wharf_buf_lit(b, "}\n");

@@ -270,16 +270,21 @@ int wharf_container_finish(wharf_container_meta_t *m)
         render_kubernetes(&b, slots, m);
     free(m->json_text);
     m->json_text = b.data;
-    for (int f = 0; f < WHARF_F__COUNT; f++)
+    m->n_json_ids = 0;
+    for (int f = 0; f < WHARF_F__COUNT; f++) {
         m->json[f] = (wharf_str_t){slots[f].len ? b.data + slots[f].off : NULL, slots[f].len};
+        if (slots[f].len)
+            m->json_ids[m->n_json_ids++] = (uint8_t)f;
+    }
     return 0;
 }
 
 void wharf_container_enrich(wharf_event_t *e, const wharf_container_meta_t *m)
 {
-    for (int f = 0; f < WHARF_F__COUNT; f++)
-        if (m->json[f].len)
-            wharf_event_set_raw(e, (wharf_field_id)f, m->json[f].ptr, m->json[f].len);
+    for (uint32_t i = 0; i < m->n_json_ids; i++) {
+        wharf_field_id f = (wharf_field_id)m->json_ids[i];
+        wharf_event_set_raw(e, f, m->json[f].ptr, m->json[f].len);
+    }
 }
 
 void wharf_container_meta_free(wharf_container_meta_t *m)

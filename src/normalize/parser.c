@@ -408,11 +408,11 @@ static void set_field(wharf_event_t *e, int id, const char *path, size_t len,
 static void keep_original(wharf_event_t *e)
 {
     size_t n;
-    if (parser_event_text(e, "event.original", 14, &n) != NULL ||
+    if (field_text(e, WHARF_F_EVENT_ORIGINAL, NULL, 0, &n) != NULL ||
         !wharf_event_has(e, WHARF_F_MESSAGE))
         return;
     wharf_value_t orig = e->v[WHARF_F_MESSAGE];
-    set_field(e, -1, "event.original", 14, &orig);
+    set_field(e, WHARF_F_EVENT_ORIGINAL, NULL, 0, &orig);
 }
 
 /* The value of the first entry of f's map that s matches, or NULL. */
@@ -562,16 +562,15 @@ static const struct related_source {
     {"user.target.name", 16, 1}, {"source.user.name", 16, 1}, {"destination.user.name", 21, 1},
 };
 
-static void related_fill(const wharf_parsers_t *ps, wharf_event_t *e, const char *target,
-                         size_t tlen, int user)
+static void related_fill(const wharf_parsers_t *ps, wharf_event_t *e, wharf_field_id target,
+                         int user)
 {
     wharf_str_t vals[16];
     uint32_t n = 0;
-    for (uint32_t i = 0; i < e->n_dyn; i++)
-        if (e->dyn[i].path.len == tlen && memcmp(e->dyn[i].path.ptr, target, tlen) == 0 &&
-            e->dyn[i].value.type == WHARF_V_STRS)
-            for (uint32_t j = 0; j < e->dyn[i].value.count && n < 16; j++)
-                vals[n++] = e->dyn[i].value.u.strs[j];
+    const wharf_value_t *had = &e->v[target];
+    if (wharf_event_has(e, target) && had->type == WHARF_V_STRS)
+        for (uint32_t j = 0; j < had->count && n < 16; j++)
+            vals[n++] = had->u.strs[j];
     uint32_t before = n;
     for (size_t i = 0; i < PARSER_RELATED_SOURCES && n < 16; i++) {
         const struct related_source *src = &related_sources[i];
@@ -595,13 +594,13 @@ static void related_fill(const wharf_parsers_t *ps, wharf_event_t *e, const char
     memcpy(arr, vals, n * sizeof(*arr));
     wharf_value_t v = {.type = WHARF_V_STRS, .count = n};
     v.u.strs = arr;
-    set_field(e, -1, target, tlen, &v);
+    set_field(e, (int)target, NULL, 0, &v);
 }
 
 static void related_update(const wharf_parsers_t *ps, wharf_event_t *e)
 {
-    related_fill(ps, e, "related.ip", 10, 0);
-    related_fill(ps, e, "related.user", 12, 1);
+    related_fill(ps, e, WHARF_F_RELATED_IP, 0);
+    related_fill(ps, e, WHARF_F_RELATED_USER, 1);
 }
 
 static int related_source(const char *path)

@@ -88,7 +88,7 @@ static void test_lookup_round_trip(void **state)
     }
     static const char *const unknown[] = {
         "",         "no.such",  "container", "container.image", "Container.id", "container.id ",
-        ".message", "message.", "tag",       "source.ip",       "@Timestamp",
+        ".message", "message.", "tag",       "client.ip",       "@Timestamp",
     };
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
         assert_int_equal(wharf_field_lookup(unknown[i], strlen(unknown[i])), -1);
@@ -233,14 +233,14 @@ static void test_set_path(void **state)
     assert_int_equal(e.n_dyn, 0);
 
     /* anything else into the dynamic list, once per path */
-    wharf_value_t *a = wharf_event_set_path(&e, "source.ip", 9, WHARF_V_STR);
+    wharf_value_t *a = wharf_event_set_path(&e, "client.ip", 9, WHARF_V_STR);
     assert_non_null(a);
     assert_int_equal(a->type, WHARF_V_STR);
     assert_int_equal(e.n_dyn, 1);
     assert_int_equal(e.dyn[0].path.len, 9);
-    assert_memory_equal(e.dyn[0].path.ptr, "source.ip", 9);
+    assert_memory_equal(e.dyn[0].path.ptr, "client.ip", 9);
     a->u.str = (wharf_str_t){"1.2.3.4", 7};
-    wharf_value_t *again = wharf_event_set_path(&e, "source.ip", 9, WHARF_V_LONG);
+    wharf_value_t *again = wharf_event_set_path(&e, "client.ip", 9, WHARF_V_LONG);
     assert_int_equal(e.n_dyn, 1);
     assert_int_equal(e.dyn[0].value.type, WHARF_V_LONG);
     again->u.i64 = 5;
@@ -282,10 +282,10 @@ static void test_set_path_refuses_conflicts(void **state)
         "a.",        "a..b",      "user.\xff",       "user.\xfe"};
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         assert_null(wharf_event_set_path(&e, refused[i], strlen(refused[i]), WHARF_V_STR));
-    assert_non_null(wharf_event_set_path(&e, "source.ip", 9, WHARF_V_STR));
-    assert_null(wharf_event_set_path(&e, "source", 6, WHARF_V_STR));
-    assert_null(wharf_event_set_path(&e, "source.ip.v4", 12, WHARF_V_STR));
-    assert_non_null(wharf_event_set_path(&e, "source.port", 11, WHARF_V_LONG));
+    assert_non_null(wharf_event_set_path(&e, "client.ip", 9, WHARF_V_STR));
+    assert_null(wharf_event_set_path(&e, "client", 6, WHARF_V_STR));
+    assert_null(wharf_event_set_path(&e, "client.ip.v4", 12, WHARF_V_STR));
+    assert_non_null(wharf_event_set_path(&e, "client.port", 11, WHARF_V_LONG));
     assert_non_null(
         wharf_event_set_path(&e, "container.security_context.seccomp", 34, WHARF_V_STR));
     assert_int_equal(e.n_dyn, 3);

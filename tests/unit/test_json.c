@@ -586,16 +586,16 @@ static void test_dynamic_fields_merge(void **state)
     wharf_event_t *e = &fx.e;
     wharf_event_set_cstr(e, WHARF_F_CONTAINER_ID, "c");
     wharf_event_set_cstr(e, WHARF_F_MESSAGE, "m");
-    dyn_str(e, "user.name", "root");
+    dyn_str(e, "user.hash", "root");
     dyn_long(e, "container.zz", 7);
-    dyn_str(e, "source.ip", "1.2.3.4");
+    dyn_str(e, "source.nat.ip", "1.2.3.4");
     wharf_event_set_path(e, "container.aa.b", 14, WHARF_V_BOOL)->u.i64 = 0;
     /* A known path lands in the fixed table, not twice. */
     dyn_str(e, "message", "m2");
     assert_int_equal(e->n_dyn, 4);
     check_event(e, "{\"container\":{\"aa\":{\"b\":false},\"id\":\"c\",\"zz\":7},"
-                   "\"message\":\"m2\",\"source\":{\"ip\":\"1.2.3.4\"},"
-                   "\"user\":{\"name\":\"root\"}}\n");
+                   "\"message\":\"m2\",\"source\":{\"nat\":{\"ip\":\"1.2.3.4\"}},"
+                   "\"user\":{\"hash\":\"root\"}}\n");
     fx_free(&fx);
 }
 
@@ -613,11 +613,13 @@ static void test_dynamic_fields_interleave(void **state)
     wharf_event_set_cstr(e, WHARF_F_LOG_FILE_PATH, "/p");
     wharf_event_set_long(e, WHARF_F_LOG_OFFSET, 7);
     wharf_event_set_cstr(e, WHARF_F_MESSAGE, "m");
+    wharf_event_set_cstr(e, WHARF_F_SOURCE_IP, "10.0.0.2");
+    wharf_event_set_cstr(e, WHARF_F_USER_AGENT_ORIGINAL, "ua");
     /* set in no particular order */
     dyn_long(e, "zzz.b", 5);
-    dyn_str(e, "source.ip", "10.0.0.1");
+    dyn_str(e, "source.nat.ip", "10.0.0.1");
     dyn_long(e, "zzz.a.b", 1);
-    dyn_str(e, "user.name", "root");
+    dyn_str(e, "user.hash", "root");
     dyn_str(e, "container.foo", "bar");
     wharf_event_set_path(e, "container.image.zz", 18, WHARF_V_BOOL)->u.i64 = 1;
     dyn_str(e, "container.security_context.zzz", "q");
@@ -634,8 +636,9 @@ static void test_dynamic_fields_interleave(void **state)
                    "\"zz\":true},\"labels\":{\"k\":\"v\"},\"security_context\":{\"zzz\":\"q\"}},"
                    "\"log\":{\"file\":{\"name\":\"f\",\"path\":\"/p\"},\"level\":\"info\","
                    "\"offset\":7},"
-                   "\"message\":\"m\",\"messages\":6,\"source\":{\"ip\":\"10.0.0.1\"},"
-                   "\"user\":{\"name\":\"root\"},"
+                   "\"message\":\"m\",\"messages\":6,\"source\":{\"ip\":\"10.0.0.2\","
+                   "\"nat\":{\"ip\":\"10.0.0.1\"}},\"user\":{\"hash\":\"root\"},"
+                   "\"user_agent\":{\"original\":\"ua\"},"
                    "\"zzz\":{\"\\\"q\":\"x\",\"a\":{\"b\":1,\"c\":4},\"b\":5}}\n");
     fx_free(&fx);
 }
@@ -674,17 +677,17 @@ static void test_dynamic_field_set_twice(void **state)
     fixture_t fx;
     fx_init(&fx);
     wharf_event_t *e = &fx.e;
-    dyn_str(e, "user.name", "alice");
-    dyn_str(e, "user.name", "bob");
+    dyn_str(e, "user.hash", "alice");
+    dyn_str(e, "user.hash", "bob");
     dyn_long(e, "user.domain", 1);
     wharf_event_set_path(e, "user.domain", 11, WHARF_V_BOOL)->u.i64 = 1;
     assert_int_equal(e->n_dyn, 2);
-    check_event(e, "{\"user\":{\"domain\":true,\"name\":\"bob\"}}\n");
+    check_event(e, "{\"user\":{\"domain\":true,\"hash\":\"bob\"}}\n");
     /* the path is compared by length, not up to a NUL */
-    wharf_value_t *v = wharf_event_set_path(e, "user.namex", 9, WHARF_V_STR);
+    wharf_value_t *v = wharf_event_set_path(e, "user.hashx", 9, WHARF_V_STR);
     v->u.str = (wharf_str_t){"carol", 5};
     assert_int_equal(e->n_dyn, 2);
-    check_event(e, "{\"user\":{\"domain\":true,\"name\":\"carol\"}}\n");
+    check_event(e, "{\"user\":{\"domain\":true,\"hash\":\"carol\"}}\n");
     fx_free(&fx);
 }
 
