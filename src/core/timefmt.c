@@ -3,13 +3,12 @@
  *
  * timegm/gmtime_r are fine but RFC 3339 runs twice per event; the civil-date
  * arithmetic below (days from 1970-01-01 in the proleptic Gregorian calendar)
- * is branch-light and needs no locks. The log formats (parsed only where a
- * parser asks for them) use timegm. Without a format, the usual shapes are
- * recognised: RFC 3339 / ISO 8601 (space or T, comma or dot before the
- * fraction, no zone meaning UTC), Apache's HTTPDATE, classic syslog without
- * a year, and epoch seconds. A time without a year (syslog) takes the year
- * that puts it nearest to now, so a December line read in January is not
- * dated eleven months ahead. */
+ * is branch-light and needs no locks; the log formats use it too (timegm
+ * took more instructions than the rest of a parser's timestamp). Without a format, the usual shapes
+ * are recognised: RFC 3339 / ISO 8601 (space or T, comma or dot before the fraction, no zone
+ * meaning UTC), Apache's HTTPDATE, classic syslog without a year, and epoch seconds. A time without
+ * a year (syslog) takes the year that puts it nearest to now, so a December line read in January is
+ * not dated eleven months ahead. */
 #include "wharf/timefmt.h"
 
 #include "wharf/common.h"
@@ -193,20 +192,34 @@ static int month_index(const char *s)
     return -1;
 }
 
+/* timegm() of tm, whose fields are in range as the parsers here and
+ * strptime leave them (a day past the month's end counts on, as in timegm). */
+static int64_t tm_utc_seconds(struct tm *tm)
+{
+    if (tm->tm_mon < 0 || tm->tm_mon > 11 || tm->tm_mday < 1 || tm->tm_mday > 31)
+        return (int64_t)timegm(tm);
+    return days_from_civil((int64_t)tm->tm_year + 1900, (unsigned)tm->tm_mon + 1,
+                           (unsigned)tm->tm_mday) *
+               86400 +
+           (int64_t)tm->tm_hour * 3600 + (int64_t)tm->tm_min * 60 + tm->tm_sec;
+}
+
 /* tm (UTC fields, tm_year possibly unknown) to seconds; a missing year is
  * the one nearest to now. */
 static int64_t tm_seconds(struct tm *tm, int year_known, int64_t now_ns)
 {
     if (year_known)
-        return (int64_t)timegm(tm);
-    time_t now = (time_t)(now_ns / NS_PER_SEC);
-    struct tm now_tm;
-    gmtime_r(&now, &now_tm);
+        return tm_utc_seconds(tm);
+    int64_t now = now_ns / NS_PER_SEC;
+    int64_t now_days = now / 86400 - (now % 86400 < 0);
+    int now_year;
+    unsigned now_month, now_day;
+    civil_from_days(now_days, &now_year, &now_month, &now_day);
     int64_t best = 0, best_dist = INT64_MAX;
     for (int dy = -1; dy <= 1; dy++) {
         struct tm t = *tm;
-        t.tm_year = now_tm.tm_year + dy;
-        int64_t s = (int64_t)timegm(&t), dist = s - (int64_t)now;
+        t.tm_year = now_year - 1900 + dy;
+        int64_t s = tm_utc_seconds(&t), dist = s - now;
         if (dist < 0)
             dist = -dist;
         if (dist < best_dist) {
@@ -251,7 +264,7 @@ static int parse_httpdate(const char *s, size_t n, int64_t *ns)
         return WHARF_EPARSE;
     tm.tm_year -= 1900;
     int64_t off = (int64_t)(zh * 3600 + zm * 60) * (s[21] == '-' ? -1 : 1);
-    *ns = ((int64_t)timegm(&tm) - off) * NS_PER_SEC;
+    *ns = (tm_utc_seconds(&tm) - off) * NS_PER_SEC;
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 /* cmocka.h needs the headers above. */
 #include <cmocka.h>
@@ -147,6 +148,24 @@ static void test_log_timestamps(void **state)
     assert_int_not_equal(wharf_time_parse_log("Foo 10 06:55:46", 15, NULL, now, &ns), 0);
     assert_int_not_equal(wharf_time_parse_log("2024-13-01T00:00:00Z", 20, NULL, now, &ns), 0);
     assert_int_not_equal(wharf_time_parse_log("12/12", 5, "%d/%m/%Y", now, &ns), 0);
+    /* the calendar arithmetic agrees with timegm over two centuries, with a
+     * format and for HTTPDATE (leap days, month ends, negative times) */
+    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    for (int64_t t = INT64_C(-2208988800); t < INT64_C(4102444800); t += 86400 * 13 + 3607) {
+        time_t tt = (time_t)t;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        char a[64], b[64];
+        strftime(a, sizeof(a), "%Y-%m-%d %H:%M:%S", &tm);
+        snprintf(b, sizeof(b), "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday, mon[tm.tm_mon],
+                 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        if (log_time(a, "%Y-%m-%d %H:%M:%S", now) != t * INT64_C(1000000000) ||
+            log_time(b, NULL, now) != t * INT64_C(1000000000))
+            fail_msg("%s / %s: not %lld", a, b, (long long)t);
+    }
+    /* a day past the month's end counts on, as timegm does */
+    assert_true(log_time("Feb 29 12:00:00", NULL, now) == at("2027-03-01T12:00:00Z"));
 }
 
 /* ---- parser files on events ------------------------------------------------------ */
