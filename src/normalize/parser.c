@@ -265,28 +265,29 @@ static int json_members_read(match_ctx_t *m)
         return 0;
     m->json_slow = m->n_json > KV_MAX_PAIRS;
     for (size_t k = 0; k < m->n_json && !m->json_slow; k++)
-        m->json_slow =
-            m->json[k].key_escaped || memchr(m->json[k].key.ptr, '.', m->json[k].key.len);
+        m->json_slow = m->json[k].key_escaped;
     return 1;
 }
 
-/* The value at a dotted key path: a member, or a path inside one. */
+/* The value at a dotted key path, as wharf_json_find resolves it: the first
+ * member, in document order, through which the whole path resolves (a
+ * member "a.b" spells two segments). */
 static int json_ref(const match_ctx_t *m, const char *path, size_t len, wharf_json_value_t *v)
 {
     if (m->json_slow)
         return wharf_json_find(m->msg, m->msg_len, path, len, v) == 1;
-    const char *dot = memchr(path, '.', len);
-    size_t head = dot ? (size_t)(dot - path) : len;
     for (size_t i = 0; i < m->n_json; i++) {
         const wharf_json_member_t *j = &m->json[i];
-        if (j->key.len != head || memcmp(j->key.ptr, path, head) != 0)
+        size_t k = j->key.len;
+        if (k > len || (k < len && path[k] != '.') || memcmp(j->key.ptr, path, k) != 0)
             continue;
-        if (dot == NULL) {
+        if (k == len) {
             *v = j->value;
             return 1;
         }
-        return j->value.type == WHARF_JSON_OBJECT &&
-               wharf_json_find(j->value.raw.ptr, j->value.raw.len, dot + 1, len - head - 1, v) == 1;
+        if (j->value.type == WHARF_JSON_OBJECT &&
+            wharf_json_find(j->value.raw.ptr, j->value.raw.len, path + k + 1, len - k - 1, v) == 1)
+            return 1;
     }
     return 0;
 }

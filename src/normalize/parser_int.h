@@ -232,8 +232,8 @@ typedef struct match_ctx {
     unsigned char kv_flags[KV_MAX_PAIRS];
     size_t n_kv;
     /* json: the members, read once; json_slow when a name is escaped or
-     * dotted, or there are more than KV_MAX_PAIRS: references then search
-     * the text as wharf_json_find does. */
+     * there are more than KV_MAX_PAIRS: references then search the text
+     * with wharf_json_find. */
     wharf_json_member_t json[KV_MAX_PAIRS];
     size_t n_json;
     int json_slow;

@@ -534,6 +534,14 @@ static void test_json_names(void **state)
     out = parse(&f, "{\"a.b\":\"bob\",\"k\\u0031\":1}", NULL);
     assert_non_null(strstr(out, "\"user\":{\"name\":\"bob\"}"));
     assert_non_null(strstr(out, "\"app\":{\"k1\":1}"));
+    /* dotted names without escapes: the first member through which the
+     * whole path resolves, as wharf_json_find */
+    out = parse(&f, "{\"a\":{\"x\":1},\"a.b\":\"cy\",\"a\":{\"b\":\"dan\"}}", NULL);
+    assert_non_null(strstr(out, "\"user\":{\"name\":\"cy\"}"));
+    out = parse(&f, "{\"a\":{\"b\":\"eve\"},\"a.b\":\"fay\"}", NULL);
+    assert_non_null(strstr(out, "\"user\":{\"name\":\"eve\"}"));
+    out = parse(&f, "{\"ab\":\"no\",\"a\":\"no\",\"a.bc\":\"no\"}", NULL);
+    assert_null(strstr(out, "\"user\":"));
     out = parse(&f, "{\"n\":1} x", NULL);
     assert_null(strstr(out, "\"x\":"));
     fx_free(&f);
