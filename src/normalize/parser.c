@@ -303,6 +303,7 @@ static int rule_match(parser_rule_t *r, match_ctx_t *m)
         m->ov = pcre2_get_ovector_pointer(r->re.md);
         m->n_groups = rc;
         m->n_kv = 0;
+        parser_kv_begin(m);
         size_t g = r->kv.group > 0 ? (size_t)r->kv.group : 0;
         if (r->has_kv && g > 0 && g < (size_t)rc && m->ov[2 * g] != PCRE2_UNSET)
             parser_kv_split(m, &r->kv, m->msg + m->ov[2 * g], m->ov[2 * g + 1] - m->ov[2 * g], 0);
@@ -312,6 +313,7 @@ static int rule_match(parser_rule_t *r, match_ctx_t *m)
         return json_members_read(m);
     case RK_KV:
         m->n_kv = 0;
+        parser_kv_begin(m);
         parser_kv_split(m, &r->kv, m->msg, m->msg_len, 0);
         return m->n_kv > 0;
     }
@@ -332,7 +334,7 @@ static int ref_value(wharf_event_t *e, const match_ctx_t *m, const tpl_part_t *t
         return 1;
     }
     if (m->r->has_kv) {
-        long i = t->key != NULL ? parser_kv_find(m, t->key, t->key_len) : -1;
+        long i = t->key_id >= 0 ? m->kv_ref[t->key_id] : -1;
         if (i < 0)
             return 0;
         *s = parser_kv_text(e, m, (size_t)i, n);
@@ -532,7 +534,7 @@ static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
     wharf_buf_putc(b, '{');
     size_t kept = 0;
     for (size_t i = 0; i < m->n_kv; i++) {
-        if (rest_taken(m->r, m->kv_key[i].ptr, m->kv_key[i].len) || kv_repeated_later(m, i))
+        if (m->kv_key_id[i] >= 0 || (m->kv_flags[i] & KV_UNWRAPPED) || kv_repeated_later(m, i))
             continue;
         if (kept++)
             wharf_buf_putc(b, ',');
@@ -650,6 +652,8 @@ static int parsers_resolve_rule(parser_rule_t *r)
         r->sets_related |= related_source(s->path);
     }
     r->rest_field_id = r->rest != NULL ? wharf_field_lookup(r->rest, strlen(r->rest)) : -1;
+    if (r->has_kv)
+        return parser_kv_keys_index(r);
     return r->rest != NULL ? parsers_resolve_taken(r) : 0;
 }
 
@@ -917,7 +921,13 @@ static int parsers_index(wharf_parsers_t *ps)
             if (route_item(ps, p, i) < 0)
                 return -ENOMEM;
     }
-    return 0;
+    size_t refs = 1;
+    for (size_t p = 0; p < ps->n; p++)
+        for (size_t r = 0; r < ps->v[p].n_rules; r++)
+            if (ps->v[p].rules[r].n_kv_refs > refs)
+                refs = ps->v[p].rules[r].n_kv_refs;
+    ps->match->kv_ref = calloc(refs, sizeof(*ps->match->kv_ref));
+    return ps->match->kv_ref != NULL ? 0 : -ENOMEM;
 }
 
 /* ---- life cycle ---------------------------------------------------------------- */
@@ -955,6 +965,7 @@ static void rule_free(parser_rule_t *r)
         free(r->set[i].path);
     }
     parser_re_free(&r->re);
+    parser_kv_keys_free(r);
     free(r->fields);
     free(r->set);
     free(r->rest);
@@ -1034,6 +1045,8 @@ void wharf_parsers_free(wharf_parsers_t *ps)
     free(ps->always);
     free(ps->done);
     free(ps->candidate);
+    if (ps->match != NULL)
+        free(ps->match->kv_ref);
     free(ps->match);
     free(ps->v);
     wharf_buf_free(&ps->scratch);

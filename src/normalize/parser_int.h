@@ -47,6 +47,7 @@ typedef struct tpl_part {
     int group; /* regex/grok: group number, else -1 */
     char *key; /* json/kv: key path; regex/grok: group name; else NULL */
     size_t key_len;
+    int key_id; /* a key=value key: its index in the rule's kv_keys, else -1 */
 } tpl_part_t;
 
 /* `map:` of a field: its value chosen by the text the reference gives. */
@@ -106,6 +107,13 @@ typedef struct parser_rule {
     size_t n_taken;
     int has_kv; /* a kv rule, or a regex/grok rule with kv options */
     kv_opts_t kv;
+    /* has_kv: the keys fields read, then the leading components of dotted
+     * ones (which rest leaves out too), in a hash table built at load, so
+     * that a pair's key is looked up once per match */
+    wharf_str_t *kv_keys;
+    size_t n_kv_keys, n_kv_refs; /* ids below n_kv_refs are read by fields */
+    int16_t *kv_key_hash;        /* kv_key_mask + 1 slots: an id, or -1 */
+    size_t kv_key_mask;
     int sets_message;
     int sets_related; /* sets a field related.ip / related.user is made of */
     uint64_t matched;
@@ -219,6 +227,7 @@ struct wharf_parsers {
 #define KV_MAX_PAIRS 256
 #define KV_QUOTED    1 /* the value was quoted */
 #define KV_NESTED    2 /* the pair came from an unwrapped value */
+#define KV_UNWRAPPED 4 /* an unwrap key's value, split into nested pairs: read whole, not rest */
 
 /* What a rule's match left: the regex's offsets, or the key=value pairs
  * (slices of the message). */
@@ -230,7 +239,9 @@ typedef struct match_ctx {
     int n_groups;
     wharf_str_t kv_key[KV_MAX_PAIRS], kv_val[KV_MAX_PAIRS];
     unsigned char kv_flags[KV_MAX_PAIRS];
+    int16_t kv_key_id[KV_MAX_PAIRS]; /* the pair's key in r->kv_keys, or -1 */
     size_t n_kv;
+    long *kv_ref; /* per key id below r->n_kv_refs: the pair a reference reads, or -1 */
     /* json: the members, read once; json_slow when a name is escaped or
      * there are more than KV_MAX_PAIRS: references then search the text
      * with wharf_json_find. */
@@ -239,14 +250,17 @@ typedef struct match_ctx {
     int json_slow;
 } match_ctx_t;
 
-/* parser_kv.c: splits s into m's pairs (after those already there). */
+/* parser_kv.c: splits s into m's pairs (after those already there; a
+ * first split starts with m->n_kv = 0 and parser_kv_begin). */
+void parser_kv_begin(match_ctx_t *m);
 void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n, int nested);
 /* The value of pair i as an event takes it: unescaped, hex decoded; may
  * copy into e's arena. NULL when out of memory. */
 const char *parser_kv_text(wharf_event_t *e, const match_ctx_t *m, size_t i, size_t *n);
-/* The pair for key: the last top-level one, else the last unwrapped one;
- * -1 when there is none. */
-long parser_kv_find(const match_ctx_t *m, const char *key, size_t klen);
+/* Builds r's kv_keys table from its fields' key references and sets their
+ * key_id; 0 or -ENOMEM. */
+int parser_kv_keys_index(parser_rule_t *r);
+void parser_kv_keys_free(parser_rule_t *r);
 void parser_kv_opts_free(kv_opts_t *o);
 
 uint64_t parser_route_hash(size_t path, const char *value, size_t len);

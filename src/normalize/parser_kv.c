@@ -5,9 +5,13 @@
  * (backslash escapes, hex-encoded values) are copied into the event's
  * arena, and only when a field or `rest` reads them. A quoted value of an
  * `unwrap` key (auditd's msg='...') is split in its turn, its pairs marked
- * nested, so that a key of the outer text wins over the same key inside. */
+ * nested, so that a key of the outer text wins over the same key inside;
+ * the value itself stays readable whole (auditd's message is its text). */
 #include "parser_int.h"
 
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int kv_listed(char *const *list, size_t n, const char *s, size_t len)
@@ -20,14 +24,107 @@ static int kv_listed(char *const *list, size_t n, const char *s, size_t len)
     return 0;
 }
 
+/* ---- the keys a rule reads ---------------------------------------------- */
+
+static size_t kv_key_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static int kv_key_id(const parser_rule_t *r, const char *s, size_t n)
+{
+    if (r->kv_key_hash == NULL)
+        return -1;
+    for (size_t h = kv_key_hash(s, n) & r->kv_key_mask;; h = (h + 1) & r->kv_key_mask) {
+        int id = r->kv_key_hash[h];
+        if (id < 0 || (r->kv_keys[id].len == n && memcmp(r->kv_keys[id].ptr, s, n) == 0))
+            return id;
+    }
+}
+
+/* Adds s unless it is there; its id. */
+static int kv_key_add(parser_rule_t *r, const char *s, size_t n)
+{
+    int id = kv_key_id(r, s, n);
+    if (id >= 0)
+        return id;
+    id = (int)r->n_kv_keys++;
+    r->kv_keys[id] = (wharf_str_t){s, n};
+    size_t h = kv_key_hash(s, n) & r->kv_key_mask;
+    while (r->kv_key_hash[h] >= 0)
+        h = (h + 1) & r->kv_key_mask;
+    r->kv_key_hash[h] = (int16_t)id;
+    return id;
+}
+
+int parser_kv_keys_index(parser_rule_t *r)
+{
+    size_t refs = 0, dots = 0;
+    for (size_t i = 0; i < r->n_fields; i++)
+        for (size_t j = 0; j < r->fields[i].n_parts; j++) {
+            const tpl_part_t *t = &r->fields[i].parts[j];
+            refs++;
+            for (size_t k = 0; t->key != NULL && k < t->key_len; k++)
+                dots += t->key[k] == '.';
+        }
+    size_t slots = 8;
+    while (slots < 2 * (refs + dots))
+        slots *= 2;
+    if (refs + dots > INT16_MAX)
+        return -ENOMEM;
+    r->kv_keys = calloc(refs + dots + 1, sizeof(*r->kv_keys));
+    r->kv_key_hash = malloc(slots * sizeof(*r->kv_key_hash));
+    if (r->kv_keys == NULL || r->kv_key_hash == NULL)
+        return -ENOMEM;
+    memset(r->kv_key_hash, 0xff, slots * sizeof(*r->kv_key_hash));
+    r->kv_key_mask = slots - 1;
+    for (size_t i = 0; i < r->n_fields; i++)
+        for (size_t j = 0; j < r->fields[i].n_parts; j++) {
+            tpl_part_t *t = &r->fields[i].parts[j];
+            t->key_id = t->key != NULL && t->group <= 0 ? kv_key_add(r, t->key, t->key_len) : -1;
+        }
+    r->n_kv_refs = r->n_kv_keys;
+    for (size_t id = 0; id < r->n_kv_refs; id++) {
+        wharf_str_t k = r->kv_keys[id];
+        for (size_t i = 0; i < k.len; i++)
+            if (k.ptr[i] == '.')
+                kv_key_add(r, k.ptr, i);
+    }
+    return 0;
+}
+
+void parser_kv_keys_free(parser_rule_t *r)
+{
+    free(r->kv_keys);
+    free(r->kv_key_hash);
+}
+
+/* ---- splitting ---------------------------------------------------------- */
+
+void parser_kv_begin(match_ctx_t *m)
+{
+    for (size_t i = 0; i < m->r->n_kv_refs; i++)
+        m->kv_ref[i] = -1;
+}
+
+/* A reference reads the last top-level pair of its key, else the last
+ * unwrapped one. */
 static void kv_add(match_ctx_t *m, const kv_opts_t *o, wharf_str_t key, wharf_str_t val,
                    unsigned char flags)
 {
     if (m->n_kv >= KV_MAX_PAIRS || key.len == 0 ||
         kv_listed(o->nulls, o->n_nulls, val.ptr, val.len))
         return;
+    int id = kv_key_id(m->r, key.ptr, key.len);
+    if (id >= 0 && (size_t)id < m->r->n_kv_refs &&
+        (!(flags & KV_NESTED) || m->kv_ref[id] < 0 || (m->kv_flags[m->kv_ref[id]] & KV_NESTED)))
+        m->kv_ref[id] = (long)m->n_kv;
     m->kv_key[m->n_kv] = key;
     m->kv_val[m->n_kv] = val;
+    m->kv_key_id[m->n_kv] = (int16_t)id;
     m->kv_flags[m->n_kv++] = flags;
 }
 
@@ -61,27 +158,13 @@ void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n
             vend = p;
         }
         wharf_str_t val = {v, (size_t)(vend - v)};
-        if (quoted && !nested && kv_listed(o->unwrap, o->n_unwrap, key.ptr, key.len))
+        if (quoted && !nested && kv_listed(o->unwrap, o->n_unwrap, key.ptr, key.len)) {
+            kv_add(m, o, key, val, KV_QUOTED | KV_UNWRAPPED);
             parser_kv_split(m, o, val.ptr, val.len, 1);
-        else
+        } else
             kv_add(m, o, key, val,
                    (unsigned char)((quoted ? KV_QUOTED : 0) | (nested ? KV_NESTED : 0)));
     }
-}
-
-long parser_kv_find(const match_ctx_t *m, const char *key, size_t klen)
-{
-    long nested = -1;
-    for (size_t i = m->n_kv; i-- > 0;) {
-        if (m->kv_key[i].len != klen || m->kv_key[i].ptr[0] != key[0] ||
-            memcmp(m->kv_key[i].ptr, key, klen) != 0)
-            continue;
-        if (!(m->kv_flags[i] & KV_NESTED))
-            return (long)i;
-        if (nested < 0)
-            nested = (long)i;
-    }
-    return nested;
 }
 
 /* A quoted value without its backslash escapes (\" \' \\). */
