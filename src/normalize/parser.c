@@ -675,8 +675,9 @@ static void rule_apply(wharf_parsers_t *ps, wharf_event_t *e, match_ctx_t *m)
 }
 
 /* Tries p's rules in order. 1 when one matched; *rewrote when it set
- * message. */
-static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *rewrote)
+ * message; the route paths it may have changed are added to *wrote. */
+static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *rewrote,
+                      uint64_t *wrote)
 {
     if (!wharf_event_has(e, WHARF_F_MESSAGE) || e->v[WHARF_F_MESSAGE].type != WHARF_V_STR)
         return 0;
@@ -692,6 +693,7 @@ static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *r
         r->matched++;
         rule_apply(ps, e, m);
         *rewrote = r->sets_message;
+        *wrote |= r->route_writes;
         return 1;
     }
     p->unmatched++;
@@ -765,7 +767,8 @@ static int term_matches(wharf_parsers_t *ps, wharf_event_t *e, when_term_t *t)
     if (t->kind == WK_REGEX)
         return term_regex_matches(t, s, len);
     for (size_t i = 0; i < t->n_values; i++)
-        if (strlen(t->values[i]) == len && memcmp(t->values[i], s, len) == 0)
+        if (t->values[i][0] == (len > 0 ? s[0] : '\0') && strlen(t->values[i]) == len &&
+            memcmp(t->values[i], s, len) == 0)
             return 1;
     return 0;
 }
@@ -778,31 +781,52 @@ static int item_matches(wharf_parsers_t *ps, wharf_event_t *e, when_item_t *w)
     return 1;
 }
 
-static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e)
+static int parser_when_matches(wharf_parsers_t *ps, wharf_event_t *e, size_t p)
 {
-    memset(ps->candidate, 0, ps->n);
-    /* A rule may have set any field, but container labels come from the
-     * runtime: their values stay known for the whole chain. */
+    for (size_t i = 0; i < ps->v[p].n_when; i++)
+        if (item_matches(ps, e, &ps->v[p].when[i]))
+            return 1;
+    return 0;
+}
+
+/* Sets candidate[] for the parsers not yet run. changed: the route paths
+ * whose values may differ from the last round (all of them in the first).
+ * A parser whose when reads none of them keeps its last answer; of the
+ * others, a candidate is checked again, and a non-candidate only through
+ * the conditions that read a changed path (the rest were false before). */
+static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e, uint64_t changed)
+{
     for (size_t k = 0; k < ps->n_route_paths; k++)
-        if (!ps->route_paths[k].stable)
-            ps->route_paths[k].state = 0;
+        if (changed & (k < 64 ? UINT64_C(1) << k : ~UINT64_C(0)))
+            ps->route_paths[k].state = ps->route_paths[k].hashed = 0;
+    for (size_t p = 0; p < ps->n; p++)
+        if (ps->done[p])
+            ps->candidate[p] = 0;
+        else if (ps->candidate[p] && (ps->v[p].when_paths & changed))
+            ps->candidate[p] = (unsigned char)parser_when_matches(ps, e, p);
     for (size_t k = 0; k < ps->n_route_paths; k++) {
-        if (!ps->route_paths[k].indexed)
+        route_path_t *rp = &ps->route_paths[k];
+        if (!rp->indexed)
             continue;
         size_t len;
         const char *s = when_text(ps, e, k, &len);
         if (s == NULL)
             continue;
-        uint64_t h = parser_route_hash(k, s, len);
-        for (route_entry_t *r = ps->routes[h % ROUTE_BUCKETS]; r != NULL; r = r->next)
-            if (r->path == k && r->value_len == len && memcmp(r->value, s, len) == 0 &&
-                !ps->done[r->parser] && !ps->candidate[r->parser] &&
-                item_matches(ps, e, &ps->v[r->parser].when[r->item]))
+        if (!rp->hashed)
+            rp->hash = parser_route_hash(k, s, len);
+        rp->hashed = 1;
+        for (route_entry_t *r = ps->routes[rp->hash % ROUTE_BUCKETS]; r != NULL; r = r->next) {
+            when_item_t *w = &ps->v[r->parser].when[r->item];
+            if (r->path == k && r->value_len == len && !ps->done[r->parser] &&
+                !ps->candidate[r->parser] && (w->paths & changed) &&
+                memcmp(r->value, s, len) == 0 && item_matches(ps, e, w))
                 ps->candidate[r->parser] = 1;
+        }
     }
     for (size_t i = 0; i < ps->n_scan_items; i++) {
-        size_t p = ps->scan_items[2 * i], item = ps->scan_items[2 * i + 1];
-        if (!ps->done[p] && !ps->candidate[p] && item_matches(ps, e, &ps->v[p].when[item]))
+        size_t p = ps->scan_items[2 * i];
+        when_item_t *w = &ps->v[p].when[ps->scan_items[2 * i + 1]];
+        if (!ps->done[p] && !ps->candidate[p] && (w->paths & changed) && item_matches(ps, e, w))
             ps->candidate[p] = 1;
     }
     for (size_t i = 0; i < ps->n_always; i++)
@@ -815,25 +839,28 @@ int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e)
     if (ps == NULL || ps->n == 0)
         return 0;
     memset(ps->done, 0, ps->n);
+    memset(ps->candidate, 0, ps->n);
     for (size_t k = 0; k < ps->n_route_paths; k++)
-        ps->route_paths[k].state = 0;
+        ps->route_paths[k].state = ps->route_paths[k].hashed = 0;
+    uint64_t changed = ~UINT64_C(0);
     int matched = 0;
     for (int depth = 0; depth < PARSER_MAX_CHAIN; depth++) {
-        if (depth == 0 && ps->only >= 0) {
-            memset(ps->candidate, 0, ps->n);
+        if (depth == 0 && ps->only >= 0)
             ps->candidate[ps->only] = 1;
-        } else {
-            route_candidates(ps, e);
-        }
+        else
+            route_candidates(ps, e, changed);
         int rewrote = 0;
+        uint64_t wrote = 0;
         for (size_t p = 0; p < ps->n && !rewrote; p++) {
             if (!ps->candidate[p])
                 continue;
             ps->done[p] = 1;
-            matched += parser_run(ps, &ps->v[p], e, &rewrote);
+            matched += parser_run(ps, &ps->v[p], e, &rewrote, &wrote);
         }
         if (!rewrote)
             break;
+        /* after wharf_parsers_only()'s round nothing else was routed yet */
+        changed = depth == 0 && ps->only >= 0 ? ~UINT64_C(0) : wrote;
     }
     return matched;
 }
@@ -876,12 +903,20 @@ static int route_add(wharf_parsers_t *ps, size_t path, const char *value, size_t
     return 0;
 }
 
+static uint64_t route_path_bit(size_t k)
+{
+    return k < 64 ? UINT64_C(1) << k : ~UINT64_C(0);
+}
+
 static int route_item(wharf_parsers_t *ps, size_t p, size_t item)
 {
     when_item_t *w = &ps->v[p].when[item];
-    for (size_t t = 0; t < w->n_terms; t++)
+    for (size_t t = 0; t < w->n_terms; t++) {
         if ((w->terms[t].slot = route_path_index(ps, w->terms[t].path)) == SIZE_MAX)
             return -ENOMEM;
+        w->paths |= route_path_bit(w->terms[t].slot);
+    }
+    ps->v[p].when_paths |= w->paths;
     for (size_t t = 0; t < w->n_terms; t++) {
         if (w->terms[t].kind != WK_EXACT)
             continue;
@@ -900,6 +935,40 @@ static int route_item(wharf_parsers_t *ps, size_t p, size_t item)
     v[2 * ps->n_scan_items + 1] = item;
     ps->n_scan_items++;
     return 0;
+}
+
+/* 1 when a and b are one path, or one holds the other ("a" and "a.b"). */
+static int paths_overlap(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn;
+    return memcmp(a, b, n) == 0 && (an == bn || (an < bn ? b[n] : a[n]) == '.');
+}
+
+static void rule_writes_path(const wharf_parsers_t *ps, parser_rule_t *r, const char *path,
+                             size_t len)
+{
+    for (size_t k = 0; k < ps->n_route_paths; k++)
+        if (paths_overlap(ps->route_paths[k].path, ps->route_paths[k].len, path, len))
+            r->route_writes |= route_path_bit(k);
+}
+
+/* The route paths a match of r may change: what its fields, set and rest
+ * write, and what rule_apply adds (event.original, related.*). */
+static void rule_route_writes(const wharf_parsers_t *ps, parser_rule_t *r)
+{
+    r->route_writes = 0;
+    for (size_t i = 0; i < r->n_fields; i++)
+        rule_writes_path(ps, r, r->fields[i].path, r->fields[i].path_len);
+    for (size_t i = 0; i < r->n_set; i++)
+        rule_writes_path(ps, r, r->set[i].path, r->set[i].path_len);
+    if (r->rest != NULL)
+        rule_writes_path(ps, r, r->rest, strlen(r->rest));
+    if (r->sets_message)
+        rule_writes_path(ps, r, "event.original", 14);
+    if (r->sets_related) {
+        rule_writes_path(ps, r, "related.ip", 10);
+        rule_writes_path(ps, r, "related.user", 12);
+    }
 }
 
 static int parsers_index(wharf_parsers_t *ps)
@@ -923,9 +992,11 @@ static int parsers_index(wharf_parsers_t *ps)
     }
     size_t refs = 1;
     for (size_t p = 0; p < ps->n; p++)
-        for (size_t r = 0; r < ps->v[p].n_rules; r++)
+        for (size_t r = 0; r < ps->v[p].n_rules; r++) {
+            rule_route_writes(ps, &ps->v[p].rules[r]);
             if (ps->v[p].rules[r].n_kv_refs > refs)
                 refs = ps->v[p].rules[r].n_kv_refs;
+        }
     ps->match->kv_ref = calloc(refs, sizeof(*ps->match->kv_ref));
     return ps->match->kv_ref != NULL ? 0 : -ENOMEM;
 }

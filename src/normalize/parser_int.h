@@ -115,7 +115,8 @@ typedef struct parser_rule {
     int16_t *kv_key_hash;        /* kv_key_mask + 1 slots: an id, or -1 */
     size_t kv_key_mask;
     int sets_message;
-    int sets_related; /* sets a field related.ip / related.user is made of */
+    int sets_related;      /* sets a field related.ip / related.user is made of */
+    uint64_t route_writes; /* the route paths its match may change (as when_item.paths) */
     uint64_t matched;
 } parser_rule_t;
 
@@ -140,6 +141,7 @@ typedef struct when_term {
 typedef struct when_item {
     when_term_t *terms; /* all must match */
     size_t n_terms;
+    uint64_t paths; /* bit k: a term reads route path k (all bits past 64 paths) */
 } when_item_t;
 
 typedef struct sample_expect {
@@ -171,6 +173,7 @@ typedef struct parser {
     parser_sample_t *samples;
     size_t n_samples;
     uint64_t unmatched;
+    uint64_t when_paths; /* the route paths its when reads: any item's paths */
 } parser_t;
 
 /* An exact `when` value, indexed: events whose field `path` has `value`
@@ -198,6 +201,8 @@ typedef struct route_path {
     unsigned char state;   /* per event: 0 not looked up, 1 present, 2 absent */
     const char *text;
     size_t text_len;
+    unsigned char hashed; /* hash is that of text */
+    uint64_t hash;        /* parser_route_hash of text */
     /* stable paths: the labels object the value was last read from and a
      * copy of the value; events of one container carry the same labels, so
      * the lookup in them is done once per container, not per event */

@@ -547,6 +547,60 @@ static void test_json_names(void **state)
     fx_free(&f);
 }
 
+/* After a rewrite only the conditions that read a changed field are
+ * checked again; the answers must be those of routing from scratch: a
+ * candidate left behind by the rewrite still runs, a condition on an
+ * unchanged exact field plus the rewritten message is found, one whose
+ * field the rewrite changed is dropped. Files load in name order. */
+static void test_chain_reroutes(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "name: a\nwhen: [{x.src: s}]\nrules:\n  - id: r\n    regex: '^a:(?<rest>.*)'\n"
+             "    fields: {message: \"{rest}\", x.gone: \"{rest}\"}\n    set: {x.kind: k}\n%s",
+             sample_tail);
+    write_file(&f, "1a.yaml", text);
+    snprintf(text, sizeof(text),
+             "name: b\nwhen: [{x.src: s}]\nrules:\n  - {id: r, regex: '^(?<v>\\w+)$', "
+             "fields: {x.b: \"{v}\"}}\n%s",
+             sample_tail);
+    write_file(&f, "2b.yaml", text);
+    snprintf(text, sizeof(text),
+             "name: c\nwhen: [{x.src: s, message: {regex: '^X'}}]\nrules:\n"
+             "  - {id: r, regex: '^X(?<v>\\w*)', fields: {x.c: \"{v}\"}}\n%s",
+             sample_tail);
+    write_file(&f, "3c.yaml", text);
+    snprintf(text, sizeof(text),
+             "name: d\nwhen: [{x.kind: j}, {x.gone: {regex: '^Q'}}]\nrules:\n"
+             "  - {id: r, regex: '^(?<v>.*)', fields: {x.d: \"{v}\"}}\n%s",
+             sample_tail);
+    write_file(&f, "4d.yaml", text);
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), 0);
+    /* round 1: a and b are candidates, a rewrites first; round 2: b still
+     * runs, c now matches through the new message; d's x.kind was k */
+    const char *out = parse(&f, "a:Xyz", "x.src", "s", "x.kind", "j", NULL);
+    assert_string_equal(out, "{\"event\":{\"original\":\"a:Xyz\"},\"message\":\"Xyz\",\"x\":{"
+                             "\"b\":\"Xyz\",\"c\":\"yz\",\"gone\":\"Xyz\",\"kind\":\"k\","
+                             "\"src\":\"s\"}}\n");
+    /* d: routed before the rewrite (x.kind j), not after it (k) ... */
+    out = parse(&f, "plain", "x.src", "t", "x.kind", "j", NULL);
+    assert_non_null(strstr(out, "\"d\":\"plain\""));
+    /* ... and routed by a field the rewrite set */
+    out = parse(&f, "a:Qx", "x.src", "s", NULL);
+    assert_non_null(strstr(out, "\"d\":\"Qx\""));
+    assert_null(strstr(out, "\"c\":"));
+    /* one parser first (wharf parse --parser a), then the chain is routed */
+    assert_int_equal(wharf_parsers_only(f.ps, "a"), 0);
+    out = parse(&f, "a:Xq", "x.src", "s", NULL);
+    assert_non_null(strstr(out, "\"b\":\"Xq\""));
+    assert_non_null(strstr(out, "\"c\":\"q\""));
+    fx_free(&f);
+}
+
 /* Two parsers that rewrite message and route to each other: each runs at
  * most once, so the chain ends. */
 static void test_chain_ends(void **state)
@@ -746,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_kv_load_errors),
         cmocka_unit_test(test_bad_target_paths),
         cmocka_unit_test(test_chain_ends),
+        cmocka_unit_test(test_chain_reroutes),
         cmocka_unit_test(test_load_errors_have_lines),
         cmocka_unit_test(test_regressions_through_samples),
     };
