@@ -421,12 +421,21 @@ static void keep_original(wharf_event_t *e)
 /* The value of the first entry of f's map that s matches, or NULL. */
 static const wharf_value_t *map_value(const rule_field_t *f, const char *s, size_t n)
 {
-    for (size_t i = 0; i < f->n_map; i++) {
-        const field_map_entry_t *e = &f->map[i];
-        if ((e->prefix ? n >= e->key_len : n == e->key_len) && memcmp(e->key, s, e->key_len) == 0)
+    long best = -1;
+    for (size_t h = parser_text_hash(s, n) & f->map_mask; f->map_hash[h] >= 0;
+         h = (h + 1) & f->map_mask) {
+        const field_map_entry_t *e = &f->map[f->map_hash[h]];
+        if (e->key_len == n && memcmp(e->key, s, n) == 0) {
+            best = f->map_hash[h];
+            break;
+        }
+    }
+    for (size_t j = 0; j < f->n_map_prefixed && (best < 0 || f->map_prefixed[j] < best); j++) {
+        const field_map_entry_t *e = &f->map[f->map_prefixed[j]];
+        if (n >= e->key_len && memcmp(e->key, s, e->key_len) == 0)
             return &e->value;
     }
-    return NULL;
+    return best >= 0 ? &f->map[best].value : NULL;
 }
 
 static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f)
@@ -638,13 +647,46 @@ static int parsers_resolve_taken(parser_rule_t *r)
     return 0;
 }
 
-/* Resolved once: fixed field ids, and whether related.* needs updating. */
+/* f's map as map_value() reads it. */
+static int parsers_resolve_map(rule_field_t *f)
+{
+    size_t slots = 8;
+    while (slots < 2 * f->n_map)
+        slots *= 2;
+    if (f->n_map > INT16_MAX)
+        return -ENOMEM;
+    f->map_hash = malloc(slots * sizeof(*f->map_hash));
+    f->map_prefixed = calloc(f->n_map + 1, sizeof(*f->map_prefixed));
+    if (f->map_hash == NULL || f->map_prefixed == NULL)
+        return -ENOMEM;
+    memset(f->map_hash, 0xff, slots * sizeof(*f->map_hash));
+    f->map_mask = slots - 1;
+    for (size_t i = 0; i < f->n_map; i++) {
+        const field_map_entry_t *e = &f->map[i];
+        if (e->prefix) {
+            f->map_prefixed[f->n_map_prefixed++] = (uint16_t)i;
+            continue;
+        }
+        size_t h = parser_text_hash(e->key, e->key_len) & f->map_mask;
+        while (f->map_hash[h] >= 0 &&
+               !(f->map[f->map_hash[h]].key_len == e->key_len &&
+                 memcmp(f->map[f->map_hash[h]].key, e->key, e->key_len) == 0))
+            h = (h + 1) & f->map_mask;
+        if (f->map_hash[h] < 0)
+            f->map_hash[h] = (int16_t)i; /* a repeated key: the first entry stays */
+    }
+    return 0;
+}
+
+/* Resolved once: fixed field ids, maps, and whether related.* needs updating. */
 static int parsers_resolve_rule(parser_rule_t *r)
 {
     for (size_t i = 0; i < r->n_fields; i++) {
         rule_field_t *f = &r->fields[i];
         f->field_id = wharf_field_lookup(f->path, f->path_len);
         r->sets_related |= related_source(f->path);
+        if (f->n_map > 0 && parsers_resolve_map(f) < 0)
+            return -ENOMEM;
     }
     for (size_t i = 0; i < r->n_set; i++) {
         rule_set_t *s = &r->set[i];
@@ -1030,6 +1072,8 @@ static void rule_free(parser_rule_t *r)
             rule_value_free(&f->map[j].value);
         }
         free(f->map);
+        free(f->map_hash);
+        free(f->map_prefixed);
     }
     for (size_t i = 0; i < r->n_set; i++) {
         rule_value_free(&r->set[i].value);

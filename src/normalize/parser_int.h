@@ -29,6 +29,7 @@ typedef struct parser_re {
     pcre2_code *code;
     pcre2_match_data *md;
     uint32_t min_len; /* no shorter subject can match */
+    int jit;          /* JIT-compiled, without (*UTF): pcre2_jit_match may run it */
     int first_known;
     unsigned char first[32]; /* bitmap of first bytes */
 } parser_re_t;
@@ -58,6 +59,15 @@ typedef struct field_map_entry {
     wharf_value_t value; /* strings owned by the rule */
 } field_map_entry_t;
 
+/* FNV-1a, for the small tables built at load (kv keys, map keys). */
+static inline uint32_t parser_text_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
 typedef struct rule_field {
     char *path;
     size_t path_len;
@@ -69,6 +79,12 @@ typedef struct rule_field {
     int first_of;           /* `from: [a, b]`: parts are references, the first with a value wins */
     field_map_entry_t *map; /* the first entry matching the text gives the value */
     size_t n_map;
+    /* map, resolved at load: exact keys hashed (map_mask + 1 slots, the
+     * first entry of a key or -1), the "PREFIX*" entries' indexes in order */
+    int16_t *map_hash;
+    size_t map_mask;
+    uint16_t *map_prefixed;
+    size_t n_map_prefixed;
 } rule_field_t;
 
 typedef struct rule_set {

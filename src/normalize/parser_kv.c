@@ -26,19 +26,11 @@ static int kv_listed(char *const *list, size_t n, const char *s, size_t len)
 
 /* ---- the keys a rule reads ---------------------------------------------- */
 
-static size_t kv_key_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
-}
-
 static int kv_key_id(const parser_rule_t *r, const char *s, size_t n)
 {
     if (r->kv_key_hash == NULL)
         return -1;
-    for (size_t h = kv_key_hash(s, n) & r->kv_key_mask;; h = (h + 1) & r->kv_key_mask) {
+    for (size_t h = parser_text_hash(s, n) & r->kv_key_mask;; h = (h + 1) & r->kv_key_mask) {
         int id = r->kv_key_hash[h];
         if (id < 0 || (r->kv_keys[id].len == n && memcmp(r->kv_keys[id].ptr, s, n) == 0))
             return id;
@@ -53,7 +45,7 @@ static int kv_key_add(parser_rule_t *r, const char *s, size_t n)
         return id;
     id = (int)r->n_kv_keys++;
     r->kv_keys[id] = (wharf_str_t){s, n};
-    size_t h = kv_key_hash(s, n) & r->kv_key_mask;
+    size_t h = parser_text_hash(s, n) & r->kv_key_mask;
     while (r->kv_key_hash[h] >= 0)
         h = (h + 1) & r->kv_key_mask;
     r->kv_key_hash[h] = (int16_t)id;

@@ -63,7 +63,13 @@ int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t er
         snprintf(err, err_len, "%s at offset %zu", (char *)msg, (size_t)off);
         return -1;
     }
-    pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+    /* Without JIT (a platform PCRE2 has none for) pcre2_match interprets;
+     * with it, pcre2_jit_match skips pcre2_match's checks, among them the
+     * UTF-8 check a (*UTF) pattern needs on arbitrary bytes. */
+    uint32_t options = 0;
+    re->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0 &&
+              pcre2_pattern_info(re->code, PCRE2_INFO_ALLOPTIONS, &options) == 0 &&
+              !(options & PCRE2_UTF);
     re->md = pcre2_match_data_create_from_pattern(re->code, NULL);
     if (re->md == NULL) {
         snprintf(err, err_len, "out of memory");
@@ -83,7 +89,8 @@ int parser_re_match(parser_re_t *re, const char *s, size_t n)
         if (n == 0 || !(re->first[c / 8] & (1u << (c % 8))))
             return 0;
     }
-    int rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, NULL);
+    int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, NULL)
+                     : pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, NULL);
     return rc > 0 ? rc : 0;
 }
 

@@ -492,16 +492,29 @@ static void test_field_map(void **state)
              "      event.outcome: {from: status, map: {\"4*\": failure, \"5*\": failure, "
              "\"*\": success}}\n"
              "      event.type: {from: kind, map: {add: [user, creation], del: [user, "
-             "deletion]}}\n%s",
+             "deletion]}}\n"
+             "      x.m: {from: kind, map: {ab: exact, \"a*\": prefix, abc: late, a: one, a: two, "
+             "\"*\": other}}\n%s",
              sample_tail);
     write_file(&f, "web.yaml", text);
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), 0);
     assert_string_equal(parse(&f, "404 add", NULL),
                         "{\"event\":{\"outcome\":\"failure\",\"type\":[\"user\",\"creation\"]},"
-                        "\"message\":\"404 add\"}\n");
+                        "\"message\":\"404 add\",\"x\":{\"m\":\"prefix\"}}\n");
     assert_string_equal(parse(&f, "200 other", NULL),
-                        "{\"event\":{\"outcome\":\"success\"},\"message\":\"200 other\"}\n");
+                        "{\"event\":{\"outcome\":\"success\"},\"message\":\"200 other\","
+                        "\"x\":{\"m\":\"other\"}}\n");
+    /* the first entry that matches, exact or prefix, in file order */
+    static const char *const order[][2] = {
+        {"1 ab", "exact"}, {"1 abc", "prefix"}, {"1 a", "prefix"}, {"1 b", "other"}};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "\"x\":{\"m\":\"%s\"}", order[i][1]);
+        const char *out = parse(&f, order[i][0], NULL);
+        if (strstr(out, want) == NULL)
+            fail_msg("'%s': want %s in %s", order[i][0], want, out);
+    }
     fx_free(&f);
 }
 
