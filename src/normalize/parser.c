@@ -12,7 +12,6 @@
 #include "wharf/json.h"
 #include "wharf/json_find.h"
 #include "wharf/log.h"
-#include "wharf/positions.h"
 #include "wharf/timefmt.h"
 
 #include <arpa/inet.h>
@@ -744,9 +743,9 @@ static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *r
 
 /* ---- routing --------------------------------------------------------------- */
 
-uint64_t parser_route_hash(size_t path, const char *value, size_t len)
+static uint64_t parser_route_hash(size_t path, const char *value, size_t len)
 {
-    return wharf_fingerprint(value, len) ^ ((uint64_t)path * UINT64_C(0x9E3779B97F4A7C15));
+    return parser_text_hash(value, len) ^ ((uint64_t)path * UINT64_C(0x9E3779B97F4A7C15));
 }
 
 /* The value of when path k in e, looked up once per routing round. */

@@ -284,7 +284,6 @@ int parser_kv_keys_index(parser_rule_t *r);
 void parser_kv_keys_free(parser_rule_t *r);
 void parser_kv_opts_free(kv_opts_t *o);
 
-uint64_t parser_route_hash(size_t path, const char *value, size_t len);
 /* The text of field path in e (NULL when absent or not text); may render
  * into e->arena. */
 const char *parser_event_text(wharf_event_t *e, const char *path, size_t path_len, size_t *len);
