@@ -835,7 +835,8 @@ static int parser_when_matches(wharf_parsers_t *ps, wharf_event_t *e, size_t p)
  * A parser whose when reads none of them keeps its last answer; of the
  * others, a candidate is checked again, and a non-candidate only through
  * the conditions that read a changed path (the rest were false before). */
-static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e, uint64_t changed)
+static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e, uint64_t changed,
+                             int skip_message)
 {
     for (size_t k = 0; k < ps->n_route_paths; k++)
         if (changed & (k < 64 ? UINT64_C(1) << k : ~UINT64_C(0)))
@@ -860,19 +861,63 @@ static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e, uint64_t cha
             when_item_t *w = &ps->v[r->parser].when[r->item];
             if (r->path == k && r->value_len == len && !ps->done[r->parser] &&
                 !ps->candidate[r->parser] && (w->paths & changed) &&
-                memcmp(r->value, s, len) == 0 && item_matches(ps, e, w))
+                !(skip_message && w->reads_message) && memcmp(r->value, s, len) == 0 &&
+                item_matches(ps, e, w))
                 ps->candidate[r->parser] = 1;
         }
     }
     for (size_t i = 0; i < ps->n_scan_items; i++) {
         size_t p = ps->scan_items[2 * i];
         when_item_t *w = &ps->v[p].when[ps->scan_items[2 * i + 1]];
-        if (!ps->done[p] && !ps->candidate[p] && (w->paths & changed) && item_matches(ps, e, w))
+        if (!ps->done[p] && !ps->candidate[p] && (w->paths & changed) &&
+            !(skip_message && w->reads_message) && item_matches(ps, e, w))
             ps->candidate[p] = 1;
     }
     for (size_t i = 0; i < ps->n_always; i++)
         if (!ps->done[ps->always[i]])
             ps->candidate[ps->always[i]] = 1;
+}
+
+/* 1 when route path k has the value the first round's memo was made for;
+ * else it records the value and returns 0. */
+static int route_first_same(wharf_parsers_t *ps, wharf_event_t *e, size_t k)
+{
+    route_path_t *rp = &ps->route_paths[k];
+    size_t len;
+    const char *s = when_text(ps, e, k, &len);
+    unsigned char state = s != NULL ? 1 : 2;
+    if (state == rp->first_state &&
+        (s == NULL ||
+         (len == rp->first_text.len && (len == 0 || memcmp(s, rp->first_text.data, len) == 0))))
+        return 1;
+    rp->first_state = state;
+    rp->first_text.len = 0;
+    if (s != NULL)
+        wharf_buf_append(&rp->first_text, s, len);
+    return 0;
+}
+
+/* The first round: the memo when every route path but message has the
+ * value it was made for (else routing without the conditions on message,
+ * memoized), then the conditions on message, which differ per event. */
+static void route_first(wharf_parsers_t *ps, wharf_event_t *e)
+{
+    int same = ps->first_valid;
+    for (size_t k = 0; k < ps->n_route_paths; k++)
+        if (!ps->route_paths[k].message && !route_first_same(ps, e, k))
+            same = 0;
+    if (same) {
+        memcpy(ps->candidate, ps->first, ps->n);
+    } else {
+        route_candidates(ps, e, ~UINT64_C(0), 1);
+        memcpy(ps->first, ps->candidate, ps->n);
+        ps->first_valid = 1;
+    }
+    for (size_t i = 0; i < ps->n_message_items; i++) {
+        size_t p = ps->message_items[2 * i];
+        if (!ps->candidate[p] && item_matches(ps, e, &ps->v[p].when[ps->message_items[2 * i + 1]]))
+            ps->candidate[p] = 1;
+    }
 }
 
 int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e)
@@ -888,8 +933,10 @@ int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e)
     for (int depth = 0; depth < PARSER_MAX_CHAIN; depth++) {
         if (depth == 0 && ps->only >= 0)
             ps->candidate[ps->only] = 1;
+        else if (depth == 0)
+            route_first(ps, e);
         else
-            route_candidates(ps, e, changed);
+            route_candidates(ps, e, changed, 0);
         int rewrote = 0;
         uint64_t wrote = 0;
         for (size_t p = 0; p < ps->n && !rewrote; p++) {
@@ -924,6 +971,7 @@ static size_t route_path_index(wharf_parsers_t *ps, const char *path)
     rp->len = strlen(path);
     rp->field = wharf_field_lookup(path, rp->len);
     rp->stable = strncmp(path, LABELS_PREFIX, sizeof(LABELS_PREFIX) - 1) == 0;
+    rp->message = strcmp(path, "message") == 0;
     return ps->n_route_paths++;
 }
 
@@ -944,6 +992,19 @@ static int route_add(wharf_parsers_t *ps, size_t path, const char *value, size_t
     return 0;
 }
 
+/* Appends the pair (parser, item) to a list of them. */
+static int route_list_add(size_t **list, size_t *n, size_t p, size_t item)
+{
+    size_t *v = realloc(*list, (*n + 1) * 2 * sizeof(*v));
+    if (v == NULL)
+        return -ENOMEM;
+    *list = v;
+    v[2 * *n] = p;
+    v[2 * *n + 1] = item;
+    (*n)++;
+    return 0;
+}
+
 static uint64_t route_path_bit(size_t k)
 {
     return k < 64 ? UINT64_C(1) << k : ~UINT64_C(0);
@@ -956,8 +1017,11 @@ static int route_item(wharf_parsers_t *ps, size_t p, size_t item)
         if ((w->terms[t].slot = route_path_index(ps, w->terms[t].path)) == SIZE_MAX)
             return -ENOMEM;
         w->paths |= route_path_bit(w->terms[t].slot);
+        w->reads_message |= ps->route_paths[w->terms[t].slot].message;
     }
     ps->v[p].when_paths |= w->paths;
+    if (w->reads_message && route_list_add(&ps->message_items, &ps->n_message_items, p, item) < 0)
+        return -ENOMEM;
     for (size_t t = 0; t < w->n_terms; t++) {
         if (w->terms[t].kind != WK_EXACT)
             continue;
@@ -968,14 +1032,7 @@ static int route_item(wharf_parsers_t *ps, size_t p, size_t item)
                 return -ENOMEM;
         return 0;
     }
-    size_t *v = realloc(ps->scan_items, (ps->n_scan_items + 1) * 2 * sizeof(*v));
-    if (v == NULL)
-        return -ENOMEM;
-    ps->scan_items = v;
-    v[2 * ps->n_scan_items] = p;
-    v[2 * ps->n_scan_items + 1] = item;
-    ps->n_scan_items++;
-    return 0;
+    return route_list_add(&ps->scan_items, &ps->n_scan_items, p, item);
 }
 
 /* 1 when a and b are one path, or one holds the other ("a" and "a.b"). */
@@ -1016,9 +1073,11 @@ static int parsers_index(wharf_parsers_t *ps)
 {
     ps->done = calloc(ps->n + 1, 1);
     ps->candidate = calloc(ps->n + 1, 1);
+    ps->first = calloc(ps->n + 1, 1);
     ps->always = calloc(ps->n + 1, sizeof(*ps->always));
     ps->match = calloc(1, sizeof(*ps->match));
-    if (ps->done == NULL || ps->candidate == NULL || ps->always == NULL || ps->match == NULL)
+    if (ps->done == NULL || ps->candidate == NULL || ps->first == NULL || ps->always == NULL ||
+        ps->match == NULL)
         return -ENOMEM;
     parsers_resolve_related(ps);
     for (size_t p = 0; p < ps->n; p++) {
@@ -1153,9 +1212,12 @@ void wharf_parsers_free(wharf_parsers_t *ps)
         free(ps->route_paths[i].path);
         wharf_buf_free(&ps->route_paths[i].memo_labels);
         wharf_buf_free(&ps->route_paths[i].memo_text);
+        wharf_buf_free(&ps->route_paths[i].first_text);
     }
     free(ps->route_paths);
     free(ps->scan_items);
+    free(ps->message_items);
+    free(ps->first);
     free(ps->always);
     free(ps->done);
     free(ps->candidate);

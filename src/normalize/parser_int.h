@@ -157,7 +157,8 @@ typedef struct when_term {
 typedef struct when_item {
     when_term_t *terms; /* all must match */
     size_t n_terms;
-    uint64_t paths; /* bit k: a term reads route path k (all bits past 64 paths) */
+    uint64_t paths;    /* bit k: a term reads route path k (all bits past 64 paths) */
+    int reads_message; /* checked on every event, outside the first round's memo */
 } when_item_t;
 
 typedef struct sample_expect {
@@ -214,6 +215,7 @@ typedef struct route_path {
     int field;             /* the fixed event field, or -1 */
     unsigned char indexed; /* exact values of it are in routes[] */
     unsigned char stable;  /* a container label: unchanged by rules */
+    unsigned char message; /* the path is message */
     unsigned char state;   /* per event: 0 not looked up, 1 present, 2 absent */
     const char *text;
     size_t text_len;
@@ -224,6 +226,9 @@ typedef struct route_path {
      * the lookup in them is done once per container, not per event */
     wharf_buf_t memo_labels, memo_text;
     unsigned char memo_state; /* 0: nothing memoized, else as state */
+    /* the value the first round's memo (wharf_parsers.first) was made for */
+    wharf_buf_t first_text;
+    unsigned char first_state;
 } route_path_t;
 
 struct wharf_parsers {
@@ -236,6 +241,13 @@ struct wharf_parsers {
     size_t n_scan_items;
     size_t *always; /* parsers without `when` */
     size_t n_always;
+    size_t *message_items; /* (parser, item) pairs of conditions that read message */
+    size_t n_message_items;
+    /* The first round's candidates, but for conditions on message, for the
+     * route path values in route_paths[].first_*: events of one container
+     * route alike, so their first round is a comparison of those values. */
+    unsigned char *first;
+    int first_valid;
     long only;                                 /* wharf_parsers_only(), or -1 */
     int related_field[PARSER_RELATED_SOURCES]; /* their fixed event fields, or -1 */
     /* per-event scratch */

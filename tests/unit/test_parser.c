@@ -614,6 +614,51 @@ static void test_chain_reroutes(void **state)
     fx_free(&f);
 }
 
+/* The first round is memoized on the values of the fields `when` reads,
+ * message aside: events that differ in any of them, or only in message,
+ * must each be routed as from scratch. */
+static void test_first_round_memo(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    static const char *const files[][2] = {
+        {"p1.yaml", "name: p1\nwhen: [{x.src: s}]\n"},
+        {"p2.yaml", "name: p2\nwhen: [{container.image.name: {regex: 'nginx$'}}]\n"},
+        {"p3.yaml", "name: p3\nwhen: [{x.src: s, message: {regex: '^M'}}]\n"},
+        {"p4.yaml", "name: p4\nwhen: [{message: {regex: '^J'}}]\n"},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        char text[512];
+        snprintf(text, sizeof(text), "%srules:\n  - {id: r, regex: '^', set: {x.%c: y}}\n%s",
+                 files[i][1], files[i][0][1], sample_tail);
+        write_file(&f, files[i][0], text);
+    }
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), 0);
+    static const struct {
+        const char *msg, *src, *image, *want; /* want: the parsers that ran */
+    } cases[] = {
+        {"M1", "s", "app", "13"},   {"x", "s", "app", "1"},   {"M2", "t", "app", ""},
+        {"J", "t", "app", "4"},     {"M3", "s", "app", "13"}, {"x", "s", "nginx", "12"},
+        {"J", "s", "nginx", "124"}, {"x", "s", "app", "1"},   {"x", "", "app", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *out =
+            cases[i].src[0] ? parse(&f, cases[i].msg, "x.src", cases[i].src, "container.image.name",
+                                    cases[i].image, NULL)
+                            : parse(&f, cases[i].msg, "container.image.name", cases[i].image, NULL);
+        for (char c = '1'; c <= '4'; c++) {
+            char key[16];
+            snprintf(key, sizeof(key), "\"%c\":\"y\"", c);
+            if ((strstr(out, key) != NULL) != (strchr(cases[i].want, c) != NULL))
+                fail_msg("event %zu: parser p%c %s; got %s", i, c,
+                         strchr(cases[i].want, c) ? "should run" : "should not run", out);
+        }
+    }
+    fx_free(&f);
+}
+
 /* Two parsers that rewrite message and route to each other: each runs at
  * most once, so the chain ends. */
 static void test_chain_ends(void **state)
@@ -814,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_bad_target_paths),
         cmocka_unit_test(test_chain_ends),
         cmocka_unit_test(test_chain_reroutes),
+        cmocka_unit_test(test_first_round_memo),
         cmocka_unit_test(test_load_errors_have_lines),
         cmocka_unit_test(test_regressions_through_samples),
     };
