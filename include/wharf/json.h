@@ -13,13 +13,30 @@
 
 #define WHARF_JSON_TIME_CACHE 2
 
+#define WHARF_JSON_PATH_CACHE 64
+#define WHARF_JSON_PATH_DEPTH 8
+
+/* A dynamic field's keys rendered once, as "a":{"b":{"c": with where each
+ * component's key starts: parsers write the same few dynamic paths on
+ * every event. */
+typedef struct wharf_json_path_keys {
+    uint16_t path_len, len; /* len 0: an empty entry */
+    uint8_t depth;
+    uint8_t comp_start[WHARF_JSON_PATH_DEPTH];
+    char path[64];  /* the path it was rendered for */
+    char text[160]; /* its keys */
+} wharf_json_path_keys_t;
+
 /* Writer state reused across events: caches formatted date-time prefixes so
- * that timestamps in a recently seen second format cheaply. Two entries,
- * because every event carries two clocks (@timestamp and event.created). */
+ * that timestamps in a recently seen second format cheaply (two entries,
+ * because every event carries two clocks: @timestamp and event.created),
+ * and the keys of recently written dynamic fields. */
 typedef struct wharf_json_writer {
     int64_t cached_sec[WHARF_JSON_TIME_CACHE];
     char cached_text[WHARF_JSON_TIME_CACHE][20]; /* "YYYY-MM-DDTHH:MM:SS" */
     unsigned next_slot;
+    wharf_json_path_keys_t path_keys[WHARF_JSON_PATH_CACHE]; /* sets of two */
+    uint8_t path_keys_victim[WHARF_JSON_PATH_CACHE / 2];     /* per set: the way to replace */
 } wharf_json_writer_t;
 
 void wharf_json_writer_init(wharf_json_writer_t *w);

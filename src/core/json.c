@@ -458,17 +458,11 @@ static void json_write_key(wharf_buf_t *b, json_nest_t *st, const char *k, size_
     wharf_buf_putc(b, ':');
 }
 
-/* Closes and opens objects so that the next key written is path's leaf. */
-static void json_nest_to(wharf_buf_t *b, json_nest_t *st, wharf_str_t path)
+/* Closes and opens objects so that the next key written is path's leaf,
+ * writing each key (the path's keys are not cached). */
+static void json_nest_to_slow(wharf_buf_t *b, json_nest_t *st, wharf_str_t path, size_t keep,
+                              size_t depth)
 {
-    size_t depth = path_depth(path);
-    wharf_str_t prev = json_prev_path(st);
-    size_t keep = prev.ptr ? path_common(prev, path) : 0;
-    if (keep > st->open)
-        keep = st->open;
-    if (keep > depth - 1)
-        keep = depth - 1;
-    json_close_to(b, st, keep);
     size_t start = 0, comp = 0;
     for (size_t i = 0; i <= path.len; i++) {
         if (i < path.len && path.ptr[i] != '.')
@@ -483,6 +477,76 @@ static void json_nest_to(wharf_buf_t *b, json_nest_t *st, wharf_str_t path)
         }
         start = i + 1;
         comp++;
+    }
+}
+
+static int json_path_keys_hit(const wharf_json_path_keys_t *k, wharf_str_t path)
+{
+    return k->len > 0 && k->path_len == path.len && memcmp(k->path, path.ptr, path.len) == 0;
+}
+
+/* path's rendered keys from w's cache (two ways per set, the set chosen by
+ * where the path lives, an entry compared by content), rendered into it on
+ * a miss; NULL when the path is too deep or too long to cache. */
+static const wharf_json_path_keys_t *json_path_keys(wharf_json_writer_t *w, wharf_str_t path)
+{
+    size_t set = (size_t)(((uint64_t)(uintptr_t)path.ptr * UINT64_C(0x9E3779B97F4A7C15)) >> 40) %
+                 (WHARF_JSON_PATH_CACHE / 2);
+    wharf_json_path_keys_t *ways = &w->path_keys[2 * set];
+    if (json_path_keys_hit(&ways[0], path))
+        return &ways[0];
+    if (json_path_keys_hit(&ways[1], path))
+        return &ways[1];
+    wharf_json_path_keys_t *k = &ways[w->path_keys_victim[set]];
+    if (path.len > sizeof(k->path) || path_depth(path) > WHARF_JSON_PATH_DEPTH)
+        return NULL;
+    wharf_buf_t text;
+    wharf_buf_init(&text);
+    uint8_t comp_start[WHARF_JSON_PATH_DEPTH];
+    size_t depth = 0, start = 0;
+    for (size_t i = 0; i <= path.len; i++) {
+        if (i < path.len && path.ptr[i] != '.')
+            continue;
+        comp_start[depth++] = (uint8_t)(text.len < 255 ? text.len : 255);
+        wharf_json_write_string(&text, path.ptr + start, i - start);
+        wharf_buf_putc(&text, ':');
+        if (i < path.len)
+            wharf_buf_putc(&text, '{');
+        start = i + 1;
+    }
+    int fits = text.len <= sizeof(k->text);
+    if (fits) {
+        memcpy(k->path, path.ptr, path.len);
+        memcpy(k->text, text.data, text.len);
+        memcpy(k->comp_start, comp_start, depth);
+        k->path_len = (uint16_t)path.len;
+        k->len = (uint16_t)text.len;
+        k->depth = (uint8_t)depth;
+        w->path_keys_victim[set] ^= 1;
+    }
+    wharf_buf_free(&text);
+    return fits ? k : NULL;
+}
+
+/* Closes and opens objects so that the next key written is path's leaf. */
+static void json_nest_to(wharf_json_writer_t *w, wharf_buf_t *b, json_nest_t *st, wharf_str_t path)
+{
+    const wharf_json_path_keys_t *k = json_path_keys(w, path);
+    size_t depth = k != NULL ? k->depth : path_depth(path);
+    wharf_str_t prev = json_prev_path(st);
+    size_t keep = prev.ptr ? path_common(prev, path) : 0;
+    if (keep > st->open)
+        keep = st->open;
+    if (keep > depth - 1)
+        keep = depth - 1;
+    json_close_to(b, st, keep);
+    if (k != NULL) {
+        if (st->need_comma)
+            wharf_buf_putc(b, ',');
+        wharf_buf_append(b, k->text + k->comp_start[keep], k->len - k->comp_start[keep]);
+        st->open = depth - 1;
+    } else {
+        json_nest_to_slow(b, st, path, keep, depth);
     }
     st->prev = path;
     st->prev_field = -1;
@@ -516,7 +580,7 @@ static void json_write_dyn_until(wharf_json_writer_t *w, wharf_buf_t *b, json_ne
                                  const wharf_str_t *limit)
 {
     for (; *di < n && (limit == NULL || wharf_path_compare(dyn[*di]->path, *limit) < 0); (*di)++) {
-        json_nest_to(b, st, dyn[*di]->path);
+        json_nest_to(w, b, st, dyn[*di]->path);
         json_write_value(w, b, &dyn[*di]->value);
         st->need_comma = 1;
     }

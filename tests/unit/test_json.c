@@ -691,6 +691,48 @@ static void test_dynamic_field_set_twice(void **state)
     fx_free(&fx);
 }
 
+/* One writer over many events: its cache of dynamic fields' keys must
+ * give what a fresh writer gives, when a path's bytes change in place
+ * (arena memory is reused), when slots are evicted, and for paths too long
+ * or too deep to cache or with keys that need escapes. */
+static void test_dynamic_keys_cache(void **state)
+{
+    fixture_t fx;
+    fx_init(&fx);
+    wharf_event_t *e = &fx.e;
+    wharf_json_writer_t shared;
+    wharf_json_writer_init(&shared);
+    static char paths[48][96];
+    for (int i = 0; i < 48; i++) {
+        if (i % 16 == 7)
+            snprintf(paths[i], sizeof(paths[i]), "x.%02d.%s", i,
+                     "a-rather-long-component-name-that-no-cache-entry-holds-at-all");
+        else if (i % 16 == 9)
+            snprintf(paths[i], sizeof(paths[i]), "d.%02d.a.b.c.d.e.f.g.h", i);
+        else if (i % 16 == 11)
+            snprintf(paths[i], sizeof(paths[i]), "q.%02d.\"k\\", i);
+        else
+            snprintf(paths[i], sizeof(paths[i]), "g%d.f%02d", i % 5, i);
+    }
+    for (int round = 0; round < 12; round++) {
+        wharf_arena_reset(&fx.arena);
+        wharf_event_clear(e);
+        e->arena = &fx.arena;
+        wharf_event_set_cstr(e, WHARF_F_MESSAGE, "m");
+        for (int i = round; i < 48; i += 1 + round % 4)
+            dyn_long(e, paths[i], i);
+        if (round % 3 == 2) { /* same bytes' address, new content */
+            paths[round][0] = (char)('h' + round % 3);
+            dyn_long(e, paths[round], -1);
+        }
+        char *got = write_event_with(&shared, e), *want = write_event(e);
+        assert_string_equal(got, want);
+        free(got);
+        free(want);
+    }
+    fx_free(&fx);
+}
+
 /* More dynamic fields than the writer sorts on its stack. */
 static void test_many_dynamic_fields(void **state)
 {
@@ -855,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_dynamic_fields_component_order),
         cmocka_unit_test(test_dynamic_field_set_twice),
         cmocka_unit_test(test_many_dynamic_fields),
+        cmocka_unit_test(test_dynamic_keys_cache),
         cmocka_unit_test(test_write_time),
         cmocka_unit_test(test_time_cache_matches_uncached),
     };
