@@ -724,7 +724,12 @@ static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *r
         return 0;
     match_ctx_t *m = ps->match;
     wharf_str_t msg = e->v[WHARF_F_MESSAGE].u.str;
+    uint64_t maybe = p->first_rules != NULL && msg.len > 0
+                         ? p->first_rules[(unsigned char)msg.ptr[0]]
+                         : ~UINT64_C(0);
     for (size_t i = 0; i < p->n_rules; i++) {
+        if (i < 64 && !(maybe >> i & 1))
+            continue;
         parser_rule_t *r = &p->rules[i];
         m->r = r;
         m->msg = msg.ptr;
@@ -1035,6 +1040,26 @@ static int route_item(wharf_parsers_t *ps, size_t p, size_t item)
     return route_list_add(&ps->scan_items, &ps->n_scan_items, p, item);
 }
 
+/* p's first_rules: a rule whose regex says which first bytes it can match
+ * is left out for the others; every other rule is tried on any message. */
+static int parser_index_first_rules(parser_t *p)
+{
+    if (p->n_rules > 64)
+        return 0;
+    p->first_rules = calloc(256, sizeof(*p->first_rules));
+    if (p->first_rules == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < p->n_rules; i++) {
+        const parser_re_t *re = &p->rules[i].re;
+        int regex = p->rules[i].kind == RK_GROK || p->rules[i].kind == RK_REGEX;
+        for (unsigned c = 0; c < 256; c++)
+            if (!regex ||
+                (re->code != NULL && (!re->first_known || (re->first[c / 8] >> (c % 8) & 1))))
+                p->first_rules[c] |= UINT64_C(1) << i;
+    }
+    return 0;
+}
+
 /* 1 when a and b are one path, or one holds the other ("a" and "a.b"). */
 static int paths_overlap(const char *a, size_t an, const char *b, size_t bn)
 {
@@ -1091,12 +1116,15 @@ static int parsers_index(wharf_parsers_t *ps)
                 return -ENOMEM;
     }
     size_t refs = 1;
-    for (size_t p = 0; p < ps->n; p++)
+    for (size_t p = 0; p < ps->n; p++) {
+        if (parser_index_first_rules(&ps->v[p]) < 0)
+            return -ENOMEM;
         for (size_t r = 0; r < ps->v[p].n_rules; r++) {
             rule_route_writes(ps, &ps->v[p].rules[r]);
             if (ps->v[p].rules[r].n_kv_refs > refs)
                 refs = ps->v[p].rules[r].n_kv_refs;
         }
+    }
     ps->match->kv_ref = calloc(refs, sizeof(*ps->match->kv_ref));
     return ps->match->kv_ref != NULL ? 0 : -ENOMEM;
 }
@@ -1190,6 +1218,7 @@ static void parser_free(parser_t *p)
         sample_free(&p->samples[i]);
     when_free(p->when, p->n_when);
     free(p->rules);
+    free(p->first_rules);
     free(p->samples);
     free(p->name);
     free(p->file);

@@ -191,6 +191,9 @@ typedef struct parser {
     size_t n_samples;
     uint64_t unmatched;
     uint64_t when_paths; /* the route paths its when reads: any item's paths */
+    /* up to 64 rules: per first byte of a message, the rules that may match
+     * it (bit i: rules[i]), from their regexes' first bytes; else NULL */
+    uint64_t *first_rules;
 } parser_t;
 
 /* An exact `when` value, indexed: events whose field `path` has `value`
