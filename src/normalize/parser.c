@@ -867,7 +867,7 @@ static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e, uint64_t cha
             if (r->path == k && r->value_len == len && !ps->done[r->parser] &&
                 !ps->candidate[r->parser] && (w->paths & changed) &&
                 !(skip_message && w->reads_message) && memcmp(r->value, s, len) == 0 &&
-                item_matches(ps, e, w))
+                (w->n_terms == 1 || item_matches(ps, e, w))) /* one term: the value just found */
                 ps->candidate[r->parser] = 1;
         }
     }
