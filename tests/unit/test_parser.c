@@ -248,27 +248,32 @@ static void expect_error_prefixes(const wharf_conf_errors_t *errs, char want[][1
 
 static const char sample_tail[] = "samples:\n  - message: x\n    expect: {message: x}\n";
 
+/* Writes a parser file: head, then a sample that only expects the message. */
+static void write_parser(fixture_t *f, const char *name, const char *head)
+{
+    char text[2048];
+    snprintf(text, sizeof(text), "%s%s", head, sample_tail);
+    write_file(f, name, text);
+}
+
 static void test_kv_and_types(void **state)
 {
     (void)state;
     fixture_t f;
     fx_init(&f);
-    char text[1024];
-    snprintf(text, sizeof(text),
-             "name: fw\n"
-             "when: [{process.name: kernel}]\n"
-             "rules:\n"
-             "  - id: log\n"
-             "    kv: {rest: iptables}\n"
-             "    fields:\n"
-             "      source.ip: {from: SRC, type: ip}\n"
-             "      destination.port: {from: DPT, type: long}\n"
-             "      network.transport: \"{PROTO}\"\n"
-             "      x.ok: {from: OK, type: bool}\n"
-             "      x.ratio: {from: R, type: double}\n"
-             "    set: {event.category: [network], event.type: [denied]}\n%s",
-             sample_tail);
-    write_file(&f, "fw.yaml", text);
+    write_parser(&f, "fw.yaml",
+                 "name: fw\n"
+                 "when: [{process.name: kernel}]\n"
+                 "rules:\n"
+                 "  - id: log\n"
+                 "    kv: {rest: iptables}\n"
+                 "    fields:\n"
+                 "      source.ip: {from: SRC, type: ip}\n"
+                 "      destination.port: {from: DPT, type: long}\n"
+                 "      network.transport: \"{PROTO}\"\n"
+                 "      x.ok: {from: OK, type: bool}\n"
+                 "      x.ratio: {from: R, type: double}\n"
+                 "    set: {event.category: [network], event.type: [denied]}\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), 0);
     assert_string_equal(parse(&f,
@@ -297,19 +302,16 @@ static void test_json_rule(void **state)
     (void)state;
     fixture_t f;
     fx_init(&f);
-    char text[1024];
-    snprintf(text, sizeof(text),
-             "name: app\n"
-             "rules:\n"
-             "  - id: json\n"
-             "    json: {rest: app}\n"
-             "    fields:\n"
-             "      log.level: \"{level}\"\n"
-             "      message: \"{msg}\"\n"
-             "      \"@timestamp\": {from: time, type: timestamp}\n"
-             "      user.name: \"{ctx.user}\"\n%s",
-             sample_tail);
-    write_file(&f, "app.yaml", text);
+    write_parser(&f, "app.yaml",
+                 "name: app\n"
+                 "rules:\n"
+                 "  - id: json\n"
+                 "    json: {rest: app}\n"
+                 "    fields:\n"
+                 "      log.level: \"{level}\"\n"
+                 "      message: \"{msg}\"\n"
+                 "      \"@timestamp\": {from: time, type: timestamp}\n"
+                 "      user.name: \"{ctx.user}\"\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), 0);
     const char *in = "{\"level\":\"warn\",\"msg\":\"disk \\\"full\\\"\",\"time\":"
@@ -347,21 +349,18 @@ static void test_regex_with_kv(void **state)
     (void)state;
     fixture_t f;
     fx_init(&f);
-    char text[1024];
-    snprintf(text, sizeof(text),
-             "name: rec\n"
-             "rules:\n"
-             "  - id: r\n"
-             "    regex: '^type=(?<type>\\w+) (?<pairs>.*)$'\n"
-             "    kv: {group: pairs, unwrap: msg, hex: [exe], nulls: [\"?\"], rest: rec}\n"
-             "    fields:\n"
-             "      x.type: \"{type}\"\n"
-             "      user.id: \"{uid}\"\n"
-             "      process.executable: \"{exe}\"\n"
-             "      source.address: {from: [addr, src]}\n"
-             "      x.op: \"{op}\"\n%s",
-             sample_tail);
-    write_file(&f, "rec.yaml", text);
+    write_parser(&f, "rec.yaml",
+                 "name: rec\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    regex: '^type=(?<type>\\w+) (?<pairs>.*)$'\n"
+                 "    kv: {group: pairs, unwrap: msg, hex: [exe], nulls: [\"?\"], rest: rec}\n"
+                 "    fields:\n"
+                 "      x.type: \"{type}\"\n"
+                 "      user.id: \"{uid}\"\n"
+                 "      process.executable: \"{exe}\"\n"
+                 "      source.address: {from: [addr, src]}\n"
+                 "      x.op: \"{op}\"\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), 0);
     /* uid of the outer text wins over the one inside msg; exe is hex for
@@ -392,20 +391,18 @@ static void test_regex_prefilter(void **state)
     (void)state;
     fixture_t f;
     fx_init(&f);
-    char text[1024];
-    snprintf(text, sizeof(text),
-             "name: pf\n"
-             "rules:\n"
-             "  - {id: a, regex: '(?i)^accepted (?<v>\\S+)', fields: {x.v: '{v}'}, set: {x.r: a}}\n"
-             "  - {id: b, regex: '^[Ii]nvalid (?<v>\\S+)', fields: {x.v: '{v}'}, set: {x.r: b}}\n"
-             "  - {id: c, regex: '^(?:error: )?Received (?<v>\\w+)', fields: {x.v: '{v}'}, "
-             "set: {x.r: c}}\n"
-             "  - {id: d, regex: '(*UTF)(?i)^state=(?<v>\\w+)', fields: {x.v: '{v}'}, "
-             "set: {x.r: d}}\n"
-             "  - {id: e, regex: '^\\s*\\{(?<v>.*)', fields: {x.v: '{v}'}, set: {x.r: e}}\n"
-             "  - {id: f, regex: '^(?<v>.{0,3})$', fields: {x.v: '{v}'}, set: {x.r: f}}\n%s",
-             sample_tail);
-    write_file(&f, "pf.yaml", text);
+    write_parser(
+        &f, "pf.yaml",
+        "name: pf\n"
+        "rules:\n"
+        "  - {id: a, regex: '(?i)^accepted (?<v>\\S+)', fields: {x.v: '{v}'}, set: {x.r: a}}\n"
+        "  - {id: b, regex: '^[Ii]nvalid (?<v>\\S+)', fields: {x.v: '{v}'}, set: {x.r: b}}\n"
+        "  - {id: c, regex: '^(?:error: )?Received (?<v>\\w+)', fields: {x.v: '{v}'}, "
+        "set: {x.r: c}}\n"
+        "  - {id: d, regex: '(*UTF)(?i)^state=(?<v>\\w+)', fields: {x.v: '{v}'}, "
+        "set: {x.r: d}}\n"
+        "  - {id: e, regex: '^\\s*\\{(?<v>.*)', fields: {x.v: '{v}'}, set: {x.r: e}}\n"
+        "  - {id: f, regex: '^(?<v>.{0,3})$', fields: {x.v: '{v}'}, set: {x.r: f}}\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), 0);
     static const char *const cases[][2] = {
@@ -438,16 +435,13 @@ static void test_when_regex_memo(void **state)
     (void)state;
     fixture_t f;
     fx_init(&f);
-    char text[1024];
-    snprintf(text, sizeof(text),
-             "name: web\n"
-             "when:\n"
-             "  - container.image.name: {regex: '(^|/)nginx$'}\n"
-             "  - {process.name: web, message: {regex: '^GET '}}\n"
-             "rules:\n"
-             "  - {id: all, regex: '^(?<v>\\S+)', fields: {x.v: '{v}'}}\n%s",
-             sample_tail);
-    write_file(&f, "web.yaml", text);
+    write_parser(&f, "web.yaml",
+                 "name: web\n"
+                 "when:\n"
+                 "  - container.image.name: {regex: '(^|/)nginx$'}\n"
+                 "  - {process.name: web, message: {regex: '^GET '}}\n"
+                 "rules:\n"
+                 "  - {id: all, regex: '^(?<v>\\S+)', fields: {x.v: '{v}'}}\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), 0);
     static const struct {
@@ -482,21 +476,19 @@ static void test_field_map(void **state)
     (void)state;
     fixture_t f;
     fx_init(&f);
-    char text[1024];
-    snprintf(text, sizeof(text),
-             "name: web\n"
-             "rules:\n"
-             "  - id: r\n"
-             "    regex: '^(?<status>\\d+) (?<kind>\\w+)'\n"
-             "    fields:\n"
-             "      event.outcome: {from: status, map: {\"4*\": failure, \"5*\": failure, "
-             "\"*\": success}}\n"
-             "      event.type: {from: kind, map: {add: [user, creation], del: [user, "
-             "deletion]}}\n"
-             "      x.m: {from: kind, map: {ab: exact, \"a*\": prefix, abc: late, a: one, a: two, "
-             "\"*\": other}}\n%s",
-             sample_tail);
-    write_file(&f, "web.yaml", text);
+    write_parser(
+        &f, "web.yaml",
+        "name: web\n"
+        "rules:\n"
+        "  - id: r\n"
+        "    regex: '^(?<status>\\d+) (?<kind>\\w+)'\n"
+        "    fields:\n"
+        "      event.outcome: {from: status, map: {\"4*\": failure, \"5*\": failure, "
+        "\"*\": success}}\n"
+        "      event.type: {from: kind, map: {add: [user, creation], del: [user, "
+        "deletion]}}\n"
+        "      x.m: {from: kind, map: {ab: exact, \"a*\": prefix, abc: late, a: one, a: two, "
+        "\"*\": other}}\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), 0);
     assert_string_equal(parse(&f, "404 add", NULL),
@@ -526,17 +518,14 @@ static void test_json_names(void **state)
     (void)state;
     fixture_t f;
     fx_init(&f);
-    char text[1024];
-    snprintf(text, sizeof(text),
-             "name: app\n"
-             "rules:\n"
-             "  - id: json\n"
-             "    json: {rest: app}\n"
-             "    fields:\n"
-             "      user.name: \"{a.b}\"\n"
-             "      x.n: {from: n, type: long}\n%s",
-             sample_tail);
-    write_file(&f, "app.yaml", text);
+    write_parser(&f, "app.yaml",
+                 "name: app\n"
+                 "rules:\n"
+                 "  - id: json\n"
+                 "    json: {rest: app}\n"
+                 "    fields:\n"
+                 "      user.name: \"{a.b}\"\n"
+                 "      x.n: {from: n, type: long}\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), 0);
     const char *out =
@@ -570,27 +559,18 @@ static void test_chain_reroutes(void **state)
     (void)state;
     fixture_t f;
     fx_init(&f);
-    char text[1024];
-    snprintf(text, sizeof(text),
-             "name: a\nwhen: [{x.src: s}]\nrules:\n  - id: r\n    regex: '^a:(?<rest>.*)'\n"
-             "    fields: {message: \"{rest}\", x.gone: \"{rest}\"}\n    set: {x.kind: k}\n%s",
-             sample_tail);
-    write_file(&f, "1a.yaml", text);
-    snprintf(text, sizeof(text),
-             "name: b\nwhen: [{x.src: s}]\nrules:\n  - {id: r, regex: '^(?<v>\\w+)$', "
-             "fields: {x.b: \"{v}\"}}\n%s",
-             sample_tail);
-    write_file(&f, "2b.yaml", text);
-    snprintf(text, sizeof(text),
-             "name: c\nwhen: [{x.src: s, message: {regex: '^X'}}]\nrules:\n"
-             "  - {id: r, regex: '^X(?<v>\\w*)', fields: {x.c: \"{v}\"}}\n%s",
-             sample_tail);
-    write_file(&f, "3c.yaml", text);
-    snprintf(text, sizeof(text),
-             "name: d\nwhen: [{x.kind: j}, {x.gone: {regex: '^Q'}}]\nrules:\n"
-             "  - {id: r, regex: '^(?<v>.*)', fields: {x.d: \"{v}\"}}\n%s",
-             sample_tail);
-    write_file(&f, "4d.yaml", text);
+    write_parser(&f, "1a.yaml",
+                 "name: a\nwhen: [{x.src: s}]\nrules:\n  - id: r\n    regex: '^a:(?<rest>.*)'\n"
+                 "    fields: {message: \"{rest}\", x.gone: \"{rest}\"}\n    set: {x.kind: k}\n");
+    write_parser(&f, "2b.yaml",
+                 "name: b\nwhen: [{x.src: s}]\nrules:\n  - {id: r, regex: '^(?<v>\\w+)$', "
+                 "fields: {x.b: \"{v}\"}}\n");
+    write_parser(&f, "3c.yaml",
+                 "name: c\nwhen: [{x.src: s, message: {regex: '^X'}}]\nrules:\n"
+                 "  - {id: r, regex: '^X(?<v>\\w*)', fields: {x.c: \"{v}\"}}\n");
+    write_parser(&f, "4d.yaml",
+                 "name: d\nwhen: [{x.kind: j}, {x.gone: {regex: '^Q'}}]\nrules:\n"
+                 "  - {id: r, regex: '^(?<v>.*)', fields: {x.d: \"{v}\"}}\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), 0);
     /* round 1: a and b are candidates, a rewrites first; round 2: b still
@@ -629,10 +609,10 @@ static void test_first_round_memo(void **state)
         {"p4.yaml", "name: p4\nwhen: [{message: {regex: '^J'}}]\n"},
     };
     for (size_t i = 0; i < 4; i++) {
-        char text[512];
-        snprintf(text, sizeof(text), "%srules:\n  - {id: r, regex: '^', set: {x.%c: y}}\n%s",
-                 files[i][1], files[i][0][1], sample_tail);
-        write_file(&f, files[i][0], text);
+        char head[256];
+        snprintf(head, sizeof(head), "%srules:\n  - {id: r, regex: '^', set: {x.%c: y}}\n",
+                 files[i][1], files[i][0][1]);
+        write_parser(&f, files[i][0], head);
     }
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), 0);
@@ -666,17 +646,12 @@ static void test_chain_ends(void **state)
     (void)state;
     fixture_t f;
     fx_init(&f);
-    char text[1024];
-    snprintf(text, sizeof(text),
-             "name: a\nwhen: [{x.route: a}]\nrules:\n  - id: r\n    regex: '^a(?<rest>.*)'\n"
-             "    fields: {message: \"{rest}\", x.route: b, x.a: \"yes\"}\n%s",
-             sample_tail);
-    write_file(&f, "a.yaml", text);
-    snprintf(text, sizeof(text),
-             "name: b\nwhen: [{x.route: b}]\nrules:\n  - id: r\n    regex: '^b(?<rest>.*)'\n"
-             "    fields: {message: \"{rest}\", x.route: a, x.b: \"yes\"}\n%s",
-             sample_tail);
-    write_file(&f, "b.yaml", text);
+    write_parser(&f, "a.yaml",
+                 "name: a\nwhen: [{x.route: a}]\nrules:\n  - id: r\n    regex: '^a(?<rest>.*)'\n"
+                 "    fields: {message: \"{rest}\", x.route: b, x.a: \"yes\"}\n");
+    write_parser(&f, "b.yaml",
+                 "name: b\nwhen: [{x.route: b}]\nrules:\n  - id: r\n    regex: '^b(?<rest>.*)'\n"
+                 "    fields: {message: \"{rest}\", x.route: a, x.b: \"yes\"}\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), 0);
     const char *out = parse(&f, "ababab", "x.route", "a", NULL);
