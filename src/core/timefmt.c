@@ -20,6 +20,16 @@
 
 #define NS_PER_SEC INT64_C(1000000000)
 
+/* secs + frac nanoseconds since the epoch; WHARF_EPARSE outside what
+ * nanoseconds in an int64_t reach (1677 to 2262): such a time is junk. */
+static int time_from_secs(int64_t secs, int64_t frac, int64_t *ns)
+{
+    if (secs <= INT64_MIN / NS_PER_SEC || secs >= INT64_MAX / NS_PER_SEC)
+        return WHARF_EPARSE;
+    *ns = secs * NS_PER_SEC + frac;
+    return 0;
+}
+
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
@@ -119,11 +129,7 @@ int wharf_time_parse(const char *s, size_t n, int64_t *ns)
         return WHARF_EPARSE;
     int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)h * 3600 +
                    (int64_t)mi * 60 + se - offset_s;
-    /* Nanoseconds in an int64_t reach from 1677 to 2262; outside is junk. */
-    if (secs <= INT64_MIN / 1000000000 || secs >= INT64_MAX / 1000000000)
-        return WHARF_EPARSE;
-    *ns = secs * 1000000000 + frac;
-    return 0;
+    return time_from_secs(secs, frac, ns);
 }
 
 static void put2(char *p, unsigned v)
@@ -264,8 +270,7 @@ static int parse_httpdate(const char *s, size_t n, int64_t *ns)
         return WHARF_EPARSE;
     tm.tm_year -= 1900;
     int64_t off = (int64_t)(zh * 3600 + zm * 60) * (s[21] == '-' ? -1 : 1);
-    *ns = (tm_utc_seconds(&tm) - off) * NS_PER_SEC;
-    return 0;
+    return time_from_secs(tm_utc_seconds(&tm) - off, 0, ns);
 }
 
 /* Dec 10 06:55:46[.fraction], the day possibly space-padded. */
@@ -285,8 +290,7 @@ static int parse_syslog(const char *s, size_t n, int64_t now_ns, int64_t *ns)
     int64_t frac = fraction_ns(s + 15, n - 15, &used);
     if (15 + used != n)
         return WHARF_EPARSE;
-    *ns = tm_seconds(&tm, 0, now_ns) * NS_PER_SEC + frac;
-    return 0;
+    return time_from_secs(tm_seconds(&tm, 0, now_ns), frac, ns);
 }
 
 static int parse_epoch(const char *s, size_t n, int64_t *ns)
@@ -302,8 +306,7 @@ static int parse_epoch(const char *s, size_t n, int64_t *ns)
     int64_t frac = fraction_ns(s + i, n - i, &used);
     if (i == 0 || i + used != n)
         return WHARF_EPARSE;
-    *ns = secs * NS_PER_SEC + frac;
-    return 0;
+    return time_from_secs(secs, frac, ns);
 }
 
 static int parse_with_format(const char *s, size_t n, const char *format, int64_t now_ns,
@@ -325,8 +328,7 @@ static int parse_with_format(const char *s, size_t n, const char *format, int64_
     int year_known = tm.tm_year != INT32_MIN;
     if (!year_known)
         tm.tm_year = 70;
-    *ns = (tm_seconds(&tm, year_known, now_ns) - off) * NS_PER_SEC;
-    return 0;
+    return time_from_secs(tm_seconds(&tm, year_known, now_ns) - off, 0, ns);
 }
 
 int wharf_time_parse_log(const char *s, size_t n, const char *format, int64_t now_ns, int64_t *ns)

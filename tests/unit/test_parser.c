@@ -148,6 +148,15 @@ static void test_log_timestamps(void **state)
     assert_int_not_equal(wharf_time_parse_log("Foo 10 06:55:46", 15, NULL, now, &ns), 0);
     assert_int_not_equal(wharf_time_parse_log("2024-13-01T00:00:00Z", 20, NULL, now, &ns), 0);
     assert_int_not_equal(wharf_time_parse_log("12/12", 5, "%d/%m/%Y", now, &ns), 0);
+    /* regression (fuzz_parsers): times past 2262 overflowed the nanoseconds */
+    static const char *const far[][2] = {{"16109653053.86", NULL},
+                                         {"10/Oct/9999:13:55:36 -0700", NULL},
+                                         {"9999-01-01 00:00:00", NULL},
+                                         {"01/01/3000", "%d/%m/%Y"}};
+    for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++)
+        if (wharf_time_parse_log(far[i][0], strlen(far[i][0]), far[i][1], now, &ns) == 0)
+            fail_msg("'%s' parsed as %lld", far[i][0], (long long)ns);
+    assert_true(log_time("9223372035.5", NULL, now) == INT64_C(9223372035500000000));
     /* the calendar arithmetic agrees with timegm over two centuries, with a
      * format and for HTTPDATE (leap days, month ends, negative times) */
     static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
