@@ -253,6 +253,25 @@ int parser_convert(wharf_event_t *e, parser_type t, const char *format, const ch
 
 /* ---- one rule -------------------------------------------------------------- */
 
+/* An object of more than KV_MAX_PAIRS members: all of them, on the heap
+ * (kept for the next such message). -ENOMEM when there is no room. */
+static int json_members_big(match_ctx_t *m)
+{
+    if (m->n_json > m->json_big_cap) {
+        wharf_json_member_t *v = realloc(m->json_big, m->n_json * sizeof(*v));
+        if (v == NULL)
+            return -ENOMEM;
+        m->json_big = v;
+        m->json_big_cap = m->n_json;
+    }
+    size_t n;
+    if (wharf_json_members(m->msg, m->msg_len, m->json_big, m->json_big_cap, &n) < 0 ||
+        n != m->n_json)
+        return -ENOMEM;
+    m->members = m->json_big;
+    return 0;
+}
+
 /* A JSON rule matches a message that is one JSON object. */
 static int json_members_read(match_ctx_t *m)
 {
@@ -262,9 +281,12 @@ static int json_members_read(match_ctx_t *m)
     if (i == m->msg_len || m->msg[i] != '{' ||
         wharf_json_members(m->msg, m->msg_len, m->json, KV_MAX_PAIRS, &m->n_json) < 0)
         return 0;
-    m->json_slow = m->n_json > KV_MAX_PAIRS;
+    m->members = m->json;
+    if (m->n_json > KV_MAX_PAIRS && json_members_big(m) < 0)
+        return 0;
+    m->json_slow = 0;
     for (size_t k = 0; k < m->n_json && !m->json_slow; k++)
-        m->json_slow = m->json[k].key_escaped;
+        m->json_slow = m->members[k].key_escaped;
     return 1;
 }
 
@@ -276,7 +298,7 @@ static int json_ref(const match_ctx_t *m, const char *path, size_t len, wharf_js
     if (m->json_slow)
         return wharf_json_find(m->msg, m->msg_len, path, len, v) == 1;
     for (size_t i = 0; i < m->n_json; i++) {
-        const wharf_json_member_t *j = &m->json[i];
+        const wharf_json_member_t *j = &m->members[i];
         size_t k = j->key.len;
         if (k > len || (k < len && path[k] != '.') || memcmp(j->key.ptr, path, k) != 0)
             continue;
@@ -503,8 +525,8 @@ static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *
     b->len = 0;
     wharf_buf_putc(b, '{');
     size_t kept = 0;
-    for (size_t i = 0; i < m->n_json && i < KV_MAX_PAIRS; i++) {
-        const wharf_json_member_t *j = &m->json[i];
+    for (size_t i = 0; i < m->n_json; i++) {
+        const wharf_json_member_t *j = &m->members[i];
         tmp->len = 0;
         wharf_str_t key = j->key;
         if (j->key_escaped && wharf_json_string_unescape(j->key, tmp) == 0)
@@ -1250,8 +1272,10 @@ void wharf_parsers_free(wharf_parsers_t *ps)
     free(ps->always);
     free(ps->done);
     free(ps->candidate);
-    if (ps->match != NULL)
+    if (ps->match != NULL) {
         free(ps->match->kv_ref);
+        free(ps->match->json_big);
+    }
     free(ps->match);
     free(ps->v);
     wharf_buf_free(&ps->scratch);

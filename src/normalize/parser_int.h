@@ -278,11 +278,13 @@ typedef struct match_ctx {
     int16_t kv_key_id[KV_MAX_PAIRS]; /* the pair's key in r->kv_keys, or -1 */
     size_t n_kv;
     long *kv_ref; /* per key id below r->n_kv_refs: the pair a reference reads, or -1 */
-    /* json: the members, read once; json_slow when a name is escaped or
-     * there are more than KV_MAX_PAIRS: references then search the text
-     * with wharf_json_find. */
+    /* json: the members, read once: members is json, or for an object of
+     * more than KV_MAX_PAIRS members the heap array json_big; json_slow
+     * when a name is escaped: references then search the text with
+     * wharf_json_find. */
     wharf_json_member_t json[KV_MAX_PAIRS];
-    size_t n_json;
+    wharf_json_member_t *members, *json_big;
+    size_t n_json, json_big_cap;
     int json_slow;
 } match_ctx_t;
 

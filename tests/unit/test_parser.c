@@ -341,6 +341,22 @@ static void test_json_rule(void **state)
                 NULL);
     assert_non_null(strstr(out, "\"app\":{\"a\":[1,{\"b\":\"\xc3\xa9\"}],\"c\":null}"));
     assert_non_null(strstr(out, "\"message\":\"m\""));
+    /* more members than fit the match's own array: every one is read */
+    wharf_buf_t big;
+    wharf_buf_init(&big);
+    wharf_buf_lit(&big, "{");
+    for (int i = 0; i < 300; i++) {
+        char member[32];
+        snprintf(member, sizeof(member), "\"k%d\":%d,", i, i);
+        wharf_buf_append(&big, member, strlen(member));
+    }
+    wharf_buf_lit(&big, "\"msg\":\"last\"}");
+    wharf_buf_putc(&big, '\0');
+    out = parse(&f, big.data, NULL);
+    assert_non_null(strstr(out, "\"message\":\"last\""));
+    assert_non_null(strstr(out, "\"k0\":0,"));
+    assert_non_null(strstr(out, "\"k299\":299}"));
+    wharf_buf_free(&big);
     /* not an object, or broken JSON: no match, message untouched */
     out = parse(&f, "plain text", NULL);
     assert_string_equal(out, "{\"message\":\"plain text\"}\n");
