@@ -16,9 +16,10 @@
 #define WHARF_JSON_PATH_CACHE 64
 #define WHARF_JSON_PATH_DEPTH 8
 
-/* A dynamic field's keys rendered once, as "a":{"b":{"c": with where each
- * component's key starts: parsers write the same few dynamic paths on
- * every event. */
+/* A field path's keys rendered once, as "a":{"b":{"c": with where each
+ * component's key starts (json.c keeps them for the static fields; the
+ * writer caches them for dynamic ones: parsers write the same few dynamic
+ * paths on every event). */
 typedef struct wharf_json_path_keys {
     uint16_t path_len, len; /* len 0: an empty entry */
     uint8_t depth;

@@ -374,44 +374,52 @@ typedef struct json_nest {
     int need_comma;
 } json_nest_t;
 
-/* Static fields have their keys pre-rendered: for "container.image.name",
- * text is "container":{"image":{"name": and comp_start says where each
- * component's key begins, so entering the field from any shared prefix is
- * one memcpy. shared[a][b] is how many leading components a and b share.
- * Built once; read-only afterwards. */
-#define JSON_MAX_DEPTH 8
-
-typedef struct json_layout {
-    char text[128];
-    uint8_t len;
-    uint8_t depth;
-    uint8_t comp_start[JSON_MAX_DEPTH];
-} json_layout_t;
-
-static json_layout_t json_layouts[WHARF_F__COUNT];
+/* A path's keys rendered once: for "container.image.name", text is
+ * "container":{"image":{"name": and comp_start says where each component's
+ * key begins, so entering the field from any shared prefix is one memcpy.
+ * Static fields have theirs built once (read-only afterwards, with
+ * shared[a][b]: how many leading components a and b share); dynamic ones
+ * are cached in the writer (json_path_keys). */
+static wharf_json_path_keys_t json_layouts[WHARF_F__COUNT];
 static uint8_t json_shared[WHARF_F__COUNT][WHARF_F__COUNT];
 static pthread_once_t json_layouts_once = PTHREAD_ONCE_INIT;
 
-static void json_layout_build(json_layout_t *l, wharf_str_t path)
+/* Renders path's keys into k; -1 when the path is too deep or too long. */
+static int json_path_keys_render(wharf_json_path_keys_t *k, wharf_str_t path)
 {
-    size_t start = 0;
-    l->len = 0;
-    l->depth = 0;
+    if (path.len > sizeof(k->path) || path_depth(path) > WHARF_JSON_PATH_DEPTH)
+        return -1;
+    wharf_buf_t text;
+    wharf_buf_init(&text);
+    uint8_t comp_start[WHARF_JSON_PATH_DEPTH];
+    size_t depth = 0, start = 0;
     for (size_t i = 0; i <= path.len; i++) {
         if (i < path.len && path.ptr[i] != '.')
             continue;
-        int leaf = i == path.len;
-        l->comp_start[l->depth++] = l->len;
-        l->len += (uint8_t)snprintf(l->text + l->len, sizeof(l->text) - l->len, "\"%.*s\":%s",
-                                    (int)(i - start), path.ptr + start, leaf ? "" : "{");
+        comp_start[depth++] = (uint8_t)(text.len < 255 ? text.len : 255);
+        wharf_json_write_string(&text, path.ptr + start, i - start);
+        wharf_buf_putc(&text, ':');
+        if (i < path.len)
+            wharf_buf_putc(&text, '{');
         start = i + 1;
     }
+    int fits = text.len <= sizeof(k->text);
+    if (fits) {
+        memcpy(k->path, path.ptr, path.len);
+        memcpy(k->text, text.data, text.len);
+        memcpy(k->comp_start, comp_start, depth);
+        k->path_len = (uint16_t)path.len;
+        k->len = (uint16_t)text.len;
+        k->depth = (uint8_t)depth;
+    }
+    wharf_buf_free(&text);
+    return fits ? 0 : -1;
 }
 
 static void json_layouts_init(void)
 {
     for (int a = 0; a < WHARF_F__COUNT; a++)
-        json_layout_build(&json_layouts[a], wharf_field_path_str((wharf_field_id)a));
+        (void)json_path_keys_render(&json_layouts[a], wharf_field_path_str((wharf_field_id)a));
     for (int a = 0; a < WHARF_F__COUNT; a++)
         for (int b = 0; b < WHARF_F__COUNT; b++)
             json_shared[a][b] = (uint8_t)path_common(wharf_field_path_str((wharf_field_id)a),
@@ -431,22 +439,29 @@ static wharf_str_t json_prev_path(const json_nest_t *st)
     return st->prev_field >= 0 ? wharf_field_path_str((wharf_field_id)st->prev_field) : st->prev;
 }
 
-/* json_nest_to() for a static field, from the pre-rendered layout. */
-static void json_nest_to_field(wharf_buf_t *b, json_nest_t *st, wharf_field_id f)
+/* Closes the objects past keep (clamped to what is open and to k's
+ * parents), then writes k's keys from there on. */
+static void json_enter(wharf_buf_t *b, json_nest_t *st, const wharf_json_path_keys_t *k,
+                       size_t keep)
 {
-    const json_layout_t *l = &json_layouts[f];
-    size_t keep = st->prev_field >= 0 ? json_shared[st->prev_field][f]
-                  : st->prev.ptr      ? path_common(st->prev, wharf_field_path_str(f))
-                                      : 0;
     if (keep > st->open)
         keep = st->open;
-    if (keep > (size_t)l->depth - 1)
-        keep = (size_t)l->depth - 1;
+    if (keep > (size_t)k->depth - 1)
+        keep = (size_t)k->depth - 1;
     json_close_to(b, st, keep);
     if (st->need_comma)
         wharf_buf_putc(b, ',');
-    wharf_buf_append(b, l->text + l->comp_start[keep], l->len - l->comp_start[keep]);
-    st->open = (size_t)l->depth - 1;
+    wharf_buf_append(b, k->text + k->comp_start[keep], k->len - k->comp_start[keep]);
+    st->open = (size_t)k->depth - 1;
+}
+
+/* json_nest_to() for a static field, from its pre-rendered keys. */
+static void json_nest_to_field(wharf_buf_t *b, json_nest_t *st, wharf_field_id f)
+{
+    size_t keep = st->prev_field >= 0 ? json_shared[st->prev_field][f]
+                  : st->prev.ptr      ? path_common(st->prev, wharf_field_path_str(f))
+                                      : 0;
+    json_enter(b, st, &json_layouts[f], keep);
     st->prev_field = (int)f;
 }
 
@@ -498,54 +513,27 @@ static const wharf_json_path_keys_t *json_path_keys(wharf_json_writer_t *w, whar
     if (json_path_keys_hit(&ways[1], path))
         return &ways[1];
     wharf_json_path_keys_t *k = &ways[w->path_keys_victim[set]];
-    if (path.len > sizeof(k->path) || path_depth(path) > WHARF_JSON_PATH_DEPTH)
+    if (json_path_keys_render(k, path) < 0)
         return NULL;
-    wharf_buf_t text;
-    wharf_buf_init(&text);
-    uint8_t comp_start[WHARF_JSON_PATH_DEPTH];
-    size_t depth = 0, start = 0;
-    for (size_t i = 0; i <= path.len; i++) {
-        if (i < path.len && path.ptr[i] != '.')
-            continue;
-        comp_start[depth++] = (uint8_t)(text.len < 255 ? text.len : 255);
-        wharf_json_write_string(&text, path.ptr + start, i - start);
-        wharf_buf_putc(&text, ':');
-        if (i < path.len)
-            wharf_buf_putc(&text, '{');
-        start = i + 1;
-    }
-    int fits = text.len <= sizeof(k->text);
-    if (fits) {
-        memcpy(k->path, path.ptr, path.len);
-        memcpy(k->text, text.data, text.len);
-        memcpy(k->comp_start, comp_start, depth);
-        k->path_len = (uint16_t)path.len;
-        k->len = (uint16_t)text.len;
-        k->depth = (uint8_t)depth;
-        w->path_keys_victim[set] ^= 1;
-    }
-    wharf_buf_free(&text);
-    return fits ? k : NULL;
+    w->path_keys_victim[set] ^= 1;
+    return k;
 }
 
 /* Closes and opens objects so that the next key written is path's leaf. */
 static void json_nest_to(wharf_json_writer_t *w, wharf_buf_t *b, json_nest_t *st, wharf_str_t path)
 {
     const wharf_json_path_keys_t *k = json_path_keys(w, path);
-    size_t depth = k != NULL ? k->depth : path_depth(path);
     wharf_str_t prev = json_prev_path(st);
     size_t keep = prev.ptr ? path_common(prev, path) : 0;
-    if (keep > st->open)
-        keep = st->open;
-    if (keep > depth - 1)
-        keep = depth - 1;
-    json_close_to(b, st, keep);
     if (k != NULL) {
-        if (st->need_comma)
-            wharf_buf_putc(b, ',');
-        wharf_buf_append(b, k->text + k->comp_start[keep], k->len - k->comp_start[keep]);
-        st->open = depth - 1;
+        json_enter(b, st, k, keep);
     } else {
+        size_t depth = path_depth(path);
+        if (keep > st->open)
+            keep = st->open;
+        if (keep > depth - 1)
+            keep = depth - 1;
+        json_close_to(b, st, keep);
         json_nest_to_slow(b, st, path, keep, depth);
     }
     st->prev = path;
