@@ -442,15 +442,8 @@ static void keep_original(wharf_event_t *e)
 /* The value of the first entry of f's map that s matches, or NULL. */
 static const wharf_value_t *map_value(const rule_field_t *f, const char *s, size_t n)
 {
-    long best = -1;
-    for (size_t h = parser_text_hash(s, n) & f->map_mask; f->map_hash[h] >= 0;
-         h = (h + 1) & f->map_mask) {
-        const field_map_entry_t *e = &f->map[f->map_hash[h]];
-        if (e->key_len == n && memcmp(e->key, s, n) == 0) {
-            best = f->map_hash[h];
-            break;
-        }
-    }
+    int id = parser_keys_find(&f->map_keys, s, n);
+    long best = id >= 0 ? f->map_first[id] : -1;
     for (size_t j = 0; j < f->n_map_prefixed && (best < 0 || f->map_prefixed[j] < best); j++) {
         const field_map_entry_t *e = &f->map[f->map_prefixed[j]];
         if (n >= e->key_len && memcmp(e->key, s, e->key_len) == 0)
@@ -480,18 +473,6 @@ static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field
 }
 
 /* ---- rest: what the fields did not take ------------------------------------ */
-
-/* A top-level key some field reads ("a" for {a.b}). */
-static int rest_taken(const parser_rule_t *r, const char *key, size_t n)
-{
-    for (size_t i = 0; i < r->n_taken; i++) {
-        wharf_str_t t = r->taken[i];
-        if (t.len >= n && n > 0 && t.ptr[0] == key[0] && memcmp(t.ptr, key, n) == 0 &&
-            (t.len == n || t.ptr[n] == '.'))
-            return 1;
-    }
-    return 0;
-}
 
 /* A member's value as rest keeps it: scalars as they are (strings
  * re-encoded), containers without whitespace and with their strings
@@ -531,7 +512,7 @@ static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *
         wharf_str_t key = j->key;
         if (j->key_escaped && wharf_json_string_unescape(j->key, tmp) == 0)
             key = (wharf_str_t){tmp->data, tmp->len};
-        if (rest_taken(m->r, key.ptr, key.len))
+        if (parser_keys_find(&m->r->keys, key.ptr, key.len) >= 0) /* a field reads it */
             continue;
         if (kept++)
             wharf_buf_putc(b, ',');
@@ -650,51 +631,21 @@ static void parsers_resolve_related(wharf_parsers_t *ps)
         ps->related_field[i] = wharf_field_lookup(related_sources[i].path, related_sources[i].len);
 }
 
-/* The keys a json or kv rule's fields read, which its rest leaves out. */
-static int parsers_resolve_taken(parser_rule_t *r)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < r->n_fields; i++)
-        n += r->fields[i].n_parts;
-    r->taken = calloc(n ? n : 1, sizeof(*r->taken));
-    if (r->taken == NULL)
-        return -ENOMEM;
-    for (size_t i = 0; i < r->n_fields; i++)
-        for (size_t j = 0; j < r->fields[i].n_parts; j++) {
-            const tpl_part_t *t = &r->fields[i].parts[j];
-            if (t->key != NULL && t->group <= 0)
-                r->taken[r->n_taken++] = (wharf_str_t){t->key, t->key_len};
-        }
-    return 0;
-}
-
 /* f's map as map_value() reads it. */
 static int parsers_resolve_map(rule_field_t *f)
 {
-    size_t slots = 8;
-    while (slots < 2 * f->n_map)
-        slots *= 2;
-    if (f->n_map > INT16_MAX)
-        return -ENOMEM;
-    f->map_hash = malloc(slots * sizeof(*f->map_hash));
+    f->map_first = calloc(f->n_map + 1, sizeof(*f->map_first));
     f->map_prefixed = calloc(f->n_map + 1, sizeof(*f->map_prefixed));
-    if (f->map_hash == NULL || f->map_prefixed == NULL)
+    if (f->map_first == NULL || f->map_prefixed == NULL ||
+        parser_keys_init(&f->map_keys, f->n_map) < 0)
         return -ENOMEM;
-    memset(f->map_hash, 0xff, slots * sizeof(*f->map_hash));
-    f->map_mask = slots - 1;
     for (size_t i = 0; i < f->n_map; i++) {
         const field_map_entry_t *e = &f->map[i];
-        if (e->prefix) {
+        size_t known = f->map_keys.n;
+        if (e->prefix)
             f->map_prefixed[f->n_map_prefixed++] = (uint16_t)i;
-            continue;
-        }
-        size_t h = parser_text_hash(e->key, e->key_len) & f->map_mask;
-        while (f->map_hash[h] >= 0 &&
-               !(f->map[f->map_hash[h]].key_len == e->key_len &&
-                 memcmp(f->map[f->map_hash[h]].key, e->key, e->key_len) == 0))
-            h = (h + 1) & f->map_mask;
-        if (f->map_hash[h] < 0)
-            f->map_hash[h] = (int16_t)i; /* a repeated key: the first entry stays */
+        else if (parser_keys_add(&f->map_keys, e->key, e->key_len) == (int)known)
+            f->map_first[known] = (uint16_t)i; /* a repeated key: the first entry stays */
     }
     return 0;
 }
@@ -715,9 +666,7 @@ static int parsers_resolve_rule(parser_rule_t *r)
         r->sets_related |= related_source(s->path);
     }
     r->rest_field_id = r->rest != NULL ? wharf_field_lookup(r->rest, strlen(r->rest)) : -1;
-    if (r->has_kv)
-        return parser_kv_keys_index(r);
-    return r->rest != NULL ? parsers_resolve_taken(r) : 0;
+    return r->has_kv || r->rest != NULL ? parser_rule_keys_index(r) : 0;
 }
 
 /* ---- one parser ------------------------------------------------------------ */
@@ -1143,8 +1092,8 @@ static int parsers_index(wharf_parsers_t *ps)
             return -ENOMEM;
         for (size_t r = 0; r < ps->v[p].n_rules; r++) {
             rule_route_writes(ps, &ps->v[p].rules[r]);
-            if (ps->v[p].rules[r].n_kv_refs > refs)
-                refs = ps->v[p].rules[r].n_kv_refs;
+            if (ps->v[p].rules[r].n_key_refs > refs)
+                refs = ps->v[p].rules[r].n_key_refs;
         }
     }
     ps->match->kv_ref = calloc(refs, sizeof(*ps->match->kv_ref));
@@ -1180,7 +1129,8 @@ static void rule_free(parser_rule_t *r)
             rule_value_free(&f->map[j].value);
         }
         free(f->map);
-        free(f->map_hash);
+        parser_keys_free(&f->map_keys);
+        free(f->map_first);
         free(f->map_prefixed);
     }
     for (size_t i = 0; i < r->n_set; i++) {
@@ -1188,11 +1138,10 @@ static void rule_free(parser_rule_t *r)
         free(r->set[i].path);
     }
     parser_re_free(&r->re);
-    parser_kv_keys_free(r);
+    parser_keys_free(&r->keys);
     free(r->fields);
     free(r->set);
     free(r->rest);
-    free(r->taken);
     parser_kv_opts_free(&r->kv);
     free(r->id);
 }

@@ -48,7 +48,7 @@ typedef struct tpl_part {
     int group; /* regex/grok: group number, else -1 */
     char *key; /* json/kv: key path; regex/grok: group name; else NULL */
     size_t key_len;
-    int key_id; /* a key=value key: its index in the rule's kv_keys, else -1 */
+    int key_id; /* a key: its id in the rule's keys, else -1 */
 } tpl_part_t;
 
 /* `map:` of a field: its value chosen by the text the reference gives. */
@@ -68,6 +68,22 @@ static inline uint32_t parser_text_hash(const char *s, size_t n)
     return h;
 }
 
+/* A set of short strings with ids, hashed (parser_keys.c). */
+typedef struct parser_keys {
+    wharf_str_t *keys; /* by id, in the order added */
+    size_t n, cap;
+    int16_t *slots; /* mask + 1: an id, or -1; NULL: an empty set */
+    size_t mask;
+} parser_keys_t;
+
+/* Room for max keys; 0 or -ENOMEM. */
+int parser_keys_init(parser_keys_t *k, size_t max);
+/* s's id, added when new; -1 when the set is full. */
+int parser_keys_add(parser_keys_t *k, const char *s, size_t n);
+/* s's id, or -1. */
+int parser_keys_find(const parser_keys_t *k, const char *s, size_t n);
+void parser_keys_free(parser_keys_t *k);
+
 typedef struct rule_field {
     char *path;
     size_t path_len;
@@ -79,10 +95,10 @@ typedef struct rule_field {
     int first_of;           /* `from: [a, b]`: parts are references, the first with a value wins */
     field_map_entry_t *map; /* the first entry matching the text gives the value */
     size_t n_map;
-    /* map, resolved at load: exact keys hashed (map_mask + 1 slots, the
-     * first entry of a key or -1), the "PREFIX*" entries' indexes in order */
-    int16_t *map_hash;
-    size_t map_mask;
+    /* map, resolved at load: the exact keys, with the first entry of each
+     * (by key id), and the "PREFIX*" entries' indexes in order */
+    parser_keys_t map_keys;
+    uint16_t *map_first;
     uint16_t *map_prefixed;
     size_t n_map_prefixed;
 } rule_field_t;
@@ -117,19 +133,14 @@ typedef struct parser_rule {
     size_t n_fields;
     rule_set_t *set;
     size_t n_set;
-    char *rest;         /* json/kv: object for keys no field took, or NULL */
-    int rest_field_id;  /* rest as a fixed event field, or -1 */
-    wharf_str_t *taken; /* rest: the keys fields read (resolved at load) */
-    size_t n_taken;
-    int has_kv; /* a kv rule, or a regex/grok rule with kv options */
+    char *rest;        /* json/kv: object for keys no field took, or NULL */
+    int rest_field_id; /* rest as a fixed event field, or -1 */
+    int has_kv;        /* a kv rule, or a regex/grok rule with kv options */
     kv_opts_t kv;
-    /* has_kv: the keys fields read, then the leading components of dotted
-     * ones (which rest leaves out too), in a hash table built at load, so
-     * that a pair's key is looked up once per match */
-    wharf_str_t *kv_keys;
-    size_t n_kv_keys, n_kv_refs; /* ids below n_kv_refs are read by fields */
-    int16_t *kv_key_hash;        /* kv_key_mask + 1 slots: an id, or -1 */
-    size_t kv_key_mask;
+    /* kv or rest: the keys fields read (ids below n_key_refs), then the
+     * leading components of dotted ones, which rest leaves out too */
+    parser_keys_t keys;
+    size_t n_key_refs;
     int sets_message;
     int sets_related;      /* sets a field related.ip / related.user is made of */
     uint64_t route_writes; /* the route paths its match may change (as when_item.paths) */
@@ -275,9 +286,9 @@ typedef struct match_ctx {
     int n_groups;
     wharf_str_t kv_key[KV_MAX_PAIRS], kv_val[KV_MAX_PAIRS];
     unsigned char kv_flags[KV_MAX_PAIRS];
-    int16_t kv_key_id[KV_MAX_PAIRS]; /* the pair's key in r->kv_keys, or -1 */
+    int16_t kv_key_id[KV_MAX_PAIRS]; /* the pair's key in r->keys, or -1 */
     size_t n_kv;
-    long *kv_ref; /* per key id below r->n_kv_refs: the pair a reference reads, or -1 */
+    long *kv_ref; /* per key id below r->n_key_refs: the pair a reference reads, or -1 */
     /* json: the members, read once: members is json, or for an object of
      * more than KV_MAX_PAIRS members the heap array json_big; json_slow
      * when a name is escaped: references then search the text with
@@ -295,10 +306,9 @@ void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n
 /* The value of pair i as an event takes it: unescaped, hex decoded; may
  * copy into e's arena. NULL when out of memory. */
 const char *parser_kv_text(wharf_event_t *e, const match_ctx_t *m, size_t i, size_t *n);
-/* Builds r's kv_keys table from its fields' key references and sets their
- * key_id; 0 or -ENOMEM. */
-int parser_kv_keys_index(parser_rule_t *r);
-void parser_kv_keys_free(parser_rule_t *r);
+/* Builds r's keys from its fields' key references and sets their key_id;
+ * 0 or -ENOMEM. */
+int parser_rule_keys_index(parser_rule_t *r);
 void parser_kv_opts_free(kv_opts_t *o);
 
 /* The text of field path in e (NULL when absent or not text); may render

@@ -26,33 +26,7 @@ static int kv_listed(char *const *list, size_t n, const char *s, size_t len)
 
 /* ---- the keys a rule reads ---------------------------------------------- */
 
-static int kv_key_id(const parser_rule_t *r, const char *s, size_t n)
-{
-    if (r->kv_key_hash == NULL)
-        return -1;
-    for (size_t h = parser_text_hash(s, n) & r->kv_key_mask;; h = (h + 1) & r->kv_key_mask) {
-        int id = r->kv_key_hash[h];
-        if (id < 0 || (r->kv_keys[id].len == n && memcmp(r->kv_keys[id].ptr, s, n) == 0))
-            return id;
-    }
-}
-
-/* Adds s unless it is there; its id. */
-static int kv_key_add(parser_rule_t *r, const char *s, size_t n)
-{
-    int id = kv_key_id(r, s, n);
-    if (id >= 0)
-        return id;
-    id = (int)r->n_kv_keys++;
-    r->kv_keys[id] = (wharf_str_t){s, n};
-    size_t h = parser_text_hash(s, n) & r->kv_key_mask;
-    while (r->kv_key_hash[h] >= 0)
-        h = (h + 1) & r->kv_key_mask;
-    r->kv_key_hash[h] = (int16_t)id;
-    return id;
-}
-
-int parser_kv_keys_index(parser_rule_t *r)
+int parser_rule_keys_index(parser_rule_t *r)
 {
     size_t refs = 0, dots = 0;
     for (size_t i = 0; i < r->n_fields; i++)
@@ -62,43 +36,30 @@ int parser_kv_keys_index(parser_rule_t *r)
             for (size_t k = 0; t->key != NULL && k < t->key_len; k++)
                 dots += t->key[k] == '.';
         }
-    size_t slots = 8;
-    while (slots < 2 * (refs + dots))
-        slots *= 2;
-    if (refs + dots > INT16_MAX)
+    if (parser_keys_init(&r->keys, refs + dots) < 0)
         return -ENOMEM;
-    r->kv_keys = calloc(refs + dots + 1, sizeof(*r->kv_keys));
-    r->kv_key_hash = malloc(slots * sizeof(*r->kv_key_hash));
-    if (r->kv_keys == NULL || r->kv_key_hash == NULL)
-        return -ENOMEM;
-    memset(r->kv_key_hash, 0xff, slots * sizeof(*r->kv_key_hash));
-    r->kv_key_mask = slots - 1;
     for (size_t i = 0; i < r->n_fields; i++)
         for (size_t j = 0; j < r->fields[i].n_parts; j++) {
             tpl_part_t *t = &r->fields[i].parts[j];
-            t->key_id = t->key != NULL && t->group <= 0 ? kv_key_add(r, t->key, t->key_len) : -1;
+            t->key_id = t->key != NULL && t->group <= 0
+                            ? parser_keys_add(&r->keys, t->key, t->key_len)
+                            : -1;
         }
-    r->n_kv_refs = r->n_kv_keys;
-    for (size_t id = 0; id < r->n_kv_refs; id++) {
-        wharf_str_t k = r->kv_keys[id];
-        for (size_t i = 0; i < k.len; i++)
+    r->n_key_refs = r->keys.n;
+    for (size_t id = 0; id < r->n_key_refs; id++) {
+        wharf_str_t k = r->keys.keys[id];
+        for (size_t i = 1; i < k.len; i++)
             if (k.ptr[i] == '.')
-                kv_key_add(r, k.ptr, i);
+                parser_keys_add(&r->keys, k.ptr, i);
     }
     return 0;
-}
-
-void parser_kv_keys_free(parser_rule_t *r)
-{
-    free(r->kv_keys);
-    free(r->kv_key_hash);
 }
 
 /* ---- splitting ---------------------------------------------------------- */
 
 void parser_kv_begin(match_ctx_t *m)
 {
-    for (size_t i = 0; i < m->r->n_kv_refs; i++)
+    for (size_t i = 0; i < m->r->n_key_refs; i++)
         m->kv_ref[i] = -1;
 }
 
@@ -110,8 +71,8 @@ static void kv_add(match_ctx_t *m, const kv_opts_t *o, wharf_str_t key, wharf_st
     if (m->n_kv >= KV_MAX_PAIRS || key.len == 0 ||
         kv_listed(o->nulls, o->n_nulls, val.ptr, val.len))
         return;
-    int id = kv_key_id(m->r, key.ptr, key.len);
-    if (id >= 0 && (size_t)id < m->r->n_kv_refs &&
+    int id = parser_keys_find(&m->r->keys, key.ptr, key.len);
+    if (id >= 0 && (size_t)id < m->r->n_key_refs &&
         (!(flags & KV_NESTED) || m->kv_ref[id] < 0 || (m->kv_flags[m->kv_ref[id]] & KV_NESTED)))
         m->kv_ref[id] = (long)m->n_kv;
     m->kv_key[m->n_kv] = key;
