@@ -1024,8 +1024,7 @@ static int parser_index_first_rules(parser_t *p)
         const parser_re_t *re = &p->rules[i].re;
         int regex = p->rules[i].kind == RK_GROK || p->rules[i].kind == RK_REGEX;
         for (unsigned c = 0; c < 256; c++)
-            if (!regex ||
-                (re->code != NULL && (!re->first_known || (re->first[c / 8] >> (c % 8) & 1))))
+            if (!regex || parser_re_may_start(re, (unsigned char)c))
                 p->first_rules[c] |= UINT64_C(1) << i;
     }
     return 0;

@@ -36,6 +36,11 @@ typedef struct parser_re {
 
 /* 0 or -1 with PCRE2's message and the offset in err. */
 int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t err_len);
+/* 0 when no subject starting with byte c can match re. */
+static inline int parser_re_may_start(const parser_re_t *re, unsigned char c)
+{
+    return re->code != NULL && (!re->first_known || (re->first[c / 8] >> (c % 8) & 1));
+}
 /* PCRE2's count of groups set (> 0) on a match, 0 when there is none. */
 int parser_re_match(parser_re_t *re, const char *s, size_t n);
 void parser_re_free(parser_re_t *re);

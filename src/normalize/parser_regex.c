@@ -82,13 +82,9 @@ int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t er
 
 int parser_re_match(parser_re_t *re, const char *s, size_t n)
 {
-    if (re->code == NULL || n < re->min_len)
+    if (re->code == NULL || n < re->min_len ||
+        (re->first_known && (n == 0 || !parser_re_may_start(re, (unsigned char)s[0]))))
         return 0;
-    if (re->first_known) {
-        unsigned char c = n > 0 ? (unsigned char)s[0] : 0;
-        if (n == 0 || !(re->first[c / 8] & (1u << (c % 8))))
-            return 0;
-    }
     int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, NULL)
                      : pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, NULL);
     return rc > 0 ? rc : 0;
