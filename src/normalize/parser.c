@@ -724,17 +724,27 @@ static uint64_t parser_route_hash(size_t path, const char *value, size_t len)
     return parser_text_hash(value, len) ^ ((uint64_t)path * UINT64_C(0x9E3779B97F4A7C15));
 }
 
-/* The value of when path k in e, looked up once per routing round. */
+/* 1 when memo holds the bytes s; else 0, and memo holds them from now on.
+ * The memos of routing compare by content: container metadata and rule
+ * memory may be reused at the same address. */
+static int memo_same(wharf_buf_t *memo, const char *s, size_t n)
+{
+    if (memo->len == n && (n == 0 || memcmp(memo->data, s, n) == 0))
+        return 1;
+    memo->len = 0;
+    wharf_buf_append(memo, s, n);
+    return 0;
+}
+
 /* A label's value, from the memo when the labels are those of the last
- * lookup (compared by content: metadata memory may be reused). */
+ * lookup. */
 static void when_label_lookup(route_path_t *rp, wharf_event_t *e)
 {
     wharf_str_t labels = {"", 0};
     if (wharf_event_has(e, WHARF_F_CONTAINER_LABELS) &&
         e->v[WHARF_F_CONTAINER_LABELS].type == WHARF_V_RAW)
         labels = e->v[WHARF_F_CONTAINER_LABELS].u.str;
-    if (rp->memo_state != 0 && labels.len == rp->memo_labels.len &&
-        (labels.len == 0 || memcmp(labels.ptr, rp->memo_labels.data, labels.len) == 0)) {
+    if (memo_same(&rp->memo_labels, labels.ptr, labels.len) && rp->memo_state != 0) {
         rp->state = rp->memo_state;
         rp->text = rp->memo_text.len > 0 ? rp->memo_text.data : "";
         rp->text_len = rp->memo_text.len;
@@ -742,12 +752,12 @@ static void when_label_lookup(route_path_t *rp, wharf_event_t *e)
     }
     rp->text = field_text(e, rp->field, rp->path, rp->len, &rp->text_len);
     rp->state = rp->text != NULL ? 1 : 2;
-    rp->memo_labels.len = rp->memo_text.len = 0;
-    wharf_buf_append(&rp->memo_labels, labels.ptr, labels.len);
+    rp->memo_text.len = 0;
     wharf_buf_append(&rp->memo_text, rp->text ? rp->text : "", rp->text ? rp->text_len : 0);
     rp->memo_state = rp->state;
 }
 
+/* The value of when path k in e, looked up once per routing round. */
 static const char *when_text(wharf_parsers_t *ps, wharf_event_t *e, size_t k, size_t *len)
 {
     route_path_t *rp = &ps->route_paths[k];
@@ -763,16 +773,12 @@ static const char *when_text(wharf_parsers_t *ps, wharf_event_t *e, size_t k, si
 
 static int term_regex_matches(when_term_t *t, const char *s, size_t len)
 {
-    if (t->memo_result >= 0 && t->memo_subject.len == len &&
-        memcmp(t->memo_subject.data, s, len) == 0)
+    if (!t->memo)
+        return parser_re_match(&t->re, s, len) > 0;
+    if (memo_same(&t->memo_subject, s, len) && t->memo_result >= 0)
         return t->memo_result;
-    int matched = parser_re_match(&t->re, s, len) > 0;
-    if (t->memo) {
-        t->memo_subject.len = 0;
-        wharf_buf_append(&t->memo_subject, s, len);
-        t->memo_result = matched;
-    }
-    return matched;
+    t->memo_result = parser_re_match(&t->re, s, len) > 0;
+    return t->memo_result;
 }
 
 static int term_matches(wharf_parsers_t *ps, wharf_event_t *e, when_term_t *t)
@@ -798,6 +804,12 @@ static int item_matches(wharf_parsers_t *ps, wharf_event_t *e, when_item_t *w)
     return 1;
 }
 
+/* Route path k's bit in a mask of paths (past 64 paths, every bit). */
+static uint64_t route_path_bit(size_t k)
+{
+    return k < 64 ? UINT64_C(1) << k : ~UINT64_C(0);
+}
+
 static int parser_when_matches(wharf_parsers_t *ps, wharf_event_t *e, size_t p)
 {
     for (size_t i = 0; i < ps->v[p].n_when; i++)
@@ -815,7 +827,7 @@ static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e, uint64_t cha
                              int skip_message)
 {
     for (size_t k = 0; k < ps->n_route_paths; k++)
-        if (changed & (k < 64 ? UINT64_C(1) << k : ~UINT64_C(0)))
+        if (changed & route_path_bit(k))
             ps->route_paths[k].state = ps->route_paths[k].hashed = 0;
     for (size_t p = 0; p < ps->n; p++)
         if (ps->done[p])
@@ -862,15 +874,10 @@ static int route_first_same(wharf_parsers_t *ps, wharf_event_t *e, size_t k)
     size_t len;
     const char *s = when_text(ps, e, k, &len);
     unsigned char state = s != NULL ? 1 : 2;
-    if (state == rp->first_state &&
-        (s == NULL ||
-         (len == rp->first_text.len && (len == 0 || memcmp(s, rp->first_text.data, len) == 0))))
-        return 1;
+    int same = memo_same(&rp->first_text, s != NULL ? s : "", s != NULL ? len : 0) &&
+               state == rp->first_state;
     rp->first_state = state;
-    rp->first_text.len = 0;
-    if (s != NULL)
-        wharf_buf_append(&rp->first_text, s, len);
-    return 0;
+    return same;
 }
 
 /* The first round: the memo when every route path but message has the
@@ -979,11 +986,6 @@ static int route_list_add(size_t **list, size_t *n, size_t p, size_t item)
     v[2 * *n + 1] = item;
     (*n)++;
     return 0;
-}
-
-static uint64_t route_path_bit(size_t k)
-{
-    return k < 64 ? UINT64_C(1) << k : ~UINT64_C(0);
 }
 
 static int route_item(wharf_parsers_t *ps, size_t p, size_t item)
