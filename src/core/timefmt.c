@@ -4,11 +4,13 @@
  * timegm/gmtime_r are fine but RFC 3339 runs twice per event; the civil-date
  * arithmetic below (days from 1970-01-01 in the proleptic Gregorian calendar)
  * is branch-light and needs no locks; the log formats use it too (timegm
- * took more instructions than the rest of a parser's timestamp). Without a format, the usual shapes
- * are recognised: RFC 3339 / ISO 8601 (space or T, comma or dot before the fraction, no zone
- * meaning UTC), Apache's HTTPDATE, classic syslog without a year, and epoch seconds. A time without
- * a year (syslog) takes the year that puts it nearest to now, so a December line read in January is
- * not dated eleven months ahead. */
+ * took more instructions than the rest of a parser's timestamp). Without a
+ * format, the usual shapes are recognised: RFC 3339 / ISO 8601 (space or T,
+ * comma or dot before the fraction, no zone meaning UTC), Apache's HTTPDATE,
+ * classic syslog without a year, and epoch seconds. A time without a year
+ * (syslog) takes the year that puts it nearest to now, so a December line
+ * read in January is not dated eleven months ahead. Times outside what
+ * nanoseconds in an int64_t reach (1677 to 2262) are not times. */
 #include "wharf/timefmt.h"
 
 #include "wharf/common.h"
@@ -132,6 +134,19 @@ int wharf_time_parse(const char *s, size_t n, int64_t *ns)
     return time_from_secs(secs, frac, ns);
 }
 
+/* The day secs falls in, counted from 1970-01-01 (floor: before 1970 too),
+ * and the seconds into it. */
+static int64_t days_of(int64_t secs, int64_t *rem)
+{
+    int64_t days = secs / 86400;
+    *rem = secs % 86400;
+    if (*rem < 0) {
+        *rem += 86400;
+        days--;
+    }
+    return days;
+}
+
 static void put2(char *p, unsigned v)
 {
     p[0] = (char)('0' + v / 10);
@@ -146,11 +161,8 @@ void wharf_time_format(int64_t ns, char *out)
         frac += 1000000000;
         secs--;
     }
-    int64_t days = secs / 86400, rem = secs % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days--;
-    }
+    int64_t rem;
+    int64_t days = days_of(secs, &rem);
     int y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
@@ -216,11 +228,10 @@ static int64_t tm_seconds(struct tm *tm, int year_known, int64_t now_ns)
 {
     if (year_known)
         return tm_utc_seconds(tm);
-    int64_t now = now_ns / NS_PER_SEC;
-    int64_t now_days = now / 86400 - (now % 86400 < 0);
+    int64_t now = now_ns / NS_PER_SEC, now_rem;
     int now_year;
     unsigned now_month, now_day;
-    civil_from_days(now_days, &now_year, &now_month, &now_day);
+    civil_from_days(days_of(now, &now_rem), &now_year, &now_month, &now_day);
     int64_t best = 0, best_dist = INT64_MAX;
     for (int dy = -1; dy <= 1; dy++) {
         struct tm t = *tm;
