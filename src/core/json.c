@@ -3,10 +3,12 @@
  * Fields arrive in path order (the static table is sorted, dynamic fields
  * are sorted here), so nesting is a matter of comparing each path with the
  * previous one: close the objects they no longer share, open the new ones.
- * Strings are escaped through a 256-entry class table so that the common
- * case, a run of printable ASCII, is a scan and one memcpy. */
+ * Strings are escaped in runs: the common case, printable ASCII, is a
+ * scan for the next byte that needs care (bytescan.h) and one memcpy; that
+ * byte's 256-entry class says whether to escape it or check its UTF-8. */
 #include "wharf/json.h"
 
+#include "wharf/bytescan.h"
 #include "wharf/timefmt.h"
 
 #include <errno.h>
@@ -141,28 +143,6 @@ static char *json_escape_control(char *o, unsigned char c)
     return o;
 }
 
-/* Bytes that need no escaping, eight at a time: none below 0x20, none at
- * or above 0x80, no '"' and no '\\'. Returns where the safe run ends (a
- * multiple of eight past i, or less; the caller finishes byte by byte). */
-static size_t json_safe_prefix(const unsigned char *p, size_t i, size_t n)
-{
-    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-    while (i + 8 <= n) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
-        /* Classic zero-byte tests; a borrow can only cause a false alarm,
-         * which the byte loop then settles. */
-        uint64_t ctrl = (x - ones * 0x20) & ~x & highs;
-        uint64_t q = (quote - ones) & ~quote & highs;
-        uint64_t bs = (bslash - ones) & ~bslash & highs;
-        if ((ctrl | q | bs | (x & highs)) != 0)
-            break;
-        i += 8;
-    }
-    return i;
-}
-
 size_t wharf_json_write_string(wharf_buf_t *b, const char *s, size_t n)
 {
     /* Worst case: every byte becomes \u00XX (6 bytes); U+FFFD is only 3. */
@@ -173,9 +153,7 @@ size_t wharf_json_write_string(wharf_buf_t *b, const char *s, size_t n)
     size_t i = 0;
     *o++ = '"';
     while (i < n) {
-        size_t run = json_safe_prefix(p, i, n);
-        while (run < n && json_byte_class[p[run]] == 0)
-            run++;
+        size_t run = i + wharf_scan_json_unsafe(s + i, n - i);
         memcpy(o, p + i, run - i);
         o += run - i;
         i = run;

@@ -11,6 +11,7 @@
  * tags it invalid_json. It is lenient in two places that cannot change what
  * is shipped: the syntax of numbers in skipped values, and raw control bytes
  * inside strings (the writer escapes them). */
+#include "wharf/bytescan.h"
 #include "wharf/common.h"
 #include "wharf/docker.h"
 #include "wharf/json.h"
@@ -31,24 +32,6 @@ static void js_ws(jscan_t *s)
 {
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n'))
         s->p++;
-}
-
-/* The first '"' or '\\' in [p, end), or end: eight bytes at a time, since
- * log text is long and mostly plain. */
-static const char *js_find_special(const char *p, const char *end)
-{
-    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-    while (end - p >= 8) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-        if ((((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
-            break;
-        p += 8;
-    }
-    while (p < end && *p != '"' && *p != '\\')
-        p++;
-    return p;
 }
 
 /* Decodes the escape at q (a backslash) into *o; returns the bytes it took
@@ -73,7 +56,7 @@ static int js_string(jscan_t *s, wharf_str_t *out)
     const char *body = s->p + 1, *p = body, *end = s->end;
     char *buf = NULL, *o = NULL;
     for (;;) {
-        const char *q = js_find_special(p, end);
+        const char *q = p + wharf_scan_quote_bslash(p, (size_t)(end - p));
         if (q == end)
             return WHARF_EPARSE;
         if (buf != NULL) {
