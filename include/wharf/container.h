@@ -22,6 +22,9 @@ typedef struct wharf_label {
     char *value;
 } wharf_label_t;
 
+/* Top-level keys container metadata sets: container, orchestrator, kubernetes. */
+#define WHARF_CONTAINER_GROUPS 4
+
 typedef struct wharf_container_meta {
     char *id;
     char *name; /* without Docker's leading '/' */
@@ -52,6 +55,9 @@ typedef struct wharf_container_meta {
     uint8_t json_ids[WHARF_F__COUNT]; /* the ids json[] sets, in order (ids fit a byte) */
     uint32_t n_json_ids;
     char *json_text;
+    /* json[]'s fields per top-level key, rendered whole for the writer */
+    wharf_event_group_t groups[WHARF_CONTAINER_GROUPS];
+    uint32_t n_groups;
     /* change detection for Docker's files */
     struct timespec config_mtime, hostconfig_mtime;
 } wharf_container_meta_t;

@@ -152,13 +152,28 @@ typedef struct wharf_dyn_field {
 
 #define WHARF_EVENT_SET_WORDS ((WHARF_F__COUNT + 63) / 64)
 
+/* The fixed fields under one top-level key as a source sets them together
+ * on every event it makes (container metadata: "container", "orchestrator"),
+ * rendered once by wharf_json_group_render. While an event still holds
+ * exactly these values - the same fields set, each the same RAW slice - the
+ * JSON writer copies the text instead of writing the fields one by one;
+ * after any change to them it writes them one by one, to the same bytes. */
+typedef struct wharf_event_group {
+    uint16_t first, last;   /* the ids of the fixed fields under the key */
+    const wharf_str_t *raw; /* by field id: the RAW value set, ptr NULL for none */
+    char *text;             /* `"key":{...}`, malloc'd */
+    size_t text_len;
+} wharf_event_group_t;
+
 typedef struct wharf_event {
     uint64_t set[WHARF_EVENT_SET_WORDS]; /* bit per field id: is v[id] valid */
     uint32_t tags;                       /* bit per wharf_tag */
     uint32_t n_dyn;
     uint32_t cap_dyn;
-    wharf_dyn_field_t *dyn; /* in the event's arena */
-    wharf_arena_t *arena;   /* where strings made for this event live */
+    wharf_dyn_field_t *dyn;            /* in the event's arena */
+    wharf_arena_t *arena;              /* where strings made for this event live */
+    const wharf_event_group_t *groups; /* ascending ids, owned by the source */
+    uint32_t n_groups;
     wharf_value_t v[WHARF_F__COUNT];
 } wharf_event_t;
 
@@ -170,6 +185,8 @@ static inline void wharf_event_clear(wharf_event_t *e)
     e->n_dyn = 0;
     e->cap_dyn = 0;
     e->dyn = NULL;
+    e->groups = NULL;
+    e->n_groups = 0;
 }
 
 static inline int wharf_event_has(const wharf_event_t *e, wharf_field_id f)

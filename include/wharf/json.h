@@ -52,6 +52,12 @@ void wharf_json_write_long(wharf_buf_t *b, int64_t v);
  * when the dynamic fields could not be sorted. */
 int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf_buf_t *b);
 
+/* Renders the group of the fixed fields under member's top-level key with
+ * the values raw[] holds (indexed by field id; ptr NULL: not set) into g,
+ * as the writer writes them within an event. Returns 0 or -ENOMEM; free
+ * g->text when done. */
+int wharf_json_group_render(wharf_event_group_t *g, wharf_field_id member, const wharf_str_t *raw);
+
 /* A malloc'd NUL-terminated copy of s with each invalid UTF-8 byte replaced
  * by U+FFFD, as the writer would output it; NULL on out-of-memory. Keys are
  * compared in this form, so two byte strings that repair alike are one key. */

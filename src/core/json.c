@@ -518,57 +518,125 @@ static void json_nest_to(wharf_json_writer_t *w, wharf_buf_t *b, json_nest_t *st
     st->prev_field = -1;
 }
 
-static const wharf_dyn_field_t **json_sort_dyn(const wharf_event_t *e,
-                                               const wharf_dyn_field_t **stack, size_t stack_n)
+/* An event's dynamic fields in path order, and the next one to write. */
+typedef struct json_dyn {
+    const wharf_dyn_field_t **v;
+    uint32_t n, next;
+} json_dyn_t;
+
+/* Sorts e's dynamic fields into d, in stack when they fit. -ENOMEM. */
+static int json_sort_dyn(const wharf_event_t *e, json_dyn_t *d, const wharf_dyn_field_t **stack,
+                         size_t stack_n)
 {
-    const wharf_dyn_field_t **v = stack;
-    if (e->n_dyn > stack_n) {
-        v = malloc(e->n_dyn * sizeof(const wharf_dyn_field_t *));
-        if (v == NULL)
-            return NULL;
-    }
-    for (uint32_t i = 0; i < e->n_dyn; i++) {
-        const wharf_dyn_field_t *d = &e->dyn[i];
+    d->v = stack;
+    d->n = e->n_dyn;
+    d->next = 0;
+    if (d->n > stack_n && (d->v = malloc(d->n * sizeof(const wharf_dyn_field_t *))) == NULL)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < d->n; i++) {
+        const wharf_dyn_field_t *f = &e->dyn[i];
         uint32_t j = i;
-        while (j > 0 && wharf_path_compare(v[j - 1]->path, d->path) > 0) {
-            v[j] = v[j - 1];
+        while (j > 0 && wharf_path_compare(d->v[j - 1]->path, f->path) > 0) {
+            d->v[j] = d->v[j - 1];
             j--;
         }
-        v[j] = d;
+        d->v[j] = f;
     }
-    return v;
+    return 0;
 }
 
-/* Writes the sorted dynamic fields from *di on that sort before limit (all
- * of them when limit is NULL). */
+/* Writes the dynamic fields from d->next on that sort before limit (all of
+ * them when limit is NULL). */
 static void json_write_dyn_until(wharf_json_writer_t *w, wharf_buf_t *b, json_nest_t *st,
-                                 const wharf_dyn_field_t **dyn, uint32_t n, uint32_t *di,
-                                 const wharf_str_t *limit)
+                                 json_dyn_t *d, const wharf_str_t *limit)
 {
-    for (; *di < n && (limit == NULL || wharf_path_compare(dyn[*di]->path, *limit) < 0); (*di)++) {
-        json_nest_to(w, b, st, dyn[*di]->path);
-        json_write_value(w, b, &dyn[*di]->value);
+    for (; d->next < d->n && (limit == NULL || wharf_path_compare(d->v[d->next]->path, *limit) < 0);
+         d->next++) {
+        json_nest_to(w, b, st, d->v[d->next]->path);
+        json_write_value(w, b, &d->v[d->next]->value);
         st->need_comma = 1;
     }
+}
+
+/* 1 when e holds exactly g's values: the same fields set, each the same
+ * RAW slice. */
+static int json_group_intact(const wharf_event_t *e, const wharf_event_group_t *g)
+{
+    for (size_t f = g->first; f <= g->last; f++) {
+        const wharf_str_t *want = &g->raw[f];
+        if (wharf_event_has(e, (wharf_field_id)f) != (want->ptr != NULL))
+            return 0;
+        if (want->ptr != NULL && (e->v[f].type != WHARF_V_RAW || e->v[f].u.str.ptr != want->ptr ||
+                                  e->v[f].u.str.len != want->len))
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 when a dynamic field not yet written nests under the top-level key of
+ * path (it would have to go inside the group's object). */
+static int json_dyn_under(const json_dyn_t *d, wharf_str_t path)
+{
+    if (d->next >= d->n)
+        return 0;
+    const char *dot = memchr(path.ptr, '.', path.len);
+    wharf_str_t key = {path.ptr, dot != NULL ? (size_t)(dot - path.ptr) : path.len};
+    for (uint32_t i = d->next; i < d->n; i++) {
+        wharf_str_t p = d->v[i]->path;
+        if (p.len > key.len && p.ptr[key.len] == '.' && memcmp(p.ptr, key.ptr, key.len) == 0)
+            return 1;
+        if (wharf_path_compare(p, key) > 0)
+            return 0;
+    }
+    return 0;
+}
+
+/* At f, the first set field in g's range: writes g's text when the event
+ * still holds g's values, after the dynamic fields that sort before it.
+ * Returns the last field id it covered, or -1 when the fields must be
+ * written one by one. */
+static int json_write_group(wharf_json_writer_t *w, const wharf_event_t *e, wharf_buf_t *b,
+                            json_nest_t *st, json_dyn_t *d, const wharf_event_group_t *g,
+                            wharf_field_id f)
+{
+    wharf_str_t path = wharf_field_path_str(f);
+    if (!json_group_intact(e, g) || json_dyn_under(d, path))
+        return -1;
+    json_write_dyn_until(w, b, st, d, &path);
+    json_close_to(b, st, 0);
+    if (st->need_comma)
+        wharf_buf_putc(b, ',');
+    wharf_buf_append(b, g->text, g->text_len);
+    st->need_comma = 1;
+    st->prev_field = g->last;
+    return g->last;
 }
 
 int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf_buf_t *b)
 {
     const wharf_dyn_field_t *stack[64];
-    const wharf_dyn_field_t **dyn = json_sort_dyn(e, stack, 64);
-    if (dyn == NULL)
+    json_dyn_t d;
+    if (json_sort_dyn(e, &d, stack, 64) < 0)
         return -ENOMEM;
     pthread_once(&json_layouts_once, json_layouts_init);
     json_nest_t st = {{NULL, 0}, -1, 0, 0};
-    uint32_t di = 0;
+    uint32_t gi = 0;
+    int covered = -1; /* the last field id a group's text wrote */
     wharf_buf_putc(b, '{');
     /* the set fields in id order, which is path order */
     for (size_t word = 0; word < WHARF_EVENT_SET_WORDS; word++) {
         for (uint64_t bits = e->set[word]; bits != 0; bits &= bits - 1) {
             wharf_field_id f = (wharf_field_id)(word * 64 + (size_t)__builtin_ctzll(bits));
-            if (di < e->n_dyn) {
+            if ((int)f <= covered)
+                continue;
+            while (gi < e->n_groups && e->groups[gi].last < f)
+                gi++;
+            if (gi < e->n_groups && f >= e->groups[gi].first &&
+                (covered = json_write_group(w, e, b, &st, &d, &e->groups[gi++], f)) >= 0)
+                continue;
+            if (d.next < d.n) {
                 wharf_str_t path = wharf_field_path_str(f);
-                json_write_dyn_until(w, b, &st, dyn, e->n_dyn, &di, &path);
+                json_write_dyn_until(w, b, &st, &d, &path);
             }
             json_nest_to_field(b, &st, f);
             if (f == WHARF_F_TAGS)
@@ -578,13 +646,59 @@ int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf
             st.need_comma = 1;
         }
     }
-    json_write_dyn_until(w, b, &st, dyn, e->n_dyn, &di, NULL);
+    json_write_dyn_until(w, b, &st, &d, NULL);
     for (; st.open > 0; st.open--)
         wharf_buf_putc(b, '}');
     wharf_buf_lit(b, "}\n");
-    if (dyn != stack)
-        free(dyn);
+    if (d.v != stack)
+        free(d.v);
     return 0;
+}
+
+/* The range of fixed field ids under member's top-level key. */
+static void json_group_range(wharf_field_id member, uint16_t *first, uint16_t *last)
+{
+    wharf_str_t path = wharf_field_path_str(member);
+    const char *dot = memchr(path.ptr, '.', path.len);
+    size_t key = dot != NULL ? (size_t)(dot - path.ptr) + 1 : path.len;
+    int lo = (int)member, hi = (int)member;
+    while (lo > 0 && strncmp(wharf_field_path((wharf_field_id)(lo - 1)), path.ptr, key) == 0)
+        lo--;
+    while (hi + 1 < WHARF_F__COUNT &&
+           strncmp(wharf_field_path((wharf_field_id)(hi + 1)), path.ptr, key) == 0)
+        hi++;
+    *first = (uint16_t)lo;
+    *last = (uint16_t)hi;
+}
+
+int wharf_json_group_render(wharf_event_group_t *g, wharf_field_id member, const wharf_str_t *raw)
+{
+    memset(g, 0, sizeof(*g));
+    json_group_range(member, &g->first, &g->last);
+    g->raw = raw;
+    wharf_event_t *e = calloc(1, sizeof(*e));
+    wharf_json_writer_t *w = malloc(sizeof(*w));
+    wharf_buf_t b;
+    wharf_buf_init(&b);
+    int rc = e != NULL && w != NULL ? 0 : -ENOMEM;
+    if (rc == 0) {
+        wharf_json_writer_init(w);
+        for (size_t f = g->first; f <= g->last; f++)
+            if (raw[f].ptr != NULL)
+                wharf_event_set_raw(e, (wharf_field_id)f, raw[f].ptr, raw[f].len);
+        rc = wharf_json_write_event(w, e, &b);
+    }
+    /* "{" text "}\n" */
+    if (rc == 0 && (g->text = malloc(b.len)) == NULL)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        g->text_len = b.len - 3;
+        memcpy(g->text, b.data + 1, g->text_len);
+    }
+    wharf_buf_free(&b);
+    free(w);
+    free(e);
+    return rc;
 }
 
 /* ---- escapes, for the JSON readers (docker_line.c, json_find.c) ---- */

@@ -248,6 +248,31 @@ static void render_kubernetes(wharf_buf_t *b, render_slot_t *slots, const wharf_
     render_str(b, slots, WHARF_F_KUBERNETES_POD_UID, m->k8s_pod_uid);
 }
 
+static void container_groups_free(wharf_container_meta_t *m)
+{
+    for (uint32_t i = 0; i < m->n_groups; i++)
+        free(m->groups[i].text);
+    m->n_groups = 0;
+}
+
+/* One group per top-level key of json[]'s fields (json_ids ascend, so a
+ * key's fields are consecutive). */
+static int container_groups_render(wharf_container_meta_t *m)
+{
+    container_groups_free(m);
+    for (uint32_t i = 0; i < m->n_json_ids; i++) {
+        wharf_field_id f = (wharf_field_id)m->json_ids[i];
+        if (m->n_groups > 0 && f <= m->groups[m->n_groups - 1].last)
+            continue;
+        if (m->n_groups == WHARF_CONTAINER_GROUPS)
+            return 0; /* the rest are written field by field */
+        if (wharf_json_group_render(&m->groups[m->n_groups], f, m->json) < 0)
+            return -ENOMEM;
+        m->n_groups++;
+    }
+    return 0;
+}
+
 int wharf_container_finish(wharf_container_meta_t *m)
 {
     render_slot_t slots[WHARF_F__COUNT] = {{0, 0}};
@@ -276,7 +301,7 @@ int wharf_container_finish(wharf_container_meta_t *m)
         if (slots[f].len)
             m->json_ids[m->n_json_ids++] = (uint8_t)f;
     }
-    return 0;
+    return container_groups_render(m);
 }
 
 void wharf_container_enrich(wharf_event_t *e, const wharf_container_meta_t *m)
@@ -285,6 +310,8 @@ void wharf_container_enrich(wharf_event_t *e, const wharf_container_meta_t *m)
         wharf_field_id f = (wharf_field_id)m->json_ids[i];
         wharf_event_set_raw(e, f, m->json[f].ptr, m->json[f].len);
     }
+    e->groups = m->groups;
+    e->n_groups = m->n_groups;
 }
 
 void wharf_container_meta_free(wharf_container_meta_t *m)
@@ -302,6 +329,7 @@ void wharf_container_meta_free(wharf_container_meta_t *m)
     free(m->labels);
     free(m->labels_json);
     free(m->json_text);
+    container_groups_free(m);
     free(m->id);
     free(m->name);
     free(m->image_name);

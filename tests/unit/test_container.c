@@ -742,6 +742,15 @@ static void test_enrich_and_write(void **state)
         "\"stream\":\"stdout\"}\n";
     assert_string_equal(got, want);
     assert_no_secret(got, strlen(got));
+    /* the writer had each top-level key's fields as one text */
+    assert_int_equal(e.n_groups, 3);
+    const char *keys[] = {"\"container\":{", "\"kubernetes\":{", "\"orchestrator\":{"};
+    for (int i = 0; i < 3; i++) {
+        const wharf_event_group_t *g = &e.groups[i];
+        if (g->text_len < strlen(keys[i]) || memcmp(g->text, keys[i], strlen(keys[i])) != 0 ||
+            memmem(want, strlen(want), g->text, g->text_len) == NULL)
+            fail_msg("group %d: %.*s", i, (int)g->text_len, g->text);
+    }
 
     /* json-file attrs merged over the container's labels */
     const wharf_label_t attrs[] = {{"tag", "web"}, {"maintainer", "me"}};

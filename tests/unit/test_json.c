@@ -792,6 +792,163 @@ static void check_time(wharf_json_writer_t *w, int64_t ns, const char *want)
     wharf_buf_free(&b);
 }
 
+/* ---- pre-rendered groups (wharf_json_group_render) ---------------------- */
+
+typedef struct group_fixture {
+    fixture_t fx;
+    wharf_str_t raw[WHARF_F__COUNT];
+    wharf_event_group_t groups[2];
+} group_fixture_t;
+
+static void raw_set(wharf_str_t *raw, wharf_field_id f, const char *json)
+{
+    raw[f] = (wharf_str_t){json, strlen(json)};
+}
+
+/* Container metadata as enrich renders it: two groups, and an event that
+ * carries their fields and a few others. */
+static void group_init(group_fixture_t *g)
+{
+    memset(g, 0, sizeof(*g));
+    raw_set(g->raw, WHARF_F_CONTAINER_ID, "\"abc\"");
+    raw_set(g->raw, WHARF_F_CONTAINER_IMAGE_NAME, "\"nginx\"");
+    raw_set(g->raw, WHARF_F_CONTAINER_LABELS, "{\"team\":\"web\"}");
+    raw_set(g->raw, WHARF_F_ORCHESTRATOR_NAMESPACE, "\"prod\"");
+    assert_int_equal(wharf_json_group_render(&g->groups[0], WHARF_F_CONTAINER_IMAGE_NAME, g->raw),
+                     0);
+    assert_int_equal(wharf_json_group_render(&g->groups[1], WHARF_F_ORCHESTRATOR_NAMESPACE, g->raw),
+                     0);
+    fx_init(&g->fx);
+    wharf_event_t *e = &g->fx.e;
+    wharf_event_set_cstr(e, WHARF_F_AGENT_TYPE, "wharf");
+    for (int f = 0; f < WHARF_F__COUNT; f++)
+        if (g->raw[f].ptr != NULL)
+            wharf_event_set_raw(e, (wharf_field_id)f, g->raw[f].ptr, g->raw[f].len);
+    wharf_event_set_cstr(e, WHARF_F_MESSAGE, "hello");
+    e->groups = g->groups;
+    e->n_groups = 2;
+}
+
+static void group_free(group_fixture_t *g)
+{
+    free(g->groups[0].text);
+    free(g->groups[1].text);
+    fx_free(&g->fx);
+}
+
+/* The event's bytes with its groups must be those without them. */
+static void check_group_event(wharf_event_t *e, const char *want)
+{
+    uint32_t n = e->n_groups;
+    e->n_groups = 0;
+    check_event(e, want);
+    e->n_groups = n;
+    check_event(e, want);
+}
+
+static void test_group_render(void **state)
+{
+    (void)state;
+    group_fixture_t g;
+    group_init(&g);
+    assert_int_equal(g.groups[0].first, WHARF_F_CONTAINER_ID);
+    assert_string_equal(wharf_field_path(g.groups[0].last), "container.security_context.user");
+    assert_int_equal(g.groups[1].first, WHARF_F_ORCHESTRATOR_NAMESPACE);
+    assert_string_equal(wharf_field_path(g.groups[1].last), "orchestrator.type");
+    const char *want0 = "\"container\":{\"id\":\"abc\",\"image\":{\"name\":\"nginx\"},"
+                        "\"labels\":{\"team\":\"web\"}}";
+    assert_int_equal(g.groups[0].text_len, strlen(want0));
+    assert_memory_equal(g.groups[0].text, want0, strlen(want0));
+    assert_int_equal(g.groups[1].text_len, strlen("\"orchestrator\":{\"namespace\":\"prod\"}"));
+    assert_memory_equal(g.groups[1].text, "\"orchestrator\":{\"namespace\":\"prod\"}",
+                        g.groups[1].text_len);
+    check_group_event(&g.fx.e,
+                      "{\"agent\":{\"type\":\"wharf\"},\"container\":{\"id\":\"abc\","
+                      "\"image\":{\"name\":\"nginx\"},\"labels\":{\"team\":\"web\"}},"
+                      "\"message\":\"hello\",\"orchestrator\":{\"namespace\":\"prod\"}}\n");
+    group_free(&g);
+}
+
+/* The text is copied only while the event holds the group's values: with a
+ * marker text in place of the rendering, the marker shows exactly when the
+ * fields are untouched. */
+static void test_group_text_only_when_intact(void **state)
+{
+    (void)state;
+    static char marker[] = "\"container\":{\"marker\":1}";
+    const char *with_marker = "{\"agent\":{\"type\":\"wharf\"},\"container\":{\"marker\":1},"
+                              "\"message\":\"hello\",\"orchestrator\":{\"namespace\":\"prod\"}}\n";
+    group_fixture_t g;
+    group_init(&g);
+    free(g.groups[0].text);
+    g.groups[0].text = malloc(sizeof(marker));
+    assert_non_null(g.groups[0].text);
+    memcpy(g.groups[0].text, marker, sizeof(marker));
+    g.groups[0].text_len = sizeof(marker) - 1;
+    wharf_event_t *e = &g.fx.e;
+    check_event(e, with_marker);
+    /* the same text at another address is a change */
+    static const char other_nginx[] = "\"nginx\"";
+    wharf_event_set_raw(e, WHARF_F_CONTAINER_IMAGE_NAME, other_nginx, 7);
+    check_event(e, "{\"agent\":{\"type\":\"wharf\"},\"container\":{\"id\":\"abc\","
+                   "\"image\":{\"name\":\"nginx\"},\"labels\":{\"team\":\"web\"}},"
+                   "\"message\":\"hello\",\"orchestrator\":{\"namespace\":\"prod\"}}\n");
+    wharf_event_set_raw(e, WHARF_F_CONTAINER_IMAGE_NAME, g.raw[WHARF_F_CONTAINER_IMAGE_NAME].ptr,
+                        g.raw[WHARF_F_CONTAINER_IMAGE_NAME].len);
+    check_event(e, with_marker);
+    /* one field more in the group's range */
+    wharf_event_set_cstr(e, WHARF_F_CONTAINER_RUNTIME, "docker");
+    check_event(e, "{\"agent\":{\"type\":\"wharf\"},\"container\":{\"id\":\"abc\","
+                   "\"image\":{\"name\":\"nginx\"},\"labels\":{\"team\":\"web\"},"
+                   "\"runtime\":\"docker\"},"
+                   "\"message\":\"hello\",\"orchestrator\":{\"namespace\":\"prod\"}}\n");
+    wharf_event_unset(e, WHARF_F_CONTAINER_RUNTIME);
+    check_event(e, with_marker);
+    /* one field fewer */
+    wharf_event_unset(e, WHARF_F_CONTAINER_ID);
+    check_event(e, "{\"agent\":{\"type\":\"wharf\"},\"container\":{"
+                   "\"image\":{\"name\":\"nginx\"},\"labels\":{\"team\":\"web\"}},"
+                   "\"message\":\"hello\",\"orchestrator\":{\"namespace\":\"prod\"}}\n");
+    /* a dynamic field under the group's key */
+    group_free(&g);
+    group_init(&g);
+    memcpy(g.groups[0].text, "\"container\":{\"XX\":\"abc\",\"image\":{\"name\":\"nginx\"},", 20);
+    dyn_str(&g.fx.e, "container.zz", "z");
+    check_event(&g.fx.e,
+                "{\"agent\":{\"type\":\"wharf\"},\"container\":{\"id\":\"abc\","
+                "\"image\":{\"name\":\"nginx\"},\"labels\":{\"team\":\"web\"},\"zz\":\"z\"},"
+                "\"message\":\"hello\",\"orchestrator\":{\"namespace\":\"prod\"}}\n");
+    group_free(&g);
+}
+
+/* Dynamic fields around the groups keep their places, and a group whose
+ * fields are all gone is skipped for the next one. */
+static void test_group_dynamic_neighbours(void **state)
+{
+    (void)state;
+    group_fixture_t g;
+    group_init(&g);
+    wharf_event_t *e = &g.fx.e;
+    dyn_str(e, "b.x", "1");
+    dyn_str(e, "container_x.y", "2");
+    dyn_str(e, "orchestrator_z", "3");
+    dyn_str(e, "zz", "4");
+    check_group_event(e,
+                      "{\"agent\":{\"type\":\"wharf\"},\"b\":{\"x\":\"1\"},\"container\":{\"id\":"
+                      "\"abc\",\"image\":{\"name\":\"nginx\"},\"labels\":{\"team\":\"web\"}},"
+                      "\"container_x\":{\"y\":\"2\"},\"message\":\"hello\",\"orchestrator\":{"
+                      "\"namespace\":\"prod\"},\"orchestrator_z\":\"3\",\"zz\":\"4\"}\n");
+    wharf_event_unset(e, WHARF_F_CONTAINER_ID);
+    wharf_event_unset(e, WHARF_F_CONTAINER_IMAGE_NAME);
+    wharf_event_unset(e, WHARF_F_CONTAINER_LABELS);
+    memcpy(g.groups[1].text, "\"orchestratoR\"", 14);
+    check_event(e,
+                "{\"agent\":{\"type\":\"wharf\"},\"b\":{\"x\":\"1\"},\"container_x\":{\"y\":\"2\"},"
+                "\"message\":\"hello\",\"orchestratoR\":{\"namespace\":\"prod\"},"
+                "\"orchestrator_z\":\"3\",\"zz\":\"4\"}\n");
+    group_free(&g);
+}
+
 static void test_write_time(void **state)
 {
     wharf_json_writer_t w;
@@ -898,6 +1055,9 @@ int main(void)
         cmocka_unit_test(test_dynamic_field_set_twice),
         cmocka_unit_test(test_many_dynamic_fields),
         cmocka_unit_test(test_dynamic_keys_cache),
+        cmocka_unit_test(test_group_render),
+        cmocka_unit_test(test_group_text_only_when_intact),
+        cmocka_unit_test(test_group_dynamic_neighbours),
         cmocka_unit_test(test_write_time),
         cmocka_unit_test(test_time_cache_matches_uncached),
     };
