@@ -13,6 +13,7 @@
  * string contents, so truncated or garbled text is reported, not misread. */
 #include "wharf/json_find.h"
 
+#include "wharf/bytescan.h"
 #include "wharf/json.h"
 
 #include <errno.h>
@@ -107,12 +108,17 @@ int wharf_json_compact(wharf_str_t raw, wharf_buf_t *out, wharf_buf_t *tmp)
         }
         const char *body = ++p;
         int escaped = 0;
-        while (p < end && *p != '"') {
-            escaped |= *p == '\\';
-            p += *p == '\\' ? 2 : 1;
+        for (;;) {
+            p += wharf_scan_quote_bslash(p, (size_t)(end - p));
+            if (p == end)
+                return WHARF_EPARSE;
+            if (*p == '"')
+                break;
+            if (end - p < 2)
+                return WHARF_EPARSE;
+            escaped = 1;
+            p += 2;
         }
-        if (p >= end)
-            return WHARF_EPARSE;
         wharf_str_t s = {body, (size_t)(p - body)};
         p++;
         if (escaped) {
