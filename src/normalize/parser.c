@@ -198,18 +198,40 @@ static int convert_bool(const char *s, size_t n, int64_t *out)
     return -1;
 }
 
+/* Dotted-quad IPv4 as inet_pton() takes it: four decimal octets of at most
+ * 255, no leading zeros. Inline because nearly every address parsers see is
+ * one, and the copy inet_pton needs cost more than the check. */
+static int convert_ipv4(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (int octet = 0; octet < 4; octet++) {
+        if (octet > 0 && (i >= n || s[i++] != '.'))
+            return -1;
+        size_t start = i;
+        unsigned v = 0;
+        while (i < n && i - start < 4 && s[i] >= '0' && s[i] <= '9')
+            v = v * 10 + (unsigned)(s[i++] - '0');
+        size_t digits = i - start;
+        if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && s[start] == '0'))
+            return -1;
+    }
+    return i == n ? 0 : -1;
+}
+
 static int convert_ip(const char *s, size_t n)
 {
     char buf[64];
     unsigned char addr[16];
+    const char *zone = memchr(s, '%', n);
+    if (zone != NULL)
+        n = (size_t)(zone - s);
     if (n == 0 || n >= sizeof(buf))
         return -1;
+    if (memchr(s, ':', n) == NULL)
+        return convert_ipv4(s, n);
     memcpy(buf, s, n);
     buf[n] = '\0';
-    char *zone = strchr(buf, '%');
-    if (zone != NULL)
-        *zone = '\0';
-    return inet_pton(strchr(buf, ':') ? AF_INET6 : AF_INET, buf, addr) == 1 ? 0 : -1;
+    return inet_pton(AF_INET6, buf, addr) == 1 ? 0 : -1;
 }
 
 int parser_convert(wharf_event_t *e, parser_type t, const char *format, const char *s, size_t n,

@@ -9,6 +9,7 @@
 #include "wharf/parser.h"
 #include "wharf/timefmt.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pcre2.h>
 #include <setjmp.h>
@@ -263,6 +264,78 @@ static void write_parser(fixture_t *f, const char *name, const char *head)
     char text[2048];
     snprintf(text, sizeof(text), "%s%s", head, sample_tail);
     write_file(f, name, text);
+}
+
+/* inet_pton's answer for an address with an optional %zone. */
+static int ip_reference(const char *s)
+{
+    char buf[64];
+    unsigned char addr[16];
+    snprintf(buf, sizeof(buf), "%s", s);
+    char *zone = strchr(buf, '%');
+    if (zone != NULL)
+        *zone = '\0';
+    return buf[0] != '\0' && inet_pton(strchr(buf, ':') ? AF_INET6 : AF_INET, buf, addr) == 1;
+}
+
+/* type: ip accepts exactly what inet_pton does (IPv4 is checked inline):
+ * listed edge cases, then random strings of digits, dots and colons. */
+static void test_type_ip_as_inet_pton(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "ip.yaml",
+                 "name: ip\n"
+                 "rules:\n"
+                 "  - id: all\n"
+                 "    regex: '^(?<ip>.*)$'\n"
+                 "    fields: {source.ip: {from: ip, type: ip}}\n");
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), 0);
+    static const char *const listed[] = {"1.2.3.4",
+                                         "0.0.0.0",
+                                         "255.255.255.255",
+                                         "256.1.1.1",
+                                         "1.2.3",
+                                         "1.2.3.4.5",
+                                         "01.2.3.4",
+                                         "1.2.3.04",
+                                         "1.2.3.0",
+                                         "1..2.3",
+                                         ".1.2.3",
+                                         "1.2.3.",
+                                         "1.2.3.4 ",
+                                         "1.2.3.-4",
+                                         "1234.1.1.1",
+                                         "1.2.3.4%eth0",
+                                         "fe80::1%eth0",
+                                         "::1",
+                                         "::ffff:1.2.3.4",
+                                         "1.2.3.4:80",
+                                         "x1.2.3.4",
+                                         "999.999.999.999",
+                                         "0.0.0.00",
+                                         "1.2.3.4%",
+                                         "%eth0"};
+    char msg[64];
+    for (size_t i = 0; i < sizeof(listed) / sizeof(listed[0]) + 20000; i++) {
+        if (i < sizeof(listed) / sizeof(listed[0])) {
+            snprintf(msg, sizeof(msg), "%s", listed[i]);
+        } else {
+            static const char alphabet[] = "0123456789..:%12";
+            size_t n = 1 + (size_t)rand() % 16;
+            for (size_t j = 0; j < n; j++)
+                msg[j] = alphabet[(size_t)rand() % (sizeof(alphabet) - 1)];
+            msg[n] = '\0';
+        }
+        const char *out = parse(&f, msg, "process.name", "x", NULL);
+        int got = strstr(out, "\"source\":{\"ip\":") != NULL;
+        if (got != ip_reference(msg))
+            fail_msg("type ip on '%s': %s, inet_pton says %s", msg, got ? "valid" : "invalid",
+                     got ? "invalid" : "valid");
+    }
+    fx_free(&f);
 }
 
 static void test_kv_and_types(void **state)
@@ -849,6 +922,7 @@ int main(void)
         cmocka_unit_test(test_grok_captures_and_errors),
         cmocka_unit_test(test_log_timestamps),
         cmocka_unit_test(test_kv_and_types),
+        cmocka_unit_test(test_type_ip_as_inet_pton),
         cmocka_unit_test(test_json_rule),
         cmocka_unit_test(test_regex_with_kv),
         cmocka_unit_test(test_field_map),
