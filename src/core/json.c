@@ -573,19 +573,16 @@ static int json_group_intact(const wharf_event_t *e, const wharf_event_group_t *
     return 1;
 }
 
-/* 1 when a dynamic field not yet written nests under the top-level key of
- * path (it would have to go inside the group's object). */
+/* 1 when a dynamic field not yet written shares path's top-level key (it
+ * would have to go inside the group's object). They are sorted: past the
+ * first one that sorts after path without sharing the key, none does. */
 static int json_dyn_under(const json_dyn_t *d, wharf_str_t path)
 {
-    if (d->next >= d->n)
-        return 0;
-    const char *dot = memchr(path.ptr, '.', path.len);
-    wharf_str_t key = {path.ptr, dot != NULL ? (size_t)(dot - path.ptr) : path.len};
     for (uint32_t i = d->next; i < d->n; i++) {
         wharf_str_t p = d->v[i]->path;
-        if (p.len > key.len && p.ptr[key.len] == '.' && memcmp(p.ptr, key.ptr, key.len) == 0)
+        if (path_common(p, path) > 0)
             return 1;
-        if (wharf_path_compare(p, key) > 0)
+        if (wharf_path_compare(p, path) > 0)
             return 0;
     }
     return 0;
@@ -655,17 +652,14 @@ int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf
     return 0;
 }
 
-/* The range of fixed field ids under member's top-level key. */
+/* The range of fixed field ids under member's top-level key: those that
+ * share at least that component with it (json_shared). */
 static void json_group_range(wharf_field_id member, uint16_t *first, uint16_t *last)
 {
-    wharf_str_t path = wharf_field_path_str(member);
-    const char *dot = memchr(path.ptr, '.', path.len);
-    size_t key = dot != NULL ? (size_t)(dot - path.ptr) + 1 : path.len;
     int lo = (int)member, hi = (int)member;
-    while (lo > 0 && strncmp(wharf_field_path((wharf_field_id)(lo - 1)), path.ptr, key) == 0)
+    while (lo > 0 && json_shared[lo - 1][member] > 0)
         lo--;
-    while (hi + 1 < WHARF_F__COUNT &&
-           strncmp(wharf_field_path((wharf_field_id)(hi + 1)), path.ptr, key) == 0)
+    while (hi + 1 < WHARF_F__COUNT && json_shared[hi + 1][member] > 0)
         hi++;
     *first = (uint16_t)lo;
     *last = (uint16_t)hi;
@@ -674,6 +668,7 @@ static void json_group_range(wharf_field_id member, uint16_t *first, uint16_t *l
 int wharf_json_group_render(wharf_event_group_t *g, wharf_field_id member, const wharf_str_t *raw)
 {
     memset(g, 0, sizeof(*g));
+    pthread_once(&json_layouts_once, json_layouts_init);
     json_group_range(member, &g->first, &g->last);
     g->raw = raw;
     wharf_event_t *e = calloc(1, sizeof(*e));
