@@ -204,6 +204,15 @@ static int load(fixture_t *f, wharf_conf_errors_t *errs)
     return wharf_parsers_load(paths, 1, &f->ps, errs);
 }
 
+/* Loads the fixture's parser files, which must load without errors. */
+static void load_ok(fixture_t *f)
+{
+    wharf_conf_errors_t errs = {0};
+    if (load(f, &errs) != 0)
+        fail_msg("load: %s", errs.n ? errs.msgs[0] : "?");
+    wharf_conf_errors_free(&errs);
+}
+
 static void fx_init(fixture_t *f)
 {
     memset(f, 0, sizeof(*f));
@@ -291,8 +300,7 @@ static void test_type_ip_as_inet_pton(void **state)
                  "  - id: all\n"
                  "    regex: '^(?<ip>.*)$'\n"
                  "    fields: {source.ip: {from: ip, type: ip}}\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), 0);
+    load_ok(&f);
     static const char *const listed[] = {"1.2.3.4",
                                          "0.0.0.0",
                                          "255.255.255.255",
@@ -356,8 +364,7 @@ static void test_kv_and_types(void **state)
                  "      x.ok: {from: OK, type: bool}\n"
                  "      x.ratio: {from: R, type: double}\n"
                  "    set: {event.category: [network], event.type: [denied]}\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), 0);
+    load_ok(&f);
     assert_string_equal(parse(&f,
                               "IN=eth0 SRC=10.1.2.3 DPT=443 PROTO=TCP OK=yes R=0.5 "
                               "MSG=\"a b\" LEN=60 FLAG",
@@ -394,8 +401,7 @@ static void test_json_rule(void **state)
                  "      message: \"{msg}\"\n"
                  "      \"@timestamp\": {from: time, type: timestamp}\n"
                  "      user.name: \"{ctx.user}\"\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), 0);
+    load_ok(&f);
     const char *in = "{\"level\":\"warn\",\"msg\":\"disk \\\"full\\\"\",\"time\":"
                      "\"2026-11-23T10:00:00Z\",\"ctx\":{\"user\":\"ann\"},\"n\":[1,{\"a\":null}]}";
     const char *out = parse(&f, in, NULL);
@@ -459,8 +465,7 @@ static void test_regex_with_kv(void **state)
                  "      process.executable: \"{exe}\"\n"
                  "      source.address: {from: [addr, src]}\n"
                  "      x.op: \"{op}\"\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), 0);
+    load_ok(&f);
     /* uid of the outer text wins over the one inside msg; exe is hex for
      * "/bin/a b"; addr=? is no value, so src gives the address */
     const char *out = parse(&f,
@@ -501,8 +506,7 @@ static void test_regex_prefilter(void **state)
         "set: {x.r: d}}\n"
         "  - {id: e, regex: '^\\s*\\{(?<v>.*)', fields: {x.v: '{v}'}, set: {x.r: e}}\n"
         "  - {id: f, regex: '^(?<v>.{0,3})$', fields: {x.v: '{v}'}, set: {x.r: f}}\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), 0);
+    load_ok(&f);
     static const char *const cases[][2] = {
         {"ACCEPTED one", "\"x\":{\"r\":\"a\",\"v\":\"one\"}"},
         {"aCcepted two", "\"x\":{\"r\":\"a\",\"v\":\"two\"}"},
@@ -540,8 +544,7 @@ static void test_when_regex_memo(void **state)
                  "  - {process.name: web, message: {regex: '^GET '}}\n"
                  "rules:\n"
                  "  - {id: all, regex: '^(?<v>\\S+)', fields: {x.v: '{v}'}}\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), 0);
+    load_ok(&f);
     static const struct {
         const char *image, *msg;
         int routed;
@@ -587,8 +590,7 @@ static void test_field_map(void **state)
         "deletion]}}\n"
         "      x.m: {from: kind, map: {ab: exact, \"a*\": prefix, abc: late, a: one, a: two, "
         "\"*\": other}}\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), 0);
+    load_ok(&f);
     assert_string_equal(parse(&f, "404 add", NULL),
                         "{\"event\":{\"outcome\":\"failure\",\"type\":[\"user\",\"creation\"]},"
                         "\"message\":\"404 add\",\"x\":{\"m\":\"prefix\"}}\n");
@@ -624,8 +626,7 @@ static void test_json_names(void **state)
                  "    fields:\n"
                  "      user.name: \"{a.b}\"\n"
                  "      x.n: {from: n, type: long}\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), 0);
+    load_ok(&f);
     const char *out =
         parse(&f, "{\"a\":{\"b\":\"ann\"},\"n\":7,\"k\\u0031\":\"v\\n\",\"t\":[1, 2]}", NULL);
     assert_non_null(strstr(out, "\"user\":{\"name\":\"ann\"}"));
@@ -669,8 +670,7 @@ static void test_chain_reroutes(void **state)
     write_parser(&f, "4d.yaml",
                  "name: d\nwhen: [{x.kind: j}, {x.gone: {regex: '^Q'}}]\nrules:\n"
                  "  - {id: r, regex: '^(?<v>.*)', fields: {x.d: \"{v}\"}}\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), 0);
+    load_ok(&f);
     /* round 1: a and b are candidates, a rewrites first; round 2: b still
      * runs, c now matches through the new message; d's x.kind was k */
     const char *out = parse(&f, "a:Xyz", "x.src", "s", "x.kind", "j", NULL);
@@ -712,8 +712,7 @@ static void test_first_round_memo(void **state)
                  files[i][1], files[i][0][1]);
         write_parser(&f, files[i][0], head);
     }
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), 0);
+    load_ok(&f);
     static const struct {
         const char *msg, *src, *image, *want; /* want: the parsers that ran */
     } cases[] = {
@@ -750,8 +749,7 @@ static void test_chain_ends(void **state)
     write_parser(&f, "b.yaml",
                  "name: b\nwhen: [{x.route: b}]\nrules:\n  - id: r\n    regex: '^b(?<rest>.*)'\n"
                  "    fields: {message: \"{rest}\", x.route: a, x.b: \"yes\"}\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), 0);
+    load_ok(&f);
     const char *out = parse(&f, "ababab", "x.route", "a", NULL);
     assert_string_equal(out, "{\"event\":{\"original\":\"ababab\"},\"message\":\"abab\",\"x\":{"
                              "\"a\":\"yes\",\"b\":\"yes\",\"route\":\"a\"}}\n");
@@ -901,9 +899,7 @@ static void test_regressions_through_samples(void **state)
                "  - message: 'x y'\n"
                "    fields: {process.name: e}\n"
                "    expect: {user.name: null, x.b: y, related.user: null}\n");
-    wharf_conf_errors_t errs = {0};
-    if (load(&f, &errs) != 0)
-        fail_msg("load: %s", errs.n ? errs.msgs[0] : "?");
+    load_ok(&f);
     char out[4096] = "";
     FILE *fp = fmemopen(out, sizeof(out), "w");
     size_t passed = 0, failed = 0;
