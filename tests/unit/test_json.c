@@ -836,6 +836,22 @@ static void group_free(group_fixture_t *g)
     fx_free(&g->fx);
 }
 
+/* group_init's event as the writer writes it. */
+static const char group_event_json[] =
+    "{\"agent\":{\"type\":\"wharf\"},\"container\":{\"id\":\"abc\","
+    "\"image\":{\"name\":\"nginx\"},\"labels\":{\"team\":\"web\"}},"
+    "\"message\":\"hello\",\"orchestrator\":{\"namespace\":\"prod\"}}\n";
+
+/* Puts text in place of a group's rendering, so that the output shows
+ * whether the writer copied it. */
+static void group_set_text(wharf_event_group_t *g, const char *text)
+{
+    free(g->text);
+    g->text = strdup(text);
+    assert_non_null(g->text);
+    g->text_len = strlen(text);
+}
+
 /* The event's bytes with its groups must be those without them. */
 static void check_group_event(wharf_event_t *e, const char *want)
 {
@@ -862,10 +878,7 @@ static void test_group_render(void **state)
     assert_int_equal(g.groups[1].text_len, strlen("\"orchestrator\":{\"namespace\":\"prod\"}"));
     assert_memory_equal(g.groups[1].text, "\"orchestrator\":{\"namespace\":\"prod\"}",
                         g.groups[1].text_len);
-    check_group_event(&g.fx.e,
-                      "{\"agent\":{\"type\":\"wharf\"},\"container\":{\"id\":\"abc\","
-                      "\"image\":{\"name\":\"nginx\"},\"labels\":{\"team\":\"web\"}},"
-                      "\"message\":\"hello\",\"orchestrator\":{\"namespace\":\"prod\"}}\n");
+    check_group_event(&g.fx.e, group_event_json);
     group_free(&g);
 }
 
@@ -875,24 +888,17 @@ static void test_group_render(void **state)
 static void test_group_text_only_when_intact(void **state)
 {
     (void)state;
-    static char marker[] = "\"container\":{\"marker\":1}";
     const char *with_marker = "{\"agent\":{\"type\":\"wharf\"},\"container\":{\"marker\":1},"
                               "\"message\":\"hello\",\"orchestrator\":{\"namespace\":\"prod\"}}\n";
     group_fixture_t g;
     group_init(&g);
-    free(g.groups[0].text);
-    g.groups[0].text = malloc(sizeof(marker));
-    assert_non_null(g.groups[0].text);
-    memcpy(g.groups[0].text, marker, sizeof(marker));
-    g.groups[0].text_len = sizeof(marker) - 1;
+    group_set_text(&g.groups[0], "\"container\":{\"marker\":1}");
     wharf_event_t *e = &g.fx.e;
     check_event(e, with_marker);
     /* the same text at another address is a change */
     static const char other_nginx[] = "\"nginx\"";
     wharf_event_set_raw(e, WHARF_F_CONTAINER_IMAGE_NAME, other_nginx, 7);
-    check_event(e, "{\"agent\":{\"type\":\"wharf\"},\"container\":{\"id\":\"abc\","
-                   "\"image\":{\"name\":\"nginx\"},\"labels\":{\"team\":\"web\"}},"
-                   "\"message\":\"hello\",\"orchestrator\":{\"namespace\":\"prod\"}}\n");
+    check_event(e, group_event_json);
     wharf_event_set_raw(e, WHARF_F_CONTAINER_IMAGE_NAME, g.raw[WHARF_F_CONTAINER_IMAGE_NAME].ptr,
                         g.raw[WHARF_F_CONTAINER_IMAGE_NAME].len);
     check_event(e, with_marker);
@@ -912,7 +918,7 @@ static void test_group_text_only_when_intact(void **state)
     /* a dynamic field under the group's key */
     group_free(&g);
     group_init(&g);
-    memcpy(g.groups[0].text, "\"container\":{\"XX\":\"abc\",\"image\":{\"name\":\"nginx\"},", 20);
+    group_set_text(&g.groups[0], "\"container\":{\"marker\":1}");
     dyn_str(&g.fx.e, "container.zz", "z");
     check_event(&g.fx.e,
                 "{\"agent\":{\"type\":\"wharf\"},\"container\":{\"id\":\"abc\","
@@ -941,7 +947,7 @@ static void test_group_dynamic_neighbours(void **state)
     wharf_event_unset(e, WHARF_F_CONTAINER_ID);
     wharf_event_unset(e, WHARF_F_CONTAINER_IMAGE_NAME);
     wharf_event_unset(e, WHARF_F_CONTAINER_LABELS);
-    memcpy(g.groups[1].text, "\"orchestratoR\"", 14);
+    group_set_text(&g.groups[1], "\"orchestratoR\":{\"namespace\":\"prod\"}");
     check_event(e,
                 "{\"agent\":{\"type\":\"wharf\"},\"b\":{\"x\":\"1\"},\"container_x\":{\"y\":\"2\"},"
                 "\"message\":\"hello\",\"orchestratoR\":{\"namespace\":\"prod\"},"
