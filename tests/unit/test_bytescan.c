@@ -3,6 +3,7 @@
  * special byte in strings of every length up to 80 at every alignment, for
  * each kind of special byte, and on random text; plus the boundaries of the
  * byte classes (0x1f/0x20, 0x7f/0x80) and a string with none. */
+#include "../helpers/xorshift.h"
 #include "wharf/bytescan.h"
 
 #include <setjmp.h>
@@ -96,17 +97,6 @@ static void test_no_special_byte(void **state)
     assert_int_equal(wharf_scan_json_unsafe(plain, n), n);
     assert_int_equal(wharf_scan_quote_bslash(plain, n), n);
     assert_int_equal(wharf_scan_json_unsafe(plain, 0), 0);
-}
-
-/* xorshift64*: the same "random" bytes on every run. */
-static uint64_t rng_state = UINT64_C(0x9e3779b97f4a7c15);
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * UINT64_C(0x2545f4914f6cdd1d);
 }
 
 /* Mostly printable text with a special byte now and then, several per

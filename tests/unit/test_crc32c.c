@@ -2,6 +2,7 @@
  * check values, incremental use (one call or two at any split must agree),
  * and the hardware path against the table path on random buffers of every
  * length up to 300 bytes at every alignment. */
+#include "../helpers/xorshift.h"
 #include "wharf/crc32c.h"
 
 #include <setjmp.h>
@@ -27,17 +28,6 @@ static const struct {
 };
 
 #define N_IMPLS (sizeof(impls) / sizeof(impls[0]))
-
-/* xorshift64*: the same "random" bytes on every run. */
-static uint64_t rng_state = UINT64_C(0x9e3779b97f4a7c15);
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * UINT64_C(0x2545f4914f6cdd1d);
-}
 
 static void fill_random(unsigned char *p, size_t n)
 {
