@@ -22,6 +22,7 @@
  * paths on every event). */
 typedef struct wharf_json_path_keys {
     uint16_t path_len, len; /* len 0: an empty entry */
+    uint16_t before;        /* a dynamic path's place: the first static field after it */
     uint8_t depth;
     uint8_t comp_start[WHARF_JSON_PATH_DEPTH];
     char path[64];  /* the path it was rendered for */
@@ -36,7 +37,7 @@ typedef struct wharf_json_writer {
     int64_t cached_sec[WHARF_JSON_TIME_CACHE];
     char cached_text[WHARF_JSON_TIME_CACHE][20]; /* "YYYY-MM-DDTHH:MM:SS" */
     unsigned next_slot;
-    wharf_json_path_keys_t path_keys[WHARF_JSON_PATH_CACHE]; /* sets of two */
+    wharf_json_path_keys_t path_keys[WHARF_JSON_PATH_CACHE]; /* sets of two, by content */
     uint8_t path_keys_victim[WHARF_JSON_PATH_CACHE / 2];     /* per set: the way to replace */
 } wharf_json_writer_t;
 

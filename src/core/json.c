@@ -357,7 +357,8 @@ typedef struct json_nest {
  * key begins, so entering the field from any shared prefix is one memcpy.
  * Static fields have theirs built once (read-only afterwards, with
  * shared[a][b]: how many leading components a and b share); dynamic ones
- * are cached in the writer (json_path_keys). */
+ * are cached in the writer (json_path_keys), with their place among the
+ * static fields. */
 static wharf_json_path_keys_t json_layouts[WHARF_F__COUNT];
 static uint8_t json_shared[WHARF_F__COUNT][WHARF_F__COUNT];
 static pthread_once_t json_layouts_once = PTHREAD_ONCE_INIT;
@@ -478,13 +479,46 @@ static int json_path_keys_hit(const wharf_json_path_keys_t *k, wharf_str_t path)
     return k->len > 0 && k->path_len == path.len && memcmp(k->path, path.ptr, path.len) == 0;
 }
 
-/* path's rendered keys from w's cache (two ways per set, the set chosen by
- * where the path lives, an entry compared by content), rendered into it on
- * a miss; NULL when the path is too deep or too long to cache. */
+/* The first static field whose path sorts after dynamic path p: the static
+ * ids are in path order, and p is none of theirs. */
+static uint16_t json_static_after(wharf_str_t p)
+{
+    size_t lo = 0, hi = WHARF_F__COUNT;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (wharf_path_compare(wharf_field_path_str((wharf_field_id)mid), p) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint16_t)lo;
+}
+
+/* A path's cache set, from its bytes eight at a time: parsers build some
+ * paths per event (kv keys), so where a path lives says nothing. */
+static size_t json_path_set(wharf_str_t path)
+{
+    const uint64_t mul = UINT64_C(0x9E3779B97F4A7C15);
+    uint64_t h = path.len, word;
+    size_t i = 0;
+    for (; i + 8 <= path.len; i += 8) {
+        memcpy(&word, path.ptr + i, 8);
+        h = (h ^ word) * mul;
+    }
+    if (i < path.len) {
+        word = 0;
+        memcpy(&word, path.ptr + i, path.len - i);
+        h = (h ^ word) * mul;
+    }
+    return (size_t)(h >> 40) % (WHARF_JSON_PATH_CACHE / 2);
+}
+
+/* path's rendered keys from w's cache (two ways per set, an entry compared
+ * by content), rendered into it on a miss; NULL when the path is too deep
+ * or too long to cache. */
 static const wharf_json_path_keys_t *json_path_keys(wharf_json_writer_t *w, wharf_str_t path)
 {
-    size_t set = (size_t)(((uint64_t)(uintptr_t)path.ptr * UINT64_C(0x9E3779B97F4A7C15)) >> 40) %
-                 (WHARF_JSON_PATH_CACHE / 2);
+    size_t set = json_path_set(path);
     wharf_json_path_keys_t *ways = &w->path_keys[2 * set];
     if (json_path_keys_hit(&ways[0], path))
         return &ways[0];
@@ -493,14 +527,18 @@ static const wharf_json_path_keys_t *json_path_keys(wharf_json_writer_t *w, whar
     wharf_json_path_keys_t *k = &ways[w->path_keys_victim[set]];
     if (json_path_keys_render(k, path) < 0)
         return NULL;
+    k->before = json_static_after(path);
     w->path_keys_victim[set] ^= 1;
     return k;
 }
 
-/* Closes and opens objects so that the next key written is path's leaf. */
-static void json_nest_to(wharf_json_writer_t *w, wharf_buf_t *b, json_nest_t *st, wharf_str_t path)
+/* Closes and opens objects so that the next key written is path's leaf;
+ * seen is where its keys were in the cache a moment ago, or NULL. */
+static void json_nest_to(wharf_json_writer_t *w, wharf_buf_t *b, json_nest_t *st, wharf_str_t path,
+                         const wharf_json_path_keys_t *seen)
 {
-    const wharf_json_path_keys_t *k = json_path_keys(w, path);
+    const wharf_json_path_keys_t *k =
+        seen != NULL && json_path_keys_hit(seen, path) ? seen : json_path_keys(w, path);
     wharf_str_t prev = json_prev_path(st);
     size_t keep = prev.ptr ? path_common(prev, path) : 0;
     if (k != NULL) {
@@ -518,44 +556,71 @@ static void json_nest_to(wharf_json_writer_t *w, wharf_buf_t *b, json_nest_t *st
     st->prev_field = -1;
 }
 
+/* A dynamic field, the first static field that sorts after it, and where
+ * its keys were cached when it was sorted (a later miss may have replaced
+ * them). */
+typedef struct json_dyn_entry {
+    const wharf_dyn_field_t *field;
+    size_t before;
+    const wharf_json_path_keys_t *keys;
+} json_dyn_entry_t;
+
 /* An event's dynamic fields in path order, and the next one to write. */
 typedef struct json_dyn {
-    const wharf_dyn_field_t **v;
+    json_dyn_entry_t *v;
     uint32_t n, next;
 } json_dyn_t;
 
-/* Sorts e's dynamic fields into d, in stack when they fit. -ENOMEM. */
-static int json_sort_dyn(const wharf_event_t *e, json_dyn_t *d, const wharf_dyn_field_t **stack,
-                         size_t stack_n)
+static int json_dyn_sorts_after(const json_dyn_entry_t *a, const json_dyn_entry_t *b)
+{
+    if (a->before != b->before)
+        return a->before > b->before;
+    return wharf_path_compare(a->field->path, b->field->path) > 0;
+}
+
+/* Sorts e's dynamic fields into d, in stack when they fit: by their place
+ * among the static fields, then by path. -ENOMEM. */
+static int json_sort_dyn(wharf_json_writer_t *w, const wharf_event_t *e, json_dyn_t *d,
+                         json_dyn_entry_t *stack, size_t stack_n)
 {
     d->v = stack;
     d->n = e->n_dyn;
     d->next = 0;
-    if (d->n > stack_n && (d->v = malloc(d->n * sizeof(const wharf_dyn_field_t *))) == NULL)
+    if (d->n > stack_n && (d->v = malloc(d->n * sizeof(json_dyn_entry_t))) == NULL)
         return -ENOMEM;
     for (uint32_t i = 0; i < d->n; i++) {
-        const wharf_dyn_field_t *f = &e->dyn[i];
+        const wharf_json_path_keys_t *k = json_path_keys(w, e->dyn[i].path);
+        json_dyn_entry_t x = {&e->dyn[i], k != NULL ? k->before : json_static_after(e->dyn[i].path),
+                              k};
         uint32_t j = i;
-        while (j > 0 && wharf_path_compare(d->v[j - 1]->path, f->path) > 0) {
+        while (j > 0 && json_dyn_sorts_after(&d->v[j - 1], &x)) {
             d->v[j] = d->v[j - 1];
             j--;
         }
-        d->v[j] = f;
+        d->v[j] = x;
     }
     return 0;
 }
 
-/* Writes the dynamic fields from d->next on that sort before limit (all of
- * them when limit is NULL). */
-static void json_write_dyn_until(wharf_json_writer_t *w, wharf_buf_t *b, json_nest_t *st,
-                                 json_dyn_t *d, const wharf_str_t *limit)
+/* The place among the static fields of the next dynamic field to write;
+ * SIZE_MAX when all are written. */
+static size_t json_dyn_next_before(const json_dyn_t *d)
 {
-    for (; d->next < d->n && (limit == NULL || wharf_path_compare(d->v[d->next]->path, *limit) < 0);
-         d->next++) {
-        json_nest_to(w, b, st, d->v[d->next]->path);
-        json_write_value(w, b, &d->v[d->next]->value);
+    return d->next < d->n ? d->v[d->next].before : SIZE_MAX;
+}
+
+/* Writes the dynamic fields from d->next on that sort before static field
+ * limit (all of them when limit is WHARF_F__COUNT). Returns
+ * json_dyn_next_before(d). */
+static size_t json_write_dyn_until(wharf_json_writer_t *w, wharf_buf_t *b, json_nest_t *st,
+                                   json_dyn_t *d, size_t limit)
+{
+    for (; d->next < d->n && d->v[d->next].before <= limit; d->next++) {
+        json_nest_to(w, b, st, d->v[d->next].field->path, d->v[d->next].keys);
+        json_write_value(w, b, &d->v[d->next].field->value);
         st->need_comma = 1;
     }
+    return json_dyn_next_before(d);
 }
 
 /* 1 when e holds exactly g's values: the same fields set, each the same
@@ -579,7 +644,7 @@ static int json_group_intact(const wharf_event_t *e, const wharf_event_group_t *
 static int json_dyn_under(const json_dyn_t *d, wharf_str_t path)
 {
     for (uint32_t i = d->next; i < d->n; i++) {
-        wharf_str_t p = d->v[i]->path;
+        wharf_str_t p = d->v[i].field->path;
         if (path_common(p, path) > 0)
             return 1;
         if (wharf_path_compare(p, path) > 0)
@@ -599,7 +664,8 @@ static int json_write_group(wharf_json_writer_t *w, const wharf_event_t *e, whar
     wharf_str_t path = wharf_field_path_str(f);
     if (!json_group_intact(e, g) || json_dyn_under(d, path))
         return -1;
-    json_write_dyn_until(w, b, st, d, &path);
+    if (json_dyn_next_before(d) <= f)
+        (void)json_write_dyn_until(w, b, st, d, f);
     json_close_to(b, st, 0);
     if (st->need_comma)
         wharf_buf_putc(b, ',');
@@ -611,14 +677,15 @@ static int json_write_group(wharf_json_writer_t *w, const wharf_event_t *e, whar
 
 int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf_buf_t *b)
 {
-    const wharf_dyn_field_t *stack[64];
+    json_dyn_entry_t stack[64];
     json_dyn_t d;
-    if (json_sort_dyn(e, &d, stack, 64) < 0)
+    if (json_sort_dyn(w, e, &d, stack, 64) < 0)
         return -ENOMEM;
     pthread_once(&json_layouts_once, json_layouts_init);
     json_nest_t st = {{NULL, 0}, -1, 0, 0};
     uint32_t gi = 0;
     int covered = -1; /* the last field id a group's text wrote */
+    size_t dyn_next = json_dyn_next_before(&d);
     wharf_buf_putc(b, '{');
     /* the set fields in id order, which is path order */
     for (size_t word = 0; word < WHARF_EVENT_SET_WORDS; word++) {
@@ -629,12 +696,12 @@ int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf
             while (gi < e->n_groups && e->groups[gi].last < f)
                 gi++;
             if (gi < e->n_groups && f >= e->groups[gi].first &&
-                (covered = json_write_group(w, e, b, &st, &d, &e->groups[gi++], f)) >= 0)
+                (covered = json_write_group(w, e, b, &st, &d, &e->groups[gi++], f)) >= 0) {
+                dyn_next = json_dyn_next_before(&d);
                 continue;
-            if (d.next < d.n) {
-                wharf_str_t path = wharf_field_path_str(f);
-                json_write_dyn_until(w, b, &st, &d, &path);
             }
+            if (dyn_next <= f)
+                dyn_next = json_write_dyn_until(w, b, &st, &d, f);
             json_nest_to_field(b, &st, f);
             if (f == WHARF_F_TAGS)
                 json_write_tags(b, e->tags);
@@ -643,7 +710,7 @@ int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf
             st.need_comma = 1;
         }
     }
-    json_write_dyn_until(w, b, &st, &d, NULL);
+    (void)json_write_dyn_until(w, b, &st, &d, WHARF_F__COUNT);
     for (; st.open > 0; st.open--)
         wharf_buf_putc(b, '}');
     wharf_buf_lit(b, "}\n");
