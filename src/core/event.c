@@ -40,11 +40,36 @@ int wharf_field_lookup(const char *path, size_t len)
     return -1;
 }
 
+/* How two paths stand: 1 the same, -1 one is the other plus more
+ * components ("a" and "a.b": one would be a value and an object at once, a
+ * duplicate key in the output), 0 neither. The common length's last byte
+ * and the first tell most different paths apart before memcmp. */
+static int path_relation(wharf_str_t a, wharf_str_t b)
+{
+    size_t m = a.len < b.len ? a.len : b.len;
+    if (m == 0 || a.ptr[m - 1] != b.ptr[m - 1] || a.ptr[0] != b.ptr[0] ||
+        memcmp(a.ptr, b.ptr, m) != 0)
+        return 0;
+    if (a.len == b.len)
+        return 1;
+    return (a.len > b.len ? a.ptr[m] : b.ptr[m]) == '.' ? -1 : 0;
+}
+
+static int path_nests(wharf_str_t a, wharf_str_t b)
+{
+    return path_relation(a, b) < 0;
+}
+
+/* path's dynamic slot: the one it has, else a new one; NULL when it nests
+ * with a dynamic field the event has, or without memory. */
 static wharf_value_t *event_dyn_slot(wharf_event_t *e, const char *path, size_t len)
 {
-    for (uint32_t i = 0; i < e->n_dyn; i++)
-        if (e->dyn[i].path.len == len && memcmp(e->dyn[i].path.ptr, path, len) == 0)
-            return &e->dyn[i].value;
+    wharf_str_t p = {path, len};
+    for (uint32_t i = 0; i < e->n_dyn; i++) {
+        int rel = path_relation(e->dyn[i].path, p);
+        if (rel != 0)
+            return rel > 0 ? &e->dyn[i].value : NULL;
+    }
     if (e->n_dyn == e->cap_dyn) {
         uint32_t cap = e->cap_dyn ? e->cap_dyn * 2 : 8;
         wharf_dyn_field_t *d = wharf_arena_alloc(e->arena, cap * sizeof(*d));
@@ -60,19 +85,10 @@ static wharf_value_t *event_dyn_slot(wharf_event_t *e, const char *path, size_t 
     return &slot->value;
 }
 
-/* 1 when one path is the other plus more components ("a" and "a.b"): one
- * would be a value and an object at once, a duplicate key in the output. */
-static int path_nests(wharf_str_t a, wharf_str_t b)
-{
-    if (a.len > b.len) {
-        wharf_str_t t = a;
-        a = b;
-        b = t;
-    }
-    return a.len < b.len && b.ptr[a.len] == '.' && memcmp(a.ptr, b.ptr, a.len) == 0;
-}
-
-static int path_conflicts(const wharf_event_t *e, wharf_str_t p)
+/* 1 when p is no well-formed dynamic path: empty components, invalid
+ * UTF-8, or nesting with a static field. The dynamic fields are checked
+ * by event_dyn_slot. */
+static int path_conflicts(wharf_str_t p)
 {
     /* Invalid UTF-8 would be repaired to U+FFFD on output, so two different
      * byte strings could become one key. */
@@ -82,9 +98,6 @@ static int path_conflicts(const wharf_event_t *e, wharf_str_t p)
     for (int f = 0; f < WHARF_F__COUNT; f++)
         if (path_nests(field_path_strs[f], p))
             return 1;
-    for (uint32_t i = 0; i < e->n_dyn; i++)
-        if (path_nests(e->dyn[i].path, p))
-            return 1;
     return 0;
 }
 
@@ -93,12 +106,11 @@ int wharf_event_path_ok(const char *path, size_t len)
     int f = wharf_field_lookup(path, len);
     if (f >= 0)
         return f != WHARF_F_TAGS;
-    wharf_event_t empty = {.n_dyn = 0};
-    return !path_conflicts(&empty, (wharf_str_t){path, len});
+    return !path_conflicts((wharf_str_t){path, len});
 }
 
 /* The dynamic slot for path, typed and empty. */
-static wharf_value_t *event_dyn_set(wharf_event_t *e, const char *path, size_t len, uint32_t type)
+wharf_value_t *wharf_event_set_dyn(wharf_event_t *e, const char *path, size_t len, uint32_t type)
 {
     wharf_value_t *v = event_dyn_slot(e, path, len);
     if (v != NULL) {
@@ -108,15 +120,6 @@ static wharf_value_t *event_dyn_set(wharf_event_t *e, const char *path, size_t l
     return v;
 }
 
-wharf_value_t *wharf_event_set_dyn(wharf_event_t *e, const char *path, size_t len, uint32_t type)
-{
-    wharf_str_t p = {path, len};
-    for (uint32_t i = 0; i < e->n_dyn; i++)
-        if (path_nests(e->dyn[i].path, p))
-            return NULL;
-    return event_dyn_set(e, path, len, type);
-}
-
 wharf_value_t *wharf_event_set_path(wharf_event_t *e, const char *path, size_t len, uint32_t type)
 {
     int f = wharf_field_lookup(path, len);
@@ -124,7 +127,7 @@ wharf_value_t *wharf_event_set_path(wharf_event_t *e, const char *path, size_t l
         return NULL; /* tags are set with wharf_event_tag() */
     if (f >= 0)
         return wharf_event_slot(e, (wharf_field_id)f, type);
-    if (path_conflicts(e, (wharf_str_t){path, len}))
+    if (path_conflicts((wharf_str_t){path, len}))
         return NULL;
-    return event_dyn_set(e, path, len, type);
+    return wharf_event_set_dyn(e, path, len, type);
 }

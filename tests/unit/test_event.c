@@ -292,6 +292,34 @@ static void test_set_path_refuses_conflicts(void **state)
     wharf_arena_free(&arena);
 }
 
+/* wharf_event_set_dyn checks only the dynamic fields: the same path gets
+ * its slot back, a path one component over or under another is refused,
+ * paths that only share leading bytes are not. */
+static void test_set_dyn_relations(void **state)
+{
+    wharf_arena_t arena;
+    wharf_arena_init(&arena, 256);
+    wharf_event_t e = {0};
+    e.arena = &arena;
+    wharf_event_clear(&e);
+    wharf_value_t *ip = wharf_event_set_dyn(&e, "zz.ip", 5, WHARF_V_STR);
+    assert_non_null(ip);
+    char again[] = "zz.ip"; /* the same bytes elsewhere */
+    assert_ptr_equal(wharf_event_set_dyn(&e, again, 5, WHARF_V_LONG), ip);
+    assert_int_equal(ip->type, WHARF_V_LONG);
+    static const char *const refused[] = {"zz", "zz.ip.v4", "zz.ip.v4.x"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        assert_null(wharf_event_set_dyn(&e, refused[i], strlen(refused[i]), WHARF_V_STR));
+    static const char *const taken[] = {"zz.i", "zz.ipx", "zz.ip-v4", "zzz", "z", "zz.pi"};
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+        assert_non_null(wharf_event_set_dyn(&e, taken[i], strlen(taken[i]), WHARF_V_STR));
+    assert_int_equal(e.n_dyn, 7);
+    assert_null(wharf_event_set_dyn(&e, "z.a", 3, WHARF_V_STR));    /* under "z" */
+    assert_null(wharf_event_set_dyn(&e, "zz.i.b", 6, WHARF_V_STR)); /* under "zz.i" */
+    assert_int_equal(e.n_dyn, 7);
+    wharf_arena_free(&arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_event_set_and_clear),
         cmocka_unit_test(test_set_path),
         cmocka_unit_test(test_set_path_refuses_conflicts),
+        cmocka_unit_test(test_set_dyn_relations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
