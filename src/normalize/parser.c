@@ -587,19 +587,35 @@ static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
 
 /* ---- related.ip / related.user --------------------------------------------- */
 
-/* The fields related.ip and related.user are made of, in order. */
+/* The fields related.ip (the first RELATED_IP_SOURCES) and related.user
+ * (the rest) are made of, in order. */
+#define RELATED_IP_SOURCES 5
 static const struct related_source {
     const char *path;
     size_t len;
-    int user; /* 0: related.ip, 1: related.user */
 } related_sources[PARSER_RELATED_SOURCES] = {
-    {"source.ip", 9, 0},         {"destination.ip", 14, 0},   {"client.ip", 9, 0},
-    {"server.ip", 9, 0},         {"host.ip", 7, 0},           {"user.name", 9, 1},
-    {"user.target.name", 16, 1}, {"source.user.name", 16, 1}, {"destination.user.name", 21, 1},
+    {"source.ip", 9},         {"destination.ip", 14},   {"client.ip", 9},
+    {"server.ip", 9},         {"host.ip", 7},           {"user.name", 9},
+    {"user.target.name", 16}, {"source.user.name", 16}, {"destination.user.name", 21},
 };
 
+/* A related source's text: none of them is a container label. */
+static const char *related_source_text(const wharf_parsers_t *ps, wharf_event_t *e, size_t i,
+                                       size_t *len)
+{
+    int id = ps->related_field[i];
+    if (id >= 0)
+        return wharf_event_has(e, (wharf_field_id)id) ? value_text(e, &e->v[id], len) : NULL;
+    for (uint32_t j = e->n_dyn; j-- > 0;)
+        if (e->dyn[j].path.len == related_sources[i].len &&
+            memcmp(e->dyn[j].path.ptr, related_sources[i].path, related_sources[i].len) == 0)
+            return value_text(e, &e->dyn[j].value, len);
+    return NULL;
+}
+
+/* target's values: those it has, then sources [first, end) not among them. */
 static void related_fill(const wharf_parsers_t *ps, wharf_event_t *e, wharf_field_id target,
-                         int user)
+                         size_t first, size_t end)
 {
     wharf_str_t vals[16];
     uint32_t n = 0;
@@ -608,12 +624,9 @@ static void related_fill(const wharf_parsers_t *ps, wharf_event_t *e, wharf_fiel
         for (uint32_t j = 0; j < had->count && n < 16; j++)
             vals[n++] = had->u.strs[j];
     uint32_t before = n;
-    for (size_t i = 0; i < PARSER_RELATED_SOURCES && n < 16; i++) {
-        const struct related_source *src = &related_sources[i];
+    for (size_t i = first; i < end && n < 16; i++) {
         size_t len;
-        const char *s = src->user != user
-                            ? NULL
-                            : field_text(e, ps->related_field[i], src->path, src->len, &len);
+        const char *s = related_source_text(ps, e, i, &len);
         if (s == NULL || len == 0)
             continue;
         int seen = 0;
@@ -635,8 +648,8 @@ static void related_fill(const wharf_parsers_t *ps, wharf_event_t *e, wharf_fiel
 
 static void related_update(const wharf_parsers_t *ps, wharf_event_t *e)
 {
-    related_fill(ps, e, WHARF_F_RELATED_IP, 0);
-    related_fill(ps, e, WHARF_F_RELATED_USER, 1);
+    related_fill(ps, e, WHARF_F_RELATED_IP, 0, RELATED_IP_SOURCES);
+    related_fill(ps, e, WHARF_F_RELATED_USER, RELATED_IP_SOURCES, PARSER_RELATED_SOURCES);
 }
 
 static int related_source(const char *path)

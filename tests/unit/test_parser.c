@@ -386,6 +386,43 @@ static void test_kv_and_types(void **state)
     fx_free(&f);
 }
 
+/* related.ip and related.user: each source in ECS order, fixed fields and
+ * dynamic ones alike, a value once. */
+static void test_related_sources(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "rel.yaml",
+                 "name: rel\n"
+                 "rules:\n"
+                 "  - id: all\n"
+                 "    kv: {}\n"
+                 "    fields:\n"
+                 "      host.ip: {from: H, type: ip}\n"
+                 "      server.ip: {from: SV, type: ip}\n"
+                 "      client.ip: {from: C, type: ip}\n"
+                 "      destination.ip: {from: D, type: ip}\n"
+                 "      source.ip: {from: S, type: ip}\n"
+                 "      destination.user.name: \"{DU}\"\n"
+                 "      source.user.name: \"{SU}\"\n"
+                 "      user.target.name: \"{T}\"\n"
+                 "      user.name: \"{U}\"\n");
+    load_ok(&f);
+    const char *out = parse(&f,
+                            "H=10.0.0.5 SV=10.0.0.4 C=10.0.0.3 D=10.0.0.2 S=10.0.0.1 "
+                            "DU=dora SU=sam T=root U=ann",
+                            NULL);
+    assert_non_null(strstr(out, "\"related\":{\"ip\":[\"10.0.0.1\",\"10.0.0.2\",\"10.0.0.3\","
+                                "\"10.0.0.4\",\"10.0.0.5\"],\"user\":[\"ann\",\"root\",\"sam\","
+                                "\"dora\"]}"));
+    /* a value once, in the order of its first source */
+    out = parse(&f, "S=10.0.0.1 H=10.0.0.1 C=10.0.0.9 U=ann DU=ann", NULL);
+    assert_non_null(strstr(out, "\"related\":{\"ip\":[\"10.0.0.1\",\"10.0.0.9\"],"
+                                "\"user\":[\"ann\"]}"));
+    fx_free(&f);
+}
+
 static void test_json_rule(void **state)
 {
     (void)state;
@@ -919,6 +956,7 @@ int main(void)
         cmocka_unit_test(test_log_timestamps),
         cmocka_unit_test(test_kv_and_types),
         cmocka_unit_test(test_type_ip_as_inet_pton),
+        cmocka_unit_test(test_related_sources),
         cmocka_unit_test(test_json_rule),
         cmocka_unit_test(test_regex_with_kv),
         cmocka_unit_test(test_field_map),
