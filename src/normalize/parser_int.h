@@ -115,18 +115,25 @@ typedef struct rule_set {
     wharf_value_t value; /* strings owned by the rule */
 } rule_set_t;
 
+/* A kv option's list of strings, with their lengths and first bytes: most
+ * texts looked up on the hot path (every pair's value against nulls) are
+ * ruled out by their first byte. */
+typedef struct kv_list {
+    char **v;
+    size_t *len;
+    size_t n;
+    uint8_t first[32]; /* bit c: an entry starts with byte c (an empty one: with 0) */
+} kv_list_t;
+
 /* key=value splitting: a kv rule's on the message, or a regex rule's on one
  * of its groups. */
 typedef struct kv_opts {
     char sep, assign;
     char *group_name; /* regex/grok: the group split into pairs, else NULL */
     int group;        /* its number, resolved at load */
-    char **unwrap;    /* keys whose quoted value is itself key=value text */
-    size_t n_unwrap;
-    char **hex; /* keys whose unquoted hex value is decoded (auditd) */
-    size_t n_hex;
-    char **nulls; /* values that mean "no value": the pair is left out */
-    size_t n_nulls;
+    kv_list_t unwrap; /* keys whose quoted value is itself key=value text */
+    kv_list_t hex;    /* keys whose unquoted hex value is decoded (auditd) */
+    kv_list_t nulls;  /* values that mean "no value": the pair is left out */
 } kv_opts_t;
 
 typedef struct parser_rule {
@@ -314,6 +321,10 @@ const char *parser_kv_text(wharf_event_t *e, const match_ctx_t *m, size_t i, siz
 /* Builds r's keys from its fields' key references and sets their key_id;
  * 0 or -ENOMEM. */
 int parser_rule_keys_index(parser_rule_t *r);
+/* A kv option list with room for cap entries, and one entry more (copied);
+ * 0 or -ENOMEM. */
+int parser_kv_list_init(kv_list_t *l, size_t cap);
+int parser_kv_list_add(kv_list_t *l, const char *s);
 void parser_kv_opts_free(kv_opts_t *o);
 
 /* The text of field path in e (NULL when absent or not text); may render

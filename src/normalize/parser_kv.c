@@ -14,13 +14,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int kv_listed(char *const *list, size_t n, const char *s, size_t len)
+/* ---- option lists ------------------------------------------------------- */
+
+int parser_kv_list_init(kv_list_t *l, size_t cap)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (len == 0 ? list[i][0] == '\0'
-                     : list[i][0] == s[0] && strlen(list[i]) == len && memcmp(list[i], s, len) == 0)
+    memset(l, 0, sizeof(*l));
+    l->v = calloc(cap ? cap : 1, sizeof(*l->v));
+    l->len = calloc(cap ? cap : 1, sizeof(*l->len));
+    return l->v != NULL && l->len != NULL ? 0 : -ENOMEM;
+}
+
+int parser_kv_list_add(kv_list_t *l, const char *s)
+{
+    if ((l->v[l->n] = strdup(s)) == NULL)
+        return -ENOMEM;
+    unsigned char c = (unsigned char)s[0];
+    l->first[c / 8] |= (uint8_t)(1u << (c % 8));
+    l->len[l->n++] = strlen(s);
+    return 0;
+}
+
+static int kv_listed(const kv_list_t *l, const char *s, size_t len)
+{
+    unsigned char c = len > 0 ? (unsigned char)s[0] : 0;
+    if (!(l->first[c / 8] >> (c % 8) & 1))
+        return 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->len[i] == len && memcmp(l->v[i], s, len) == 0)
             return 1;
-    }
     return 0;
 }
 
@@ -68,8 +89,7 @@ void parser_kv_begin(match_ctx_t *m)
 static void kv_add(match_ctx_t *m, const kv_opts_t *o, wharf_str_t key, wharf_str_t val,
                    unsigned char flags)
 {
-    if (m->n_kv >= KV_MAX_PAIRS || key.len == 0 ||
-        kv_listed(o->nulls, o->n_nulls, val.ptr, val.len))
+    if (m->n_kv >= KV_MAX_PAIRS || key.len == 0 || kv_listed(&o->nulls, val.ptr, val.len))
         return;
     int id = parser_keys_find(&m->r->keys, key.ptr, key.len);
     if (id >= 0 && (size_t)id < m->r->n_key_refs &&
@@ -111,7 +131,7 @@ void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n
             vend = p;
         }
         wharf_str_t val = {v, (size_t)(vend - v)};
-        if (quoted && !nested && kv_listed(o->unwrap, o->n_unwrap, key.ptr, key.len)) {
+        if (quoted && !nested && kv_listed(&o->unwrap, key.ptr, key.len)) {
             kv_add(m, o, key, val, KV_QUOTED | KV_UNWRAPPED);
             parser_kv_split(m, o, val.ptr, val.len, 1);
         } else
@@ -179,25 +199,25 @@ const char *parser_kv_text(wharf_event_t *e, const match_ctx_t *m, size_t i, siz
     if (m->kv_flags[i] & KV_QUOTED) {
         if (memchr(v.ptr, '\\', v.len) != NULL)
             return kv_unescape(e, v, n);
-    } else if (o->n_hex > 0 && kv_listed(o->hex, o->n_hex, m->kv_key[i].ptr, m->kv_key[i].len) &&
-               kv_is_hex(v)) {
+    } else if (kv_listed(&o->hex, m->kv_key[i].ptr, m->kv_key[i].len) && kv_is_hex(v)) {
         return kv_hex_decode(e, v, n);
     }
     *n = v.len;
     return v.ptr;
 }
 
-static void kv_list_free(char **v, size_t n)
+static void kv_list_free(kv_list_t *l)
 {
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    free(l->len);
 }
 
 void parser_kv_opts_free(kv_opts_t *o)
 {
     free(o->group_name);
-    kv_list_free(o->unwrap, o->n_unwrap);
-    kv_list_free(o->hex, o->n_hex);
-    kv_list_free(o->nulls, o->n_nulls);
+    kv_list_free(&o->unwrap);
+    kv_list_free(&o->hex);
+    kv_list_free(&o->nulls);
 }

@@ -555,28 +555,28 @@ static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node
 
 /* A list of strings (or one string) of kv options into *out. */
 static void load_kv_list(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, const char *what,
-                         char ***out, size_t *n_out)
+                         kv_list_t *out)
 {
     if (n == NULL)
         return;
-    if (n->type == YAML_SCALAR_NODE) {
-        *out = calloc(1, sizeof(**out));
-        (*out)[(*n_out)++] = strdup(load_scalar(n));
-        return;
-    }
-    if (n->type != YAML_SEQUENCE_NODE) {
+    if (n->type != YAML_SCALAR_NODE && n->type != YAML_SEQUENCE_NODE) {
         load_error(c, load_line(n), "rule '%s': kv: %s: expected a list of strings", r->id, what);
         return;
     }
-    size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-    *out = calloc(len ? len : 1, sizeof(**out));
-    for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
-        const char *s = load_scalar(load_node(c, *i));
+    int scalar = n->type == YAML_SCALAR_NODE;
+    size_t len = scalar ? 1 : (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (parser_kv_list_init(out, len) < 0) {
+        load_error(c, load_line(n), "rule '%s': kv: %s: out of memory", r->id, what);
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        const char *s =
+            scalar ? load_scalar(n) : load_scalar(load_node(c, n->data.sequence.items.start[i]));
         if (s == NULL)
             load_error(c, load_line(n), "rule '%s': kv: %s: expected a list of strings", r->id,
                        what);
-        else
-            (*out)[(*n_out)++] = strdup(s);
+        else if (parser_kv_list_add(out, s) < 0)
+            load_error(c, load_line(n), "rule '%s': kv: %s: out of memory", r->id, what);
     }
 }
 
@@ -621,9 +621,9 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
                    "rule '%s': kv: group: only a grok or regex rule has groups to split", r->id);
     else if (group != NULL)
         r->kv.group_name = strdup(group);
-    load_kv_list(c, r, load_get(c, opts, "unwrap"), "unwrap", &r->kv.unwrap, &r->kv.n_unwrap);
-    load_kv_list(c, r, load_get(c, opts, "hex"), "hex", &r->kv.hex, &r->kv.n_hex);
-    load_kv_list(c, r, load_get(c, opts, "nulls"), "nulls", &r->kv.nulls, &r->kv.n_nulls);
+    load_kv_list(c, r, load_get(c, opts, "unwrap"), "unwrap", &r->kv.unwrap);
+    load_kv_list(c, r, load_get(c, opts, "hex"), "hex", &r->kv.hex);
+    load_kv_list(c, r, load_get(c, opts, "nulls"), "nulls", &r->kv.nulls);
 }
 
 /* The group a grok/regex rule splits into pairs, once the regex compiled. */

@@ -523,6 +523,25 @@ static void test_regex_with_kv(void **state)
     fx_free(&f);
 }
 
+/* nulls leaves out exactly the listed values, the empty one included;
+ * values that only start like one are kept. */
+static void test_kv_nulls_list(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "n.yaml",
+                 "name: n\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    kv: {nulls: [\"?\", \"(null)\", \"\"], rest: kv}\n");
+    load_ok(&f);
+    const char *out = parse(&f, "a=? b=(null) c= d=\"\" e=?x f=(nil) g=(null)x h=0", NULL);
+    assert_non_null(
+        strstr(out, "\"kv\":{\"e\":\"?x\",\"f\":\"(nil)\",\"g\":\"(null)x\",\"h\":\"0\"}"));
+    fx_free(&f);
+}
+
 /* What PCRE2 knows of a pattern's first byte and length rules calls out
  * before pcre2_match (parser_regex.c); it must never rule out a match:
  * caseless first letters, alternatives, UTF case folding, empty messages. */
@@ -850,10 +869,12 @@ static void test_kv_load_errors(void **state)
                "    fields:\n"
                "      event.outcome: {from: a, type: long, map: {x: success}}\n"
                "      event.type: {from: a, map: {x: [bogus]}}\n"
+               "  - id: r5\n"
+               "    kv: {nulls: {a: b}, hex: [exe, [x]]}\n"
                "samples:\n  - message: x\n    expect: {message: x}\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
-    char want[5][160];
+    char want[7][160];
     snprintf(want[0], 160, "%s/bad.yaml:5: rule 'r1': kv: on a regex rule, kv needs {group: NAME}",
              f.dir);
     snprintf(want[1], 160, "%s/bad.yaml:6: rule 'r2': kv: group: 'b' is no named group", f.dir);
@@ -863,7 +884,10 @@ static void test_kv_load_errors(void **state)
              f.dir);
     snprintf(want[4], 160, "%s/bad.yaml:15: event.type: 'bogus' is not an ECS allowed value",
              f.dir);
-    expect_error_prefixes(&errs, want, 5);
+    snprintf(want[5], 160, "%s/bad.yaml:17: rule 'r5': kv: hex: expected a list of strings", f.dir);
+    snprintf(want[6], 160, "%s/bad.yaml:17: rule 'r5': kv: nulls: expected a list of strings",
+             f.dir);
+    expect_error_prefixes(&errs, want, 7);
     wharf_conf_errors_free(&errs);
     fx_free(&f);
 }
@@ -959,6 +983,7 @@ int main(void)
         cmocka_unit_test(test_related_sources),
         cmocka_unit_test(test_json_rule),
         cmocka_unit_test(test_regex_with_kv),
+        cmocka_unit_test(test_kv_nulls_list),
         cmocka_unit_test(test_field_map),
         cmocka_unit_test(test_regex_prefilter),
         cmocka_unit_test(test_when_regex_memo),
