@@ -119,10 +119,16 @@ static int tail_copy_match(const unsigned char *head, uint32_t head_len, uint64_
 
 /* A new rotated-name file whose head is that of a file we follow (or followed
  * until it was truncated) is a copy made by copytruncate: what we already
- * read of the original is not read again. */
+ * read of the original is not read again. An empty one just created may be
+ * a copy not yet written (a scan on its inotify event comes that early):
+ * it waits for its first bytes. */
 static uint64_t tail_copy_offset(wharf_tail_t *t, const wharf_tail_file_t *f, uint64_t size,
                                  int recent, int *defer)
 {
+    if (f->fp_len == 0 && recent) {
+        *defer = 1;
+        return 0;
+    }
     uint64_t start = 0;
     for (const wharf_tail_file_t *o = t->files; o != NULL; o = o->next) {
         if (o->ignored || !tail_same_dir(o->path, f->path))

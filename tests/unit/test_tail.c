@@ -749,6 +749,31 @@ static void test_copytruncate_same_size(void **state)
     CHECK_REC(h, 3, "a.log", "dd", 3, 0);
 }
 
+/* Regression (test_rotation under load): logrotate's copy was found by the
+ * scan its inotify event started, still empty, and read from 0 once
+ * written: every line of it came twice. An empty new rotated file waits;
+ * once written, it is recognised as the copy and read from where the
+ * original was read to. */
+static void test_copytruncate_copy_found_empty(void **state)
+{
+    harness_t *h = *state;
+    put(h, "a.log", "l1\nl2\n");
+    h_start(h, 0, 1024);
+    h_read(h);
+    assert_int_equal(h->rec.n, 2);
+    put(h, "a.log.1", "");
+    h_read(h);
+    assert_int_equal(h->rec.n, 2);
+    put(h, "a.log.1", "l1\nl2\n");
+    truncate_file(h, "a.log");
+    append(h, "a.log", "n1\n");
+    h_read(h);
+    assert_int_equal(h->rec.n, 3);
+    CHECK_REC(h, 2, "a.log", "n1", 0, 0);
+    h_read(h);
+    assert_int_equal(h->rec.n, 3);
+}
+
 /* ---- discovery ------------------------------------------------------------------ */
 
 static void test_discovery(void **state)
@@ -844,6 +869,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copytruncate_longer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copytruncate_then_written_later, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copytruncate_same_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copytruncate_copy_found_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_removed, setup, teardown),
     };
