@@ -901,16 +901,43 @@ static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e, uint64_t cha
             ps->candidate[ps->always[i]] = 1;
 }
 
+/* The value route path k has in e, as the event holds it: a fixed or
+ * dynamic field's, or for a label path the labels object. NULL when absent. */
+static const wharf_value_t *route_value(const wharf_parsers_t *ps, const wharf_event_t *e,
+                                        size_t k)
+{
+    const route_path_t *rp = &ps->route_paths[k];
+    int id = rp->stable ? WHARF_F_CONTAINER_LABELS : rp->field;
+    if (id >= 0)
+        return wharf_event_has(e, (wharf_field_id)id) ? &e->v[id] : NULL;
+    for (uint32_t i = e->n_dyn; i-- > 0;)
+        if (e->dyn[i].path.len == rp->len && memcmp(e->dyn[i].path.ptr, rp->path, rp->len) == 0)
+            return &e->dyn[i].value;
+    return NULL;
+}
+
 /* 1 when route path k has the value the first round's memo was made for;
- * else it records the value and returns 0. */
+ * else it records the value and returns 0. A string or raw JSON value is
+ * compared as the event holds it (for a label path, the labels object), so
+ * an unchanged one costs a comparison and no conversion; other values by
+ * their text. first_state: 0 absent, 1 + the value type, or 255 a text. */
 static int route_first_same(wharf_parsers_t *ps, wharf_event_t *e, size_t k)
 {
     route_path_t *rp = &ps->route_paths[k];
-    size_t len;
-    const char *s = when_text(ps, e, k, &len);
-    unsigned char state = s != NULL ? 1 : 2;
-    int same = memo_same(&rp->first_text, s != NULL ? s : "", s != NULL ? len : 0) &&
-               state == rp->first_state;
+    const wharf_value_t *v = route_value(ps, e, k);
+    const char *s = "";
+    size_t len = 0;
+    unsigned char state = 0;
+    if (v != NULL && (v->type == WHARF_V_STR || v->type == WHARF_V_RAW)) {
+        s = v->u.str.ptr;
+        len = v->u.str.len;
+        state = (unsigned char)(1 + v->type);
+    } else if (v != NULL && (s = when_text(ps, e, k, &len)) != NULL) {
+        state = 255;
+    } else {
+        s = "";
+    }
+    int same = memo_same(&rp->first_text, s, len) && state == rp->first_state;
     rp->first_state = state;
     return same;
 }

@@ -792,6 +792,71 @@ static void test_first_round_memo(void **state)
     fx_free(&f);
 }
 
+/* The first round's memo across kinds of values: a label (the memo compares
+ * the labels object), a number and a string with the number's text, an
+ * empty string and no value. */
+static void test_first_round_memo_values(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "l.yaml",
+                 "name: l\nwhen: [{container.labels.team: red}]\n"
+                 "rules:\n  - {id: r, regex: '^', set: {x.l: y}}\n");
+    write_parser(&f, "n.yaml",
+                 "name: n\nwhen: [{x.n: '5'}]\n"
+                 "rules:\n  - {id: r, regex: '^', set: {x.m: y}}\n");
+    write_parser(&f, "z.yaml",
+                 "name: z\nwhen: [{x.n: ''}]\n"
+                 "rules:\n  - {id: r, regex: '^', set: {x.z: y}}\n");
+    load_ok(&f);
+    static const struct {
+        const char *labels;
+        int n; /* x.n: 0 absent, 1 the number 5, 2 the string "5", 3 the number 6, 4 "" */
+        const char *want;
+    } cases[] = {
+        {"{\"team\":\"red\"}", 1, "lm"},
+        {"{\"team\":\"red\",\"a\":\"b\"}", 2, "lm"},
+        {"{\"team\":\"blue\"}", 3, ""},
+        {"{\"team\":\"blue\"}", 1, "m"},
+        {"{\"a\":\"b\",\"team\":\"red\"}", 0, "l"},
+        {NULL, 1, "m"},
+        {"{\"team\":\"red\"}", 2, "lm"},
+        {"{\"team\":\"red\"}", 0, "l"},
+        {"{\"team\":\"red\"}", 4, "lz"},
+        {"{\"team\":\"red\"}", 0, "l"},
+    };
+    wharf_event_t *e = &f.e;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        wharf_arena_reset(&f.arena);
+        wharf_event_clear(e);
+        e->arena = &f.arena;
+        wharf_event_set_cstr(e, WHARF_F_MESSAGE, "x");
+        if (cases[i].labels != NULL)
+            wharf_event_set_raw(e, WHARF_F_CONTAINER_LABELS, cases[i].labels,
+                                strlen(cases[i].labels));
+        if (cases[i].n == 2 || cases[i].n == 4)
+            wharf_event_set_path(e, "x.n", 3, WHARF_V_STR)->u.str =
+                (wharf_str_t){"5", cases[i].n == 2 ? 1 : 0};
+        else if (cases[i].n != 0)
+            wharf_event_set_path(e, "x.n", 3, WHARF_V_LONG)->u.i64 = cases[i].n == 1 ? 5 : 6;
+        wharf_parsers_apply(f.ps, e);
+        wharf_json_writer_t w;
+        wharf_json_writer_init(&w);
+        f.json.len = 0;
+        wharf_json_write_event(&w, e, &f.json);
+        wharf_buf_putc(&f.json, '\0');
+        for (const char *c = "lmz"; *c; c++) {
+            char key[16];
+            snprintf(key, sizeof(key), "\"%c\":\"y\"", *c);
+            if ((strstr(f.json.data, key) != NULL) != (strchr(cases[i].want, *c) != NULL))
+                fail_msg("event %zu: parser %c %s; got %s", i, *c,
+                         strchr(cases[i].want, *c) ? "should run" : "should not run", f.json.data);
+        }
+    }
+    fx_free(&f);
+}
+
 /* Two parsers that rewrite message and route to each other: each runs at
  * most once, so the chain ends. */
 static void test_chain_ends(void **state)
@@ -993,6 +1058,7 @@ int main(void)
         cmocka_unit_test(test_chain_ends),
         cmocka_unit_test(test_chain_reroutes),
         cmocka_unit_test(test_first_round_memo),
+        cmocka_unit_test(test_first_round_memo_values),
         cmocka_unit_test(test_load_errors_have_lines),
         cmocka_unit_test(test_regressions_through_samples),
     };
