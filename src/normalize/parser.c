@@ -903,8 +903,7 @@ static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e, uint64_t cha
 
 /* The value route path k has in e, as the event holds it: a fixed or
  * dynamic field's, or for a label path the labels object. NULL when absent. */
-static const wharf_value_t *route_value(const wharf_parsers_t *ps, const wharf_event_t *e,
-                                        size_t k)
+static const wharf_value_t *route_value(const wharf_parsers_t *ps, const wharf_event_t *e, size_t k)
 {
     const route_path_t *rp = &ps->route_paths[k];
     int id = rp->stable ? WHARF_F_CONTAINER_LABELS : rp->field;
