@@ -99,18 +99,27 @@ static const char *label_text(wharf_event_t *e, const char *key, size_t n, size_
     return unescape_to_arena(e, v.raw, len);
 }
 
+/* The value of fixed field id in e, or when id < 0 of dynamic field path;
+ * NULL when it has none. */
+static const wharf_value_t *field_value(const wharf_event_t *e, int id, const char *path,
+                                        size_t path_len)
+{
+    if (id >= 0)
+        return wharf_event_has(e, (wharf_field_id)id) ? &e->v[id] : NULL;
+    for (uint32_t i = e->n_dyn; i-- > 0;)
+        if (e->dyn[i].path.len == path_len && memcmp(e->dyn[i].path.ptr, path, path_len) == 0)
+            return &e->dyn[i].value;
+    return NULL;
+}
+
 static const char *field_text(wharf_event_t *e, int id, const char *path, size_t path_len,
                               size_t *len)
 {
-    if (id >= 0)
-        return wharf_event_has(e, (wharf_field_id)id) ? value_text(e, &e->v[id], len) : NULL;
     size_t pl = sizeof(LABELS_PREFIX) - 1;
-    if (path_len > pl && memcmp(path, LABELS_PREFIX, pl) == 0)
+    if (id < 0 && path_len > pl && memcmp(path, LABELS_PREFIX, pl) == 0)
         return label_text(e, path + pl, path_len - pl, len);
-    for (uint32_t i = e->n_dyn; i-- > 0;)
-        if (e->dyn[i].path.len == path_len && memcmp(e->dyn[i].path.ptr, path, path_len) == 0)
-            return value_text(e, &e->dyn[i].value, len);
-    return NULL;
+    const wharf_value_t *v = field_value(e, id, path, path_len);
+    return v != NULL ? value_text(e, v, len) : NULL;
 }
 
 /* container.labels.KEY=value: appended to the labels object, the key
@@ -603,14 +612,9 @@ static const struct related_source {
 static const char *related_source_text(const wharf_parsers_t *ps, wharf_event_t *e, size_t i,
                                        size_t *len)
 {
-    int id = ps->related_field[i];
-    if (id >= 0)
-        return wharf_event_has(e, (wharf_field_id)id) ? value_text(e, &e->v[id], len) : NULL;
-    for (uint32_t j = e->n_dyn; j-- > 0;)
-        if (e->dyn[j].path.len == related_sources[i].len &&
-            memcmp(e->dyn[j].path.ptr, related_sources[i].path, related_sources[i].len) == 0)
-            return value_text(e, &e->dyn[j].value, len);
-    return NULL;
+    const wharf_value_t *v =
+        field_value(e, ps->related_field[i], related_sources[i].path, related_sources[i].len);
+    return v != NULL ? value_text(e, v, len) : NULL;
 }
 
 /* target's values: those it has, then sources [first, end) not among them. */
@@ -901,20 +905,6 @@ static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e, uint64_t cha
             ps->candidate[ps->always[i]] = 1;
 }
 
-/* The value route path k has in e, as the event holds it: a fixed or
- * dynamic field's, or for a label path the labels object. NULL when absent. */
-static const wharf_value_t *route_value(const wharf_parsers_t *ps, const wharf_event_t *e, size_t k)
-{
-    const route_path_t *rp = &ps->route_paths[k];
-    int id = rp->stable ? WHARF_F_CONTAINER_LABELS : rp->field;
-    if (id >= 0)
-        return wharf_event_has(e, (wharf_field_id)id) ? &e->v[id] : NULL;
-    for (uint32_t i = e->n_dyn; i-- > 0;)
-        if (e->dyn[i].path.len == rp->len && memcmp(e->dyn[i].path.ptr, rp->path, rp->len) == 0)
-            return &e->dyn[i].value;
-    return NULL;
-}
-
 /* 1 when route path k has the value the first round's memo was made for;
  * else it records the value and returns 0. A string or raw JSON value is
  * compared as the event holds it (for a label path, the labels object), so
@@ -923,7 +913,8 @@ static const wharf_value_t *route_value(const wharf_parsers_t *ps, const wharf_e
 static int route_first_same(wharf_parsers_t *ps, wharf_event_t *e, size_t k)
 {
     route_path_t *rp = &ps->route_paths[k];
-    const wharf_value_t *v = route_value(ps, e, k);
+    const wharf_value_t *v =
+        field_value(e, rp->stable ? WHARF_F_CONTAINER_LABELS : rp->field, rp->path, rp->len);
     const char *s = "";
     size_t len = 0;
     unsigned char state = 0;
