@@ -9,6 +9,7 @@
 #include "wharf/json.h"
 
 #include "wharf/bytescan.h"
+#include "wharf/hash.h"
 #include "wharf/timefmt.h"
 
 #include <errno.h>
@@ -494,23 +495,11 @@ static uint16_t json_static_after(wharf_str_t p)
     return (uint16_t)lo;
 }
 
-/* A path's cache set, from its bytes eight at a time: parsers build some
- * paths per event (kv keys), so where a path lives says nothing. */
+/* A path's cache set, from its bytes: parsers build some paths per event
+ * (kv keys), so where a path lives says nothing. */
 static size_t json_path_set(wharf_str_t path)
 {
-    const uint64_t mul = UINT64_C(0x9E3779B97F4A7C15);
-    uint64_t h = path.len, word;
-    size_t i = 0;
-    for (; i + 8 <= path.len; i += 8) {
-        memcpy(&word, path.ptr + i, 8);
-        h = (h ^ word) * mul;
-    }
-    if (i < path.len) {
-        word = 0;
-        memcpy(&word, path.ptr + i, path.len - i);
-        h = (h ^ word) * mul;
-    }
-    return (size_t)(h >> 40) % (WHARF_JSON_PATH_CACHE / 2);
+    return (size_t)wharf_hash_bytes(path.ptr, path.len) % (WHARF_JSON_PATH_CACHE / 2);
 }
 
 /* path's rendered keys from w's cache (two ways per set, an entry compared

@@ -7,12 +7,12 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include "wharf/buf.h"
+#include "wharf/hash.h"
 #include "wharf/json_find.h"
 #include "wharf/parser.h"
 
 #include <pcre2.h>
 #include <stdint.h>
-#include <string.h>
 
 typedef enum parser_type {
     PT_KEYWORD,
@@ -66,33 +66,10 @@ typedef struct field_map_entry {
     wharf_value_t value; /* strings owned by the rule */
 } field_map_entry_t;
 
-/* For the small tables built at load (kv keys, map keys, routing): eight
- * bytes per multiply, the last (partial) word read overlapping so that no
- * byte loop runs; the high half folded into the low bits the tables use. */
+/* For the small tables built at load (kv keys, map keys, routing). */
 static inline uint32_t parser_text_hash(const char *s, size_t n)
 {
-    const uint64_t mul = UINT64_C(0x9E3779B97F4A7C15);
-    uint64_t h = (n + 1) * mul, w;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, s + i, 8);
-        h = (h ^ w) * mul;
-    }
-    if (i < n) {
-        if (n >= 8) {
-            memcpy(&w, s + n - 8, 8);
-        } else if (n >= 4) {
-            uint32_t a, b;
-            memcpy(&a, s, 4);
-            memcpy(&b, s + n - 4, 4);
-            w = (uint64_t)a << 32 | b;
-        } else {
-            w = (uint64_t)(unsigned char)s[0] << 16 | (uint64_t)(unsigned char)s[n / 2] << 8 |
-                (unsigned char)s[n - 1];
-        }
-        h = (h ^ w) * mul;
-    }
-    return (uint32_t)(h ^ h >> 32);
+    return (uint32_t)wharf_hash_bytes(s, n);
 }
 
 /* A set of short strings with ids, hashed (parser_keys.c). */
