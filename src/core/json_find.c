@@ -106,21 +106,12 @@ int wharf_json_compact(wharf_str_t raw, wharf_buf_t *out, wharf_buf_t *tmp)
             p = q;
             continue;
         }
-        const char *body = ++p;
-        int escaped = 0;
-        for (;;) {
-            p += wharf_scan_quote_bslash(p, (size_t)(end - p));
-            if (p == end)
-                return WHARF_EPARSE;
-            if (*p == '"')
-                break;
-            if (end - p < 2)
-                return WHARF_EPARSE;
-            escaped = 1;
-            p += 2;
-        }
-        wharf_str_t s = {body, (size_t)(p - body)};
-        p++;
+        jf_t js = {p, end};
+        wharf_str_t s;
+        int escaped;
+        if (jf_string(&js, &s, &escaped) < 0)
+            return WHARF_EPARSE;
+        p = js.p;
         if (escaped) {
             tmp->len = 0;
             if (wharf_json_string_unescape(s, tmp) < 0)
