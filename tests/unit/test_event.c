@@ -171,6 +171,15 @@ static void test_path_compare_order(void **state)
 
 /* ---- events and dynamic fields ------------------------------------------ */
 
+/* An empty event with its own arena (free it with wharf_arena_free). */
+static void event_start(wharf_event_t *e, wharf_arena_t *arena)
+{
+    wharf_arena_init(arena, 256);
+    memset(e, 0, sizeof(*e));
+    e->arena = arena;
+    wharf_event_clear(e);
+}
+
 static void test_event_set_and_clear(void **state)
 {
     wharf_arena_t arena;
@@ -220,11 +229,8 @@ static void test_event_set_and_clear(void **state)
 static void test_set_path(void **state)
 {
     wharf_arena_t arena;
-    wharf_arena_init(&arena, 256);
     wharf_event_t e;
-    memset(&e, 0, sizeof(e));
-    e.arena = &arena;
-    wharf_event_clear(&e);
+    event_start(&e, &arena);
 
     /* a known path goes into the fixed table */
     wharf_value_t *v = wharf_event_set_path(&e, "log.offset", 10, WHARF_V_LONG);
@@ -273,10 +279,8 @@ static void test_set_path(void **state)
 static void test_set_path_refuses_conflicts(void **state)
 {
     wharf_arena_t arena;
-    wharf_arena_init(&arena, 256);
-    wharf_event_t e = {0};
-    e.arena = &arena;
-    wharf_event_clear(&e);
+    wharf_event_t e;
+    event_start(&e, &arena);
     static const char *const refused[] = {
         "message.x", "container", "container.image", "log.offset.more", "tags", "", ".a",
         "a.",        "a..b",      "user.\xff",       "user.\xfe"};
@@ -298,10 +302,8 @@ static void test_set_path_refuses_conflicts(void **state)
 static void test_set_dyn_relations(void **state)
 {
     wharf_arena_t arena;
-    wharf_arena_init(&arena, 256);
-    wharf_event_t e = {0};
-    e.arena = &arena;
-    wharf_event_clear(&e);
+    wharf_event_t e;
+    event_start(&e, &arena);
     wharf_value_t *ip = wharf_event_set_dyn(&e, "zz.ip", 5, WHARF_V_STR);
     assert_non_null(ip);
     char again[] = "zz.ip"; /* the same bytes elsewhere */
