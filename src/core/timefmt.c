@@ -247,21 +247,33 @@ static int64_t tm_seconds(struct tm *tm, int year_known, int64_t now_ns)
     return best;
 }
 
+/* RFC 3339 as logs vary it: a space for the T, a comma for the point, no
+ * zone (UTC), and ISO 8601's basic offsets +0100 and +01 (log4j, Java's
+ * SimpleDateFormat, Elasticsearch's own logs) for RFC 3339's +01:00. */
 static int parse_iso(const char *s, size_t n, int64_t *ns)
 {
     char buf[64];
-    if (n < 19 || n + 2 > sizeof(buf))
+    if (n < 19 || n + 3 > sizeof(buf))
         return WHARF_EPARSE;
     memcpy(buf, s, n);
     if (buf[10] == ' ')
         buf[10] = 'T';
     if (n > 19 && buf[19] == ',')
         buf[19] = '.';
-    size_t i = 19, used;
+    size_t zone, used;
     fraction_ns(buf + 19, n - 19, &used);
-    i += used;
-    if (i == n)
-        buf[n++] = 'Z'; /* no zone: UTC */
+    zone = 19 + used;
+    int sign = zone < n && (buf[zone] == '+' || buf[zone] == '-');
+    if (zone == n) {
+        buf[n++] = 'Z';                 /* no zone: UTC */
+    } else if (sign && n - zone == 5) { /* +0100 */
+        memmove(buf + zone + 4, buf + zone + 3, 2);
+        buf[zone + 3] = ':';
+        n++;
+    } else if (sign && n - zone == 3) { /* +01 */
+        memcpy(buf + n, ":00", 3);
+        n += 3;
+    }
     return wharf_time_parse(buf, n, ns);
 }
 
@@ -304,20 +316,30 @@ static int parse_syslog(const char *s, size_t n, int64_t now_ns, int64_t *ns)
     return time_from_secs(tm_seconds(&tm, 0, now_ns), frac, ns);
 }
 
+/* Epoch seconds, with a fraction or not; a whole number of 13, 16 or 19
+ * digits is milliseconds, microseconds or nanoseconds (Java's timeMillis,
+ * Go's UnixNano): as seconds it would be past the year 33658. */
 static int parse_epoch(const char *s, size_t n, int64_t *ns)
 {
     size_t i = 0;
-    int64_t secs = 0;
+    uint64_t v = 0; /* 19 digits fit */
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (i >= 12)
-            return WHARF_EPARSE; /* beyond year 33658: not epoch seconds */
-        secs = secs * 10 + (s[i] - '0');
+        if (i >= 19)
+            return WHARF_EPARSE;
+        v = v * 10 + (uint64_t)(s[i] - '0');
     }
+    if (i == n && (i == 13 || i == 16 || i == 19)) {
+        uint64_t per_sec = i == 13 ? 1000 : i == 16 ? 1000000 : 1000000000;
+        return time_from_secs((int64_t)(v / per_sec),
+                              (int64_t)(v % per_sec) * (NS_PER_SEC / (int64_t)per_sec), ns);
+    }
+    if (i > 12)
+        return WHARF_EPARSE; /* beyond year 33658: not epoch seconds */
     size_t used;
     int64_t frac = fraction_ns(s + i, n - i, &used);
     if (i == 0 || i + used != n)
         return WHARF_EPARSE;
-    return time_from_secs(secs, frac, ns);
+    return time_from_secs((int64_t)v, frac, ns);
 }
 
 static int parse_with_format(const char *s, size_t n, const char *format, int64_t now_ns,

@@ -133,6 +133,13 @@ static void test_log_timestamps(void **state)
     assert_true(log_time("2024-01-02T03:04:05.5Z", NULL, now) == at("2024-01-02T03:04:05.5Z"));
     assert_true(log_time("2024-01-02 03:04:05,250", NULL, now) == at("2024-01-02T03:04:05.25Z"));
     assert_true(log_time("2024-01-02T03:04:05+02:00", NULL, now) == at("2024-01-02T01:04:05Z"));
+    /* ISO 8601's basic offsets (Elasticsearch's JSON logs, log4j) */
+    assert_true(log_time("2019-01-18T08:55:08,159+0100", NULL, now) ==
+                at("2019-01-18T07:55:08.159Z"));
+    assert_true(log_time("1986-04-26T01:23:45.101+0400", NULL, now) ==
+                at("1986-04-25T21:23:45.101Z"));
+    assert_true(log_time("2024-01-02 03:04:05-0530", NULL, now) == at("2024-01-02T08:34:05Z"));
+    assert_true(log_time("2024-01-02T03:04:05+02", NULL, now) == at("2024-01-02T01:04:05Z"));
     assert_true(log_time("10/Oct/2000:13:55:36 -0700", NULL, now) == at("2000-10-10T20:55:36Z"));
     assert_true(log_time("Dec 10 06:55:46", NULL, now) == at("2026-12-10T06:55:46Z"));
     assert_true(log_time("Jun  1 00:00:01.5", NULL, now) == at("2026-06-01T00:00:01.5Z"));
@@ -142,6 +149,10 @@ static void test_log_timestamps(void **state)
     assert_true(log_time("Jan  1 00:00:01", NULL, at("2026-12-31T23:50:00Z")) ==
                 at("2027-01-01T00:00:01Z"));
     assert_true(log_time("1700000000.25", NULL, now) == INT64_C(1700000000250000000));
+    /* whole epoch milli-, micro-, nanoseconds by their digits */
+    assert_true(log_time("1546896321871", NULL, now) == at("2019-01-07T21:25:21.871Z"));
+    assert_true(log_time("1546896321871002", NULL, now) == at("2019-01-07T21:25:21.871002Z"));
+    assert_true(log_time("1546896321871002003", NULL, now) == at("2019-01-07T21:25:21.871002003Z"));
     assert_true(log_time("23/11/2026 10:11:12 +0100", "%d/%m/%Y %H:%M:%S %z", now) ==
                 at("2026-11-23T09:11:12Z"));
     int64_t ns;
@@ -149,11 +160,18 @@ static void test_log_timestamps(void **state)
     assert_int_not_equal(wharf_time_parse_log("Foo 10 06:55:46", 15, NULL, now, &ns), 0);
     assert_int_not_equal(wharf_time_parse_log("2024-13-01T00:00:00Z", 20, NULL, now, &ns), 0);
     assert_int_not_equal(wharf_time_parse_log("12/12", 5, "%d/%m/%Y", now, &ns), 0);
+    static const char *const bad_zones[] = {
+        "2024-01-02T03:04:05+010",  "2024-01-02T03:04:05+1",    "2024-01-02T03:04:05 +0100",
+        "2024-01-02T03:04:05+2400", "2024-01-02T03:04:05+01:0", "2024-01-02T03:04:05+01000"};
+    for (size_t i = 0; i < sizeof(bad_zones) / sizeof(bad_zones[0]); i++)
+        if (wharf_time_parse_log(bad_zones[i], strlen(bad_zones[i]), NULL, now, &ns) == 0)
+            fail_msg("'%s' parsed as %lld", bad_zones[i], (long long)ns);
     /* regression (fuzz_parsers): times past 2262 overflowed the nanoseconds */
-    static const char *const far[][2] = {{"16109653053.86", NULL},
-                                         {"10/Oct/9999:13:55:36 -0700", NULL},
-                                         {"9999-01-01 00:00:00", NULL},
-                                         {"01/01/3000", "%d/%m/%Y"}};
+    static const char *const far[][2] = {
+        {"16109653053.86", NULL},      {"10/Oct/9999:13:55:36 -0700", NULL},
+        {"9999-01-01 00:00:00", NULL}, {"01/01/3000", "%d/%m/%Y"},
+        {"1546896321871.5", NULL},     {"15468963218710", NULL},
+        {"9999999999999999999", NULL}, {"12345678901234567890", NULL}};
     for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++)
         if (wharf_time_parse_log(far[i][0], strlen(far[i][0]), far[i][1], now, &ns) == 0)
             fail_msg("'%s' parsed as %lld", far[i][0], (long long)ns);
