@@ -448,15 +448,15 @@ static int render_field(wharf_event_t *e, const match_ctx_t *m, const rule_field
 
 /* A field whose path was checked at load (wharf_event_path_ok): a fixed
  * field is an array store, a dynamic one a scan of the dynamic fields. */
-static void set_field(wharf_event_t *e, int id, const char *path, size_t len,
-                      const wharf_value_t *v)
+static int set_field(wharf_event_t *e, int id, const char *path, size_t len, const wharf_value_t *v)
 {
     wharf_value_t *slot = id >= 0 ? wharf_event_slot(e, (wharf_field_id)id, v->type)
                                   : wharf_event_set_dyn(e, path, len, v->type);
-    if (slot != NULL) {
-        slot->u = v->u;
-        slot->count = v->count;
-    }
+    if (slot == NULL)
+        return -1;
+    slot->u = v->u;
+    slot->count = v->count;
+    return 0;
 }
 
 /* A rewritten message keeps the original line in event.original. */
@@ -531,32 +531,140 @@ static void rest_json_value(wharf_buf_t *b, wharf_buf_t *tmp, const wharf_json_v
     }
 }
 
-static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
+/* A member's key as text: escapes decoded into tmp (NULL when invalid). */
+static const char *rest_member_key(const wharf_json_member_t *j, wharf_buf_t *tmp, size_t *len)
 {
-    wharf_buf_t *b = &ps->scratch, *tmp = &ps->scratch_value;
-    b->len = 0;
-    wharf_buf_putc(b, '{');
-    size_t kept = 0;
-    for (size_t i = 0; i < m->n_json; i++) {
-        const wharf_json_member_t *j = &m->members[i];
-        tmp->len = 0;
-        wharf_str_t key = j->key;
-        if (j->key_escaped && wharf_json_string_unescape(j->key, tmp) == 0)
-            key = (wharf_str_t){tmp->data, tmp->len};
-        if (parser_keys_find(&m->r->keys, key.ptr, key.len) >= 0) /* a field reads it */
-            continue;
-        if (kept++)
-            wharf_buf_putc(b, ',');
-        wharf_json_write_string(b, key.ptr, key.len);
-        wharf_buf_putc(b, ':');
-        rest_json_value(b, tmp, &j->value);
+    *len = j->key.len;
+    if (!j->key_escaped)
+        return j->key.ptr;
+    tmp->len = 0;
+    if (wharf_json_string_unescape(j->key, tmp) < 0)
+        return NULL;
+    *len = tmp->len;
+    return tmp->data;
+}
+
+/* rest's output, the key path of the member at hand (ending in '.' below
+ * the top level), and room to decode a name or a string. */
+typedef struct rest_ctx {
+    const parser_rule_t *r;
+    wharf_buf_t *b, *path, *tmp;
+} rest_ctx_t;
+
+static int rest_json_members(rest_ctx_t *c, const char *json, size_t len);
+
+/* Writes member j unless a field reads it whole; an object some field
+ * reads into keeps the members no field reads. Returns 1 when something
+ * was written. */
+static int rest_json_member(rest_ctx_t *c, const wharf_json_member_t *j, int first)
+{
+    const parser_rule_t *r = c->r;
+    wharf_buf_t *b = c->b, *path = c->path;
+    size_t klen, start = b->len, at = path->len;
+    const char *key = rest_member_key(j, c->tmp, &klen);
+    int written = 0;
+    if (key != NULL) {
+        if (at > 0) /* below the top level the key is looked up by its path */
+            wharf_buf_append(path, key, klen);
+        int id = at > 0 ? parser_keys_find(&r->keys, path->data, path->len)
+                        : parser_keys_find(&r->keys, key, klen);
+        if (id < 0 || (size_t)id >= r->n_key_refs) {
+            if (!first)
+                wharf_buf_putc(b, ',');
+            wharf_json_write_string(b, key, klen);
+            wharf_buf_putc(b, ':');
+            if (id >= 0 && j->value.type == WHARF_JSON_OBJECT) {
+                if (at == 0)
+                    wharf_buf_append(path, key, klen);
+                wharf_buf_putc(path, '.');
+                written = rest_json_members(c, j->value.raw.ptr, j->value.raw.len) > 0;
+            } else {
+                rest_json_value(b, c->tmp, &j->value);
+                written = 1;
+            }
+            if (!written)
+                b->len = start;
+        }
     }
+    path->len = at;
+    return written;
+}
+
+/* Writes the object json as rest keeps it ({...}); returns the number of
+ * members written, 0 when none was (then nothing is written). */
+static int rest_json_members(rest_ctx_t *c, const char *json, size_t len)
+{
+    wharf_buf_t *b = c->b;
+    size_t n = 0, start = b->len;
+    if (wharf_json_members(json, len, NULL, 0, &n) < 0 || n == 0)
+        return 0;
+    wharf_json_member_t *v = malloc(n * sizeof(*v));
+    if (v == NULL || wharf_json_members(json, len, v, n, &n) < 0) {
+        free(v);
+        return 0;
+    }
+    int kept = 0;
+    wharf_buf_putc(b, '{');
+    for (size_t i = 0; i < n; i++)
+        kept += rest_json_member(c, &v[i], kept == 0);
     wharf_buf_putc(b, '}');
     if (kept == 0)
-        return;
+        b->len = start;
+    free(v);
+    return kept;
+}
+
+/* Sets the rest object b holds. Where the event already has a field under
+ * the rest path (a rule's `fields` writing into it, an earlier parser), the
+ * object cannot go in whole: its members become fields of their own. */
+static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t *b)
+{
     wharf_value_t v = {.type = WHARF_V_RAW};
-    v.u.str = (wharf_str_t){arena_copy(e, b->data, b->len), b->len};
-    set_field(e, m->r->rest_field_id, m->r->rest, strlen(m->r->rest), &v);
+    const char *text = arena_copy(e, b->data, b->len);
+    v.u.str = (wharf_str_t){text, b->len};
+    size_t rest_len = strlen(r->rest), n = 0;
+    if (set_field(e, r->rest_field_id, r->rest, rest_len, &v) == 0 ||
+        wharf_json_members(text, b->len, NULL, 0, &n) < 0)
+        return;
+    wharf_json_member_t *m = malloc(n * sizeof(*m));
+    if (m == NULL || wharf_json_members(text, b->len, m, n, &n) < 0) {
+        free(m);
+        return;
+    }
+    wharf_buf_t path;
+    wharf_buf_init(&path);
+    for (size_t i = 0; i < n; i++) {
+        path.len = 0;
+        wharf_buf_append(&path, r->rest, rest_len);
+        wharf_buf_putc(&path, '.');
+        if (m[i].key_escaped ? wharf_json_string_unescape(m[i].key, &path) < 0
+                             : (wharf_buf_append(&path, m[i].key.ptr, m[i].key.len), 0))
+            continue;
+        const char *p = arena_copy(e, path.data, path.len);
+        wharf_json_value_t *mv = &m[i].value; /* a string's raw is its body */
+        v = (wharf_value_t){.type = WHARF_V_RAW};
+        v.u.str = mv->type == WHARF_JSON_STRING ? (wharf_str_t){mv->raw.ptr - 1, mv->raw.len + 2}
+                                                : mv->raw;
+        if (wharf_event_path_ok(p, path.len))
+            (void)set_field(e, wharf_field_lookup(p, path.len), p, path.len, &v);
+    }
+    wharf_buf_free(&path);
+    free(m);
+}
+
+static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
+{
+    rest_ctx_t c = {m->r, &ps->scratch, &ps->scratch_path, &ps->scratch_value};
+    wharf_buf_t *b = c.b;
+    b->len = 0;
+    c.path->len = 0;
+    wharf_buf_putc(b, '{');
+    int kept = 0;
+    for (size_t i = 0; i < m->n_json; i++)
+        kept += rest_json_member(&c, &m->members[i], kept == 0);
+    wharf_buf_putc(b, '}');
+    if (kept > 0)
+        rest_set(e, m->r, b);
 }
 
 /* A key that comes again later: the last value wins, as for fields. */
@@ -576,7 +684,9 @@ static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
     wharf_buf_putc(b, '{');
     size_t kept = 0;
     for (size_t i = 0; i < m->n_kv; i++) {
-        if (m->kv_key_id[i] >= 0 || (m->kv_flags[i] & KV_UNWRAPPED) || kv_repeated_later(m, i))
+        /* a key only some field's dotted key starts with is not read */
+        if ((m->kv_key_id[i] >= 0 && (size_t)m->kv_key_id[i] < m->r->n_key_refs) ||
+            (m->kv_flags[i] & KV_UNWRAPPED) || kv_repeated_later(m, i))
             continue;
         if (kept++)
             wharf_buf_putc(b, ',');
@@ -587,11 +697,8 @@ static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
         wharf_json_write_string(b, v ? v : "", v ? n : 0);
     }
     wharf_buf_putc(b, '}');
-    if (kept == 0)
-        return;
-    wharf_value_t v = {.type = WHARF_V_RAW};
-    v.u.str = (wharf_str_t){arena_copy(e, b->data, b->len), b->len};
-    set_field(e, m->r->rest_field_id, m->r->rest, strlen(m->r->rest), &v);
+    if (kept > 0)
+        rest_set(e, m->r, b);
 }
 
 /* ---- related.ip / related.user --------------------------------------------- */
@@ -1282,6 +1389,7 @@ void wharf_parsers_free(wharf_parsers_t *ps)
     free(ps->v);
     wharf_buf_free(&ps->scratch);
     wharf_buf_free(&ps->scratch_value);
+    wharf_buf_free(&ps->scratch_path);
     free(ps);
 }
 
@@ -1295,6 +1403,7 @@ int wharf_parsers_load(const char *const *paths, size_t n_paths, wharf_parsers_t
     ps->only = -1;
     wharf_buf_init(&ps->scratch);
     wharf_buf_init(&ps->scratch_value);
+    wharf_buf_init(&ps->scratch_path);
     size_t before = errs->n;
     parser_load_paths(ps, paths, n_paths, errs);
     if (errs->n > before) {

@@ -279,6 +279,7 @@ struct wharf_parsers {
     unsigned char *done, *candidate;
     wharf_buf_t scratch;
     wharf_buf_t scratch_value; /* rest: a decoded name or string */
+    wharf_buf_t scratch_path;  /* rest: the key path of a member */
     struct match_ctx *match;   /* parser.c */
 };
 

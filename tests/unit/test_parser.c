@@ -750,6 +750,56 @@ static void test_json_names(void **state)
     fx_free(&f);
 }
 
+/* rest keeps every key no field reads: an object a field reads into keeps
+ * its other members (regression: the whole object was dropped, so the
+ * shipped k8s_audit parser lost objectRef.subresource), a kv key that a
+ * field's dotted key only starts with is kept, and where a field already
+ * sits under the rest path the members become fields of their own
+ * (regression: the rest object was dropped whole). */
+static void test_rest_keeps_unread(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: a\n"
+                 "when: [{x.kind: json}]\n"
+                 "rules:\n"
+                 "  - id: json\n"
+                 "    json: {rest: app}\n"
+                 "    fields: {user.name: \"{a.b}\", x.deep: \"{a.e.f}\"}\n");
+    write_parser(&f, "b.yaml",
+                 "name: b\n"
+                 "when: [{x.kind: kv}]\n"
+                 "rules:\n"
+                 "  - id: kv\n"
+                 "    logfmt: {rest: gw}\n"
+                 "    fields: {x.dotted: \"{k.y}\", gw.latency: {from: latency, type: double}}\n");
+    write_parser(&f, "c.yaml",
+                 "name: c\n"
+                 "when: [{x.kind: json}]\n"
+                 "rules:\n"
+                 "  - id: json\n"
+                 "    json: {rest: x}\n"
+                 "    fields: {x.n: {from: n, type: long}}\n");
+    load_ok(&f);
+    const char *out =
+        parse(&f, "{\"a\":{\"b\":\"ann\",\"c\":2,\"e\":{\"f\":1,\"g\":[3]}},\"d\":\"4\"}", "x.kind",
+              "json", NULL);
+    assert_non_null(strstr(out, "\"user\":{\"name\":\"ann\"}"));
+    assert_non_null(strstr(out, "\"app\":{\"a\":{\"c\":2,\"e\":{\"g\":[3]}},\"d\":\"4\"}"));
+    /* an object left empty is not kept */
+    out = parse(&f, "{\"a\":{\"b\":\"bob\",\"e\":{\"f\":1}},\"d\":5}", "x.kind", "json", NULL);
+    assert_non_null(strstr(out, "\"app\":{\"d\":5}"));
+    /* c's rest x meets x.kind and x.deep: its members go in one by one */
+    assert_non_null(strstr(out, "\"x\":{\"a\":{\"b\":\"bob\",\"e\":{\"f\":1}},\"d\":5,"
+                                "\"deep\":\"1\",\"kind\":\"json\"}"));
+    out = parse(&f, "k=1 z=2 latency=0.5 k.y=3", "x.kind", "kv", NULL);
+    assert_non_null(strstr(out, "\"gw\":{\"k\":\"1\",\"latency\":0.5,\"z\":\"2\"}"));
+    assert_non_null(strstr(out, "\"dotted\":\"3\""));
+    fx_free(&f);
+}
+
 /* After a rewrite only the conditions that read a changed field are
  * checked again; the answers must be those of routing from scratch: a
  * candidate left behind by the rewrite still runs, a condition on an
@@ -1077,6 +1127,7 @@ int main(void)
         cmocka_unit_test(test_regex_prefilter),
         cmocka_unit_test(test_when_regex_memo),
         cmocka_unit_test(test_json_names),
+        cmocka_unit_test(test_rest_keeps_unread),
         cmocka_unit_test(test_kv_load_errors),
         cmocka_unit_test(test_bad_target_paths),
         cmocka_unit_test(test_chain_ends),
