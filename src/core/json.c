@@ -244,8 +244,14 @@ static void json_write_double(wharf_buf_t *b, double d)
         wharf_buf_lit(b, "null");
         return;
     }
+    /* the shortest text that reads back as d: 19.99, not 19.989999999999998 */
     char tmp[32];
-    int n = snprintf(tmp, sizeof(tmp), "%.17g", d);
+    int n = 0;
+    for (int digits = 15; digits <= 17; digits++) {
+        n = snprintf(tmp, sizeof(tmp), "%.*g", digits, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
     wharf_buf_append(b, tmp, (size_t)n);
 }
 

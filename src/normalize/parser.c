@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -172,6 +173,8 @@ const char *parser_event_text(wharf_event_t *e, const char *path, size_t path_le
 
 /* ---- types ----------------------------------------------------------------- */
 
+/* A decimal integer in int64_t's range; one outside it is no value (it
+ * used to wrap around). */
 static int convert_long(const char *s, size_t n, int64_t *out)
 {
     size_t i = 0;
@@ -180,14 +183,35 @@ static int convert_long(const char *s, size_t n, int64_t *out)
         neg = s[i++] == '-';
     if (i == n || n - i > 19)
         return -1;
-    int64_t v = 0;
+    uint64_t v = 0; /* 19 digits fit */
     for (; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
             return -1;
-        v = v * 10 + (s[i] - '0');
+        v = v * 10 + (uint64_t)(s[i] - '0');
     }
-    *out = neg ? -v : v;
+    if (v > (uint64_t)INT64_MAX + (uint64_t)neg)
+        return -1;
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
     return 0;
+}
+
+/* A decimal number as JSON writes one (optional sign, digits, fraction,
+ * exponent), finite: strtod alone also takes hex, "nan", "inf" and
+ * leading spaces, which no log means as a number. */
+static int convert_double(const char *s, size_t n, double *out)
+{
+    char buf[64];
+    char *end = NULL;
+    if (n == 0 || n >= sizeof(buf))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '+' ||
+              s[i] == 'e' || s[i] == 'E'))
+            return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    *out = strtod(buf, &end);
+    return *end == '\0' && isfinite(*out) ? 0 : -1;
 }
 
 static int convert_bool(const char *s, size_t n, int64_t *out)
@@ -236,8 +260,8 @@ static int convert_ip(const char *s, size_t n)
         n = (size_t)(zone - s);
     if (n == 0 || n >= sizeof(buf))
         return -1;
-    if (memchr(s, ':', n) == NULL)
-        return convert_ipv4(s, n);
+    if (memchr(s, ':', n) == NULL) /* a zone is IPv6's alone */
+        return zone == NULL ? convert_ipv4(s, n) : -1;
     memcpy(buf, s, n);
     buf[n] = '\0';
     return inet_pton(AF_INET6, buf, addr) == 1 ? 0 : -1;
@@ -246,21 +270,14 @@ static int convert_ip(const char *s, size_t n)
 int parser_convert(wharf_event_t *e, parser_type t, const char *format, const char *s, size_t n,
                    wharf_value_t *out)
 {
-    char buf[64];
-    char *end = NULL;
     memset(out, 0, sizeof(*out));
     switch (t) {
     case PT_LONG:
         out->type = WHARF_V_LONG;
         return convert_long(s, n, &out->u.i64);
     case PT_DOUBLE:
-        if (n == 0 || n >= sizeof(buf))
-            return -1;
-        memcpy(buf, s, n);
-        buf[n] = '\0';
         out->type = WHARF_V_DOUBLE;
-        out->u.f64 = strtod(buf, &end);
-        return *end == '\0' ? 0 : -1;
+        return convert_double(s, n, &out->u.f64);
     case PT_BOOL:
         out->type = WHARF_V_BOOL;
         return convert_bool(s, n, &out->u.i64);
@@ -810,6 +827,7 @@ static int parsers_resolve_rule(parser_rule_t *r)
         rule_set_t *s = &r->set[i];
         s->field_id = wharf_field_lookup(s->path, s->path_len);
         r->sets_related |= related_source(s->path);
+        r->sets_message |= s->field_id == WHARF_F_MESSAGE;
     }
     r->rest_field_id = r->rest != NULL ? wharf_field_lookup(r->rest, strlen(r->rest)) : -1;
     return r->has_kv || r->rest != NULL ? parser_rule_keys_index(r) : 0;
@@ -826,8 +844,11 @@ static void rule_apply(wharf_parsers_t *ps, wharf_event_t *e, match_ctx_t *m)
         rest_json(ps, e, m);
     else if (r->rest != NULL && r->has_kv)
         rest_kv(ps, e, m);
-    for (size_t i = 0; i < r->n_set; i++)
+    for (size_t i = 0; i < r->n_set; i++) {
+        if (r->set[i].field_id == WHARF_F_MESSAGE)
+            keep_original(e);
         set_field(e, r->set[i].field_id, r->set[i].path, r->set[i].path_len, &r->set[i].value);
+    }
     if (r->sets_related)
         related_update(ps, e);
 }

@@ -330,6 +330,8 @@ static int ip_reference(const char *s)
     char *zone = strchr(buf, '%');
     if (zone != NULL)
         *zone = '\0';
+    if (zone != NULL && strchr(buf, ':') == NULL) /* zones are IPv6's */
+        return 0;
     return buf[0] != '\0' && inet_pton(strchr(buf, ':') ? AF_INET6 : AF_INET, buf, addr) == 1;
 }
 
@@ -388,6 +390,59 @@ static void test_type_ip_as_inet_pton(void **state)
         if (got != ip_reference(msg))
             fail_msg("type ip on '%s': %s, inet_pton says %s", msg, got ? "valid" : "invalid",
                      got ? "invalid" : "valid");
+    }
+    fx_free(&f);
+}
+
+/* Numbers out of a type's range or not written as numbers are no value
+ * (regression: long wrapped around, double took "nan", "inf", hex and
+ * leading spaces and wrote null); doubles are written in their shortest
+ * form that reads back the same. */
+static void test_type_number_edges(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "n.yaml",
+                 "name: n\n"
+                 "rules:\n"
+                 "  - id: all\n"
+                 "    regex: '^(?<v>.*)$'\n"
+                 "    fields: {x.l: {from: v, type: long}, x.d: {from: v, type: double}}\n");
+    load_ok(&f);
+    static const char *const cases[][3] = {
+        /* input, long, double */
+        {"9223372036854775807", "9223372036854775807", "9.223372036854776e+18"},
+        {"-9223372036854775808", "-9223372036854775808", "-9.223372036854776e+18"},
+        {"9223372036854775808", NULL, "9.223372036854776e+18"},
+        {"-9223372036854775809", NULL, "-9.223372036854776e+18"},
+        {"9999999999999999999", NULL, "1e+19"},
+        {"19.99", NULL, "19.99"},
+        {"1710404142.551", NULL, "1710404142.551"},
+        {"0.1", NULL, "0.1"},
+        {"-0", "0", "-0"},
+        {"1e3", NULL, "1000"},
+        {"nan", NULL, NULL},
+        {"inf", NULL, NULL},
+        {"-infinity", NULL, NULL},
+        {"0x1A", NULL, NULL},
+        {" 5", NULL, NULL},
+        {"1e999", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *out = parse(&f, cases[i][0], NULL);
+        for (int t = 0; t < 2; t++) {
+            char want[64];
+            snprintf(want, sizeof(want), "\"%s\":%s", t == 0 ? "l" : "d",
+                     cases[i][1 + t] ? cases[i][1 + t] : "");
+            const char *at = strstr(out, want);
+            int ok = cases[i][1 + t]
+                         ? at != NULL && (at[strlen(want)] == ',' || at[strlen(want)] == '}')
+                         : strstr(out, t == 0 ? "\"l\":" : "\"d\":") == NULL;
+            if (!ok)
+                fail_msg("'%s' as %s: want %s in %s", cases[i][0], t == 0 ? "long" : "double",
+                         cases[i][1 + t] ? cases[i][1 + t] : "no value", out);
+        }
     }
     fx_free(&f);
 }
@@ -800,6 +855,35 @@ static void test_rest_keeps_unread(void **state)
     fx_free(&f);
 }
 
+/* A rule whose `set` gives message a constant rewrites it as `fields`
+ * does: the old one goes to event.original and the parsers the new one
+ * routes to run (regression: the line was lost and the chain stopped). */
+static void test_set_message_rewrites(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: a\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    regex: '^secret=\\S+$'\n"
+                 "    set: {message: \"login ok\", x.kind: redacted}\n");
+    write_parser(&f, "b.yaml",
+                 "name: b\n"
+                 "when: [{x.kind: redacted}]\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    regex: '^login (?<o>\\w+)$'\n"
+                 "    fields: {x.outcome: \"{o}\"}\n");
+    load_ok(&f);
+    const char *out = parse(&f, "secret=hunter2", NULL);
+    assert_non_null(strstr(out, "\"original\":\"secret=hunter2\""));
+    assert_non_null(strstr(out, "\"message\":\"login ok\""));
+    assert_non_null(strstr(out, "\"outcome\":\"ok\""));
+    fx_free(&f);
+}
+
 /* After a rewrite only the conditions that read a changed field are
  * checked again; the answers must be those of routing from scratch: a
  * candidate left behind by the rewrite still runs, a condition on an
@@ -1118,6 +1202,7 @@ int main(void)
         cmocka_unit_test(test_grok_captures_and_errors),
         cmocka_unit_test(test_log_timestamps),
         cmocka_unit_test(test_kv_and_types),
+        cmocka_unit_test(test_type_number_edges),
         cmocka_unit_test(test_type_ip_as_inet_pton),
         cmocka_unit_test(test_related_sources),
         cmocka_unit_test(test_json_rule),
@@ -1128,6 +1213,7 @@ int main(void)
         cmocka_unit_test(test_when_regex_memo),
         cmocka_unit_test(test_json_names),
         cmocka_unit_test(test_rest_keeps_unread),
+        cmocka_unit_test(test_set_message_rewrites),
         cmocka_unit_test(test_kv_load_errors),
         cmocka_unit_test(test_bad_target_paths),
         cmocka_unit_test(test_chain_ends),
