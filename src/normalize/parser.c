@@ -727,9 +727,16 @@ static const struct related_source {
     const char *path;
     size_t len;
 } related_sources[PARSER_RELATED_SOURCES] = {
-    {"source.ip", 9},         {"destination.ip", 14},   {"client.ip", 9},
-    {"server.ip", 9},         {"host.ip", 7},           {"user.name", 9},
-    {"user.target.name", 16}, {"source.user.name", 16}, {"destination.user.name", 21},
+    {"source.ip", 9},
+    {"destination.ip", 14},
+    {"client.ip", 9},
+    {"server.ip", 9},
+    {"host.ip", 7},
+    {"user.name", 9},
+    {"user.target.name", 16},
+    {"source.user.name", 16},
+    {"destination.user.name", 21},
+    {"user.effective.name", 19},
 };
 
 /* A related source's text: none of them is a container label. */

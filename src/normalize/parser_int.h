@@ -229,7 +229,7 @@ typedef struct route_entry {
 } route_entry_t;
 
 #define ROUTE_BUCKETS          512
-#define PARSER_RELATED_SOURCES 9 /* fields related.ip and related.user are made of */
+#define PARSER_RELATED_SOURCES 10 /* fields related.ip and related.user are made of */
 
 /* A distinct path of a when term, resolved at load, and its value in the
  * event being routed, looked up once (again after a rewrite, which may have

@@ -508,15 +508,16 @@ static void test_related_sources(void **state)
                  "      destination.user.name: \"{DU}\"\n"
                  "      source.user.name: \"{SU}\"\n"
                  "      user.target.name: \"{T}\"\n"
-                 "      user.name: \"{U}\"\n");
+                 "      user.name: \"{U}\"\n"
+                 "      user.effective.name: \"{E}\"\n");
     load_ok(&f);
     const char *out = parse(&f,
                             "H=10.0.0.5 SV=10.0.0.4 C=10.0.0.3 D=10.0.0.2 S=10.0.0.1 "
-                            "DU=dora SU=sam T=root U=ann",
+                            "DU=dora SU=sam T=root U=ann E=eff",
                             NULL);
     assert_non_null(strstr(out, "\"related\":{\"ip\":[\"10.0.0.1\",\"10.0.0.2\",\"10.0.0.3\","
                                 "\"10.0.0.4\",\"10.0.0.5\"],\"user\":[\"ann\",\"root\",\"sam\","
-                                "\"dora\"]}"));
+                                "\"dora\",\"eff\"]}"));
     /* a value once, in the order of its first source */
     out = parse(&f, "S=10.0.0.1 H=10.0.0.1 C=10.0.0.9 U=ann DU=ann", NULL);
     assert_non_null(strstr(out, "\"related\":{\"ip\":[\"10.0.0.1\",\"10.0.0.9\"],"
