@@ -222,29 +222,42 @@ static int64_t tm_utc_seconds(struct tm *tm)
            (int64_t)tm->tm_hour * 3600 + (int64_t)tm->tm_min * 60 + tm->tm_sec;
 }
 
-/* tm (UTC fields, tm_year possibly unknown) to seconds; a missing year is
- * the one nearest to now. */
-static int64_t tm_seconds(struct tm *tm, int year_known, int64_t now_ns)
+/* 1 when tm's day exists in its month and year (strptime and the parsers
+ * here take 1-31 for any month). */
+static int tm_day_exists(const struct tm *tm)
 {
-    if (year_known)
-        return tm_utc_seconds(tm);
+    return tm->tm_mon >= 0 && tm->tm_mon <= 11 && tm->tm_mday >= 1 &&
+           tm->tm_mday <= days_in_month(tm->tm_year + 1900, tm->tm_mon + 1);
+}
+
+/* tm (UTC fields, tm_year possibly unknown) to seconds in *secs; a missing
+ * year is the one nearest to now in which the day exists (Feb 29: a leap
+ * year). WHARF_EPARSE for a day no such year has (Feb 30). */
+static int tm_seconds(struct tm *tm, int year_known, int64_t now_ns, int64_t *secs)
+{
+    if (year_known) {
+        *secs = tm_utc_seconds(tm);
+        return tm_day_exists(tm) ? 0 : WHARF_EPARSE;
+    }
     int64_t now = now_ns / NS_PER_SEC, now_rem;
     int now_year;
     unsigned now_month, now_day;
     civil_from_days(days_of(now, &now_rem), &now_year, &now_month, &now_day);
-    int64_t best = 0, best_dist = INT64_MAX;
-    for (int dy = -1; dy <= 1; dy++) {
+    int64_t best_dist = INT64_MAX;
+    for (int dy = -4; dy <= 4; dy++) {
         struct tm t = *tm;
         t.tm_year = now_year - 1900 + dy;
+        if (!tm_day_exists(&t))
+            continue;
         int64_t s = tm_utc_seconds(&t), dist = s - now;
         if (dist < 0)
             dist = -dist;
         if (dist < best_dist) {
-            best = s;
+            *secs = s;
             best_dist = dist;
         }
     }
-    return best;
+    return best_dist < INT64_MAX ? 0 : WHARF_EPARSE;
 }
 
 /* RFC 3339 as logs vary it: a space for the T, a comma for the point, no
@@ -292,8 +305,10 @@ static int parse_httpdate(const char *s, size_t n, int64_t *ns)
         parse_digits(s + 24, 2, &zm))
         return WHARF_EPARSE;
     tm.tm_year -= 1900;
-    int64_t off = (int64_t)(zh * 3600 + zm * 60) * (s[21] == '-' ? -1 : 1);
-    return time_from_secs(tm_utc_seconds(&tm) - off, 0, ns);
+    int64_t off = (int64_t)(zh * 3600 + zm * 60) * (s[21] == '-' ? -1 : 1), secs;
+    if (tm_seconds(&tm, 1, 0, &secs) < 0)
+        return WHARF_EPARSE;
+    return time_from_secs(secs - off, 0, ns);
 }
 
 /* Dec 10 06:55:46[.fraction], the day possibly space-padded. */
@@ -313,7 +328,10 @@ static int parse_syslog(const char *s, size_t n, int64_t now_ns, int64_t *ns)
     int64_t frac = fraction_ns(s + 15, n - 15, &used);
     if (15 + used != n)
         return WHARF_EPARSE;
-    return time_from_secs(tm_seconds(&tm, 0, now_ns), frac, ns);
+    int64_t secs;
+    if (tm_seconds(&tm, 0, now_ns, &secs) < 0)
+        return WHARF_EPARSE;
+    return time_from_secs(secs, frac, ns);
 }
 
 /* Epoch seconds, with a fraction or not; a whole number of 13, 16 or 19
@@ -361,7 +379,10 @@ static int parse_with_format(const char *s, size_t n, const char *format, int64_
     int year_known = tm.tm_year != INT32_MIN;
     if (!year_known)
         tm.tm_year = 70;
-    return time_from_secs(tm_seconds(&tm, year_known, now_ns) - off, 0, ns);
+    int64_t secs;
+    if (tm_seconds(&tm, year_known, now_ns, &secs) < 0)
+        return WHARF_EPARSE;
+    return time_from_secs(secs - off, 0, ns);
 }
 
 int wharf_time_parse_log(const char *s, size_t n, const char *format, int64_t now_ns, int64_t *ns)
