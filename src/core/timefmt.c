@@ -360,6 +360,35 @@ static int parse_epoch(const char *s, size_t n, int64_t *ns)
     return time_from_secs((int64_t)v, frac, ns);
 }
 
+/* strptime, plus %f: 1 to 9 digits of a second's fraction (Apache 2.4's
+ * "16:15:55.103522", which strptime has no directive for), once per
+ * format. Returns where parsing stopped, or NULL. */
+static const char *strptime_fraction(const char *s, const char *format, struct tm *tm,
+                                     int64_t *frac)
+{
+    const char *f = strstr(format, "%f");
+    char head[128];
+    if (f == NULL)
+        return strptime(s, format, tm);
+    if ((size_t)(f - format) >= sizeof(head))
+        return NULL;
+    memcpy(head, format, (size_t)(f - format));
+    head[f - format] = '\0';
+    const char *p = head[0] != '\0' ? strptime(s, head, tm) : s;
+    if (p == NULL || *p < '0' || *p > '9')
+        return NULL;
+    char point[12] = ".";
+    size_t digits = 0;
+    while (p[digits] >= '0' && p[digits] <= '9' && digits < 9) {
+        point[1 + digits] = p[digits];
+        digits++;
+    }
+    size_t used;
+    *frac = fraction_ns(point, 1 + digits, &used);
+    p += digits;
+    return f[2] != '\0' ? strptime(p, f + 2, tm) : p;
+}
+
 static int parse_with_format(const char *s, size_t n, const char *format, int64_t now_ns,
                              int64_t *ns)
 {
@@ -372,7 +401,8 @@ static int parse_with_format(const char *s, size_t n, const char *format, int64_
     memset(&tm, 0, sizeof(tm));
     tm.tm_year = INT32_MIN; /* tells whether the format had a year */
     tm.tm_mday = 1;
-    const char *end = strptime(buf, format, &tm);
+    int64_t frac = 0;
+    const char *end = strptime_fraction(buf, format, &tm, &frac);
     if (end == NULL || *end != '\0')
         return WHARF_EPARSE;
     long off = tm.tm_gmtoff;
@@ -382,7 +412,7 @@ static int parse_with_format(const char *s, size_t n, const char *format, int64_
     int64_t secs;
     if (tm_seconds(&tm, year_known, now_ns, &secs) < 0)
         return WHARF_EPARSE;
-    return time_from_secs(secs - off, 0, ns);
+    return time_from_secs(secs - off, frac, ns);
 }
 
 int wharf_time_parse_log(const char *s, size_t n, const char *format, int64_t now_ns, int64_t *ns)

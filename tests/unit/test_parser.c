@@ -157,7 +157,9 @@ static void test_log_timestamps(void **state)
                                             {"Apr 31 12:00:00", NULL},
                                             {"31/Feb/2024:13:55:36 -0700", NULL},
                                             {"29/Feb/2023:13:55:36 -0700", NULL},
-                                            {"31/06/2024", "%d/%m/%Y"}};
+                                            {"31/06/2024", "%d/%m/%Y"},
+                                            {"12:00:01.", "%H:%M:%S.%f"},
+                                            {"12:00:01.1234567890", "%H:%M:%S.%f"}};
     for (size_t i = 0; i < sizeof(no_day) / sizeof(no_day[0]); i++) {
         int64_t got;
         if (wharf_time_parse_log(no_day[i][0], strlen(no_day[i][0]), no_day[i][1], now, &got) == 0)
@@ -171,6 +173,12 @@ static void test_log_timestamps(void **state)
     assert_true(log_time("1546896321871002003", NULL, now) == at("2019-01-07T21:25:21.871002003Z"));
     assert_true(log_time("23/11/2026 10:11:12 +0100", "%d/%m/%Y %H:%M:%S %z", now) ==
                 at("2026-11-23T09:11:12Z"));
+    /* %f: a second's fraction, 1 to 9 digits */
+    assert_true(log_time("Mon Dec 26 16:15:55.103522 2016", "%a %b %d %H:%M:%S.%f %Y", now) ==
+                at("2016-12-26T16:15:55.103522Z"));
+    assert_true(log_time("12:00:01.5", "%H:%M:%S.%f", now) ==
+                log_time("12:00:01", "%H:%M:%S", now) + 500000000);
+    assert_true(log_time("250 2024-01-02", "%f %Y-%m-%d", now) == at("2024-01-02T00:00:00.25Z"));
     int64_t ns;
     assert_int_not_equal(wharf_time_parse_log("yesterday", 9, NULL, now, &ns), 0);
     assert_int_not_equal(wharf_time_parse_log("Foo 10 06:55:46", 15, NULL, now, &ns), 0);
