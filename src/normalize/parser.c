@@ -428,12 +428,6 @@ static int ref_value(wharf_event_t *e, const match_ctx_t *m, const tpl_part_t *t
 static int render_field(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f,
                         const char **s, size_t *n)
 {
-    if (f->first_of) {
-        for (size_t i = 0; i < f->n_parts; i++)
-            if (ref_value(e, m, &f->parts[i], s, n) && *n > 0)
-                return 1;
-        return 0;
-    }
     if (f->n_parts == 1 && f->parts[0].lit == NULL)
         return ref_value(e, m, &f->parts[0], s, n) && *n > 0; /* empty: not set */
     const char *piece[16];
@@ -500,19 +494,32 @@ static const wharf_value_t *map_value(const rule_field_t *f, const char *s, size
     return best >= 0 ? &f->map[best].value : NULL;
 }
 
+/* The value f takes for the text s: its map's, or s converted to its type. */
+static int field_convert(wharf_event_t *e, const rule_field_t *f, const char *s, size_t n,
+                         wharf_value_t *v)
+{
+    if (f->n_map == 0)
+        return parser_convert(e, f->type, f->format, s, n, v);
+    const wharf_value_t *mv = map_value(f, s, n);
+    if (mv == NULL)
+        return -1;
+    *v = *mv;
+    return 0;
+}
+
 static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f)
 {
     const char *s;
     size_t n;
     wharf_value_t v;
-    if (!render_field(e, m, f, &s, &n))
-        return;
-    if (f->n_map > 0) {
-        const wharf_value_t *mv = map_value(f, s, n);
-        if (mv == NULL)
+    if (f->first_of) { /* the first reference whose text converts */
+        size_t i = 0;
+        while (i < f->n_parts && !(ref_value(e, m, &f->parts[i], &s, &n) && n > 0 &&
+                                   field_convert(e, f, s, n, &v) == 0))
+            i++;
+        if (i == f->n_parts)
             return;
-        v = *mv;
-    } else if (parser_convert(e, f->type, f->format, s, n, &v) < 0) {
+    } else if (!render_field(e, m, f, &s, &n) || field_convert(e, f, s, n, &v) < 0) {
         return;
     }
     if (f->field_id == WHARF_F_MESSAGE)

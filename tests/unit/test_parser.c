@@ -469,6 +469,39 @@ static void test_type_number_edges(void **state)
     fx_free(&f);
 }
 
+/* from: [a, b] takes the first reference whose text converts: a time
+ * in a form the type does not read falls through to the next name
+ * (regression: the field was left unset), and so does a text no map
+ * entry takes. */
+static void test_first_of_converts(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "j.yaml",
+                 "name: j\n"
+                 "rules:\n"
+                 "  - id: json\n"
+                 "    json: {}\n"
+                 "    fields:\n"
+                 "      \"@timestamp\": {from: [time, ts], type: timestamp}\n"
+                 "      x.n: {from: [a, b], type: long}\n"
+                 "      event.outcome: {from: [r, s], map: {ok: success, bad: failure}}\n");
+    load_ok(&f);
+    const char *out = parse(&f,
+                            "{\"time\":\"Mar 14 2024 08:15:42\",\"ts\":1710404142.5,"
+                            "\"a\":\"x\",\"b\":\"7\",\"r\":\"meh\",\"s\":\"bad\"}",
+                            NULL);
+    assert_non_null(strstr(out, "\"@timestamp\":\"2024-03-14T08:15:42.500000000Z\""));
+    assert_non_null(strstr(out, "\"n\":7"));
+    assert_non_null(strstr(out, "\"outcome\":\"failure\""));
+    out = parse(&f, "{\"time\":\"?\",\"a\":\"x\",\"r\":\"meh\"}", NULL);
+    assert_null(strstr(out, "\"@timestamp\""));
+    assert_null(strstr(out, "\"n\":"));
+    assert_null(strstr(out, "\"outcome\""));
+    fx_free(&f);
+}
+
 static void test_kv_and_types(void **state)
 {
     (void)state;
@@ -1225,6 +1258,7 @@ int main(void)
         cmocka_unit_test(test_grok_captures_and_errors),
         cmocka_unit_test(test_log_timestamps),
         cmocka_unit_test(test_kv_and_types),
+        cmocka_unit_test(test_first_of_converts),
         cmocka_unit_test(test_type_number_edges),
         cmocka_unit_test(test_type_ip_as_inet_pton),
         cmocka_unit_test(test_related_sources),
