@@ -37,6 +37,10 @@ int wharf_parsers_only(wharf_parsers_t *ps, const char *name);
 /* Runs the matching parsers on e; strings they make live in e->arena.
  * Returns how many rules matched. */
 int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e);
+/* 1 when the last wharf_parsers_apply() ended in a round whose parsers all
+ * matched no rule: a chain that stopped short (syslog's header taken, the
+ * sshd line behind it not), or a line no parser tried took. */
+int wharf_parsers_last_missed(const wharf_parsers_t *ps);
 
 /* Sets a field of an event to parse (wharf parse --field, samples): text,
  * and for container.labels.KEY a label (key dedotted). The strings must

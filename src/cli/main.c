@@ -55,7 +55,7 @@ static const char buffer_help[] =
 
 static const char parsers_help[] =
     "usage: wharf parsers test PATH...\n"
-    "       wharf parsers coverage -p PATH [--field k=v]... FILE\n"
+    "       wharf parsers coverage -p PATH [--parser NAME] [--field k=v]... FILE\n"
     "       wharf parse -p PATH [--parser NAME] [--field k=v]...\n"
     "\n"
     "PATH is a parser file or a directory of them (*.yaml, *.yml); -p may repeat.\n"
@@ -67,8 +67,10 @@ static const char parsers_help[] =
     "  parsers coverage   reads FILE's lines as messages (with the --field fields\n"
     "                     set, e.g. --field process.name=sshd) and reports the share\n"
     "                     matched, per rule, and the first unmatched lines\n"
-    "  parse              reads lines on stdin, prints one ECS event per line;\n"
-    "                     --parser NAME tries that parser first, whatever its when\n";
+    "  parse              reads lines on stdin, prints one ECS event per line\n"
+    "\n"
+    "--parser NAME (parse, coverage): that parser alone, whatever its when, is the\n"
+    "first round; the parsers a rewritten message routes to still run after it.\n";
 
 static const char health_help[] =
     "usage: wharf health -c FILE\n"

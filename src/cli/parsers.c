@@ -1,6 +1,6 @@
 /* parsers.c - the commands for people writing parser files:
  *   wharf parsers test PATH...          run every sample
- *   wharf parsers coverage -p PATH [--field k=v]... FILE
+ *   wharf parsers coverage -p PATH [--parser NAME] [--field k=v]... FILE
  *                                       share of FILE's lines matched, per rule
  *   wharf parse -p PATH [--parser NAME] [--field k=v]...
  *                                       lines on stdin -> ECS events on stdout */
@@ -89,19 +89,27 @@ static size_t chomp(char *line, ssize_t n)
     return len;
 }
 
+/* The parsers a's -p paths hold, the first round narrowed to --parser
+ * NAME; NULL after saying why. */
+static wharf_parsers_t *parsers_for(const parse_args_t *a, const char *cmd)
+{
+    wharf_parsers_t *ps = parsers_load_or_report(a->paths, a->n_paths);
+    if (ps != NULL && a->parser != NULL && wharf_parsers_only(ps, a->parser) < 0) {
+        fprintf(stderr, "wharf %s: no parser named '%s' in the files given\n", cmd, a->parser);
+        wharf_parsers_free(ps);
+        return NULL;
+    }
+    return ps;
+}
+
 static int cmd_parse(int argc, char **argv)
 {
     parse_args_t a;
     if (parse_args_read(argc, argv, &a, "parse") < 0)
         return 2;
-    wharf_parsers_t *ps = parsers_load_or_report(a.paths, a.n_paths);
+    wharf_parsers_t *ps = parsers_for(&a, "parse");
     if (ps == NULL)
         return 2;
-    if (a.parser != NULL && wharf_parsers_only(ps, a.parser) < 0) {
-        fprintf(stderr, "wharf parse: no parser named '%s' in the files given\n", a.parser);
-        wharf_parsers_free(ps);
-        return 2;
-    }
     wharf_arena_t arena;
     wharf_arena_init(&arena, (size_t)64 * 1024);
     wharf_event_t *e = calloc(1, sizeof(*e));
@@ -144,11 +152,29 @@ static int cmd_parsers_test(int argc, char **argv)
     return failed ? 1 : 0;
 }
 
-static void coverage_print(void *arg, const wharf_parser_stat_t *s)
+/* coverage's per-rule table: a parser's rows are held until its last one
+ * (the "no rule matched" count), and printed when it was tried at all. */
+typedef struct coverage_table {
+    double lines;
+    wharf_buf_t rows;
+    uint64_t tried;
+} coverage_table_t;
+
+static void coverage_row(void *arg, const wharf_parser_stat_t *s)
 {
-    double lines = *(const double *)arg;
-    printf("  %-16s %-28s %8llu  %5.1f%%\n", s->parser, s->rule ? s->rule : "(no rule matched)",
-           (unsigned long long)s->count, lines > 0 ? 100.0 * (double)s->count / lines : 0.0);
+    coverage_table_t *t = arg;
+    char row[160];
+    int n = snprintf(row, sizeof(row), "  %-16s %-28s %8llu  %5.1f%%\n", s->parser,
+                     s->rule ? s->rule : "(no rule matched)", (unsigned long long)s->count,
+                     t->lines > 0 ? 100.0 * (double)s->count / t->lines : 0.0);
+    wharf_buf_append(&t->rows, row, n > 0 ? (size_t)n : 0);
+    t->tried += s->count;
+    if (s->rule != NULL)
+        return;
+    if (t->tried > 0)
+        fwrite(t->rows.data, 1, t->rows.len, stdout);
+    t->rows.len = 0;
+    t->tried = 0;
 }
 
 static int cmd_parsers_coverage(int argc, char **argv)
@@ -161,7 +187,7 @@ static int cmd_parsers_coverage(int argc, char **argv)
         fprintf(stderr, "wharf parsers coverage: cannot read %s\n", a.file ? a.file : "(no FILE)");
         return 2;
     }
-    wharf_parsers_t *ps = parsers_load_or_report(a.paths, a.n_paths);
+    wharf_parsers_t *ps = parsers_for(&a, "parsers coverage");
     if (ps == NULL) {
         fclose(in);
         return 2;
@@ -177,16 +203,20 @@ static int cmd_parsers_coverage(int argc, char **argv)
         size_t len = chomp(line, n);
         parse_line(ps, &a, e, line, len);
         lines++;
-        if (wharf_parsers_apply(ps, e) > 0)
+        /* matched: to the end of its chain, as far as parsers were routed */
+        if (wharf_parsers_apply(ps, e) > 0 && !wharf_parsers_last_missed(ps))
             matched++;
         else if (n_unmatched < COVERAGE_SHOW_UNMATCHED)
             unmatched[n_unmatched++] = strndup(line, len);
     }
     fclose(in);
-    printf("%zu lines, %zu matched by a rule (%.1f%%)\nper rule:\n", lines, matched,
-           lines ? 100.0 * (double)matched / (double)lines : 0.0);
-    double dl = (double)lines;
-    wharf_parsers_stats(ps, coverage_print, &dl);
+    printf("%zu lines, %zu matched to the end of their chain (%.1f%%)\n"
+           "per rule, for the parsers tried:\n",
+           lines, matched, lines ? 100.0 * (double)matched / (double)lines : 0.0);
+    coverage_table_t table = {(double)lines, {0}, 0};
+    wharf_buf_init(&table.rows);
+    wharf_parsers_stats(ps, coverage_row, &table);
+    wharf_buf_free(&table.rows);
     if (n_unmatched > 0)
         printf("first unmatched lines:\n");
     for (size_t i = 0; i < n_unmatched; i++) {

@@ -1107,6 +1107,7 @@ int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e)
         ps->route_paths[k].state = ps->route_paths[k].hashed = 0;
     uint64_t changed = ~UINT64_C(0);
     int matched = 0;
+    ps->last_missed = 0;
     for (int depth = 0; depth < PARSER_MAX_CHAIN; depth++) {
         if (depth == 0 && ps->only >= 0)
             ps->candidate[ps->only] = 1;
@@ -1114,20 +1115,29 @@ int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e)
             route_first(ps, e);
         else
             route_candidates(ps, e, changed, 0);
-        int rewrote = 0;
+        int rewrote = 0, tried = 0, round_matched = 0;
         uint64_t wrote = 0;
         for (size_t p = 0; p < ps->n && !rewrote; p++) {
             if (!ps->candidate[p])
                 continue;
             ps->done[p] = 1;
-            matched += parser_run(ps, &ps->v[p], e, &rewrote, &wrote);
+            tried++;
+            round_matched += parser_run(ps, &ps->v[p], e, &rewrote, &wrote);
         }
-        if (!rewrote)
+        matched += round_matched;
+        if (!rewrote) {
+            ps->last_missed = tried > 0 && round_matched == 0;
             break;
+        }
         /* after wharf_parsers_only()'s round nothing else was routed yet */
         changed = depth == 0 && ps->only >= 0 ? ~UINT64_C(0) : wrote;
     }
     return matched;
+}
+
+int wharf_parsers_last_missed(const wharf_parsers_t *ps)
+{
+    return ps != NULL && ps->last_missed;
 }
 
 /* ---- building the index ------------------------------------------------------ */

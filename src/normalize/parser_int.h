@@ -274,6 +274,7 @@ struct wharf_parsers {
     unsigned char *first;
     int first_valid;
     long only;                                 /* wharf_parsers_only(), or -1 */
+    int last_missed;                           /* wharf_parsers_last_missed() */
     int related_field[PARSER_RELATED_SOURCES]; /* their fixed event fields, or -1 */
     /* per-event scratch */
     unsigned char *done, *candidate;
