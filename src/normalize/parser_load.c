@@ -1,8 +1,9 @@
 /* parser_load.c - parser files (YAML) to the structures of parser_int.h.
  *
  * Every problem is reported as FILE:LINE with what to change: YAML syntax,
- * unknown keys, regexes PCRE2 refuses (its message and the offset), unknown
- * grok patterns, field references to groups that do not exist, event
+ * what YAML allows and a parser file does not (a second document, a key
+ * written twice in a map, merge keys), unknown keys, regexes PCRE2 refuses (its message and the
+ * offset), unknown grok patterns, field references to groups that do not exist, event
  * categorisation values ECS does not allow, files without samples. Loading
  * goes on after an error so that one run shows them all. */
 #include "parser_int.h"
@@ -852,6 +853,66 @@ static void load_parser(load_ctx_t *c, parser_t *p, yaml_node_t *root)
     c->defs = (wharf_grok_defs_t){NULL, NULL, 0};
 }
 
+/* What the loader's lookups cannot see: a key written twice in one map
+ * (load_get takes the first, so the second was silently dropped) and YAML
+ * merge keys (libyaml passes `<<` on as an ordinary key, so the merged map
+ * was reported as the value of a field named `<<`, at the anchor's line).
+ * Every node once, in document order: an alias is the node it names, so
+ * this also sees maps reached only through one. Returns the number of
+ * merge keys: with one, the rest of the file is not loaded, as what it
+ * would report is about a map that is not what the author wrote. */
+static size_t load_check_maps(load_ctx_t *c)
+{
+    size_t merges = 0;
+    for (yaml_node_t *n = c->doc.nodes.start; n < c->doc.nodes.top; n++) {
+        if (n->type != YAML_MAPPING_NODE)
+            continue;
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
+            yaml_node_t *k = load_node(c, p->key);
+            const char *key = load_scalar(k);
+            if (key == NULL)
+                continue;
+            if (load_is_plain(k) && strcmp(key, "<<") == 0) {
+                load_error(c, load_line(k),
+                           "YAML merge keys (<<) are not supported: write the keys out in "
+                           "this map");
+                merges++;
+                continue;
+            }
+            for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++) {
+                yaml_node_t *qk = load_node(c, q->key);
+                const char *other = load_scalar(qk);
+                if (other != NULL && strcmp(other, key) == 0) {
+                    load_error(c, load_line(k),
+                               "duplicate key '%s' (lines %d and %d): a key is written once "
+                               "per map; remove or merge one of them",
+                               key, load_line(qk), load_line(k));
+                    break;
+                }
+            }
+        }
+    }
+    return merges;
+}
+
+/* A file is one parser: a second YAML document (after `---`) was
+ * silently ignored. */
+static void load_check_one_document(load_ctx_t *c, yaml_parser_t *yp)
+{
+    yaml_document_t next;
+    if (!yaml_parser_load(yp, &next)) {
+        load_error(c, (int)yp->problem_mark.line + 1, "YAML: %s",
+                   yp->problem ? yp->problem : "syntax error");
+        return;
+    }
+    if (yaml_document_get_root_node(&next) != NULL)
+        load_error(c, (int)next.start_mark.line + 1,
+                   "a second YAML document (---): one parser per file; move it to a file of "
+                   "its own");
+    yaml_document_delete(&next);
+}
+
 static char *load_read_file(const char *path, size_t *len, int *err)
 {
     FILE *f = fopen(path, "rb");
@@ -905,8 +966,9 @@ static void load_file(wharf_parsers_t *ps, const char *path, wharf_conf_errors_t
     if (root == NULL || root->type != YAML_MAPPING_NODE)
         wharf_conf_error(errs, path, root ? load_line(root) : 1,
                          "a parser file is a map (name, when, rules, samples)");
-    else if (parsers_grow(ps) == 0)
+    else if (load_check_maps(&c) == 0 && parsers_grow(ps) == 0)
         load_parser(&c, &ps->v[ps->n++], root);
+    load_check_one_document(&c, &yp);
     yaml_document_delete(&c.doc);
     yaml_parser_delete(&yp);
     free(text);

@@ -333,6 +333,16 @@ static void expect_error_prefixes(const wharf_conf_errors_t *errs, char want[][1
             fail_msg("error %zu: got '%s', want prefix '%s'", i, errs->msgs[i], want[i]);
 }
 
+/* Exactly n errors, error i equal to want[i]. */
+static void expect_errors(const wharf_conf_errors_t *errs, char want[][256], size_t n)
+{
+    for (size_t i = 0; i < errs->n && i < n; i++)
+        if (strcmp(errs->msgs[i], want[i]) != 0)
+            fail_msg("error %zu: got '%s', want '%s'", i, errs->msgs[i], want[i]);
+    if (errs->n != n)
+        fail_msg("%zu errors, want %zu (first: %s)", errs->n, n, errs->n ? errs->msgs[0] : "-");
+}
+
 static const char sample_tail[] = "samples:\n  - message: x\n    expect: {message: x}\n";
 
 /* Writes a parser file: head, then a sample that only expects the message. */
@@ -790,19 +800,18 @@ static void test_field_map(void **state)
     (void)state;
     fixture_t f;
     fx_init(&f);
-    write_parser(
-        &f, "web.yaml",
-        "name: web\n"
-        "rules:\n"
-        "  - id: r\n"
-        "    regex: '^(?<status>\\d+) (?<kind>\\w+)'\n"
-        "    fields:\n"
-        "      event.outcome: {from: status, map: {\"4*\": failure, \"5*\": failure, "
-        "\"*\": success}}\n"
-        "      event.type: {from: kind, map: {add: [user, creation], del: [user, "
-        "deletion]}}\n"
-        "      x.m: {from: kind, map: {ab: exact, \"a*\": prefix, abc: late, a: one, a: two, "
-        "\"*\": other}}\n");
+    write_parser(&f, "web.yaml",
+                 "name: web\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    regex: '^(?<status>\\d+) (?<kind>\\w+)'\n"
+                 "    fields:\n"
+                 "      event.outcome: {from: status, map: {\"4*\": failure, \"5*\": failure, "
+                 "\"*\": success}}\n"
+                 "      event.type: {from: kind, map: {add: [user, creation], del: [user, "
+                 "deletion]}}\n"
+                 "      x.m: {from: kind, map: {ab: exact, \"a*\": prefix, abc: late, a: one, "
+                 "\"*\": other}}\n");
     load_ok(&f);
     assert_string_equal(parse(&f, "404 add", NULL),
                         "{\"event\":{\"outcome\":\"failure\",\"type\":[\"user\",\"creation\"]},"
@@ -1205,6 +1214,58 @@ static void test_bad_target_paths(void **state)
     fx_free(&f);
 }
 
+/* What YAML allows and a parser file does not: a key written twice in one
+ * map (the second was dropped), a second document after `---` (ignored),
+ * merge keys (reported as a field `<<` at the anchor's line). */
+static void test_yaml_structure_errors(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_file(&f, "a.yaml",
+               "name: a\n"
+               "rules:\n"
+               "  - id: r\n"
+               "    regex: '^(?<u>x)'\n"
+               "    fields: {user.name: \"{u}\"}\n"
+               "    fields: {user.id: \"{u}\"}\n"
+               "samples:\n"
+               "  - message: x\n"
+               "    expect: {message: x}\n"
+               "    expect: {user.name: x}\n"
+               "---\n"
+               "name: a2\n");
+    write_file(&f, "b.yaml",
+               "name: b\n"
+               "rules:\n"
+               "  - id: r1\n"
+               "    regex: '^x'\n"
+               "    set: &s {event.outcome: success}\n"
+               "  - id: r2\n"
+               "    regex: '^y'\n"
+               "    set:\n"
+               "      <<: *s\n"
+               "      user.name: z\n"
+               "samples:\n  - message: x\n    expect: {message: x}\n");
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
+    const char *dup = "a key is written once per map; remove or merge one of them";
+    char want[4][256];
+    snprintf(want[0], 256, "%s/a.yaml:6: duplicate key 'fields' (lines 5 and 6): %s", f.dir, dup);
+    snprintf(want[1], 256, "%s/a.yaml:10: duplicate key 'expect' (lines 9 and 10): %s", f.dir, dup);
+    snprintf(want[2], 256,
+             "%s/a.yaml:11: a second YAML document (---): one parser per file; move it to a "
+             "file of its own",
+             f.dir);
+    snprintf(want[3], 256,
+             "%s/b.yaml:9: YAML merge keys (<<) are not supported: write the keys out in this "
+             "map",
+             f.dir);
+    expect_errors(&errs, want, 4);
+    wharf_conf_errors_free(&errs);
+    fx_free(&f);
+}
+
 /* Regressions: labels set from a sample route; an empty capture leaves its
  * field unset; quoted kv values lose their escapes; a repeated kv key is
  * one key (the last value) in `rest`. Checked through samples, the way
@@ -1279,6 +1340,7 @@ int main(void)
         cmocka_unit_test(test_first_round_memo_values),
         cmocka_unit_test(test_load_errors_have_lines),
         cmocka_unit_test(test_regressions_through_samples),
+        cmocka_unit_test(test_yaml_structure_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
