@@ -223,6 +223,10 @@ static void load_when_item(load_ctx_t *c, when_item_t *w, yaml_node_t *map)
         return;
     }
     size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    if (n == 0)
+        load_error(c, load_line(map),
+                   "when: an empty condition {} matches no event; give it field: value "
+                   "pairs or remove it");
     w->terms = calloc(n ? n : 1, sizeof(*w->terms));
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++)
         load_when_term(c, &w->terms[w->n_terms++], load_node(c, p->key), load_node(c, p->value));
@@ -242,6 +246,10 @@ static void load_when(load_ctx_t *c, parser_t *p, yaml_node_t *when)
         return;
     }
     size_t n = (size_t)(when->data.sequence.items.top - when->data.sequence.items.start);
+    if (n == 0) /* would be a parser without when, tried on every event */
+        load_error(c, load_line(when),
+                   "when: an empty list: list conditions, or remove 'when' to try the parser "
+                   "on every event");
     p->when = calloc(n ? n : 1, sizeof(*p->when));
     for (yaml_node_item_t *i = when->data.sequence.items.start; i < when->data.sequence.items.top;
          i++)
@@ -716,8 +724,20 @@ static void load_rules(load_ctx_t *c, parser_t *p, yaml_node_t *rules)
     size_t n = (size_t)(rules->data.sequence.items.top - rules->data.sequence.items.start);
     p->rules = calloc(n, sizeof(*p->rules));
     for (yaml_node_item_t *i = rules->data.sequence.items.start; i < rules->data.sequence.items.top;
-         i++)
+         i++) {
         load_rule(c, p, load_node(c, *i));
+        /* ids name rules in coverage, metrics and errors: two alike are
+         * one name for two things */
+        parser_rule_t *r = &p->rules[p->n_rules - 1];
+        for (size_t j = 0; strcmp(r->id, "?") != 0 && j + 1 < p->n_rules; j++)
+            if (strcmp(p->rules[j].id, r->id) == 0) {
+                load_error(c, r->line,
+                           "rule id '%s' is also the id of the rule at line %d: give each "
+                           "rule of a parser its own id",
+                           r->id, p->rules[j].line);
+                break;
+            }
+    }
 }
 
 /* ---- samples ------------------------------------------------------------ */

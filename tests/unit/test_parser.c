@@ -1266,6 +1266,50 @@ static void test_yaml_structure_errors(void **state)
     fx_free(&f);
 }
 
+/* A when item with no condition matched nothing, `when: []` made the
+ * parser run on every event, and a rule id used twice named two rules:
+ * all three fail at load. */
+static void test_when_and_rule_id_errors(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: a\n"
+                 "when: [{process.name: x}, {}]\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    regex: '^x'\n"
+                 "  - id: s\n"
+                 "    regex: '^y'\n"
+                 "  - id: r\n"
+                 "    regex: '^z'\n");
+    write_parser(&f, "b.yaml",
+                 "name: b\n"
+                 "when: []\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    regex: '^x'\n");
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
+    char want[3][256];
+    snprintf(want[0], 256,
+             "%s/a.yaml:2: when: an empty condition {} matches no event; give it field: value "
+             "pairs or remove it",
+             f.dir);
+    snprintf(want[1], 256,
+             "%s/a.yaml:8: rule id 'r' is also the id of the rule at line 4: give each rule of "
+             "a parser its own id",
+             f.dir);
+    snprintf(want[2], 256,
+             "%s/b.yaml:2: when: an empty list: list conditions, or remove 'when' to try the "
+             "parser on every event",
+             f.dir);
+    expect_errors(&errs, want, 3);
+    wharf_conf_errors_free(&errs);
+    fx_free(&f);
+}
+
 /* Regressions: labels set from a sample route; an empty capture leaves its
  * field unset; quoted kv values lose their escapes; a repeated kv key is
  * one key (the last value) in `rest`. Checked through samples, the way
@@ -1341,6 +1385,7 @@ int main(void)
         cmocka_unit_test(test_load_errors_have_lines),
         cmocka_unit_test(test_regressions_through_samples),
         cmocka_unit_test(test_yaml_structure_errors),
+        cmocka_unit_test(test_when_and_rule_id_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
