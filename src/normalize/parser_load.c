@@ -389,6 +389,13 @@ static void load_map(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node
     }
 }
 
+/* @timestamp is the event's time, a WHARF_V_TIME: written as text it was
+ * shipped as free text in place of a time. */
+static int load_is_timestamp_path(const char *path)
+{
+    return strcmp(path, "@timestamp") == 0;
+}
+
 static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_node_t *v)
 {
     rule_field_t *f = &r->fields[r->n_fields++];
@@ -397,6 +404,11 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
         r->sets_message = 1;
     if (v->type == YAML_SCALAR_NODE) {
         load_template(c, load_line(v), r, f, load_scalar(v));
+        if (load_is_timestamp_path(f->path))
+            load_error(c, load_line(v),
+                       "rule '%s': fields: @timestamp needs type: timestamp (write "
+                       "\"@timestamp\": {from: NAME, type: timestamp})",
+                       r->id);
         return;
     }
     static const char *const keys[] = {"from", "type", "format", "map", NULL};
@@ -429,6 +441,16 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
                    "rule '%s': fields: %s: map gives the value; type and format "
                    "do not apply",
                    r->id, f->path);
+    else if (format != NULL && f->type != PT_TIMESTAMP)
+        load_error(c, load_line(v),
+                   "rule '%s': fields: %s: format needs type: timestamp (it is the strptime "
+                   "format of a time; add type: timestamp or remove format)",
+                   r->id, f->path);
+    else if (load_is_timestamp_path(f->path) && f->type != PT_TIMESTAMP)
+        load_error(c, load_line(v),
+                   "rule '%s': fields: @timestamp needs type: timestamp (write "
+                   "\"@timestamp\": {from: NAME, type: timestamp})",
+                   r->id);
 }
 
 static void load_fields(load_ctx_t *c, parser_rule_t *r, yaml_node_t *fields, size_t extra)
@@ -512,6 +534,11 @@ static void load_set_entry(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml
 {
     rule_set_t *s = &r->set[r->n_set++];
     s->path = load_target(c, r, load_line(k), "set", load_scalar(k), &s->path_len);
+    if (load_is_timestamp_path(s->path))
+        load_error(c, load_line(k),
+                   "rule '%s': set: @timestamp needs type: timestamp, which set does not "
+                   "give; read it under fields with {from: NAME, type: timestamp}",
+                   r->id);
     load_const(c, r, s->path, v, &s->value);
 }
 
@@ -553,6 +580,11 @@ static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node
                        r->id, g.caps[i].type, f->path, g.caps[i].type);
         if (strcmp(f->path, "message") == 0)
             r->sets_message = 1;
+        if (load_is_timestamp_path(f->path) && f->type != PT_TIMESTAMP)
+            load_error(c, load_line(n),
+                       "rule '%s': grok: @timestamp needs type timestamp (write "
+                       "%%{PATTERN:@timestamp:timestamp})",
+                       r->id);
         char name[32];
         snprintf(name, sizeof(name), "g%zu", i + 1);
         f->parts = calloc(1, sizeof(*f->parts));

@@ -1310,6 +1310,62 @@ static void test_when_and_rule_id_errors(void **state)
     fx_free(&f);
 }
 
+/* @timestamp written as text shipped free text as the event's time, and a
+ * format without type: timestamp was ignored: both fail at load, in
+ * fields, grok captures and set. */
+static void test_timestamp_type_errors(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "t.yaml",
+                 "name: t\n"
+                 "rules:\n"
+                 "  - id: tpl\n"
+                 "    regex: '^(?<ts>\\S+)'\n"
+                 "    fields: {\"@timestamp\": \"{ts}\"}\n"
+                 "  - id: long\n"
+                 "    regex: '^(?<ts>\\S+)'\n"
+                 "    fields: {\"@timestamp\": {from: ts, type: long}}\n"
+                 "  - id: fmt\n"
+                 "    regex: '^(?<ts>\\S+)'\n"
+                 "    fields: {x.t: {from: ts, format: \"%H:%M\"}}\n"
+                 "  - id: grok\n"
+                 "    grok: '%{NOTSPACE:@timestamp}'\n"
+                 "  - id: set\n"
+                 "    regex: '^x'\n"
+                 "    set: {\"@timestamp\": \"2024-01-01T00:00:00Z\"}\n"
+                 "  - id: ok\n"
+                 "    grok: '%{NOTSPACE:@timestamp:timestamp} (?<ts>\\S+)'\n"
+                 "    fields: {x.t: {from: [ts], type: timestamp, format: \"%H:%M\"}}\n");
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
+    char want[5][256];
+    snprintf(want[0], 256,
+             "%s/t.yaml:5: rule 'tpl': fields: @timestamp needs type: timestamp (write "
+             "\"@timestamp\": {from: NAME, type: timestamp})",
+             f.dir);
+    snprintf(want[1], 256,
+             "%s/t.yaml:8: rule 'long': fields: @timestamp needs type: timestamp (write "
+             "\"@timestamp\": {from: NAME, type: timestamp})",
+             f.dir);
+    snprintf(want[2], 256,
+             "%s/t.yaml:11: rule 'fmt': fields: x.t: format needs type: timestamp (it is the "
+             "strptime format of a time; add type: timestamp or remove format)",
+             f.dir);
+    snprintf(want[3], 256,
+             "%s/t.yaml:13: rule 'grok': grok: @timestamp needs type timestamp (write "
+             "%%{PATTERN:@timestamp:timestamp})",
+             f.dir);
+    snprintf(want[4], 256,
+             "%s/t.yaml:16: rule 'set': set: @timestamp needs type: timestamp, which set does "
+             "not give; read it under fields with {from: NAME, type: timestamp}",
+             f.dir);
+    expect_errors(&errs, want, 5);
+    wharf_conf_errors_free(&errs);
+    fx_free(&f);
+}
+
 /* Regressions: labels set from a sample route; an empty capture leaves its
  * field unset; quoted kv values lose their escapes; a repeated kv key is
  * one key (the last value) in `rest`. Checked through samples, the way
@@ -1386,6 +1442,7 @@ int main(void)
         cmocka_unit_test(test_regressions_through_samples),
         cmocka_unit_test(test_yaml_structure_errors),
         cmocka_unit_test(test_when_and_rule_id_errors),
+        cmocka_unit_test(test_timestamp_type_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
