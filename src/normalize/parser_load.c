@@ -389,6 +389,29 @@ static void load_map(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node
     }
 }
 
+/* The categorisation fields take only ECS's allowed values, which a
+ * template, `from` or a grok capture cannot promise: a map is checked at
+ * load. */
+static void load_check_ecs_free_text(load_ctx_t *c, parser_rule_t *r, int line, const char *what,
+                                     const char *path)
+{
+    if (ecs_allowed(path) != NULL)
+        load_error(c, line,
+                   "rule '%s': %s: %s takes only ECS allowed values, which free text from the "
+                   "message is not checked against; choose them with {from: NAME, map: {TEXT: "
+                   "VALUE}} (checked at load) or use set",
+                   r->id, what, path);
+}
+
+/* A template without a reference, as "success": the literal is the value. */
+static int load_template_is_literal(const rule_field_t *f)
+{
+    for (size_t i = 0; i < f->n_parts; i++)
+        if (f->parts[i].lit == NULL)
+            return 0;
+    return 1;
+}
+
 /* @timestamp is the event's time, a WHARF_V_TIME: written as text it was
  * shipped as free text in place of a time. */
 static int load_is_timestamp_path(const char *path)
@@ -404,6 +427,10 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
         r->sets_message = 1;
     if (v->type == YAML_SCALAR_NODE) {
         load_template(c, load_line(v), r, f, load_scalar(v));
+        if (!load_template_is_literal(f))
+            load_check_ecs_free_text(c, r, load_line(v), "fields", f->path);
+        else
+            load_check_ecs_value(c, load_line(v), f->path, load_scalar(v));
         if (load_is_timestamp_path(f->path))
             load_error(c, load_line(v),
                        "rule '%s': fields: @timestamp needs type: timestamp (write "
@@ -436,6 +463,8 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
         f->format = strdup(format);
     load_from(c, r, f, from_node);
     load_map(c, r, f, load_get(c, v, "map"));
+    if (f->map == NULL)
+        load_check_ecs_free_text(c, r, load_line(v), "fields", f->path);
     if (f->map != NULL && (type != NULL || format != NULL))
         load_error(c, load_line(v),
                    "rule '%s': fields: %s: map gives the value; type and format "
@@ -506,8 +535,9 @@ static void load_const(load_ctx_t *c, parser_rule_t *r, const char *path, yaml_n
 {
     if (v->type == YAML_SCALAR_NODE) {
         load_scalar_value(v, load_scalar(v), out);
-        if (out->type == WHARF_V_STR)
-            load_check_ecs_value(c, load_line(v), path, out->u.str.ptr);
+        /* the text as written: a bool or a number (event.outcome: true) is
+         * no allowed value either */
+        load_check_ecs_value(c, load_line(v), path, load_scalar(v));
         return;
     }
     if (v->type != YAML_SEQUENCE_NODE) {
@@ -580,6 +610,7 @@ static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node
                        r->id, g.caps[i].type, f->path, g.caps[i].type);
         if (strcmp(f->path, "message") == 0)
             r->sets_message = 1;
+        load_check_ecs_free_text(c, r, load_line(n), "grok", f->path);
         if (load_is_timestamp_path(f->path) && f->type != PT_TIMESTAMP)
             load_error(c, load_line(n),
                        "rule '%s': grok: @timestamp needs type timestamp (write "

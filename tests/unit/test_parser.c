@@ -333,8 +333,10 @@ static void expect_error_prefixes(const wharf_conf_errors_t *errs, char want[][1
             fail_msg("error %zu: got '%s', want prefix '%s'", i, errs->msgs[i], want[i]);
 }
 
+#define ERR_LEN 512
+
 /* Exactly n errors, error i equal to want[i]. */
-static void expect_errors(const wharf_conf_errors_t *errs, char want[][256], size_t n)
+static void expect_errors(const wharf_conf_errors_t *errs, char want[][ERR_LEN], size_t n)
 {
     for (size_t i = 0; i < errs->n && i < n; i++)
         if (strcmp(errs->msgs[i], want[i]) != 0)
@@ -1250,14 +1252,16 @@ static void test_yaml_structure_errors(void **state)
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
     const char *dup = "a key is written once per map; remove or merge one of them";
-    char want[4][256];
-    snprintf(want[0], 256, "%s/a.yaml:6: duplicate key 'fields' (lines 5 and 6): %s", f.dir, dup);
-    snprintf(want[1], 256, "%s/a.yaml:10: duplicate key 'expect' (lines 9 and 10): %s", f.dir, dup);
-    snprintf(want[2], 256,
+    char want[4][ERR_LEN];
+    snprintf(want[0], ERR_LEN, "%s/a.yaml:6: duplicate key 'fields' (lines 5 and 6): %s", f.dir,
+             dup);
+    snprintf(want[1], ERR_LEN, "%s/a.yaml:10: duplicate key 'expect' (lines 9 and 10): %s", f.dir,
+             dup);
+    snprintf(want[2], ERR_LEN,
              "%s/a.yaml:11: a second YAML document (---): one parser per file; move it to a "
              "file of its own",
              f.dir);
-    snprintf(want[3], 256,
+    snprintf(want[3], ERR_LEN,
              "%s/b.yaml:9: YAML merge keys (<<) are not supported: write the keys out in this "
              "map",
              f.dir);
@@ -1292,16 +1296,16 @@ static void test_when_and_rule_id_errors(void **state)
                  "    regex: '^x'\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
-    char want[3][256];
-    snprintf(want[0], 256,
+    char want[3][ERR_LEN];
+    snprintf(want[0], ERR_LEN,
              "%s/a.yaml:2: when: an empty condition {} matches no event; give it field: value "
              "pairs or remove it",
              f.dir);
-    snprintf(want[1], 256,
+    snprintf(want[1], ERR_LEN,
              "%s/a.yaml:8: rule id 'r' is also the id of the rule at line 4: give each rule of "
              "a parser its own id",
              f.dir);
-    snprintf(want[2], 256,
+    snprintf(want[2], ERR_LEN,
              "%s/b.yaml:2: when: an empty list: list conditions, or remove 'when' to try the "
              "parser on every event",
              f.dir);
@@ -1340,28 +1344,76 @@ static void test_timestamp_type_errors(void **state)
                  "    fields: {x.t: {from: [ts], type: timestamp, format: \"%H:%M\"}}\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
-    char want[5][256];
-    snprintf(want[0], 256,
+    char want[5][ERR_LEN];
+    snprintf(want[0], ERR_LEN,
              "%s/t.yaml:5: rule 'tpl': fields: @timestamp needs type: timestamp (write "
              "\"@timestamp\": {from: NAME, type: timestamp})",
              f.dir);
-    snprintf(want[1], 256,
+    snprintf(want[1], ERR_LEN,
              "%s/t.yaml:8: rule 'long': fields: @timestamp needs type: timestamp (write "
              "\"@timestamp\": {from: NAME, type: timestamp})",
              f.dir);
-    snprintf(want[2], 256,
+    snprintf(want[2], ERR_LEN,
              "%s/t.yaml:11: rule 'fmt': fields: x.t: format needs type: timestamp (it is the "
              "strptime format of a time; add type: timestamp or remove format)",
              f.dir);
-    snprintf(want[3], 256,
+    snprintf(want[3], ERR_LEN,
              "%s/t.yaml:13: rule 'grok': grok: @timestamp needs type timestamp (write "
              "%%{PATTERN:@timestamp:timestamp})",
              f.dir);
-    snprintf(want[4], 256,
+    snprintf(want[4], ERR_LEN,
              "%s/t.yaml:16: rule 'set': set: @timestamp needs type: timestamp, which set does "
              "not give; read it under fields with {from: NAME, type: timestamp}",
              f.dir);
     expect_errors(&errs, want, 5);
+    wharf_conf_errors_free(&errs);
+    fx_free(&f);
+}
+
+/* The ECS value check of event.category/type/outcome/kind was passed by a
+ * constant that is no string and by free text (a template, from, a grok
+ * capture): the constant is checked as written, free text is refused for
+ * map:, and a literal template is checked as a constant. */
+static void test_ecs_value_bypasses(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "e.yaml",
+                 "name: e\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    regex: '^(?<n>\\S+)'\n"
+                 "    set: {event.outcome: true, event.kind: 1}\n"
+                 "    fields:\n"
+                 "      event.outcome: \"{n}\"\n"
+                 "      event.type: {from: n}\n"
+                 "      event.kind: \"evnt\"\n"
+                 "      event.category: {from: n, map: {\"*\": [web]}}\n"
+                 "  - id: g\n"
+                 "    grok: '%{WORD:event.category}'\n");
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
+    const char *tail = "takes only ECS allowed values, which free text from the message is not "
+                       "checked against; choose them with {from: NAME, map: {TEXT: VALUE}} "
+                       "(checked at load) or use set";
+    char want[6][ERR_LEN];
+    snprintf(want[0], ERR_LEN, "%s/e.yaml:7: rule 'r': fields: event.outcome %s", f.dir, tail);
+    snprintf(want[1], ERR_LEN, "%s/e.yaml:8: rule 'r': fields: event.type %s", f.dir, tail);
+    snprintf(want[2], ERR_LEN,
+             "%s/e.yaml:9: event.kind: 'evnt' is not an ECS allowed value (see the ECS field "
+             "reference for event.kind)",
+             f.dir);
+    snprintf(want[3], ERR_LEN,
+             "%s/e.yaml:5: event.outcome: 'true' is not an ECS allowed value (see the ECS "
+             "field reference for event.outcome)",
+             f.dir);
+    snprintf(want[4], ERR_LEN,
+             "%s/e.yaml:5: event.kind: '1' is not an ECS allowed value (see the ECS field "
+             "reference for event.kind)",
+             f.dir);
+    snprintf(want[5], ERR_LEN, "%s/e.yaml:12: rule 'g': grok: event.category %s", f.dir, tail);
+    expect_errors(&errs, want, 6);
     wharf_conf_errors_free(&errs);
     fx_free(&f);
 }
@@ -1443,6 +1495,7 @@ int main(void)
         cmocka_unit_test(test_yaml_structure_errors),
         cmocka_unit_test(test_when_and_rule_id_errors),
         cmocka_unit_test(test_timestamp_type_errors),
+        cmocka_unit_test(test_ecs_value_bypasses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
