@@ -560,6 +560,54 @@ static void load_const(load_ctx_t *c, parser_rule_t *r, const char *path, yaml_n
     }
 }
 
+/* A name a reference of the rule could read: a named group of a grok or
+ * regex rule; for json and kv rules (and the pairs of a regex rule's kv),
+ * any key path of letters, digits and _ . - @. */
+static int load_set_name_referable(const parser_rule_t *r, const char *name, size_t len)
+{
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = name[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '.' || ch == '-' || ch == '@'))
+            return 0;
+    }
+    if (r->kind != RK_GROK && r->kind != RK_REGEX)
+        return 1;
+    if (r->has_kv)
+        return 1;
+    if (r->re.code == NULL)
+        return 0;
+    char buf[256];
+    if (len >= sizeof(buf))
+        return 0;
+    memcpy(buf, name, len);
+    buf[len] = '\0';
+    return pcre2_substring_number_from_name(r->re.code, (PCRE2_SPTR)buf) > 0;
+}
+
+/* `set` gives constants: "{ip}" in one was the text "{ip}" on every event.
+ * A brace pair around a name the rule could reference is taken for a
+ * template written in the wrong place; other braces are literal. */
+static void load_set_check_text(load_ctx_t *c, parser_rule_t *r, int line, const char *path,
+                                const char *text)
+{
+    for (const char *open = strchr(text, '{'); open != NULL; open = strchr(open + 1, '{')) {
+        const char *close = strchr(open + 1, '}');
+        if (close == NULL)
+            return;
+        size_t len = (size_t)(close - open - 1);
+        if (load_set_name_referable(r, open + 1, len)) {
+            load_error(c, line,
+                       "rule '%s': set: %s: \"%s\" looks like a reference to {%.*s}, but set "
+                       "takes constants; to read {%.*s}, put %s under fields",
+                       r->id, path, text, (int)len, open + 1, (int)len, open + 1, path);
+            return;
+        }
+    }
+}
+
 static void load_set_entry(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_node_t *v)
 {
     rule_set_t *s = &r->set[r->n_set++];
@@ -570,6 +618,10 @@ static void load_set_entry(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml
                    "give; read it under fields with {from: NAME, type: timestamp}",
                    r->id);
     load_const(c, r, s->path, v, &s->value);
+    if (s->value.type == WHARF_V_STR)
+        load_set_check_text(c, r, load_line(v), s->path, s->value.u.str.ptr);
+    for (size_t i = 0; s->value.type == WHARF_V_STRS && i < s->value.count; i++)
+        load_set_check_text(c, r, load_line(v), s->path, s->value.u.strs[i].ptr);
 }
 
 static void load_set(load_ctx_t *c, parser_rule_t *r, yaml_node_t *set)

@@ -1418,6 +1418,46 @@ static void test_ecs_value_bypasses(void **state)
     fx_free(&f);
 }
 
+/* `set: {user.name: "{ip}"}` gave the text "{ip}": braces around a name
+ * the rule could reference (a group of its regex; any key name for json
+ * and kv) are an error in set, other braces are literal text. */
+static void test_set_template_errors(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "s.yaml",
+                 "name: s\n"
+                 "rules:\n"
+                 "  - id: re\n"
+                 "    regex: '^(?<ip>\\S+)'\n"
+                 "    set:\n"
+                 "      user.name: \"{ip}\"\n"
+                 "      x.list: [a, \"b{ip}\"]\n"
+                 "      x.other: \"{user} {} {ip\"\n"
+                 "  - id: js\n"
+                 "    json: {}\n"
+                 "    set: {x.a: \"{ctx.user}\", x.b: \"{ a b }\", x.c: \"{}\"}\n");
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
+    char want[3][ERR_LEN];
+    snprintf(want[0], ERR_LEN,
+             "%s/s.yaml:6: rule 're': set: user.name: \"{ip}\" looks like a reference to {ip}, "
+             "but set takes constants; to read {ip}, put user.name under fields",
+             f.dir);
+    snprintf(want[1], ERR_LEN,
+             "%s/s.yaml:7: rule 're': set: x.list: \"b{ip}\" looks like a reference to {ip}, "
+             "but set takes constants; to read {ip}, put x.list under fields",
+             f.dir);
+    snprintf(want[2], ERR_LEN,
+             "%s/s.yaml:11: rule 'js': set: x.a: \"{ctx.user}\" looks like a reference to "
+             "{ctx.user}, but set takes constants; to read {ctx.user}, put x.a under fields",
+             f.dir);
+    expect_errors(&errs, want, 3);
+    wharf_conf_errors_free(&errs);
+    fx_free(&f);
+}
+
 /* Regressions: labels set from a sample route; an empty capture leaves its
  * field unset; quoted kv values lose their escapes; a repeated kv key is
  * one key (the last value) in `rest`. Checked through samples, the way
@@ -1496,6 +1536,7 @@ int main(void)
         cmocka_unit_test(test_when_and_rule_id_errors),
         cmocka_unit_test(test_timestamp_type_errors),
         cmocka_unit_test(test_ecs_value_bypasses),
+        cmocka_unit_test(test_set_template_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
