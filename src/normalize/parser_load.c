@@ -1143,6 +1143,13 @@ static void load_dir(wharf_parsers_t *ps, const char *dir, wharf_conf_errors_t *
         snprintf(names[n++], len, "%s/%s", dir, de->d_name);
     }
     closedir(d);
+    /* a directory named as a parser path is there for its parsers: with
+     * none (a mistyped path, files named .yml.disabled) nothing ran and
+     * `wharf parsers test` said "0 passed, 0 failed" */
+    if (n == 0)
+        wharf_conf_error(errs, dir, 0,
+                         "no parser files (*.yaml, *.yml) in this directory: add one, or "
+                         "leave the directory out of the parser paths");
     if (n > 1)
         qsort(names, n, sizeof(*names), load_name_cmp);
     for (size_t i = 0; i < n; i++) {

@@ -66,6 +66,23 @@ for line, what, detail in want:
     f.check(hit, f"no '{bad}:{line}: ...{what}...{detail}' in:\n{err}")
 f.eq(len(lines), len(want), "number of errors reported")
 
+# A parser directory without parser files loaded nothing and passed: an
+# error in `wharf parsers test` and in `wharf check`.
+empty = os.path.join(root, "parsers.d")
+os.mkdir(empty)
+with open(os.path.join(empty, "sshd.yaml.off"), "w") as fh:
+    fh.write("name: off\n")
+no_files = (f"{empty}: no parser files (*.yaml, *.yml) in this directory: add one, "
+            "or leave the directory out of the parser paths\n")
+rc, out, err = run("parsers", "test", empty)
+f.eq((rc, out, err), (2, "", no_files), "parsers test on a directory without parser files")
+cfg_empty = os.path.join(root, "empty-parsers.yaml")
+w.write_config(cfg_empty, os.path.join(root, "data"), [{
+    "type": "docker", "id": "docker", "root": root, "read_from": "end"}],
+    os.path.join(root, "out.ndjson"), "pipeline: {parsers: [parsers.d]}\n")
+rc, out, err = run("check", "-c", cfg_empty)
+f.check(rc == 2 and no_files in err, f"check with a parser directory without parser files: {err}")
+
 rc, out, err = run("run", "-c", bad, "--oneshot")
 f.check(rc == 2 and f"{bad}:5:" in err, "run refuses a bad config")
 rc, _, err = run("check", "-c", os.path.join(root, "missing.yaml"))
