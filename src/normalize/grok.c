@@ -114,6 +114,7 @@ const char *const *wharf_grok_base_names(void)
 
 typedef struct grok_ctx {
     const wharf_grok_defs_t *defs;
+    const char *expr; /* the expression expanded: src_start is relative to it */
     wharf_grok_t *out;
     char *err;
     size_t err_len;
@@ -169,6 +170,18 @@ static int grok_reference(grok_ctx_t *c, const char **pp, int depth)
                          "unknown grok pattern %%{%.*s} (see the README for the base library, "
                          "or define it under patterns:)",
                          name, name_len);
+    wharf_grok_ref_t *refs = realloc(c->out->refs, (c->out->n_refs + 1) * sizeof(*refs));
+    if (refs == NULL)
+        return -ENOMEM;
+    c->out->refs = refs;
+    size_t ri = c->out->n_refs++;
+    refs[ri] = (wharf_grok_ref_t){name,
+                                  name_len,
+                                  c->out->regex.len,
+                                  0,
+                                  depth,
+                                  depth == 0 ? (size_t)(p - 2 - c->expr) : 0,
+                                  depth == 0 ? (size_t)(end + 1 - (p - 2)) : 0};
     if (colon != NULL) {
         const char *field = colon + 1, *colon2 = memchr(field, ':', (size_t)(end - field));
         size_t flen = (size_t)((colon2 ? colon2 : end) - field);
@@ -186,6 +199,7 @@ static int grok_reference(grok_ctx_t *c, const char **pp, int depth)
     }
     int rc = grok_expand_into(c, regex, depth + 1);
     wharf_buf_putc(&c->out->regex, ')');
+    c->out->refs[ri].end = c->out->regex.len;
     *pp = end + 1;
     return rc;
 }
@@ -218,7 +232,7 @@ int wharf_grok_expand(const char *expr, const wharf_grok_defs_t *defs, wharf_gro
 {
     memset(out, 0, sizeof(*out));
     wharf_buf_init(&out->regex);
-    grok_ctx_t c = {defs, out, err, err_len};
+    grok_ctx_t c = {defs, expr, out, err, err_len};
     int rc = grok_expand_into(&c, expr, 0);
     wharf_buf_putc(&out->regex, '\0');
     out->regex.len--;
@@ -234,6 +248,27 @@ void wharf_grok_free(wharf_grok_t *g)
         free(g->caps[i].type);
     }
     free(g->caps);
+    free(g->refs);
     wharf_buf_free(&g->regex);
     memset(g, 0, sizeof(*g));
+}
+
+int wharf_grok_where(const wharf_grok_t *g, size_t off, size_t *expr_off,
+                     const wharf_grok_ref_t **ref)
+{
+    const wharf_grok_ref_t *in = NULL;
+    size_t shift = 0; /* expansion bytes past what the references before off took in expr */
+    for (size_t i = 0; i < g->n_refs; i++) {
+        const wharf_grok_ref_t *r = &g->refs[i];
+        if (r->start <= off && off < r->end)
+            in = r; /* refs are in order of start: the last that holds off is the innermost */
+        else if (r->depth == 0 && r->end <= off)
+            shift += (r->end - r->start) - r->src_len;
+    }
+    if (in != NULL) {
+        *ref = in;
+        return -1;
+    }
+    *expr_off = off - shift;
+    return 0;
 }

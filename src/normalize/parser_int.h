@@ -36,8 +36,10 @@ typedef struct parser_re {
     unsigned char first[32]; /* bitmap of first bytes */
 } parser_re_t;
 
-/* 0 or -1 with PCRE2's message and the offset in err. */
-int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t err_len);
+/* 0, or -1 with PCRE2's message in err and the offset in the pattern it
+ * refers to in *err_offset. */
+int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t err_len,
+                      size_t *err_offset);
 /* 0 when no subject starting with byte c can match re. */
 static inline int parser_re_may_start(const parser_re_t *re, unsigned char c)
 {

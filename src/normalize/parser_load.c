@@ -2,10 +2,14 @@
  *
  * Every problem is reported as FILE:LINE with what to change: YAML syntax,
  * what YAML allows and a parser file does not (a second document, a key
- * written twice in a map, merge keys), unknown keys, regexes PCRE2 refuses (its message and the
- * offset), unknown grok patterns, field references to groups that do not exist, event
- * categorisation values ECS does not allow, files without samples. Loading
- * goes on after an error so that one run shows them all. */
+ * written twice in a map, merge keys), unknown keys, regexes PCRE2 refuses
+ * (its message and the offset in what the author wrote: a grok rule's
+ * expression, or a file pattern, checked on its own at its line, never the
+ * expanded regex), unknown grok patterns, field references to groups that
+ * do not exist, event categorisation values ECS does not allow or free text
+ * for them, @timestamp without type timestamp, constants in set that read
+ * like references, files without samples, directories without parser
+ * files. Loading goes on after an error so that one run shows them all. */
 #include "parser_int.h"
 #include "wharf/common.h"
 #include "wharf/event.h"
@@ -28,6 +32,8 @@ typedef struct load_ctx {
     wharf_conf_errors_t *errs;
     size_t errors;
     wharf_grok_defs_t defs;
+    int *pattern_lines;         /* per defs entry: its line */
+    unsigned char *pattern_bad; /* per defs entry: its expansion does not compile alone */
 } load_ctx_t;
 
 static void load_error(load_ctx_t *c, int line, const char *fmt, ...)
@@ -169,9 +175,10 @@ static int load_regex(load_ctx_t *c, int line, const char *what, const char *pat
                       parser_re_t *re)
 {
     char err[300];
-    if (parser_re_compile(re, pattern, err, sizeof(err)) == 0)
+    size_t off = 0;
+    if (parser_re_compile(re, pattern, err, sizeof(err), &off) == 0)
         return 0;
-    load_error(c, line, "%s: regex does not compile: %s", what, err);
+    load_error(c, line, "%s: regex does not compile: %s at offset %zu", what, err, off);
     return -1;
 }
 
@@ -640,6 +647,67 @@ static void load_set(load_ctx_t *c, parser_rule_t *r, yaml_node_t *set)
         load_set_entry(c, r, load_node(c, p->key), load_node(c, p->value));
 }
 
+/* The file pattern a grok reference names, or -1 (a base pattern). */
+static long load_pattern_index(const load_ctx_t *c, const wharf_grok_ref_t *ref)
+{
+    for (size_t i = 0; i < c->defs.n; i++)
+        if (strlen(c->defs.names[i]) == ref->name_len &&
+            memcmp(c->defs.names[i], ref->name, ref->name_len) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* The first file pattern g expands that does not compile on its own (and is
+ * not self, a pattern being checked), or -1. */
+static long load_bad_pattern_used(const load_ctx_t *c, const wharf_grok_t *g, long self)
+{
+    for (size_t i = 0; i < g->n_refs; i++) {
+        long k = load_pattern_index(c, &g->refs[i]);
+        if (k >= 0 && k != self && c->pattern_bad[k])
+            return k;
+    }
+    return -1;
+}
+
+/* PCRE2's offset is into the expanded regex, thousands of bytes the author
+ * never wrote: told back as a place in what they wrote (what: the grok
+ * expression or a pattern), or the pattern whose expansion holds it. */
+static void load_grok_where(const load_ctx_t *c, const wharf_grok_t *g, size_t off,
+                            const char *what, char *out, size_t out_len)
+{
+    size_t at = 0;
+    const wharf_grok_ref_t *ref = NULL;
+    if (wharf_grok_where(g, off, &at, &ref) == 0) {
+        snprintf(out, out_len, "at offset %zu of the %s", at, what);
+        return;
+    }
+    long k = load_pattern_index(c, ref);
+    if (k >= 0)
+        snprintf(out, out_len, "inside %%{%.*s} (patterns:, line %d)", (int)ref->name_len,
+                 ref->name, c->pattern_lines[k]);
+    else
+        snprintf(out, out_len, "inside the base pattern %%{%.*s}", (int)ref->name_len, ref->name);
+}
+
+/* A grok rule's expanded regex; an error names the rule and says where. */
+static void load_grok_compile(load_ctx_t *c, parser_rule_t *r, int line, const wharf_grok_t *g)
+{
+    char err[300], where[300];
+    size_t off = 0;
+    if (parser_re_compile(&r->re, g->regex.data, err, sizeof(err), &off) == 0)
+        return;
+    long bad = load_bad_pattern_used(c, g, -1);
+    if (bad >= 0) {
+        load_error(c, line,
+                   "rule '%s': grok: regex does not compile: it uses %%{%s}, which does not "
+                   "compile (patterns:, line %d)",
+                   r->id, c->defs.names[bad], c->pattern_lines[bad]);
+        return;
+    }
+    load_grok_where(c, g, off, "grok expression", where, sizeof(where));
+    load_error(c, line, "rule '%s': grok: regex does not compile: %s %s", r->id, err, where);
+}
+
 /* grok: every %{P:field:type} becomes a field reading its group. */
 static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node_t *fields)
 {
@@ -650,7 +718,7 @@ static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node
         load_fields(c, r, fields, 0);
         return;
     }
-    load_regex(c, load_line(n), "grok", g.regex.data, &r->re);
+    load_grok_compile(c, r, load_line(n), &g);
     load_fields(c, r, fields, g.n_caps);
     for (size_t i = 0; r->re.code != NULL && i < g.n_caps; i++) {
         rule_field_t *f = &r->fields[r->n_fields++];
@@ -801,7 +869,9 @@ static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
         } else if (grok != NULL) {
             load_grok(c, r, grok, fields);
         } else {
-            load_regex(c, load_line(regex), "regex", load_scalar(regex), &r->re);
+            char what[300];
+            snprintf(what, sizeof(what), "rule '%s': regex", r->id);
+            load_regex(c, load_line(regex), what, load_scalar(regex), &r->re);
             load_fields(c, r, r->re.code ? fields : NULL, 0);
         }
         load_kv_group(c, r);
@@ -944,6 +1014,55 @@ static void load_samples(load_ctx_t *c, parser_t *p, yaml_node_t *samples)
 
 /* ---- files -------------------------------------------------------------- */
 
+/* Each file pattern, expanded and compiled on its own: a broken one was
+ * reported by the rules using it with an offset into their whole expanded
+ * regex. Now at its own line, with the offset in its text; a pattern that
+ * only fails through another (which is reported) says which. Unknown
+ * references are left to the rules that use the pattern, which report
+ * them. */
+static void load_patterns_compile(load_ctx_t *c)
+{
+    char err[300], where[300];
+    size_t n = c->defs.n;
+    wharf_grok_t *g = calloc(n + 1, sizeof(*g));
+    size_t *off = calloc(n + 1, sizeof(*off));
+    int *expanded = calloc(n + 1, sizeof(*expanded));
+    if (g == NULL || off == NULL || expanded == NULL)
+        n = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* the pattern's text as the expression: offsets are into it */
+        if (wharf_grok_expand(c->defs.regexes[i], &c->defs, &g[i], err, sizeof(err)) < 0)
+            continue;
+        expanded[i] = 1;
+        parser_re_t re;
+        if (parser_re_compile(&re, g[i].regex.data, err, sizeof(err), &off[i]) == 0)
+            parser_re_free(&re);
+        else
+            c->pattern_bad[i] = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!expanded[i])
+            continue;
+        long bad = load_bad_pattern_used(c, &g[i], (long)i);
+        if (c->pattern_bad[i] && bad >= 0) {
+            load_error(c, c->pattern_lines[i],
+                       "patterns: %s: regex does not compile: it uses %%{%s}, which does not "
+                       "compile (patterns:, line %d)",
+                       c->defs.names[i], c->defs.names[bad], c->pattern_lines[bad]);
+        } else if (c->pattern_bad[i]) {
+            parser_re_t re;
+            parser_re_compile(&re, g[i].regex.data, err, sizeof(err), &off[i]);
+            load_grok_where(c, &g[i], off[i], "pattern", where, sizeof(where));
+            load_error(c, c->pattern_lines[i], "patterns: %s: regex does not compile: %s %s",
+                       c->defs.names[i], err, where);
+        }
+        wharf_grok_free(&g[i]);
+    }
+    free(g);
+    free(off);
+    free(expanded);
+}
+
 static void load_patterns(load_ctx_t *c, yaml_node_t *pats)
 {
     if (pats == NULL)
@@ -955,6 +1074,8 @@ static void load_patterns(load_ctx_t *c, yaml_node_t *pats)
     size_t n = (size_t)(pats->data.mapping.pairs.top - pats->data.mapping.pairs.start);
     const char **names = calloc(n + 1, sizeof(char *)), **regexes = calloc(n + 1, sizeof(char *));
     c->defs = (wharf_grok_defs_t){names, regexes, 0};
+    c->pattern_lines = calloc(n + 1, sizeof(int));
+    c->pattern_bad = calloc(n + 1, 1);
     for (yaml_node_pair_t *p = pats->data.mapping.pairs.start; p < pats->data.mapping.pairs.top;
          p++) {
         const char *k = load_scalar(load_node(c, p->key)), *v = load_scalar(load_node(c, p->value));
@@ -962,9 +1083,11 @@ static void load_patterns(load_ctx_t *c, yaml_node_t *pats)
             load_error(c, load_line(pats), "patterns: expected NAME: regex");
             continue;
         }
+        c->pattern_lines[c->defs.n] = load_line(load_node(c, p->value));
         names[c->defs.n] = k;
         regexes[c->defs.n++] = v;
     }
+    load_patterns_compile(c);
 }
 
 static void load_parser(load_ctx_t *c, parser_t *p, yaml_node_t *root)
@@ -985,6 +1108,10 @@ static void load_parser(load_ctx_t *c, parser_t *p, yaml_node_t *root)
     load_samples(c, p, load_get(c, root, "samples"));
     free((void *)c->defs.names);
     free((void *)c->defs.regexes);
+    free(c->pattern_lines);
+    free(c->pattern_bad);
+    c->pattern_lines = NULL;
+    c->pattern_bad = NULL;
     c->defs = (wharf_grok_defs_t){NULL, NULL, 0};
 }
 

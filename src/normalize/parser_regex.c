@@ -51,7 +51,8 @@ static void re_study(parser_re_t *re)
     }
 }
 
-int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t err_len)
+int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t err_len,
+                      size_t *err_offset)
 {
     int code;
     PCRE2_SIZE off;
@@ -60,7 +61,8 @@ int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t er
     if (re->code == NULL) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof(msg));
-        snprintf(err, err_len, "%s at offset %zu", (char *)msg, (size_t)off);
+        snprintf(err, err_len, "%s", (char *)msg);
+        *err_offset = (size_t)off;
         return -1;
     }
     /* Without JIT (a platform PCRE2 has none for) pcre2_match interprets;
@@ -73,6 +75,7 @@ int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t er
     re->md = pcre2_match_data_create_from_pattern(re->code, NULL);
     if (re->md == NULL) {
         snprintf(err, err_len, "out of memory");
+        *err_offset = 0;
         parser_re_free(re);
         return -1;
     }

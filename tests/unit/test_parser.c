@@ -1124,7 +1124,7 @@ static void test_load_errors_have_lines(void **state)
     assert_null(f.ps);
     char want[5][160];
     snprintf(want[0], 160,
-             "%s/bad.yaml:4: regex: regex does not compile: missing closing "
+             "%s/bad.yaml:4: rule 'r1': regex: regex does not compile: missing closing "
              "parenthesis at offset 6",
              f.dir);
     snprintf(want[1], 160, "%s/bad.yaml:6: rule 'r2': unknown grok pattern %%{NOPE}", f.dir);
@@ -1458,6 +1458,60 @@ static void test_set_template_errors(void **state)
     fx_free(&f);
 }
 
+/* A regex that does not compile is reported with its rule; a broken grok
+ * pattern at its own line with the offset in its text, and a rule that
+ * uses it names it (the offset into the whole expanded regex meant
+ * nothing); an offset outside every pattern is one in the expression. */
+static void test_grok_compile_errors(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "g.yaml",
+                 "name: g\n"
+                 "patterns:\n"
+                 "  BAD: '(unclosed'\n"
+                 "  USESBAD: 'x %{BAD}'\n"
+                 "  BAD2: 'a %{WORD} [b'\n"
+                 "rules:\n"
+                 "  - id: r1\n"
+                 "    grok: '%{BAD} %{IP}'\n"
+                 "  - id: r2\n"
+                 "    grok: '%{IP:source.ip} (%{WORD}'\n"
+                 "  - id: r3\n"
+                 "    grok: '%{USESBAD}'\n");
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
+    char want[6][ERR_LEN];
+    snprintf(want[0], ERR_LEN,
+             "%s/g.yaml:3: patterns: BAD: regex does not compile: missing closing parenthesis "
+             "at offset 9 of the pattern",
+             f.dir);
+    snprintf(want[1], ERR_LEN,
+             "%s/g.yaml:4: patterns: USESBAD: regex does not compile: it uses %%{BAD}, which "
+             "does not compile (patterns:, line 3)",
+             f.dir);
+    snprintf(want[2], ERR_LEN,
+             "%s/g.yaml:5: patterns: BAD2: regex does not compile: missing terminating ] for "
+             "character class at offset 12 of the pattern",
+             f.dir);
+    snprintf(want[3], ERR_LEN,
+             "%s/g.yaml:8: rule 'r1': grok: regex does not compile: it uses %%{BAD}, which does "
+             "not compile (patterns:, line 3)",
+             f.dir);
+    snprintf(want[4], ERR_LEN,
+             "%s/g.yaml:10: rule 'r2': grok: regex does not compile: missing closing "
+             "parenthesis at offset 24 of the grok expression",
+             f.dir);
+    snprintf(want[5], ERR_LEN,
+             "%s/g.yaml:12: rule 'r3': grok: regex does not compile: it uses %%{USESBAD}, "
+             "which does not compile (patterns:, line 4)",
+             f.dir);
+    expect_errors(&errs, want, 6);
+    wharf_conf_errors_free(&errs);
+    fx_free(&f);
+}
+
 /* Regressions: labels set from a sample route; an empty capture leaves its
  * field unset; quoted kv values lose their escapes; a repeated kv key is
  * one key (the last value) in `rest`. Checked through samples, the way
@@ -1537,6 +1591,7 @@ int main(void)
         cmocka_unit_test(test_timestamp_type_errors),
         cmocka_unit_test(test_ecs_value_bypasses),
         cmocka_unit_test(test_set_template_errors),
+        cmocka_unit_test(test_grok_compile_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
