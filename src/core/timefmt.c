@@ -244,7 +244,9 @@ static int tm_seconds(struct tm *tm, int year_known, int64_t now_ns, int64_t *se
     unsigned now_month, now_day;
     civil_from_days(days_of(now, &now_rem), &now_year, &now_month, &now_day);
     int64_t best_dist = INT64_MAX;
-    for (int dy = -4; dy <= 4; dy++) {
+    /* the year before, this one, the next; Feb 29 may need up to four */
+    int reach = tm->tm_mon == 1 && tm->tm_mday == 29 ? 4 : 1;
+    for (int dy = -reach; dy <= reach; dy++) {
         struct tm t = *tm;
         t.tm_year = now_year - 1900 + dy;
         if (!tm_day_exists(&t))
