@@ -286,8 +286,9 @@ static int parse_iso(const char *s, size_t n, int64_t *ns)
         buf[zone + 3] = ':';
         n++;
     } else if (sign && n - zone == 3) { /* +01 */
-        memcpy(buf + n, ":00", 3);
-        n += 3;
+        buf[n++] = ':';
+        buf[n++] = '0';
+        buf[n++] = '0';
     }
     return wharf_time_parse(buf, n, ns);
 }

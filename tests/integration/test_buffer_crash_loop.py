@@ -20,6 +20,7 @@ output stopped growing, wharf is stopped with SIGTERM (exit 0) and:
   end (event 1,000,000, lag 0); there is no positions.json any more.
 """
 import array
+import faulthandler
 import json
 import multiprocessing
 import os
@@ -179,9 +180,18 @@ def main():
     counts = array.array("l", bytes(8 * TOTAL))
     problems = []
     other = 0
-    with multiprocessing.Pool(2) as pool:
-        for nums, probs in pool.imap(parse_range, [(out, pts[i], pts[i + 1], paths)
-                                                   for i in range(len(pts) - 1)]):
+    # spawn, not fork: a forked worker can inherit a lock some thread held
+    # and never start (one CI run hung here for the rest of its 600 s); a
+    # part that takes more than 300 s is reported, not waited on.
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        parts = pool.imap(parse_range, [(out, pts[i], pts[i + 1], paths)
+                                        for i in range(len(pts) - 1)])
+        for _ in range(len(pts) - 1):
+            try:
+                nums, probs = parts.next(timeout=300)
+            except multiprocessing.TimeoutError:
+                f.check(False, "parsing the output: a part took over 300 s")
+                break
             problems += probs
             for n in nums:
                 if 0 <= n < TOTAL:
@@ -218,4 +228,7 @@ def main():
 
 
 if __name__ == "__main__":
+    # Normally done in ~45 s; if it ever hangs again, say where before
+    # ctest's 600 s timeout kills it silently.
+    faulthandler.dump_traceback_later(480, exit=False)
     main()
