@@ -335,14 +335,21 @@ static void expect_error_prefixes(const wharf_conf_errors_t *errs, char want[][1
 
 #define ERR_LEN 512
 
-/* Exactly n errors, error i equal to want[i]. */
-static void expect_errors(const wharf_conf_errors_t *errs, char want[][ERR_LEN], size_t n)
+/* Loading f's files fails with exactly the errors want, each written
+ * without the "DIR/" of f's directory it starts with. */
+static void expect_load_errors(fixture_t *f, const char *const *want, size_t n)
 {
-    for (size_t i = 0; i < errs->n && i < n; i++)
-        if (strcmp(errs->msgs[i], want[i]) != 0)
-            fail_msg("error %zu: got '%s', want '%s'", i, errs->msgs[i], want[i]);
-    if (errs->n != n)
-        fail_msg("%zu errors, want %zu (first: %s)", errs->n, n, errs->n ? errs->msgs[0] : "-");
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(f, &errs), WHARF_EINVAL_CONFIG);
+    for (size_t i = 0; i < errs.n && i < n; i++) {
+        char full[ERR_LEN];
+        snprintf(full, sizeof(full), "%s/%s", f->dir, want[i]);
+        if (strcmp(errs.msgs[i], full) != 0)
+            fail_msg("error %zu: got '%s', want '%s'", i, errs.msgs[i], full);
+    }
+    if (errs.n != n)
+        fail_msg("%zu errors, want %zu (first: %s)", errs.n, n, errs.n ? errs.msgs[0] : "-");
+    wharf_conf_errors_free(&errs);
 }
 
 static const char sample_tail[] = "samples:\n  - message: x\n    expect: {message: x}\n";
@@ -1216,6 +1223,7 @@ static void test_bad_target_paths(void **state)
     fx_free(&f);
 }
 
+#define DUPLICATE_KEY_HINT "a key is written once per map; remove or merge one of them"
 /* What YAML allows and a parser file does not: a key written twice in one
  * map (the second was dropped), a second document after `---` (ignored),
  * merge keys (reported as a field `<<` at the anchor's line). */
@@ -1249,26 +1257,17 @@ static void test_yaml_structure_errors(void **state)
                "      <<: *s\n"
                "      user.name: z\n"
                "samples:\n  - message: x\n    expect: {message: x}\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
-    const char *dup = "a key is written once per map; remove or merge one of them";
-    char want[4][ERR_LEN];
-    snprintf(want[0], ERR_LEN, "%s/a.yaml:6: duplicate key 'fields' (lines 5 and 6): %s", f.dir,
-             dup);
-    snprintf(want[1], ERR_LEN, "%s/a.yaml:10: duplicate key 'expect' (lines 9 and 10): %s", f.dir,
-             dup);
-    snprintf(want[2], ERR_LEN,
-             "%s/a.yaml:11: a second YAML document (---): one parser per file; move it to a "
-             "file of its own",
-             f.dir);
-    snprintf(want[3], ERR_LEN,
-             "%s/b.yaml:9: YAML merge keys (<<) are not supported: write the keys out in this "
-             "map",
-             f.dir);
-    expect_errors(&errs, want, 4);
-    wharf_conf_errors_free(&errs);
+    static const char *const want[] = {
+        "a.yaml:6: duplicate key 'fields' (lines 5 and 6): " DUPLICATE_KEY_HINT,
+        "a.yaml:10: duplicate key 'expect' (lines 9 and 10): " DUPLICATE_KEY_HINT,
+        "a.yaml:11: a second YAML document (---): one parser per file; move it to a file of its "
+        "own",
+        "b.yaml:9: YAML merge keys (<<) are not supported: write the keys out in this map",
+    };
+    expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
     fx_free(&f);
 }
+#undef DUPLICATE_KEY_HINT
 
 /* A when item with no condition matched nothing, `when: []` made the
  * parser run on every event, and a rule id used twice named two rules:
@@ -1294,23 +1293,15 @@ static void test_when_and_rule_id_errors(void **state)
                  "rules:\n"
                  "  - id: r\n"
                  "    regex: '^x'\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
-    char want[3][ERR_LEN];
-    snprintf(want[0], ERR_LEN,
-             "%s/a.yaml:2: when: an empty condition {} matches no event; give it field: value "
-             "pairs or remove it",
-             f.dir);
-    snprintf(want[1], ERR_LEN,
-             "%s/a.yaml:8: rule id 'r' is also the id of the rule at line 4: give each rule of "
-             "a parser its own id",
-             f.dir);
-    snprintf(want[2], ERR_LEN,
-             "%s/b.yaml:2: when: an empty list: list conditions, or remove 'when' to try the "
-             "parser on every event",
-             f.dir);
-    expect_errors(&errs, want, 3);
-    wharf_conf_errors_free(&errs);
+    static const char *const want[] = {
+        "a.yaml:2: when: an empty condition {} matches no event; give it field: value pairs or "
+        "remove it",
+        "a.yaml:8: rule id 'r' is also the id of the rule at line 4: give each rule of a parser "
+        "its own id",
+        "b.yaml:2: when: an empty list: list conditions, or remove 'when' to try the parser on "
+        "every event",
+    };
+    expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
     fx_free(&f);
 }
 
@@ -1342,34 +1333,25 @@ static void test_timestamp_type_errors(void **state)
                  "  - id: ok\n"
                  "    grok: '%{NOTSPACE:@timestamp:timestamp} (?<ts>\\S+)'\n"
                  "    fields: {x.t: {from: [ts], type: timestamp, format: \"%H:%M\"}}\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
-    char want[5][ERR_LEN];
-    snprintf(want[0], ERR_LEN,
-             "%s/t.yaml:5: rule 'tpl': fields: @timestamp needs type: timestamp (write "
-             "\"@timestamp\": {from: NAME, type: timestamp})",
-             f.dir);
-    snprintf(want[1], ERR_LEN,
-             "%s/t.yaml:8: rule 'long': fields: @timestamp needs type: timestamp (write "
-             "\"@timestamp\": {from: NAME, type: timestamp})",
-             f.dir);
-    snprintf(want[2], ERR_LEN,
-             "%s/t.yaml:11: rule 'fmt': fields: x.t: format needs type: timestamp (it is the "
-             "strptime format of a time; add type: timestamp or remove format)",
-             f.dir);
-    snprintf(want[3], ERR_LEN,
-             "%s/t.yaml:13: rule 'grok': grok: @timestamp needs type timestamp (write "
-             "%%{PATTERN:@timestamp:timestamp})",
-             f.dir);
-    snprintf(want[4], ERR_LEN,
-             "%s/t.yaml:16: rule 'set': set: @timestamp needs type: timestamp, which set does "
-             "not give; read it under fields with {from: NAME, type: timestamp}",
-             f.dir);
-    expect_errors(&errs, want, 5);
-    wharf_conf_errors_free(&errs);
+    static const char *const want[] = {
+        "t.yaml:5: rule 'tpl': fields: @timestamp needs type: timestamp (write \"@timestamp\": "
+        "{from: NAME, type: timestamp})",
+        "t.yaml:8: rule 'long': fields: @timestamp needs type: timestamp (write \"@timestamp\": "
+        "{from: NAME, type: timestamp})",
+        "t.yaml:11: rule 'fmt': fields: x.t: format needs type: timestamp (it is the strptime "
+        "format of a time; add type: timestamp or remove format)",
+        "t.yaml:13: rule 'grok': grok: @timestamp needs type timestamp (write "
+        "%{PATTERN:@timestamp:timestamp})",
+        "t.yaml:16: rule 'set': set: @timestamp needs type: timestamp, which set does not give; "
+        "read it under fields with {from: NAME, type: timestamp}",
+    };
+    expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
     fx_free(&f);
 }
 
+#define ECS_FREE_TEXT_HINT                                                                         \
+    "takes only ECS allowed values, which free text from the message is not checked against; "     \
+    "choose them with {from: NAME, map: {TEXT: VALUE}} (checked at load) or use set"
 /* The ECS value check of event.category/type/outcome/kind was passed by a
  * constant that is no string and by free text (a template, from, a grok
  * capture): the constant is checked as written, free text is refused for
@@ -1392,31 +1374,21 @@ static void test_ecs_value_bypasses(void **state)
                  "      event.category: {from: n, map: {\"*\": [web]}}\n"
                  "  - id: g\n"
                  "    grok: '%{WORD:event.category}'\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
-    const char *tail = "takes only ECS allowed values, which free text from the message is not "
-                       "checked against; choose them with {from: NAME, map: {TEXT: VALUE}} "
-                       "(checked at load) or use set";
-    char want[6][ERR_LEN];
-    snprintf(want[0], ERR_LEN, "%s/e.yaml:7: rule 'r': fields: event.outcome %s", f.dir, tail);
-    snprintf(want[1], ERR_LEN, "%s/e.yaml:8: rule 'r': fields: event.type %s", f.dir, tail);
-    snprintf(want[2], ERR_LEN,
-             "%s/e.yaml:9: event.kind: 'evnt' is not an ECS allowed value (see the ECS field "
-             "reference for event.kind)",
-             f.dir);
-    snprintf(want[3], ERR_LEN,
-             "%s/e.yaml:5: event.outcome: 'true' is not an ECS allowed value (see the ECS "
-             "field reference for event.outcome)",
-             f.dir);
-    snprintf(want[4], ERR_LEN,
-             "%s/e.yaml:5: event.kind: '1' is not an ECS allowed value (see the ECS field "
-             "reference for event.kind)",
-             f.dir);
-    snprintf(want[5], ERR_LEN, "%s/e.yaml:12: rule 'g': grok: event.category %s", f.dir, tail);
-    expect_errors(&errs, want, 6);
-    wharf_conf_errors_free(&errs);
+    static const char *const want[] = {
+        "e.yaml:7: rule 'r': fields: event.outcome " ECS_FREE_TEXT_HINT,
+        "e.yaml:8: rule 'r': fields: event.type " ECS_FREE_TEXT_HINT,
+        "e.yaml:9: event.kind: 'evnt' is not an ECS allowed value (see the ECS field reference for "
+        "event.kind)",
+        "e.yaml:5: event.outcome: 'true' is not an ECS allowed value (see the ECS field reference "
+        "for event.outcome)",
+        "e.yaml:5: event.kind: '1' is not an ECS allowed value (see the ECS field reference for "
+        "event.kind)",
+        "e.yaml:12: rule 'g': grok: event.category " ECS_FREE_TEXT_HINT,
+    };
+    expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
     fx_free(&f);
 }
+#undef ECS_FREE_TEXT_HINT
 
 /* `set: {user.name: "{ip}"}` gave the text "{ip}": braces around a name
  * the rule could reference (a group of its regex; any key name for json
@@ -1438,23 +1410,15 @@ static void test_set_template_errors(void **state)
                  "  - id: js\n"
                  "    json: {}\n"
                  "    set: {x.a: \"{ctx.user}\", x.b: \"{ a b }\", x.c: \"{}\"}\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
-    char want[3][ERR_LEN];
-    snprintf(want[0], ERR_LEN,
-             "%s/s.yaml:6: rule 're': set: user.name: \"{ip}\" looks like a reference to {ip}, "
-             "but set takes constants; to read {ip}, put user.name under fields",
-             f.dir);
-    snprintf(want[1], ERR_LEN,
-             "%s/s.yaml:7: rule 're': set: x.list: \"b{ip}\" looks like a reference to {ip}, "
-             "but set takes constants; to read {ip}, put x.list under fields",
-             f.dir);
-    snprintf(want[2], ERR_LEN,
-             "%s/s.yaml:11: rule 'js': set: x.a: \"{ctx.user}\" looks like a reference to "
-             "{ctx.user}, but set takes constants; to read {ctx.user}, put x.a under fields",
-             f.dir);
-    expect_errors(&errs, want, 3);
-    wharf_conf_errors_free(&errs);
+    static const char *const want[] = {
+        "s.yaml:6: rule 're': set: user.name: \"{ip}\" looks like a reference to {ip}, but set "
+        "takes constants; to read {ip}, put user.name under fields",
+        "s.yaml:7: rule 're': set: x.list: \"b{ip}\" looks like a reference to {ip}, but set takes "
+        "constants; to read {ip}, put x.list under fields",
+        "s.yaml:11: rule 'js': set: x.a: \"{ctx.user}\" looks like a reference to {ctx.user}, but "
+        "set takes constants; to read {ctx.user}, put x.a under fields",
+    };
+    expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
     fx_free(&f);
 }
 
@@ -1480,35 +1444,21 @@ static void test_grok_compile_errors(void **state)
                  "    grok: '%{IP:source.ip} (%{WORD}'\n"
                  "  - id: r3\n"
                  "    grok: '%{USESBAD}'\n");
-    wharf_conf_errors_t errs = {0};
-    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
-    char want[6][ERR_LEN];
-    snprintf(want[0], ERR_LEN,
-             "%s/g.yaml:3: patterns: BAD: regex does not compile: missing closing parenthesis "
-             "at offset 9 of the pattern",
-             f.dir);
-    snprintf(want[1], ERR_LEN,
-             "%s/g.yaml:4: patterns: USESBAD: regex does not compile: it uses %%{BAD}, which "
-             "does not compile (patterns:, line 3)",
-             f.dir);
-    snprintf(want[2], ERR_LEN,
-             "%s/g.yaml:5: patterns: BAD2: regex does not compile: missing terminating ] for "
-             "character class at offset 12 of the pattern",
-             f.dir);
-    snprintf(want[3], ERR_LEN,
-             "%s/g.yaml:8: rule 'r1': grok: regex does not compile: it uses %%{BAD}, which does "
-             "not compile (patterns:, line 3)",
-             f.dir);
-    snprintf(want[4], ERR_LEN,
-             "%s/g.yaml:10: rule 'r2': grok: regex does not compile: missing closing "
-             "parenthesis at offset 24 of the grok expression",
-             f.dir);
-    snprintf(want[5], ERR_LEN,
-             "%s/g.yaml:12: rule 'r3': grok: regex does not compile: it uses %%{USESBAD}, "
-             "which does not compile (patterns:, line 4)",
-             f.dir);
-    expect_errors(&errs, want, 6);
-    wharf_conf_errors_free(&errs);
+    static const char *const want[] = {
+        "g.yaml:3: patterns: BAD: regex does not compile: missing closing parenthesis at offset 9 "
+        "of the pattern",
+        "g.yaml:4: patterns: USESBAD: regex does not compile: it uses %{BAD}, which does not "
+        "compile (patterns:, line 3)",
+        "g.yaml:5: patterns: BAD2: regex does not compile: missing terminating ] for character "
+        "class at offset 12 of the pattern",
+        "g.yaml:8: rule 'r1': grok: regex does not compile: it uses %{BAD}, which does not compile "
+        "(patterns:, line 3)",
+        "g.yaml:10: rule 'r2': grok: regex does not compile: missing closing parenthesis at offset "
+        "24 of the grok expression",
+        "g.yaml:12: rule 'r3': grok: regex does not compile: it uses %{USESBAD}, which does not "
+        "compile (patterns:, line 4)",
+    };
+    expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
     fx_free(&f);
 }
 
