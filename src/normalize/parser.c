@@ -614,19 +614,30 @@ static int rest_json_member(rest_ctx_t *c, const wharf_json_member_t *j, int fir
     return written;
 }
 
+/* All the members of the JSON object json, on the heap (free them); NULL
+ * when it has none, is no object, or there is no room. */
+static wharf_json_member_t *json_members_all(const char *json, size_t len, size_t *n)
+{
+    *n = 0;
+    if (wharf_json_members(json, len, NULL, 0, n) < 0 || *n == 0)
+        return NULL;
+    wharf_json_member_t *v = malloc(*n * sizeof(*v));
+    if (v == NULL || wharf_json_members(json, len, v, *n, n) < 0) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
 /* Writes the object json as rest keeps it ({...}); returns the number of
  * members written, 0 when none was (then nothing is written). */
 static int rest_json_members(rest_ctx_t *c, const char *json, size_t len)
 {
     wharf_buf_t *b = c->b;
-    size_t n = 0, start = b->len;
-    if (wharf_json_members(json, len, NULL, 0, &n) < 0 || n == 0)
+    size_t n, start = b->len;
+    wharf_json_member_t *v = json_members_all(json, len, &n);
+    if (v == NULL)
         return 0;
-    wharf_json_member_t *v = malloc(n * sizeof(*v));
-    if (v == NULL || wharf_json_members(json, len, v, n, &n) < 0) {
-        free(v);
-        return 0;
-    }
     int kept = 0;
     wharf_buf_putc(b, '{');
     for (size_t i = 0; i < n; i++)
@@ -645,16 +656,15 @@ static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t
 {
     wharf_value_t v = {.type = WHARF_V_RAW};
     const char *text = arena_copy(e, b->data, b->len);
+    if (text == NULL)
+        return;
     v.u.str = (wharf_str_t){text, b->len};
-    size_t rest_len = strlen(r->rest), n = 0;
-    if (set_field(e, r->rest_field_id, r->rest, rest_len, &v) == 0 ||
-        wharf_json_members(text, b->len, NULL, 0, &n) < 0)
+    size_t rest_len = strlen(r->rest), n;
+    if (set_field(e, r->rest_field_id, r->rest, rest_len, &v) == 0)
         return;
-    wharf_json_member_t *m = malloc(n * sizeof(*m));
-    if (m == NULL || wharf_json_members(text, b->len, m, n, &n) < 0) {
-        free(m);
+    wharf_json_member_t *m = json_members_all(text, b->len, &n);
+    if (m == NULL)
         return;
-    }
     wharf_buf_t path;
     wharf_buf_init(&path);
     for (size_t i = 0; i < n; i++) {
@@ -669,7 +679,7 @@ static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t
         v = (wharf_value_t){.type = WHARF_V_RAW};
         v.u.str = mv->type == WHARF_JSON_STRING ? (wharf_str_t){mv->raw.ptr - 1, mv->raw.len + 2}
                                                 : mv->raw;
-        if (wharf_event_path_ok(p, path.len))
+        if (p != NULL && wharf_event_path_ok(p, path.len))
             (void)set_field(e, wharf_field_lookup(p, path.len), p, path.len, &v);
     }
     wharf_buf_free(&path);
