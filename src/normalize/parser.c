@@ -320,6 +320,24 @@ static int json_members_big(match_ctx_t *m)
     return 0;
 }
 
+/* json_at and json_dup for the members just read. */
+static void json_members_index(match_ctx_t *m)
+{
+    const parser_keys_t *keys = &m->r->keys;
+    m->json_dup = 0;
+    for (size_t id = 0; id < keys->n; id++)
+        m->json_at[id] = -1;
+    for (size_t i = 0; i < m->n_json; i++) {
+        int id = parser_keys_find(keys, m->members[i].key.ptr, m->members[i].key.len);
+        if (id < 0)
+            continue;
+        if (m->json_at[id] >= 0)
+            m->json_dup = 1;
+        else
+            m->json_at[id] = (long)i;
+    }
+}
+
 /* A JSON rule matches a message that is one JSON object. */
 static int json_members_read(match_ctx_t *m)
 {
@@ -335,27 +353,58 @@ static int json_members_read(match_ctx_t *m)
     m->json_slow = 0;
     for (size_t k = 0; k < m->n_json && !m->json_slow; k++)
         m->json_slow = m->members[k].key_escaped;
+    if (!m->json_slow)
+        json_members_index(m);
     return 1;
 }
 
 /* The value at a dotted key path, as wharf_json_find resolves it: the first
  * member, in document order, through which the whole path resolves (a
  * member "a.b" spells two segments). */
-static int json_ref(const match_ctx_t *m, const char *path, size_t len, wharf_json_value_t *v)
+static int json_member_resolves(const wharf_json_member_t *j, const char *path, size_t len,
+                                wharf_json_value_t *v)
 {
+    size_t k = j->key.len;
+    if (k == len) {
+        *v = j->value;
+        return 1;
+    }
+    return j->value.type == WHARF_JSON_OBJECT &&
+           wharf_json_find(j->value.raw.ptr, j->value.raw.len, path + k + 1, len - k - 1, v) == 1;
+}
+
+/* json_ref through json_at: the members named by the path and its leading
+ * components, the first in document order that resolves it. */
+static int json_ref_indexed(const match_ctx_t *m, int id, const char *path, size_t len,
+                            wharf_json_value_t *v)
+{
+    long best = -1;
+    wharf_json_value_t found;
+    for (; id >= 0; id = m->r->key_parent[id]) {
+        long i = m->json_at[id];
+        if (i >= 0 && (best < 0 || i < best) &&
+            json_member_resolves(&m->members[i], path, len, &found)) {
+            best = i;
+            *v = found;
+        }
+    }
+    return best >= 0;
+}
+
+static int json_ref(const match_ctx_t *m, const tpl_part_t *t, wharf_json_value_t *v)
+{
+    const char *path = t->key;
+    size_t len = t->key_len;
     if (m->json_slow)
         return wharf_json_find(m->msg, m->msg_len, path, len, v) == 1;
+    if (!m->json_dup && t->key_id >= 0)
+        return json_ref_indexed(m, t->key_id, path, len, v);
     for (size_t i = 0; i < m->n_json; i++) {
         const wharf_json_member_t *j = &m->members[i];
         size_t k = j->key.len;
         if (k > len || (k < len && path[k] != '.') || memcmp(j->key.ptr, path, k) != 0)
             continue;
-        if (k == len) {
-            *v = j->value;
-            return 1;
-        }
-        if (j->value.type == WHARF_JSON_OBJECT &&
-            wharf_json_find(j->value.raw.ptr, j->value.raw.len, path + k + 1, len - k - 1, v) == 1)
+        if (json_member_resolves(j, path, len, v))
             return 1;
     }
     return 0;
@@ -412,7 +461,7 @@ static int ref_value(wharf_event_t *e, const match_ctx_t *m, const tpl_part_t *t
     if (m->r->kind != RK_JSON)
         return 0;
     wharf_json_value_t v;
-    if (!json_ref(m, t->key, t->key_len, &v) || v.type == WHARF_JSON_NULL)
+    if (!json_ref(m, t, &v) || v.type == WHARF_JSON_NULL)
         return 0;
     if (v.type == WHARF_JSON_STRING && v.escaped) {
         *s = unescape_to_arena(e, v.raw, n);
@@ -854,7 +903,7 @@ static int parsers_resolve_rule(parser_rule_t *r)
         r->sets_message |= s->field_id == WHARF_F_MESSAGE;
     }
     r->rest_field_id = r->rest != NULL ? wharf_field_lookup(r->rest, strlen(r->rest)) : -1;
-    return r->has_kv || r->rest != NULL ? parser_rule_keys_index(r) : 0;
+    return r->has_kv || r->rest != NULL || r->kind == RK_JSON ? parser_rule_keys_index(r) : 0;
 }
 
 /* ---- one parser ------------------------------------------------------------ */
@@ -1301,7 +1350,7 @@ static int parsers_index(wharf_parsers_t *ps)
             if (route_item(ps, p, i) < 0)
                 return -ENOMEM;
     }
-    size_t refs = 1;
+    size_t refs = 1, keys = 1;
     for (size_t p = 0; p < ps->n; p++) {
         if (parser_index_first_rules(&ps->v[p]) < 0)
             return -ENOMEM;
@@ -1309,10 +1358,13 @@ static int parsers_index(wharf_parsers_t *ps)
             rule_route_writes(ps, &ps->v[p].rules[r]);
             if (ps->v[p].rules[r].n_key_refs > refs)
                 refs = ps->v[p].rules[r].n_key_refs;
+            if (ps->v[p].rules[r].keys.n > keys)
+                keys = ps->v[p].rules[r].keys.n;
         }
     }
     ps->match->kv_ref = calloc(refs, sizeof(*ps->match->kv_ref));
-    return ps->match->kv_ref != NULL ? 0 : -ENOMEM;
+    ps->match->json_at = calloc(keys, sizeof(*ps->match->json_at));
+    return ps->match->kv_ref != NULL && ps->match->json_at != NULL ? 0 : -ENOMEM;
 }
 
 /* ---- life cycle ---------------------------------------------------------------- */
@@ -1354,6 +1406,7 @@ static void rule_free(parser_rule_t *r)
     }
     parser_re_free(&r->re);
     parser_keys_free(&r->keys);
+    free(r->key_parent);
     free(r->fields);
     free(r->set);
     free(r->rest);
@@ -1438,6 +1491,7 @@ void wharf_parsers_free(wharf_parsers_t *ps)
     free(ps->candidate);
     if (ps->match != NULL) {
         free(ps->match->kv_ref);
+        free(ps->match->json_at);
         free(ps->match->json_big);
     }
     free(ps->match);

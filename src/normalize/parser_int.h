@@ -154,6 +154,9 @@ typedef struct parser_rule {
      * leading components of dotted ones, which rest leaves out too */
     parser_keys_t keys;
     size_t n_key_refs;
+    /* json: per key id, the id of its longest leading component, or -1
+     * (a reference "a.b.c" may be read through member "a.b.c", "a.b" or "a") */
+    int16_t *key_parent;
     int sets_message;
     int sets_related;      /* sets a field related.ip / related.user is made of */
     uint64_t route_writes; /* the route paths its match may change (as when_item.paths) */
@@ -307,11 +310,14 @@ typedef struct match_ctx {
     /* json: the members, read once: members is json, or for an object of
      * more than KV_MAX_PAIRS members the heap array json_big; json_slow
      * when a name is escaped: references then search the text with
-     * wharf_json_find. */
+     * wharf_json_find. json_at: per key id of r, the member of that name,
+     * or -1; json_dup when a name comes twice (references then scan the
+     * members, the first that resolves winning). */
     wharf_json_member_t json[KV_MAX_PAIRS];
     wharf_json_member_t *members, *json_big;
     size_t n_json, json_big_cap;
-    int json_slow;
+    int json_slow, json_dup;
+    long *json_at;
 } match_ctx_t;
 
 /* parser_kv.c: splits s into m's pairs (after those already there; a
@@ -321,8 +327,8 @@ void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n
 /* The value of pair i as an event takes it: unescaped, hex decoded; may
  * copy into e's arena. NULL when out of memory. */
 const char *parser_kv_text(wharf_event_t *e, const match_ctx_t *m, size_t i, size_t *n);
-/* Builds r's keys from its fields' key references and sets their key_id;
- * 0 or -ENOMEM. */
+/* Builds r's keys from its fields' key references and sets their key_id,
+ * and key_parent; 0 or -ENOMEM. */
 int parser_rule_keys_index(parser_rule_t *r);
 /* A kv option list with room for cap entries, and one entry more (copied);
  * 0 or -ENOMEM. */

@@ -73,6 +73,15 @@ int parser_rule_keys_index(parser_rule_t *r)
             if (k.ptr[i] == '.')
                 parser_keys_add(&r->keys, k.ptr, i);
     }
+    if ((r->key_parent = malloc((r->keys.n + 1) * sizeof(*r->key_parent))) == NULL)
+        return -ENOMEM;
+    for (size_t id = 0; id < r->keys.n; id++) {
+        wharf_str_t k = r->keys.keys[id];
+        size_t dot = k.len;
+        while (dot > 1 && k.ptr[dot - 1] != '.')
+            dot--;
+        r->key_parent[id] = (int16_t)(dot > 1 ? parser_keys_find(&r->keys, k.ptr, dot - 1) : -1);
+    }
     return 0;
 }
 

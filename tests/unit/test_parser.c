@@ -872,6 +872,13 @@ static void test_json_names(void **state)
     assert_non_null(strstr(out, "\"user\":{\"name\":\"cy\"}"));
     out = parse(&f, "{\"a\":{\"b\":\"eve\"},\"a.b\":\"fay\"}", NULL);
     assert_non_null(strstr(out, "\"user\":{\"name\":\"eve\"}"));
+    /* each name once (references go through the member index): the same */
+    out = parse(&f, "{\"a\":{\"x\":1},\"a.b\":\"gil\"}", NULL);
+    assert_non_null(strstr(out, "\"user\":{\"name\":\"gil\"}"));
+    out = parse(&f, "{\"a.b\":\"hal\",\"a\":{\"b\":\"ike\"}}", NULL);
+    assert_non_null(strstr(out, "\"user\":{\"name\":\"hal\"}"));
+    out = parse(&f, "{\"n\":\"x\",\"a\":7,\"a.b\":\"jo\"}", NULL);
+    assert_non_null(strstr(out, "\"user\":{\"name\":\"jo\"}"));
     out = parse(&f, "{\"ab\":\"no\",\"a\":\"no\",\"a.bc\":\"no\"}", NULL);
     assert_null(strstr(out, "\"user\":"));
     out = parse(&f, "{\"n\":1} x", NULL);
