@@ -556,11 +556,72 @@ static int field_convert(wharf_event_t *e, const rule_field_t *f, const char *s,
     return 0;
 }
 
+/* `from: a#`: the values of a0, a1 ... up to the first number missing, as a
+ * list. A key of the outer text wins over the same key unwrapped, and of
+ * two the last, as for other references. */
+static void apply_numbered(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f)
+{
+    const char *prefix = f->parts[0].key;
+    size_t plen = f->parts[0].key_len - 1, n = 0;
+    for (size_t i = 0; i < m->n_kv; i++)
+        n += parser_kv_number(prefix, plen, m->kv_key[i].ptr, m->kv_key[i].len) >= 0;
+    wharf_str_t *list = n > 0 ? wharf_arena_alloc(e->arena, n * sizeof(*list)) : NULL;
+    unsigned char *outer = n > 0 ? wharf_arena_alloc(e->arena, n) : NULL;
+    if (list == NULL || outer == NULL)
+        return;
+    memset(list, 0, n * sizeof(*list));
+    memset(outer, 0, n);
+    for (size_t i = 0; i < m->n_kv; i++) {
+        long k = parser_kv_number(prefix, plen, m->kv_key[i].ptr, m->kv_key[i].len);
+        int nested = (m->kv_flags[i] & KV_NESTED) != 0;
+        if (k < 0 || (size_t)k >= n || (nested && outer[k]))
+            continue;
+        size_t len;
+        const char *text = parser_kv_text(e, m, i, &len);
+        list[k] = (wharf_str_t){text, len};
+        outer[k] = !nested;
+    }
+    size_t count = 0;
+    while (count < n && list[count].ptr != NULL)
+        count++;
+    wharf_value_t v = {.type = WHARF_V_STRS, .count = (uint32_t)count};
+    v.u.strs = list;
+    if (count > 0)
+        set_field(e, f->field_id, f->path, f->path_len, &v);
+}
+
+/* `split: C`: the pieces of s between Cs, empty ones left out, as a list. */
+static void apply_split(wharf_event_t *e, const rule_field_t *f, const char *s, size_t n)
+{
+    size_t pieces = 1;
+    for (size_t i = 0; i < n; i++)
+        pieces += s[i] == f->split;
+    wharf_str_t *list = wharf_arena_alloc(e->arena, pieces * sizeof(*list));
+    if (list == NULL)
+        return;
+    uint32_t count = 0;
+    for (size_t start = 0, i = 0; i <= n; i++) {
+        if (i < n && s[i] != f->split)
+            continue;
+        if (i > start)
+            list[count++] = (wharf_str_t){s + start, i - start};
+        start = i + 1;
+    }
+    wharf_value_t v = {.type = WHARF_V_STRS, .count = count};
+    v.u.strs = list;
+    if (count > 0)
+        set_field(e, f->field_id, f->path, f->path_len, &v);
+}
+
 static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f)
 {
     const char *s;
     size_t n;
     wharf_value_t v;
+    if (f->numbered) {
+        apply_numbered(e, m, f);
+        return;
+    }
     if (f->first_of) { /* the first reference whose text converts */
         size_t i = 0;
         while (i < f->n_parts && !(ref_value(e, m, &f->parts[i], &s, &n) && n > 0 &&
@@ -568,8 +629,15 @@ static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field
             i++;
         if (i == f->n_parts)
             return;
-    } else if (!render_field(e, m, f, &s, &n) || field_convert(e, f, s, n, &v) < 0) {
-        return;
+    } else {
+        if (!render_field(e, m, f, &s, &n))
+            return;
+        if (f->split) {
+            apply_split(e, f, s, n);
+            return;
+        }
+        if (field_convert(e, f, s, n, &v) < 0)
+            return;
     }
     if (f->field_id == WHARF_F_MESSAGE)
         keep_original(e);
@@ -769,7 +837,8 @@ static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
     for (size_t i = 0; i < m->n_kv; i++) {
         /* a key only some field's dotted key starts with is not read */
         if ((m->kv_key_id[i] >= 0 && (size_t)m->kv_key_id[i] < m->r->n_key_refs) ||
-            (m->kv_flags[i] & KV_UNWRAPPED) || kv_repeated_later(m, i))
+            (m->kv_flags[i] & KV_UNWRAPPED) || kv_repeated_later(m, i) ||
+            parser_kv_listed(&m->r->kv.listed, m->kv_key[i].ptr, m->kv_key[i].len))
             continue;
         if (kept++)
             wharf_buf_putc(b, ',');

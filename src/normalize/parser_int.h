@@ -99,6 +99,8 @@ typedef struct rule_field {
     tpl_part_t *parts;
     size_t n_parts;
     int first_of;           /* `from: [a, b]`: parts are references, the first with a value wins */
+    int numbered;           /* `from: a#` (kv): the values of keys a0, a1 ... as a list */
+    char split;             /* `split: C`: the text's pieces between Cs as a list, or 0 */
     field_map_entry_t *map; /* the first entry matching the text gives the value */
     size_t n_map;
     /* map, resolved at load: the exact keys, with the first entry of each
@@ -121,8 +123,10 @@ typedef struct rule_set {
  * ruled out by their first byte. */
 typedef struct kv_list {
     char **v;
-    size_t *len;
+    size_t *len;             /* a numbered entry's: its prefix's */
+    unsigned char *numbered; /* "a#": a key of prefix a and a number (a0, a1 ...) */
     size_t n;
+    int any_numbered;
     uint8_t first[32]; /* bit c: an entry starts with byte c (an empty one: with 0) */
 } kv_list_t;
 
@@ -135,6 +139,7 @@ typedef struct kv_opts {
     kv_list_t unwrap; /* keys whose quoted value is itself key=value text */
     kv_list_t hex;    /* keys whose unquoted hex value is decoded (auditd) */
     kv_list_t nulls;  /* values that mean "no value": the pair is left out */
+    kv_list_t listed; /* built at load: the numbered names fields list (rest leaves them out) */
 } kv_opts_t;
 
 typedef struct parser_rule {
@@ -324,16 +329,21 @@ typedef struct match_ctx {
  * first split starts with m->n_kv = 0 and parser_kv_begin). */
 void parser_kv_begin(match_ctx_t *m);
 void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n, int nested);
+/* n when key is prefix followed by the decimal number n (no sign, no
+ * leading zero), else -1. */
+long parser_kv_number(const char *prefix, size_t plen, const char *key, size_t klen);
 /* The value of pair i as an event takes it: unescaped, hex decoded; may
  * copy into e's arena. NULL when out of memory. */
 const char *parser_kv_text(wharf_event_t *e, const match_ctx_t *m, size_t i, size_t *n);
 /* Builds r's keys from its fields' key references and sets their key_id,
  * and key_parent; 0 or -ENOMEM. */
 int parser_rule_keys_index(parser_rule_t *r);
-/* A kv option list with room for cap entries, and one entry more (copied);
- * 0 or -ENOMEM. */
+/* A kv option list with room for cap entries, and one entry more (copied;
+ * in a list of keys, "a#" stands for a0, a1 ...); 0 or -ENOMEM. */
 int parser_kv_list_init(kv_list_t *l, size_t cap);
-int parser_kv_list_add(kv_list_t *l, const char *s);
+int parser_kv_list_add(kv_list_t *l, const char *s, int keys);
+/* 1 when s is in l. */
+int parser_kv_listed(const kv_list_t *l, const char *s, size_t len);
 void parser_kv_opts_free(kv_opts_t *o);
 
 /* The text of field path in e (NULL when absent or not text); may render

@@ -21,35 +21,83 @@ int parser_kv_list_init(kv_list_t *l, size_t cap)
     memset(l, 0, sizeof(*l));
     l->v = calloc(cap ? cap : 1, sizeof(*l->v));
     l->len = calloc(cap ? cap : 1, sizeof(*l->len));
-    return l->v != NULL && l->len != NULL ? 0 : -ENOMEM;
+    l->numbered = calloc(cap ? cap : 1, sizeof(*l->numbered));
+    return l->v != NULL && l->len != NULL && l->numbered != NULL ? 0 : -ENOMEM;
 }
 
-int parser_kv_list_add(kv_list_t *l, const char *s)
+int parser_kv_list_add(kv_list_t *l, const char *s, int keys)
 {
     if ((l->v[l->n] = strdup(s)) == NULL)
         return -ENOMEM;
     unsigned char c = (unsigned char)s[0];
+    size_t len = strlen(s);
     l->first[c / 8] |= (uint8_t)(1u << (c % 8));
-    l->len[l->n++] = strlen(s);
+    l->numbered[l->n] = keys && len > 1 && s[len - 1] == '#';
+    l->len[l->n] = len - l->numbered[l->n];
+    l->any_numbered |= l->numbered[l->n];
+    l->n++;
     return 0;
 }
 
-static int kv_listed(const kv_list_t *l, const char *s, size_t len)
+long parser_kv_number(const char *prefix, size_t plen, const char *key, size_t klen)
+{
+    if (klen <= plen || klen - plen > 9 || memcmp(key, prefix, plen) != 0 ||
+        (key[plen] == '0' && klen - plen > 1))
+        return -1;
+    long n = 0;
+    for (size_t i = plen; i < klen; i++) {
+        if (key[i] < '0' || key[i] > '9')
+            return -1;
+        n = n * 10 + (key[i] - '0');
+    }
+    return n;
+}
+
+static int kv_listed_numbered(const kv_list_t *l, const char *s, size_t len)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->numbered[i] && parser_kv_number(l->v[i], l->len[i], s, len) >= 0)
+            return 1;
+    return 0;
+}
+
+/* On the hot path (every pair against nulls, every value read against hex):
+ * most texts are ruled out by their first byte. */
+static inline int kv_listed(const kv_list_t *l, const char *s, size_t len)
 {
     unsigned char c = len > 0 ? (unsigned char)s[0] : 0;
     if (!(l->first[c / 8] >> (c % 8) & 1))
         return 0;
     for (size_t i = 0; i < l->n; i++)
-        if (l->len[i] == len && memcmp(l->v[i], s, len) == 0)
+        if (l->len[i] == len && memcmp(l->v[i], s, len) == 0 && !l->numbered[i])
             return 1;
-    return 0;
+    return l->any_numbered && kv_listed_numbered(l, s, len);
+}
+
+int parser_kv_listed(const kv_list_t *l, const char *s, size_t len)
+{
+    return kv_listed(l, s, len);
 }
 
 /* ---- the keys a rule reads ---------------------------------------------- */
 
+/* The numbered names fields list, for rest_kv; 0 or -ENOMEM. */
+static int kv_listed_index(parser_rule_t *r)
+{
+    if (parser_kv_list_init(&r->kv.listed, r->n_fields) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < r->n_fields; i++)
+        if (r->fields[i].numbered &&
+            parser_kv_list_add(&r->kv.listed, r->fields[i].parts[0].key, 1) < 0)
+            return -ENOMEM;
+    return 0;
+}
+
 int parser_rule_keys_index(parser_rule_t *r)
 {
     size_t refs = 0, dots = 0;
+    if (r->has_kv && kv_listed_index(r) < 0)
+        return -ENOMEM;
     for (size_t i = 0; i < r->n_fields; i++)
         for (size_t j = 0; j < r->fields[i].n_parts; j++) {
             const tpl_part_t *t = &r->fields[i].parts[j];
@@ -62,7 +110,7 @@ int parser_rule_keys_index(parser_rule_t *r)
     for (size_t i = 0; i < r->n_fields; i++)
         for (size_t j = 0; j < r->fields[i].n_parts; j++) {
             tpl_part_t *t = &r->fields[i].parts[j];
-            t->key_id = t->key != NULL && t->group <= 0
+            t->key_id = t->key != NULL && t->group <= 0 && !r->fields[i].numbered
                             ? parser_keys_add(&r->keys, t->key, t->key_len)
                             : -1;
         }
@@ -221,6 +269,7 @@ static void kv_list_free(kv_list_t *l)
         free(l->v[i]);
     free(l->v);
     free(l->len);
+    free(l->numbered);
 }
 
 void parser_kv_opts_free(kv_opts_t *o)
@@ -229,4 +278,5 @@ void parser_kv_opts_free(kv_opts_t *o)
     kv_list_free(&o->unwrap);
     kv_list_free(&o->hex);
     kv_list_free(&o->nulls);
+    kv_list_free(&o->listed);
 }

@@ -287,6 +287,23 @@ static int load_ref(load_ctx_t *c, int line, parser_rule_t *r, tpl_part_t *t, co
     return 0;
 }
 
+/* A key=value rule's "a#": the keys a0, a1 ..., read as one list. */
+static int load_is_numbered(const parser_rule_t *r, const char *name, size_t len)
+{
+    return r->has_kv && len > 1 && name[len - 1] == '#';
+}
+
+static void load_numbered_alone(load_ctx_t *c, int line, const parser_rule_t *r,
+                                const rule_field_t *f, const char *name, size_t len)
+{
+    if (load_is_numbered(r, name, len))
+        load_error(c, line,
+                   "rule '%s': fields: %s: '%.*s' stands for the numbered keys (%.*s0, %.*s1 "
+                   "...), whose values make a list: write {from: %.*s} on its own",
+                   r->id, f->path, (int)len, name, (int)len - 1, name, (int)len - 1, name, (int)len,
+                   name);
+}
+
 /* "{user}@{host}" -> literal and reference parts. */
 static void load_template(load_ctx_t *c, int line, parser_rule_t *r, rule_field_t *f,
                           const char *tpl)
@@ -310,6 +327,7 @@ static void load_template(load_ctx_t *c, int line, parser_rule_t *r, rule_field_
             t->lit = strndup(p, (size_t)(open - p));
             t->lit_len = (size_t)(open - p);
         }
+        load_numbered_alone(c, line, r, f, open + 1, (size_t)(close - open - 1));
         if (close == open + 1)
             load_error(c, line, "rule '%s': fields: %s: empty reference {}", r->id, f->path);
         else
@@ -339,6 +357,7 @@ static void load_from(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_nod
     if (from->type == YAML_SCALAR_NODE) {
         const char *name = load_scalar(from);
         f->parts = calloc(1, sizeof(*f->parts));
+        f->numbered = load_is_numbered(r, name, strlen(name));
         if (load_ref(c, load_line(from), r, &f->parts[0], name, strlen(name)) == 0)
             f->n_parts = 1;
         return;
@@ -359,7 +378,10 @@ static void load_from(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_nod
         if (name == NULL)
             load_error(c, load_line(from), "rule '%s': fields: %s: 'from' names must be strings",
                        r->id, f->path);
-        else if (load_ref(c, load_line(from), r, &f->parts[f->n_parts], name, strlen(name)) == 0)
+        else
+            load_numbered_alone(c, load_line(from), r, f, name, strlen(name));
+        if (name != NULL &&
+            load_ref(c, load_line(from), r, &f->parts[f->n_parts], name, strlen(name)) == 0)
             f->n_parts++;
     }
 }
@@ -426,6 +448,26 @@ static int load_is_timestamp_path(const char *path)
     return strcmp(path, "@timestamp") == 0;
 }
 
+/* `split: C`: one character, on a field of one reference. */
+static void load_split(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node_t *split)
+{
+    const char *sep = load_scalar(split);
+    if (split == NULL)
+        return;
+    if (sep == NULL || strlen(sep) != 1)
+        load_error(c, load_line(split), "rule '%s': fields: %s: split: one character", r->id,
+                   f->path);
+    else if (strcmp(f->path, "message") == 0)
+        load_error(c, load_line(split),
+                   "rule '%s': fields: message: split: message is text, not a list", r->id);
+    else if (f->numbered || f->first_of)
+        load_error(c, load_line(split),
+                   "rule '%s': fields: %s: split takes the text of one name (from: NAME)", r->id,
+                   f->path);
+    else
+        f->split = sep[0];
+}
+
 static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_node_t *v)
 {
     rule_field_t *f = &r->fields[r->n_fields++];
@@ -445,7 +487,7 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
                        r->id);
         return;
     }
-    static const char *const keys[] = {"from", "type", "format", "map", NULL};
+    static const char *const keys[] = {"from", "type", "format", "map", "split", NULL};
     if (v->type != YAML_MAPPING_NODE) {
         load_error(c, load_line(v),
                    "rule '%s': fields: %s: expected \"{name}\" or {from: name, "
@@ -453,7 +495,7 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
                    r->id, f->path);
         return;
     }
-    load_check_keys(c, v, "a field mapping", keys, "from, type, format, map");
+    load_check_keys(c, v, "a field mapping", keys, "from, type, format, map, split");
     yaml_node_t *from_node = load_get(c, v, "from");
     const char *type = load_scalar(load_get(c, v, "type"));
     const char *format = load_scalar(load_get(c, v, "format"));
@@ -470,6 +512,12 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
         f->format = strdup(format);
     load_from(c, r, f, from_node);
     load_map(c, r, f, load_get(c, v, "map"));
+    load_split(c, r, f, load_get(c, v, "split"));
+    if ((f->numbered || f->split) && (f->map != NULL || f->type != PT_KEYWORD))
+        load_error(c, load_line(v),
+                   "rule '%s': fields: %s: a list (numbered keys or split) takes the text as "
+                   "it is (no type or map)",
+                   r->id, f->path);
     if (f->map == NULL)
         load_check_ecs_free_text(c, r, load_line(v), "fields", f->path);
     if (f->map != NULL && (type != NULL || format != NULL))
@@ -767,7 +815,7 @@ static void load_kv_list(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, const 
         if (s == NULL)
             load_error(c, load_line(n), "rule '%s': kv: %s: expected a list of strings", r->id,
                        what);
-        else if (parser_kv_list_add(out, s) < 0)
+        else if (parser_kv_list_add(out, s, out != &r->kv.nulls) < 0)
             load_error(c, load_line(n), "rule '%s': kv: %s: out of memory", r->id, what);
     }
 }

@@ -142,7 +142,8 @@ f.check(share >= 95.0, f"OpenSSH_2k: {share:.1f}% right, want >= 95%")
 # ---- 3. Filebeat's expected output -------------------------------------------------
 
 COMPARED = ["user.name", "source.ip", "source.port", "event.outcome", "event.category",
-            "http.request.method", "http.response.status_code", "url.original"]
+            "http.request.method", "http.response.status_code", "url.original",
+            "process.args", "process.args_count"]
 # Pre-ECS names of Filebeat 6.x files mapped to the ECS field they became. The corpus'
 # current beats files (2019 and later) already use the ECS names; the table is here so
 # an older expected file compares the same way.

@@ -718,6 +718,81 @@ static void test_kv_nulls_list(void **state)
     fx_free(&f);
 }
 
+/* `from: a#` lists a0, a1 ... by their numbers, up to the first one
+ * missing, an outer key winning over an unwrapped one; rest leaves the
+ * numbered keys out; "a#" in hex decodes only keys of that form (not
+ * arch=, a01=, a=); `split` lists the pieces of a text, empty ones left out. */
+static void test_numbered_and_split_lists(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "l.yaml",
+                 "name: l\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    kv: {unwrap: [msg], hex: [\"a#\"], rest: kv}\n"
+                 "    fields:\n"
+                 "      process.args: {from: \"a#\"}\n"
+                 "      process.command_line: \"{cmd}\"\n"
+                 "      x.words: {from: cmd, split: \",\"}\n");
+    load_ok(&f);
+    const char *out = parse(&f, "a1=\"-l\" arch=c0 a0=6C73 a2=2F746D70 a01=x a=41", NULL);
+    assert_non_null(strstr(out, "\"args\":[\"ls\",\"-l\",\"/tmp\"]"));
+    assert_non_null(strstr(out, "\"kv\":{\"arch\":\"c0\",\"a01\":\"x\",\"a\":\"41\"}"));
+    out = parse(&f, "a0=x a2=z msg='a1=in a0=inner' a1=y", NULL);
+    assert_non_null(strstr(out, "\"args\":[\"x\",\"y\",\"z\"]"));
+    out = parse(&f, "msg='a0=inner' a2=z", NULL);
+    assert_non_null(strstr(out, "\"args\":[\"inner\"]"));
+    assert_null(strstr(out, "\"kv\""));
+    out = parse(&f, "a1=y b=1", NULL);
+    assert_null(strstr(out, "\"args\""));
+    out = parse(&f, "cmd=\",a,,b c,\"", NULL);
+    assert_non_null(strstr(out, "\"command_line\":\",a,,b c,\""));
+    assert_non_null(strstr(out, "\"words\":[\"a\",\"b c\"]"));
+    out = parse(&f, "cmd=\",,\"", NULL);
+    assert_null(strstr(out, "\"words\""));
+    fx_free(&f);
+}
+
+/* Lists go only where they can: a numbered name stands alone (not in a
+ * template or a `from` list), and neither it nor split takes a type or a
+ * map; split is one character, not on message. */
+static void test_list_load_errors(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "l.yaml",
+                 "name: l\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    kv: {}\n"
+                 "    fields:\n"
+                 "      x.a: \"{a#}\"\n"
+                 "      x.b: {from: [b, \"a#\"]}\n"
+                 "      x.c: {from: \"a#\", type: long}\n"
+                 "      x.d: {from: d, split: \", \"}\n"
+                 "      x.e: {from: [d, e], split: \",\"}\n"
+                 "      message: {from: d, split: \",\"}\n"
+                 "      x.f: {from: d, split: \",\", type: ip}\n");
+    static const char *const want[] = {
+        "l.yaml:6: rule 'r': fields: x.a: 'a#' stands for the numbered keys (a0, a1 ...), whose "
+        "values make a list: write {from: a#} on its own",
+        "l.yaml:7: rule 'r': fields: x.b: 'a#' stands for the numbered keys (a0, a1 ...), whose "
+        "values make a list: write {from: a#} on its own",
+        "l.yaml:8: rule 'r': fields: x.c: a list (numbered keys or split) takes the text as it is "
+        "(no type or map)",
+        "l.yaml:9: rule 'r': fields: x.d: split: one character",
+        "l.yaml:10: rule 'r': fields: x.e: split takes the text of one name (from: NAME)",
+        "l.yaml:11: rule 'r': fields: message: split: message is text, not a list",
+        "l.yaml:12: rule 'r': fields: x.f: a list (numbered keys or split) takes the text as it is "
+        "(no type or map)",
+    };
+    expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
+    fx_free(&f);
+}
+
 /* What PCRE2 knows of a pattern's first byte and length rules calls out
  * before pcre2_match (parser_regex.c); it must never rule out a match:
  * caseless first letters, alternatives, UTF case folding, empty messages. */
@@ -1529,6 +1604,8 @@ int main(void)
         cmocka_unit_test(test_json_rule),
         cmocka_unit_test(test_regex_with_kv),
         cmocka_unit_test(test_kv_nulls_list),
+        cmocka_unit_test(test_numbered_and_split_lists),
+        cmocka_unit_test(test_list_load_errors),
         cmocka_unit_test(test_field_map),
         cmocka_unit_test(test_regex_prefilter),
         cmocka_unit_test(test_when_regex_memo),
