@@ -1313,9 +1313,12 @@ static void load_dir(wharf_parsers_t *ps, const char *dir, wharf_conf_errors_t *
         if (v == NULL)
             break;
         names = v;
-        size_t len = strlen(dir) + strlen(de->d_name) + 2;
-        names[n] = malloc(len);
-        snprintf(names[n++], len, "%s/%s", dir, de->d_name);
+        size_t dlen = strlen(dir), len = dlen + strlen(de->d_name) + 2;
+        if ((names[n] = malloc(len)) == NULL)
+            break;
+        /* "parsers/" names its files parsers/x.yaml, not parsers//x.yaml */
+        snprintf(names[n++], len, "%s%s%s", dir, dlen > 0 && dir[dlen - 1] == '/' ? "" : "/",
+                 de->d_name);
     }
     closedir(d);
     /* a directory named as a parser path is there for its parsers: with

@@ -83,6 +83,14 @@ w.write_config(cfg_empty, os.path.join(root, "data"), [{
 rc, out, err = run("check", "-c", cfg_empty)
 f.check(rc == 2 and no_files in err, f"check with a parser directory without parser files: {err}")
 
+# A directory given with a trailing slash names its files without a double
+# one (regression: "parsers.d//a.yaml:3: ...").
+with open(os.path.join(empty, "a.yaml"), "w") as fh:
+    fh.write("name: a\nrules:\n  - id: r\n    regex: '(x'\n")
+rc, out, err = run("parsers", "test", empty + "/")
+f.check(rc == 2 and err.startswith(f"{empty}/a.yaml:4: rule 'r': regex") and "//" not in err,
+        f"parsers test on DIR/: {err}")
+
 rc, out, err = run("run", "-c", bad, "--oneshot")
 f.check(rc == 2 and f"{bad}:5:" in err, "run refuses a bad config")
 rc, _, err = run("check", "-c", os.path.join(root, "missing.yaml"))
