@@ -36,7 +36,7 @@ static int archive_cli_time(const char *s, wharf_archive_ts_t out)
         snprintf(text, sizeof(text), "%sT00:00:00Z", s);
     else
         snprintf(text, sizeof(text), "%s", s);
-    if (wharf_time_parse_log(text, strlen(text), NULL, wharf_time_now(), &ns) < 0)
+    if (wharf_time_parse_log(text, strlen(text), NULL, NULL, wharf_time_now(), &ns) < 0)
         return -1;
     wharf_time_format(ns, out);
     out[WHARF_TIME_TEXT_LEN] = '\0';

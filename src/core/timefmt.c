@@ -6,8 +6,10 @@
  * is branch-light and needs no locks; the log formats use it too (timegm
  * took more instructions than the rest of a parser's timestamp). Without a
  * format, the usual shapes are recognised: RFC 3339 / ISO 8601 (space or T,
- * comma or dot before the fraction, no zone meaning UTC), Apache's HTTPDATE,
- * classic syslog without a year, and epoch seconds. A time without a year
+ * comma or dot before the fraction), Apache's HTTPDATE, classic syslog
+ * without a year, and epoch seconds. A time without an offset is local
+ * time: in the zone the caller names (wharf/tz.h), converted after the
+ * civil time is read, else UTC. A time without a year
  * (syslog) takes the year that puts it nearest to now, so a December line
  * read in January is not dated eleven months ahead. Times outside what
  * nanoseconds in an int64_t reach (1677 to 2262) are not times. */
@@ -32,7 +34,7 @@ static int time_from_secs(int64_t secs, int64_t frac, int64_t *ns)
     return 0;
 }
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t wharf_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -42,7 +44,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+void wharf_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -129,7 +131,7 @@ int wharf_time_parse(const char *s, size_t n, int64_t *ns)
     int64_t offset_s;
     if (parse_offset(s + i, n - i, &offset_s))
         return WHARF_EPARSE;
-    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)h * 3600 +
+    int64_t secs = wharf_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)h * 3600 +
                    (int64_t)mi * 60 + se - offset_s;
     return time_from_secs(secs, frac, ns);
 }
@@ -165,7 +167,7 @@ void wharf_time_format(int64_t ns, char *out)
     int64_t days = days_of(secs, &rem);
     int y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    wharf_civil_from_days(days, &y, &m, &d);
     if (y < 0)
         y = 0;
     if (y > 9999)
@@ -216,8 +218,8 @@ static int64_t tm_utc_seconds(struct tm *tm)
 {
     if (tm->tm_mon < 0 || tm->tm_mon > 11 || tm->tm_mday < 1 || tm->tm_mday > 31)
         return (int64_t)timegm(tm);
-    return days_from_civil((int64_t)tm->tm_year + 1900, (unsigned)tm->tm_mon + 1,
-                           (unsigned)tm->tm_mday) *
+    return wharf_days_from_civil((int64_t)tm->tm_year + 1900, (unsigned)tm->tm_mon + 1,
+                                 (unsigned)tm->tm_mday) *
                86400 +
            (int64_t)tm->tm_hour * 3600 + (int64_t)tm->tm_min * 60 + tm->tm_sec;
 }
@@ -242,7 +244,7 @@ static int tm_seconds(struct tm *tm, int year_known, int64_t now_ns, int64_t *se
     int64_t now = now_ns / NS_PER_SEC, now_rem;
     int now_year;
     unsigned now_month, now_day;
-    civil_from_days(days_of(now, &now_rem), &now_year, &now_month, &now_day);
+    wharf_civil_from_days(days_of(now, &now_rem), &now_year, &now_month, &now_day);
     int64_t best_dist = INT64_MAX;
     /* the year before, this one, the next; Feb 29 may need up to four */
     int reach = tm->tm_mon == 1 && tm->tm_mday == 29 ? 4 : 1;
@@ -278,9 +280,9 @@ static int parse_iso(const char *s, size_t n, int64_t *ns)
     size_t zone, used;
     fraction_ns(buf + 19, n - 19, &used);
     zone = 19 + used;
-    int sign = zone < n && (buf[zone] == '+' || buf[zone] == '-');
-    if (zone == n) {
-        buf[n++] = 'Z';                 /* no zone: UTC */
+    int sign = zone < n && (buf[zone] == '+' || buf[zone] == '-'), local = zone == n;
+    if (local) {
+        buf[n++] = 'Z';                 /* read as UTC, then as local time */
     } else if (sign && n - zone == 5) { /* +0100 */
         memmove(buf + zone + 4, buf + zone + 3, 2);
         buf[zone + 3] = ':';
@@ -290,7 +292,8 @@ static int parse_iso(const char *s, size_t n, int64_t *ns)
         buf[n++] = '0';
         buf[n++] = '0';
     }
-    return wharf_time_parse(buf, n, ns);
+    int rc = wharf_time_parse(buf, n, ns);
+    return rc < 0 ? rc : local ? WHARF_TIME_LOCAL : 0;
 }
 
 /* 10/Oct/2000:13:55:36 -0700 */
@@ -332,9 +335,9 @@ static int parse_syslog(const char *s, size_t n, int64_t now_ns, int64_t *ns)
     if (15 + used != n)
         return WHARF_EPARSE;
     int64_t secs;
-    if (tm_seconds(&tm, 0, now_ns, &secs) < 0)
+    if (tm_seconds(&tm, 0, now_ns, &secs) < 0 || time_from_secs(secs, frac, ns) < 0)
         return WHARF_EPARSE;
-    return time_from_secs(secs, frac, ns);
+    return WHARF_TIME_LOCAL;
 }
 
 /* Epoch seconds, with a fraction or not; a whole number of 13, 16 or 19
@@ -392,6 +395,23 @@ static const char *strptime_fraction(const char *s, const char *format, struct t
     return f[2] != '\0' ? strptime(p, f + 2, tm) : p;
 }
 
+/* 1 when format reads the offset (%z) or an instant (%s, epoch seconds). */
+static int format_has_offset(const char *format)
+{
+    for (const char *p = format; *p != '\0'; p++) {
+        if (*p != '%')
+            continue;
+        p++;
+        while (*p == 'E' || *p == 'O')
+            p++;
+        if (*p == 'z' || *p == 's')
+            return 1;
+        if (*p == '\0')
+            break;
+    }
+    return 0;
+}
+
 static int parse_with_format(const char *s, size_t n, const char *format, int64_t now_ns,
                              int64_t *ns)
 {
@@ -413,15 +433,13 @@ static int parse_with_format(const char *s, size_t n, const char *format, int64_
     if (!year_known)
         tm.tm_year = 70;
     int64_t secs;
-    if (tm_seconds(&tm, year_known, now_ns, &secs) < 0)
+    if (tm_seconds(&tm, year_known, now_ns, &secs) < 0 || time_from_secs(secs - off, frac, ns) < 0)
         return WHARF_EPARSE;
-    return time_from_secs(secs - off, frac, ns);
+    return format_has_offset(format) ? 0 : WHARF_TIME_LOCAL;
 }
 
-int wharf_time_parse_log(const char *s, size_t n, const char *format, int64_t now_ns, int64_t *ns)
+static int parse_guess(const char *s, size_t n, int64_t now_ns, int64_t *ns)
 {
-    if (format != NULL)
-        return parse_with_format(s, n, format, now_ns, ns);
     if (n >= 19 && s[4] == '-')
         return parse_iso(s, n, ns);
     if (n == 26 && s[2] == '/')
@@ -429,4 +447,20 @@ int wharf_time_parse_log(const char *s, size_t n, const char *format, int64_t no
     if (n >= 15 && s[3] == ' ')
         return parse_syslog(s, n, now_ns, ns);
     return parse_epoch(s, n, ns);
+}
+
+int wharf_time_parse_log(const char *s, size_t n, const char *format, const wharf_tz_t *tz,
+                         int64_t now_ns, int64_t *ns)
+{
+    int rc = format != NULL ? parse_with_format(s, n, format, now_ns, ns)
+                            : parse_guess(s, n, now_ns, ns);
+    if (rc != WHARF_TIME_LOCAL || tz == NULL)
+        return rc;
+    int64_t secs = *ns / NS_PER_SEC, frac = *ns % NS_PER_SEC;
+    if (frac < 0) {
+        frac += NS_PER_SEC;
+        secs--;
+    }
+    return time_from_secs(wharf_tz_local_to_utc(tz, secs), frac, ns) < 0 ? WHARF_EPARSE
+                                                                         : WHARF_TIME_LOCAL;
 }

@@ -267,8 +267,8 @@ static int convert_ip(const char *s, size_t n)
     return inet_pton(AF_INET6, buf, addr) == 1 ? 0 : -1;
 }
 
-int parser_convert(wharf_event_t *e, parser_type t, const char *format, const char *s, size_t n,
-                   wharf_value_t *out)
+int parser_convert(wharf_event_t *e, parser_type t, const char *format, const wharf_tz_t *tz,
+                   const char *s, size_t n, wharf_value_t *out)
 {
     memset(out, 0, sizeof(*out));
     switch (t) {
@@ -285,7 +285,8 @@ int parser_convert(wharf_event_t *e, parser_type t, const char *format, const ch
         int64_t now = wharf_event_has(e, WHARF_F_EVENT_CREATED) ? e->v[WHARF_F_EVENT_CREATED].u.i64
                                                                 : wharf_time_now();
         out->type = WHARF_V_TIME;
-        return wharf_time_parse_log(s, n, format, now, &out->u.i64) == 0 ? 0 : -1;
+        int rc = wharf_time_parse_log(s, n, format, tz, now, &out->u.i64);
+        return rc < 0 ? -1 : rc == WHARF_TIME_LOCAL && tz != NULL;
     }
     case PT_IP:
         if (convert_ip(s, n) < 0)
@@ -543,12 +544,13 @@ static const wharf_value_t *map_value(const rule_field_t *f, const char *s, size
     return best >= 0 ? &f->map[best].value : NULL;
 }
 
-/* The value f takes for the text s: its map's, or s converted to its type. */
+/* The value f takes for the text s: its map's, or s converted to its type
+ * (1: a time without an offset, read in f's zone). */
 static int field_convert(wharf_event_t *e, const rule_field_t *f, const char *s, size_t n,
                          wharf_value_t *v)
 {
     if (f->n_map == 0)
-        return parser_convert(e, f->type, f->format, s, n, v);
+        return parser_convert(e, f->type, f->format, f->tz, s, n, v);
     const wharf_value_t *mv = map_value(f, s, n);
     if (mv == NULL)
         return -1;
@@ -613,22 +615,30 @@ static void apply_split(wharf_event_t *e, const rule_field_t *f, const char *s, 
         set_field(e, f->field_id, f->path, f->path_len, &v);
 }
 
+/* ECS event.timezone: "populated when the event's timestamp does not
+ * include timezone information already", the zone @timestamp was read in. */
+static void set_event_timezone(wharf_event_t *e, const wharf_tz_t *tz)
+{
+    const char *name = wharf_tz_name(tz);
+    wharf_value_t v = {.type = WHARF_V_STR};
+    v.u.str = (wharf_str_t){name, strlen(name)};
+    set_field(e, -1, "event.timezone", sizeof("event.timezone") - 1, &v);
+}
+
 static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f)
 {
     const char *s;
     size_t n;
     wharf_value_t v;
+    int rc = -1;
     if (f->numbered) {
         apply_numbered(e, m, f);
         return;
     }
     if (f->first_of) { /* the first reference whose text converts */
-        size_t i = 0;
-        while (i < f->n_parts && !(ref_value(e, m, &f->parts[i], &s, &n) && n > 0 &&
-                                   field_convert(e, f, s, n, &v) == 0))
-            i++;
-        if (i == f->n_parts)
-            return;
+        for (size_t i = 0; i < f->n_parts && rc < 0; i++)
+            if (ref_value(e, m, &f->parts[i], &s, &n) && n > 0)
+                rc = field_convert(e, f, s, n, &v);
     } else {
         if (!render_field(e, m, f, &s, &n))
             return;
@@ -636,12 +646,15 @@ static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field
             apply_split(e, f, s, n);
             return;
         }
-        if (field_convert(e, f, s, n, &v) < 0)
-            return;
+        rc = field_convert(e, f, s, n, &v);
     }
+    if (rc < 0)
+        return;
     if (f->field_id == WHARF_F_MESSAGE)
         keep_original(e);
     set_field(e, f->field_id, f->path, f->path_len, &v);
+    if (rc == 1 && f->field_id == WHARF_F_TIMESTAMP)
+        set_event_timezone(e, f->tz);
 }
 
 /* ---- rest: what the fields did not take ------------------------------------ */
@@ -1538,6 +1551,9 @@ void wharf_parsers_free(wharf_parsers_t *ps)
         return;
     for (size_t i = 0; i < ps->n; i++)
         parser_free(&ps->v[i]);
+    for (size_t i = 0; i < ps->n_zones; i++)
+        wharf_tz_free(ps->zones[i]);
+    free(ps->zones);
     for (size_t b = 0; b < ROUTE_BUCKETS; b++)
         while (ps->routes[b] != NULL) {
             route_entry_t *r = ps->routes[b];

@@ -10,6 +10,7 @@
 #include "wharf/hash.h"
 #include "wharf/json_find.h"
 #include "wharf/parser.h"
+#include "wharf/tz.h"
 
 #include <pcre2.h>
 #include <stdint.h>
@@ -95,7 +96,8 @@ typedef struct rule_field {
     size_t path_len;
     int field_id; /* the fixed event field, or -1 (resolved at load) */
     parser_type type;
-    char *format; /* timestamp: strptime format, or NULL */
+    char *format;         /* timestamp: strptime format, or NULL */
+    const wharf_tz_t *tz; /* timestamp: the zone of times without an offset (the set's), or NULL */
     tpl_part_t *parts;
     size_t n_parts;
     int first_of;           /* `from: [a, b]`: parts are references, the first with a value wins */
@@ -292,6 +294,8 @@ struct wharf_parsers {
     wharf_buf_t scratch_value; /* rest: a decoded name or string */
     wharf_buf_t scratch_path;  /* rest: the key path of a member */
     struct match_ctx *match;   /* parser.c */
+    wharf_tz_t **zones;        /* the time zones fields name, each once */
+    size_t n_zones;
 };
 
 #define KV_MAX_PAIRS 256
@@ -349,9 +353,11 @@ void parser_kv_opts_free(kv_opts_t *o);
 /* The text of field path in e (NULL when absent or not text); may render
  * into e->arena. */
 const char *parser_event_text(wharf_event_t *e, const char *path, size_t path_len, size_t *len);
-/* Converts text to a value of type t; 0, or -1 when it is not one. */
-int parser_convert(wharf_event_t *e, parser_type t, const char *format, const char *s, size_t n,
-                   wharf_value_t *out);
+/* Converts text to a value of type t (a timestamp: by format, a time
+ * without an offset in zone tz, UTC when NULL); 0, 1 when a time without
+ * an offset was read in tz, or -1 when the text is not one. */
+int parser_convert(wharf_event_t *e, parser_type t, const char *format, const wharf_tz_t *tz,
+                   const char *s, size_t n, wharf_value_t *out);
 int parser_type_parse(const char *s, parser_type *out);
 /* parser_load.c: appends the parsers of paths to ps, errors to errs. */
 void parser_load_paths(wharf_parsers_t *ps, const char *const *paths, size_t n_paths,

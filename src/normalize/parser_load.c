@@ -7,7 +7,8 @@
  * expression, or a file pattern, checked on its own at its line, never the
  * expanded regex), unknown grok patterns, field references to groups that
  * do not exist, event categorisation values ECS does not allow or free text
- * for them, @timestamp without type timestamp, constants in set that read
+ * for them, @timestamp without type timestamp, time zones that cannot be
+ * loaded or on a field that is no timestamp, constants in set that read
  * like references, files without samples, directories without parser
  * files. Loading goes on after an error so that one run shows them all. */
 #include "parser_int.h"
@@ -34,6 +35,8 @@ typedef struct load_ctx {
     wharf_grok_defs_t defs;
     int *pattern_lines;         /* per defs entry: its line */
     unsigned char *pattern_bad; /* per defs entry: its expansion does not compile alone */
+    wharf_parsers_t *ps;        /* the set: its zones are shared by all files */
+    const wharf_tz_t *file_tz;  /* the file's `timezone`, for timestamp fields without one */
 } load_ctx_t;
 
 static void load_error(load_ctx_t *c, int line, const char *fmt, ...)
@@ -448,6 +451,56 @@ static int load_is_timestamp_path(const char *path)
     return strcmp(path, "@timestamp") == 0;
 }
 
+/* The zone name, loaded once per parser set; NULL (reported at line, after
+ * what: "rule 'x': fields: F: ") when it cannot be. */
+static const wharf_tz_t *load_zone(load_ctx_t *c, int line, const char *what, const char *name)
+{
+    wharf_parsers_t *ps = c->ps;
+    for (size_t i = 0; i < ps->n_zones; i++)
+        if (strcmp(wharf_tz_name(ps->zones[i]), name) == 0)
+            return ps->zones[i];
+    wharf_tz_t *tz = NULL;
+    wharf_tz_t **v = realloc(ps->zones, (ps->n_zones + 1) * sizeof(wharf_tz_t *));
+    int rc = v != NULL ? wharf_tz_load(name, &tz) : -ENOMEM;
+    if (v != NULL)
+        ps->zones = v;
+    if (rc == 0) {
+        ps->zones[ps->n_zones++] = tz;
+        return tz;
+    }
+    if (rc == -ENOENT || rc == -EINVAL)
+        load_error(c, line,
+                   "%sunknown time zone '%s': not in %s (an IANA name as Europe/Berlin, or an "
+                   "offset as +01:00)",
+                   what, name, wharf_tz_dir());
+    else if (rc == WHARF_EPARSE)
+        load_error(c, line, "%stime zone '%s': %s/%s is not a time zone file (TZif) wharf reads",
+                   what, name, wharf_tz_dir(), name);
+    else
+        load_error(c, line, "%stime zone '%s': %s", what, name, wharf_strerror(rc));
+    return NULL;
+}
+
+/* `timezone: NAME` of a field: on a timestamp, which else takes the file's. */
+static void load_field_zone(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node_t *n)
+{
+    char what[300];
+    const char *name = load_scalar(n);
+    if (n == NULL) {
+        f->tz = f->type == PT_TIMESTAMP ? c->file_tz : NULL;
+        return;
+    }
+    if (f->type != PT_TIMESTAMP) {
+        load_error(c, load_line(n),
+                   "rule '%s': fields: %s: timezone needs type: timestamp (it is the zone of a "
+                   "time without an offset; add type: timestamp or remove timezone)",
+                   r->id, f->path);
+        return;
+    }
+    snprintf(what, sizeof(what), "rule '%s': fields: %s: ", r->id, f->path);
+    f->tz = load_zone(c, load_line(n), what, name != NULL ? name : "");
+}
+
 /* `split: C`: one character, on a field of one reference. */
 static void load_split(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node_t *split)
 {
@@ -487,7 +540,7 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
                        r->id);
         return;
     }
-    static const char *const keys[] = {"from", "type", "format", "map", "split", NULL};
+    static const char *const keys[] = {"from", "type", "format", "timezone", "map", "split", NULL};
     if (v->type != YAML_MAPPING_NODE) {
         load_error(c, load_line(v),
                    "rule '%s': fields: %s: expected \"{name}\" or {from: name, "
@@ -495,7 +548,7 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
                    r->id, f->path);
         return;
     }
-    load_check_keys(c, v, "a field mapping", keys, "from, type, format, map, split");
+    load_check_keys(c, v, "a field mapping", keys, "from, type, format, timezone, map, split");
     yaml_node_t *from_node = load_get(c, v, "from");
     const char *type = load_scalar(load_get(c, v, "type"));
     const char *format = load_scalar(load_get(c, v, "format"));
@@ -513,6 +566,7 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
     load_from(c, r, f, from_node);
     load_map(c, r, f, load_get(c, v, "map"));
     load_split(c, r, f, load_get(c, v, "split"));
+    load_field_zone(c, r, f, load_get(c, v, "timezone"));
     if ((f->numbered || f->split) && (f->map != NULL || f->type != PT_KEYWORD))
         load_error(c, load_line(v),
                    "rule '%s': fields: %s: a list (numbered keys or split) takes the text as "
@@ -784,6 +838,8 @@ static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node
                        "rule '%s': grok: @timestamp needs type timestamp (write "
                        "%%{PATTERN:@timestamp:timestamp})",
                        r->id);
+        if (f->type == PT_TIMESTAMP)
+            f->tz = c->file_tz;
         char name[32];
         snprintf(name, sizeof(name), "g%zu", i + 1);
         f->parts = calloc(1, sizeof(*f->parts));
@@ -1140,16 +1196,20 @@ static void load_patterns(load_ctx_t *c, yaml_node_t *pats)
 
 static void load_parser(load_ctx_t *c, parser_t *p, yaml_node_t *root)
 {
-    static const char *const keys[] = {"name",  "description", "when", "patterns",
-                                       "rules", "samples",     NULL};
+    static const char *const keys[] = {"name",     "description", "timezone", "when",
+                                       "patterns", "rules",       "samples",  NULL};
     p->line = load_line(root);
     p->file = strdup(c->file);
     load_check_keys(c, root, "a parser file", keys,
-                    "name, description, when, patterns, rules, samples");
+                    "name, description, timezone, when, patterns, rules, samples");
     const char *name = load_scalar(load_get(c, root, "name"));
     if (name == NULL)
         load_error(c, p->line, "parser: 'name' is required");
     p->name = strdup(name ? name : "?");
+    yaml_node_t *zone = load_get(c, root, "timezone");
+    c->file_tz = zone != NULL ? load_zone(c, load_line(zone),
+                                          "timezone: ", load_scalar(zone) ? load_scalar(zone) : "")
+                              : NULL;
     load_when(c, p, load_get(c, root, "when"));
     load_patterns(c, load_get(c, root, "patterns"));
     load_rules(c, p, load_get(c, root, "rules"));
@@ -1261,7 +1321,7 @@ static void load_file(wharf_parsers_t *ps, const char *path, wharf_conf_errors_t
         wharf_conf_error(errs, path, 0, "cannot read parser file: %s", wharf_strerror(err));
         return;
     }
-    load_ctx_t c = {.file = path, .errs = errs};
+    load_ctx_t c = {.file = path, .errs = errs, .ps = ps};
     yaml_parser_t yp;
     yaml_parser_initialize(&yp);
     yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);

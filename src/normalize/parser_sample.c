@@ -76,8 +76,8 @@ static int sample_scalar_equal(yajl_val v, const char *want)
     if (strcmp(v->u.string, want) == 0)
         return 1;
     int64_t a, b;
-    return wharf_time_parse_log(v->u.string, strlen(v->u.string), NULL, 0, &a) == 0 &&
-           wharf_time_parse_log(want, strlen(want), NULL, 0, &b) == 0 && a == b &&
+    return wharf_time_parse_log(v->u.string, strlen(v->u.string), NULL, NULL, 0, &a) >= 0 &&
+           wharf_time_parse_log(want, strlen(want), NULL, NULL, 0, &b) >= 0 && a == b &&
            strlen(want) >= 19;
 }
 

@@ -121,7 +121,7 @@ static int64_t at(const char *rfc3339)
 static int64_t log_time(const char *s, const char *format, int64_t now)
 {
     int64_t ns = 0;
-    if (wharf_time_parse_log(s, strlen(s), format, now, &ns) != 0)
+    if (wharf_time_parse_log(s, strlen(s), format, NULL, now, &ns) < 0)
         fail_msg("'%s' did not parse", s);
     return ns;
 }
@@ -162,7 +162,8 @@ static void test_log_timestamps(void **state)
                                             {"12:00:01.1234567890", "%H:%M:%S.%f"}};
     for (size_t i = 0; i < sizeof(no_day) / sizeof(no_day[0]); i++) {
         int64_t got;
-        if (wharf_time_parse_log(no_day[i][0], strlen(no_day[i][0]), no_day[i][1], now, &got) == 0)
+        if (wharf_time_parse_log(no_day[i][0], strlen(no_day[i][0]), no_day[i][1], NULL, now,
+                                 &got) >= 0)
             fail_msg("'%s' parsed as %lld", no_day[i][0], (long long)got);
     }
     assert_true(log_time("29/Feb/2024:13:55:36 +0000", NULL, now) == at("2024-02-29T13:55:36Z"));
@@ -180,15 +181,15 @@ static void test_log_timestamps(void **state)
                 log_time("12:00:01", "%H:%M:%S", now) + 500000000);
     assert_true(log_time("250 2024-01-02", "%f %Y-%m-%d", now) == at("2024-01-02T00:00:00.25Z"));
     int64_t ns;
-    assert_int_not_equal(wharf_time_parse_log("yesterday", 9, NULL, now, &ns), 0);
-    assert_int_not_equal(wharf_time_parse_log("Foo 10 06:55:46", 15, NULL, now, &ns), 0);
-    assert_int_not_equal(wharf_time_parse_log("2024-13-01T00:00:00Z", 20, NULL, now, &ns), 0);
-    assert_int_not_equal(wharf_time_parse_log("12/12", 5, "%d/%m/%Y", now, &ns), 0);
+    assert_true(wharf_time_parse_log("yesterday", 9, NULL, NULL, now, &ns) < 0);
+    assert_true(wharf_time_parse_log("Foo 10 06:55:46", 15, NULL, NULL, now, &ns) < 0);
+    assert_true(wharf_time_parse_log("2024-13-01T00:00:00Z", 20, NULL, NULL, now, &ns) < 0);
+    assert_true(wharf_time_parse_log("12/12", 5, "%d/%m/%Y", NULL, now, &ns) < 0);
     static const char *const bad_zones[] = {
         "2024-01-02T03:04:05+010",  "2024-01-02T03:04:05+1",    "2024-01-02T03:04:05 +0100",
         "2024-01-02T03:04:05+2400", "2024-01-02T03:04:05+01:0", "2024-01-02T03:04:05+01000"};
     for (size_t i = 0; i < sizeof(bad_zones) / sizeof(bad_zones[0]); i++)
-        if (wharf_time_parse_log(bad_zones[i], strlen(bad_zones[i]), NULL, now, &ns) == 0)
+        if (wharf_time_parse_log(bad_zones[i], strlen(bad_zones[i]), NULL, NULL, now, &ns) >= 0)
             fail_msg("'%s' parsed as %lld", bad_zones[i], (long long)ns);
     /* regression (fuzz_parsers): times past 2262 overflowed the nanoseconds */
     static const char *const far[][2] = {
@@ -197,7 +198,7 @@ static void test_log_timestamps(void **state)
         {"1546896321871.5", NULL},     {"15468963218710", NULL},
         {"9999999999999999999", NULL}, {"12345678901234567890", NULL}};
     for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++)
-        if (wharf_time_parse_log(far[i][0], strlen(far[i][0]), far[i][1], now, &ns) == 0)
+        if (wharf_time_parse_log(far[i][0], strlen(far[i][0]), far[i][1], NULL, now, &ns) >= 0)
             fail_msg("'%s' parsed as %lld", far[i][0], (long long)ns);
     assert_true(log_time("9223372035.5", NULL, now) == INT64_C(9223372035500000000));
     /* the calendar arithmetic agrees with timegm over two centuries, with a
@@ -1590,6 +1591,145 @@ static void test_regressions_through_samples(void **state)
     fx_free(&f);
 }
 
+/* timezone: a field's own, the file's for its other timestamp fields (grok
+ * captures too), none in another file (UTC); event.timezone only when a
+ * zone was applied to a time without an offset that set @timestamp; times
+ * with an offset left alone; samples check it as any field. */
+static void test_timezones(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_file(&f, "a.yaml",
+               "name: a\n"
+               "timezone: America/New_York\n"
+               "rules:\n"
+               "  - id: own\n"
+               "    regex: '^own (?<ts>.+)'\n"
+               "    fields:\n"
+               "      \"@timestamp\": {from: ts, type: timestamp, timezone: Europe/Berlin}\n"
+               "  - id: file\n"
+               "    regex: '^file (?<ts>\\S+ \\S+)'\n"
+               "    fields:\n"
+               "      \"@timestamp\": {from: ts, type: timestamp}\n"
+               "      x.t: {from: ts, type: timestamp, timezone: \"+01:00\"}\n"
+               "  - id: other\n"
+               "    regex: '^other (?<ts>\\S+ \\S+)'\n"
+               "    fields: {x.t: {from: ts, type: timestamp, timezone: Europe/Berlin}}\n"
+               "  - id: grok\n"
+               "    grok: '^grok %{TIMESTAMP_ISO8601:@timestamp:timestamp}'\n"
+               "  - id: syslog\n"
+               "    regex: '^syslog (?<ts>\\w+ +\\d+ \\S+)'\n"
+               "    fields:\n"
+               "      \"@timestamp\": {from: ts, type: timestamp, timezone: Europe/Berlin}\n"
+               "samples:\n"
+               "  - message: own 2024-03-31 02:30:00\n"
+               "    expect: {\"@timestamp\": \"2024-03-31T01:30:00Z\", event.timezone: "
+               "Europe/Berlin}\n"
+               "  - message: own 2024-03-31T02:30:00Z\n"
+               "    expect: {\"@timestamp\": \"2024-03-31T02:30:00Z\", event.timezone: null}\n");
+    write_file(&f, "b.yaml",
+               "name: b\n"
+               "rules:\n"
+               "  - id: utc\n"
+               "    regex: '^utc (?<ts>\\S+ \\S+)'\n"
+               "    fields:\n"
+               "      \"@timestamp\": {from: ts, type: timestamp}\n"
+               "  - id: berlin\n"
+               "    regex: '^berlin (?<ts>\\S+ \\S+)'\n"
+               "    fields:\n"
+               "      \"@timestamp\": {from: ts, type: timestamp, timezone: Europe/Berlin}\n"
+               "samples:\n"
+               "  - message: utc 2024-03-31 02:30:00\n"
+               "    expect: {\"@timestamp\": \"2024-03-31T02:30:00Z\", event.timezone: null}\n");
+    load_ok(&f);
+    /* message, @timestamp, event.timezone (NULL: none) */
+    static const char *const cases[][3] = {
+        /* the field's zone: the spring-forward gap keeps +01:00 */
+        {"own 2024-03-31 02:30:00", "2024-03-31T01:30:00", "Europe/Berlin"},
+        /* the fold's first occurrence (CEST) */
+        {"own 2024-10-27 02:30:00", "2024-10-27T00:30:00", "Europe/Berlin"},
+        /* an offset of its own: left alone */
+        {"own 2024-03-31T02:30:00+05:00", "2024-03-30T21:30:00", NULL},
+        {"own 2024-03-31T02:30:00Z", "2024-03-31T02:30:00", NULL},
+        /* the file's zone, for fields and grok captures */
+        {"file 2024-07-15 12:00:00", "2024-07-15T16:00:00", "America/New_York"},
+        {"grok 2024-01-15 12:00:00", "2024-01-15T17:00:00", "America/New_York"},
+        {"grok 2024-01-15T12:00:00-03:00", "2024-01-15T15:00:00", NULL},
+        /* syslog's year is the one nearest event.created (2024-08-01) */
+        {"syslog Jul  4 12:00:00", "2024-07-04T10:00:00", "Europe/Berlin"},
+        {"syslog Dec 31 23:30:00", "2024-12-31T22:30:00", "Europe/Berlin"},
+        /* another file has no zone: UTC; a field of it names one */
+        {"utc 2024-07-15 12:00:00", "2024-07-15T12:00:00", NULL},
+        {"berlin 2024-07-15 12:00:00", "2024-07-15T10:00:00", "Europe/Berlin"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        wharf_event_t *e = event_begin(&f, cases[i][0]);
+        wharf_event_slot(e, WHARF_F_EVENT_CREATED, WHARF_V_TIME)->u.i64 =
+            at("2024-08-01T00:00:00Z");
+        const char *out = event_parse(&f);
+        char ts[64], zone[64];
+        snprintf(ts, sizeof(ts), "{\"@timestamp\":\"%s.000000000Z\",", cases[i][1]);
+        snprintf(zone, sizeof(zone), "\"timezone\":\"%s\"", cases[i][2] ? cases[i][2] : "");
+        if (strncmp(out, ts, strlen(ts)) != 0 ||
+            (cases[i][2] != NULL) != (strstr(out, zone) != NULL) ||
+            (cases[i][2] == NULL && strstr(out, "timezone") != NULL))
+            fail_msg("'%s': got %s, want @timestamp %s, event.timezone %s", cases[i][0], out,
+                     cases[i][1], cases[i][2] ? cases[i][2] : "none");
+    }
+    /* x.t in +01:00 and x.t in Europe/Berlin: no event.timezone, which is
+     * @timestamp's */
+    const char *out = parse(&f, "file 2024-07-15 12:00:00", NULL);
+    assert_non_null(strstr(out, "\"x\":{\"t\":\"2024-07-15T11:00:00.000000000Z\"}"));
+    out = parse(&f, "other 2024-07-15 12:00:00", NULL);
+    assert_non_null(strstr(out, "\"x\":{\"t\":\"2024-07-15T10:00:00.000000000Z\"}"));
+    assert_null(strstr(out, "timezone"));
+    char report[4096] = "";
+    FILE *fp = fmemopen(report, sizeof(report), "w");
+    size_t passed = 0, failed = 0;
+    wharf_parsers_test(f.ps, fp, &passed, &failed);
+    fclose(fp);
+    if (failed != 0)
+        fail_msg("%s", report);
+    assert_int_equal(passed, 3);
+    fx_free(&f);
+}
+
+#define TZ_HINT "not in /usr/share/zoneinfo (an IANA name as Europe/Berlin, or an offset as +01:00)"
+/* An unknown zone, in the file and on a field; a zone on a field that is
+ * no timestamp; a name that is no zone name. */
+static void test_timezone_errors(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "t.yaml",
+                 "name: t\n"
+                 "timezone: Europe/Berln\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    regex: '^(?<ts>\\S+)'\n"
+                 "    fields:\n"
+                 "      a.t: {from: ts, type: timestamp, timezone: Mars/Olympus}\n"
+                 "      a.k: {from: ts, timezone: Europe/Berlin}\n"
+                 "      a.l: {from: ts, type: long, timezone: UTC}\n"
+                 "      a.p: {from: ts, type: timestamp, timezone: ../../etc/passwd}\n"
+                 "      a.z: {from: ts, type: timestamp, timezone: Europe/Berlin, zone: x}\n");
+    static const char *const want[] = {
+        "t.yaml:2: timezone: unknown time zone 'Europe/Berln': " TZ_HINT,
+        "t.yaml:7: rule 'r': fields: a.t: unknown time zone 'Mars/Olympus': " TZ_HINT,
+        "t.yaml:8: rule 'r': fields: a.k: timezone needs type: timestamp (it is the zone of a "
+        "time without an offset; add type: timestamp or remove timezone)",
+        "t.yaml:9: rule 'r': fields: a.l: timezone needs type: timestamp (it is the zone of a "
+        "time without an offset; add type: timestamp or remove timezone)",
+        "t.yaml:10: rule 'r': fields: a.p: unknown time zone '../../etc/passwd': " TZ_HINT,
+        "t.yaml:11: unknown key 'zone' in a field mapping (expected one of: from, type, format, "
+        "timezone, map, split)",
+    };
+    expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1626,6 +1766,8 @@ int main(void)
         cmocka_unit_test(test_ecs_value_bypasses),
         cmocka_unit_test(test_set_template_errors),
         cmocka_unit_test(test_grok_compile_errors),
+        cmocka_unit_test(test_timezones),
+        cmocka_unit_test(test_timezone_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
