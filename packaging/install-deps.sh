@@ -9,7 +9,7 @@ PACKAGES="build-essential cmake pkg-config git ca-certificates python3 \
   librdkafka-dev libsystemd-dev libssl-dev libcmocka-dev zstd \
   clang libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind time \
   kcat rsyslog rsyslog-gnutls openssl systemd-journal-remote \
-  python3-yaml dpkg-dev lintian systemd"
+  python3-yaml dpkg-dev lintian systemd tzdata"
 
 missing=""
 for p in $PACKAGES; do

@@ -7,7 +7,8 @@
               the README says
   deb         `cpack -G DEB` with the build's CPackConfig.cmake: control
               fields, Depends (dpkg-shlibdeps: one package per library the
-              binary links, plus adduser), the exact file list with modes and
+              binary links, plus adduser), Recommends tzdata (parser
+              `timezone`), the exact file list with modes and
               owners, the conffiles, the maintainer scripts byte for byte;
               extracted with dpkg-deb -x into a scratch root: the binary is
               stripped, runs `version`, accepts the shipped /etc/wharf config
@@ -266,7 +267,7 @@ def scenario_deb():
     version = project_version()
     fields = {k: run(["dpkg-deb", "-f", deb, k]).stdout.decode().strip()
               for k in ("Package", "Version", "Architecture", "Section", "Priority",
-                        "Maintainer", "Depends")}
+                        "Maintainer", "Depends", "Recommends")}
     arch = run(["dpkg", "--print-architecture"]).stdout.decode().strip()
     ck.eq({k: fields[k] for k in ("Package", "Version", "Architecture", "Section", "Priority")},
           {"Package": "wharf", "Version": version, "Architecture": arch, "Section": "admin",
@@ -276,6 +277,7 @@ def scenario_deb():
     libs = needed_packages()
     ck.eq(dep_names(fields["Depends"]), sorted(set(libs.values()) | {"adduser"}),
           f"deb: Depends {fields['Depends']!r}")
+    ck.eq(fields["Recommends"], "tzdata", "deb: Recommends tzdata (zones of parser fields)")
     ck.eq(deb_listing(deb), want_listing(), "deb: files, modes, owners")
 
     control = os.path.join(tmp, "control")
