@@ -89,10 +89,11 @@ static int64_t resolve_rule(const wharf_tz_t *tz, int64_t local)
     wharf_civil_from_days(days, &y, &m, &d);
     int64_t at[6];
     int32_t after[6], off[7];
-    for (int i = 0; i < 3; i++) {
-        at[2 * i] = rule_local(&tz->start, y - 1 + i) - tz->std_off;
+    for (size_t i = 0; i < 3; i++) {
+        int year = y - 1 + (int)i;
+        at[2 * i] = rule_local(&tz->start, year) - tz->std_off;
         after[2 * i] = tz->dst_off;
-        at[2 * i + 1] = rule_local(&tz->end, y - 1 + i) - tz->dst_off;
+        at[2 * i + 1] = rule_local(&tz->end, year) - tz->dst_off;
         after[2 * i + 1] = tz->std_off;
     }
     for (int i = 1; i < 6; i++) /* southern zones end DST before they start it */
@@ -259,8 +260,8 @@ static int tzif_header(const unsigned char *p, size_t len, int *version, tzif_co
 /* The data block's size with times of tsize bytes. */
 static size_t tzif_block(const tzif_counts_t *c, size_t tsize)
 {
-    return c->time * (tsize + 1) + c->type * 6 + c->chars + c->leap * (tsize + 4) + c->isstd +
-           c->isut;
+    return c->time * (tsize + 1) + (size_t)c->type * 6 + c->chars + c->leap * (tsize + 4) +
+           c->isstd + c->isut;
 }
 
 /* The transitions and offsets of the block at p (checked to fit). */
@@ -279,7 +280,7 @@ static int tzif_data(wharf_tz_t *tz, const unsigned char *p, const tzif_counts_t
         tz->at[i] = tsize == 8 ? be64(p + i * 8) : (int32_t)be32(p + i * 4);
         if (idx[i] >= c->type || (i > 0 && tz->at[i] <= tz->at[i - 1]))
             return WHARF_EPARSE;
-        tz->off[i + 1] = (int32_t)be32(types + idx[i] * 6);
+        tz->off[i + 1] = (int32_t)be32(types + (size_t)idx[i] * 6);
     }
     for (size_t i = 0; i <= c->time; i++)
         if (tz->off[i] <= -25 * 3600 || tz->off[i] >= 26 * 3600)
