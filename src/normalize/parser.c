@@ -520,6 +520,15 @@ static int set_field(wharf_event_t *e, int id, const char *path, size_t len, con
     return 0;
 }
 
+/* set_field() of the list strs[count]. */
+static int set_list(wharf_event_t *e, int id, const char *path, size_t len, const wharf_str_t *strs,
+                    uint32_t count)
+{
+    wharf_value_t v = {.type = WHARF_V_STRS, .count = count};
+    v.u.strs = strs;
+    return set_field(e, id, path, len, &v);
+}
+
 /* A rewritten message keeps the original line in event.original. */
 static void keep_original(wharf_event_t *e)
 {
@@ -586,10 +595,8 @@ static void apply_numbered(wharf_event_t *e, const match_ctx_t *m, const rule_fi
     size_t count = 0;
     while (count < n && list[count].ptr != NULL)
         count++;
-    wharf_value_t v = {.type = WHARF_V_STRS, .count = (uint32_t)count};
-    v.u.strs = list;
     if (count > 0)
-        set_field(e, f->field_id, f->path, f->path_len, &v);
+        set_list(e, f->field_id, f->path, f->path_len, list, (uint32_t)count);
 }
 
 /* `split: C`: the pieces of s between Cs, empty ones left out, as a list. */
@@ -609,10 +616,8 @@ static void apply_split(wharf_event_t *e, const rule_field_t *f, const char *s, 
             list[count++] = (wharf_str_t){s + start, i - start};
         start = i + 1;
     }
-    wharf_value_t v = {.type = WHARF_V_STRS, .count = count};
-    v.u.strs = list;
     if (count > 0)
-        set_field(e, f->field_id, f->path, f->path_len, &v);
+        set_list(e, f->field_id, f->path, f->path_len, list, count);
 }
 
 /* ECS event.timezone: "populated when the event's timestamp does not
@@ -924,9 +929,7 @@ static void related_fill(const wharf_parsers_t *ps, wharf_event_t *e, wharf_fiel
     if (arr == NULL)
         return;
     memcpy(arr, vals, n * sizeof(*arr));
-    wharf_value_t v = {.type = WHARF_V_STRS, .count = n};
-    v.u.strs = arr;
-    set_field(e, (int)target, NULL, 0, &v);
+    set_list(e, (int)target, NULL, 0, arr, n);
 }
 
 static void related_update(const wharf_parsers_t *ps, wharf_event_t *e)
