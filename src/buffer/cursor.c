@@ -14,6 +14,7 @@
 #include "buffer_int.h"
 #include "wharf/fsutil.h"
 #include "wharf/json.h"
+#include "wharf/json_tree.h"
 #include "wharf/log.h"
 #include "wharf/wal.h"
 
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <yajl/yajl_tree.h>
 
 #define CURSORS_FILE      "cursors.json"
 #define CURSORS_MAX_BYTES (16u << 20)
@@ -38,29 +38,13 @@ static int cursors_path(const wharf_buffer_t *b, char *out)
     return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
-static int cursors_get_u64(yajl_val obj, const char *key, uint64_t *out)
-{
-    const char *path[] = {key, NULL};
-    yajl_val v = yajl_tree_get(obj, path, yajl_t_number);
-    const char *text = v != NULL ? v->u.number.r : NULL;
-    if (text == NULL || *text < '0' || *text > '9')
-        return -1;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -1;
-    *out = (uint64_t)n;
-    return 0;
-}
-
 static void cursors_parse_health(yajl_val o, wharf_buffer_health_t *h)
 {
     const char *k_error[] = {"error", NULL};
     const char *error = YAJL_GET_STRING(yajl_tree_get(o, k_error, yajl_t_string));
-    if (cursors_get_u64(o, "down_since_ms", &h->down_since_ms) < 0)
+    if (wharf_json_tree_u64(o, "down_since_ms", &h->down_since_ms) < 0)
         h->down_since_ms = 0;
-    if (cursors_get_u64(o, "undeliverable", &h->undeliverable) < 0)
+    if (wharf_json_tree_u64(o, "undeliverable", &h->undeliverable) < 0)
         h->undeliverable = 0;
     snprintf(h->error, sizeof(h->error), "%s", error != NULL ? error : "");
 }
@@ -70,9 +54,10 @@ static int cursors_parse_one(wharf_buffer_t *b, yajl_val o)
     const char *k_id[] = {"id", NULL};
     const char *id = YAJL_GET_STRING(yajl_tree_get(o, k_id, yajl_t_string));
     buffer_saved_cursor_t c = {0};
-    if (id == NULL || cursors_get_u64(o, "segment", &c.pos.segment) ||
-        cursors_get_u64(o, "offset", &c.pos.offset) || cursors_get_u64(o, "event", &c.pos.event) ||
-        cursors_get_u64(o, "dropped", &c.dropped))
+    if (id == NULL || wharf_json_tree_u64(o, "segment", &c.pos.segment) ||
+        wharf_json_tree_u64(o, "offset", &c.pos.offset) ||
+        wharf_json_tree_u64(o, "event", &c.pos.event) ||
+        wharf_json_tree_u64(o, "dropped", &c.dropped))
         return WHARF_EPARSE;
     cursors_parse_health(o, &c.health);
     buffer_saved_cursor_t *v = realloc(b->saved, (b->n_saved + 1) * sizeof(*v));

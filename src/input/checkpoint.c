@@ -13,6 +13,7 @@
 #include "wharf/buf.h"
 #include "wharf/common.h"
 #include "wharf/json.h"
+#include "wharf/json_tree.h"
 #include "wharf/log.h"
 #include "wharf/positions.h"
 
@@ -21,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_tree.h>
 
 uint64_t wharf_fingerprint(const void *data, size_t n)
 {
@@ -200,24 +200,6 @@ void wharf_positions_serialize(const wharf_positions_t *p, wharf_buf_t *b)
     wharf_buf_lit(b, "}\n");
 }
 
-static int positions_get_u64(yajl_val obj, const char *key, uint64_t *out)
-{
-    const char *path[] = {key, NULL};
-    yajl_val v = yajl_tree_get(obj, path, yajl_t_number);
-    /* The number's text, not YAJL_GET_INTEGER: inode and device numbers use
-     * all 64 bits, beyond yajl's long long. */
-    const char *text = v != NULL ? v->u.number.r : NULL;
-    if (text == NULL || *text < '0' || *text > '9')
-        return -1;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -1;
-    *out = (uint64_t)n;
-    return 0;
-}
-
 static int positions_load_file(wharf_positions_t *p, yajl_val f)
 {
     const char *k_input[] = {"input", NULL}, *k_path[] = {"path", NULL}, *k_fp[] = {"fp", NULL};
@@ -226,9 +208,9 @@ static int positions_load_file(wharf_positions_t *p, yajl_val f)
     yajl_val fp = yajl_tree_get(f, k_fp, yajl_t_string);
     wharf_position_t pos = {0};
     uint64_t fp_len = 0;
-    if (input == NULL || path == NULL || fp == NULL || positions_get_u64(f, "dev", &pos.dev) ||
-        positions_get_u64(f, "ino", &pos.ino) || positions_get_u64(f, "fp_len", &fp_len) ||
-        positions_get_u64(f, "offset", &pos.offset) || fp_len > 4096)
+    if (input == NULL || path == NULL || fp == NULL || wharf_json_tree_u64(f, "dev", &pos.dev) ||
+        wharf_json_tree_u64(f, "ino", &pos.ino) || wharf_json_tree_u64(f, "fp_len", &fp_len) ||
+        wharf_json_tree_u64(f, "offset", &pos.offset) || fp_len > 4096)
         return WHARF_EPARSE;
     const char *fp_text = YAJL_GET_STRING(fp);
     char *end = NULL;

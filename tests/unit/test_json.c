@@ -2,6 +2,7 @@
  * dynamic fields and the writer's time cache. Every test compares exact
  * bytes. */
 #include "wharf/json.h"
+#include "wharf/json_tree.h"
 #include "wharf/timefmt.h"
 
 #include <math.h>
@@ -1038,6 +1039,30 @@ static void test_time_cache_matches_uncached(void **state)
     fx_free(&fx);
 }
 
+/* State files hold inode numbers and offsets up to 2^64-1, beyond yajl's
+ * long long; anything else than a plain unsigned decimal is refused. */
+static void test_tree_u64(void **state)
+{
+    (void)state;
+    char err[128];
+    yajl_val root =
+        yajl_tree_parse("{\"max\":18446744073709551615,\"over\":18446744073709551616,"
+                        "\"neg\":-1,\"frac\":1.5,\"exp\":1e3,\"text\":\"7\",\"zero\":0}",
+                        err, sizeof(err));
+    assert_non_null(root);
+    uint64_t v = 42;
+    assert_int_equal(wharf_json_tree_u64(root, "max", &v), 0);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(wharf_json_tree_u64(root, "zero", &v), 0);
+    assert_true(v == 0);
+    v = 42;
+    const char *refused[] = {"over", "neg", "frac", "exp", "text", "missing"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        assert_int_equal(wharf_json_tree_u64(root, refused[i], &v), -1);
+    assert_true(v == 42);
+    yajl_tree_free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1048,6 +1073,7 @@ int main(void)
         cmocka_unit_test(test_string_invalid_utf8_replaced),
         cmocka_unit_test(test_string_appends),
         cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_tree_u64),
         cmocka_unit_test(test_event_empty),
         cmocka_unit_test(test_event_nesting),
         cmocka_unit_test(test_event_every_field),
