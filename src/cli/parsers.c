@@ -5,6 +5,7 @@
  *   wharf parse -p PATH [--parser NAME] [--field k=v]...
  *                                       lines on stdin -> ECS events on stdout */
 #include "cli.h"
+#include "wharf/alloc.h"
 #include "wharf/arena.h"
 #include "wharf/json.h"
 #include "wharf/parser.h"
@@ -207,7 +208,7 @@ static int cmd_parsers_coverage(int argc, char **argv)
         if (wharf_parsers_apply(ps, e) > 0 && !wharf_parsers_last_missed(ps))
             matched++;
         else if (n_unmatched < COVERAGE_SHOW_UNMATCHED)
-            unmatched[n_unmatched++] = strndup(line, len);
+            unmatched[n_unmatched++] = wharf_xstrndup(line, len);
     }
     fclose(in);
     printf("%zu lines, %zu matched to the end of their chain (%.1f%%)\n"

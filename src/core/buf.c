@@ -1,7 +1,8 @@
 /* buf.c - slow path of the growable byte buffer (wharf/buf.h). */
 #include "wharf/buf.h"
 
-#include <stdio.h>
+#include "wharf/alloc.h"
+
 #include <stdlib.h>
 
 void wharf_buf_init(wharf_buf_t *b)
@@ -22,11 +23,6 @@ void wharf_buf_reserve_slow(wharf_buf_t *b, size_t n)
     size_t cap = b->cap ? b->cap : 4096;
     while (cap - b->len < n)
         cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (p == NULL) {
-        fprintf(stderr, "wharf: out of memory growing a buffer to %zu bytes\n", cap);
-        abort();
-    }
-    b->data = p;
+    b->data = wharf_xrealloc(b->data, cap);
     b->cap = cap;
 }

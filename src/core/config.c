@@ -10,6 +10,7 @@
  * to the caller in one list, so `wharf check` can show them all. */
 #include "wharf/config.h"
 
+#include "wharf/alloc.h"
 #include "wharf/api.h"
 #include "wharf/common.h"
 #include "wharf/parser.h"
@@ -1197,14 +1198,14 @@ static void wharf_conf_host_init(void *p)
 {
     wharf_conf_host_t *host = p;
 
-    host->name = strdup("auto");
+    host->name = wharf_xstrdup("auto");
 }
 
 static void wharf_conf_top_init(void *p)
 {
     wharf_config_t *cfg = p;
 
-    cfg->data_dir = strdup("./data");
+    cfg->data_dir = wharf_xstrdup("./data");
     cfg->shutdown_timeout_ms = 10000;
 }
 

@@ -9,6 +9,7 @@
  * many bytes, the cursor is acknowledged up to that place. */
 #include "wharf/delivery.h"
 
+#include "wharf/alloc.h"
 #include "wharf/log.h"
 #include "wharf/timefmt.h"
 
@@ -77,9 +78,7 @@ static void delivery_marks_push(delivery_marks_t *m, delivery_mark_t mark)
 {
     if (m->len == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 64;
-        delivery_mark_t *v = malloc(cap * sizeof(*v));
-        if (v == NULL)
-            abort(); /* as wharf_buf: a few KiB we cannot do without */
+        delivery_mark_t *v = wharf_xmalloc(cap * sizeof(*v));
         for (size_t i = 0; i < m->len; i++)
             v[i] = m->v[(m->head + i) & (m->cap - 1)];
         free(m->v);

@@ -8,6 +8,7 @@
  * file. No Kubernetes API is asked anything. */
 #include "wharf/cri.h"
 
+#include "wharf/alloc.h"
 #include "wharf/container_log.h"
 #include "wharf/input.h"
 #include "wharf/log.h"
@@ -61,7 +62,7 @@ static const wharf_conf_key_t cri_keys[] = {
 static void cri_opts_init(void *p)
 {
     cri_opts_t *o = p;
-    o->containers_dir = strdup("/var/log/containers");
+    o->containers_dir = wharf_xstrdup("/var/log/containers");
     o->read_from = 1;
     o->max_line_bytes = 1u << 20;
     o->rotate_wait_ms = 5000;

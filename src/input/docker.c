@@ -11,6 +11,7 @@
  * the handle is replaced only after a malformed line. */
 #include "wharf/docker.h"
 
+#include "wharf/alloc.h"
 #include "wharf/container_log.h"
 #include "wharf/input.h"
 #include "wharf/log.h"
@@ -64,7 +65,7 @@ static const wharf_conf_key_t docker_keys[] = {
 static void docker_opts_init(void *p)
 {
     docker_opts_t *o = p;
-    o->root = strdup("/var/lib/docker/containers");
+    o->root = wharf_xstrdup("/var/lib/docker/containers");
     o->read_from = 1;
     o->max_line_bytes = 1u << 20;
     o->labels_dedot = 1;

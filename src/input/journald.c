@@ -18,6 +18,7 @@
  * between are lost. */
 #include "wharf/journald.h"
 
+#include "wharf/alloc.h"
 #include "wharf/input.h"
 #include "wharf/log.h"
 
@@ -65,7 +66,7 @@ static void journald_opts_init(void *p)
     journald_opts_t *o = p;
     o->read_from = 1;
     o->max_line_bytes = 1u << 20;
-    o->docker_root = strdup("/var/lib/docker/containers");
+    o->docker_root = wharf_xstrdup("/var/lib/docker/containers");
 }
 
 /* A match term is FIELD=value, FIELD in the journal's own alphabet. */

@@ -142,8 +142,14 @@ static int grok_add_capture(grok_ctx_t *c, const char *field, size_t flen, const
     if (v == NULL)
         return -ENOMEM;
     g->caps = v;
-    v[g->n_caps].field = strndup(field, flen);
-    v[g->n_caps].type = type != NULL ? strndup(type, tlen) : NULL;
+    char *f = strndup(field, flen), *t = type != NULL ? strndup(type, tlen) : NULL;
+    if (f == NULL || (type != NULL && t == NULL)) {
+        free(f);
+        free(t);
+        return -ENOMEM;
+    }
+    v[g->n_caps].field = f;
+    v[g->n_caps].type = t;
     g->n_caps++;
     return 0;
 }

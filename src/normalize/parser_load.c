@@ -12,6 +12,7 @@
  * like references, files without samples, directories without parser
  * files. Loading goes on after an error so that one run shows them all. */
 #include "parser_int.h"
+#include "wharf/alloc.h"
 #include "wharf/common.h"
 #include "wharf/event.h"
 #include "wharf/grok.h"
@@ -187,18 +188,18 @@ static int load_regex(load_ctx_t *c, int line, const char *what, const char *pat
 
 static void load_when_term(load_ctx_t *c, when_term_t *t, yaml_node_t *k, yaml_node_t *v)
 {
-    t->path = strdup(load_scalar(k) ? load_scalar(k) : "");
+    t->path = wharf_xstrdup(load_scalar(k) ? load_scalar(k) : "");
     t->path_len = strlen(t->path);
     if (!load_read_path_ok(t->path))
         load_error(c, load_line(k), "when: '%s' is not a field path", t->path);
     if (v->type == YAML_SCALAR_NODE) {
         t->kind = WK_EXACT;
-        t->values = calloc(1, sizeof(char *));
-        t->values[t->n_values++] = strdup(load_scalar(v));
+        t->values = wharf_xcalloc(1, sizeof(char *));
+        t->values[t->n_values++] = wharf_xstrdup(load_scalar(v));
     } else if (v->type == YAML_SEQUENCE_NODE) {
         t->kind = WK_EXACT;
         size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-        t->values = calloc(n ? n : 1, sizeof(char *));
+        t->values = wharf_xcalloc(n ? n : 1, sizeof(char *));
         for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
              i++) {
             const char *s = load_scalar(load_node(c, *i));
@@ -206,7 +207,7 @@ static void load_when_term(load_ctx_t *c, when_term_t *t, yaml_node_t *k, yaml_n
                 load_error(c, load_line(v), "when: %s: a list of values must hold strings",
                            t->path);
             else
-                t->values[t->n_values++] = strdup(s);
+                t->values[t->n_values++] = wharf_xstrdup(s);
         }
     } else {
         static const char *const keys[] = {"regex", NULL};
@@ -237,7 +238,7 @@ static void load_when_item(load_ctx_t *c, when_item_t *w, yaml_node_t *map)
         load_error(c, load_line(map),
                    "when: an empty condition {} matches no event; give it field: value "
                    "pairs or remove it");
-    w->terms = calloc(n ? n : 1, sizeof(*w->terms));
+    w->terms = wharf_xcalloc(n ? n : 1, sizeof(*w->terms));
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++)
         load_when_term(c, &w->terms[w->n_terms++], load_node(c, p->key), load_node(c, p->value));
 }
@@ -247,7 +248,7 @@ static void load_when(load_ctx_t *c, parser_t *p, yaml_node_t *when)
     if (when == NULL)
         return;
     if (when->type == YAML_MAPPING_NODE) {
-        p->when = calloc(1, sizeof(*p->when));
+        p->when = wharf_xcalloc(1, sizeof(*p->when));
         load_when_item(c, &p->when[p->n_when++], when);
         return;
     }
@@ -260,7 +261,7 @@ static void load_when(load_ctx_t *c, parser_t *p, yaml_node_t *when)
         load_error(c, load_line(when),
                    "when: an empty list: list conditions, or remove 'when' to try the parser "
                    "on every event");
-    p->when = calloc(n ? n : 1, sizeof(*p->when));
+    p->when = wharf_xcalloc(n ? n : 1, sizeof(*p->when));
     for (yaml_node_item_t *i = when->data.sequence.items.start; i < when->data.sequence.items.top;
          i++)
         load_when_item(c, &p->when[p->n_when++], load_node(c, *i));
@@ -274,7 +275,7 @@ static int load_ref(load_ctx_t *c, int line, parser_rule_t *r, tpl_part_t *t, co
                     size_t len)
 {
     t->group = -1;
-    t->key = strndup(name, len);
+    t->key = wharf_xstrndup(name, len);
     t->key_len = len;
     if (r->kind != RK_GROK && r->kind != RK_REGEX)
         return 0;
@@ -312,7 +313,7 @@ static void load_template(load_ctx_t *c, int line, parser_rule_t *r, rule_field_
                           const char *tpl)
 {
     size_t n = strlen(tpl);
-    f->parts = calloc(n + 1, sizeof(*f->parts));
+    f->parts = wharf_xcalloc(n + 1, sizeof(*f->parts));
     const char *p = tpl;
     while (*p) {
         const char *open = strchr(p, '{');
@@ -320,14 +321,14 @@ static void load_template(load_ctx_t *c, int line, parser_rule_t *r, rule_field_
         if (open == NULL || close == NULL) {
             tpl_part_t *t = &f->parts[f->n_parts++];
             t->group = -1;
-            t->lit = strdup(p);
+            t->lit = wharf_xstrdup(p);
             t->lit_len = strlen(p);
             break;
         }
         if (open > p) {
             tpl_part_t *t = &f->parts[f->n_parts++];
             t->group = -1;
-            t->lit = strndup(p, (size_t)(open - p));
+            t->lit = wharf_xstrndup(p, (size_t)(open - p));
             t->lit_len = (size_t)(open - p);
         }
         load_numbered_alone(c, line, r, f, open + 1, (size_t)(close - open - 1));
@@ -344,7 +345,7 @@ static void load_template(load_ctx_t *c, int line, parser_rule_t *r, rule_field_
 static char *load_target(load_ctx_t *c, parser_rule_t *r, int line, const char *what,
                          const char *path, size_t *len)
 {
-    char *copy = strdup(path ? path : "");
+    char *copy = wharf_xstrdup(path ? path : "");
     *len = strlen(copy);
     if (!load_path_ok(copy))
         load_error(c, line,
@@ -359,7 +360,7 @@ static void load_from(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_nod
 {
     if (from->type == YAML_SCALAR_NODE) {
         const char *name = load_scalar(from);
-        f->parts = calloc(1, sizeof(*f->parts));
+        f->parts = wharf_xcalloc(1, sizeof(*f->parts));
         f->numbered = load_is_numbered(r, name, strlen(name));
         if (load_ref(c, load_line(from), r, &f->parts[0], name, strlen(name)) == 0)
             f->n_parts = 1;
@@ -373,7 +374,7 @@ static void load_from(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_nod
                    r->id, f->path);
         return;
     }
-    f->parts = calloc(n, sizeof(*f->parts));
+    f->parts = wharf_xcalloc(n, sizeof(*f->parts));
     f->first_of = 1;
     for (yaml_node_item_t *i = from->data.sequence.items.start; i < from->data.sequence.items.top;
          i++) {
@@ -403,7 +404,7 @@ static void load_map(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node
         return;
     }
     size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
-    f->map = calloc(n ? n : 1, sizeof(*f->map));
+    f->map = wharf_xcalloc(n ? n : 1, sizeof(*f->map));
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         const char *key = load_scalar(load_node(c, p->key));
@@ -413,7 +414,7 @@ static void load_map(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node
             continue;
         }
         field_map_entry_t *e = &f->map[f->n_map++];
-        e->key = strdup(key);
+        e->key = wharf_xstrdup(key);
         e->key_len = strlen(key);
         e->prefix = e->key_len > 0 && key[e->key_len - 1] == '*';
         e->key_len -= (size_t)e->prefix;
@@ -562,7 +563,7 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
                    "double, bool, ip, timestamp)",
                    r->id, f->path, type);
     if (format != NULL)
-        f->format = strdup(format);
+        f->format = wharf_xstrdup(format);
     load_from(c, r, f, from_node);
     load_map(c, r, f, load_get(c, v, "map"));
     load_split(c, r, f, load_get(c, v, "split"));
@@ -596,7 +597,7 @@ static void load_fields(load_ctx_t *c, parser_rule_t *r, yaml_node_t *fields, si
     size_t n = fields && fields->type == YAML_MAPPING_NODE
                    ? (size_t)(fields->data.mapping.pairs.top - fields->data.mapping.pairs.start)
                    : 0;
-    r->fields = calloc(n + extra + 1, sizeof(*r->fields));
+    r->fields = wharf_xcalloc(n + extra + 1, sizeof(*r->fields));
     if (fields == NULL)
         return;
     if (fields->type != YAML_MAPPING_NODE) {
@@ -654,7 +655,7 @@ static void load_const(load_ctx_t *c, parser_rule_t *r, const char *path, yaml_n
         return;
     }
     size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    wharf_str_t *strs = calloc(n ? n : 1, sizeof(*strs));
+    wharf_str_t *strs = wharf_xcalloc(n ? n : 1, sizeof(*strs));
     out->type = WHARF_V_STRS;
     out->u.strs = strs;
     for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
@@ -664,7 +665,7 @@ static void load_const(load_ctx_t *c, parser_rule_t *r, const char *path, yaml_n
             continue;
         }
         load_check_ecs_value(c, load_line(v), path, e);
-        char *copy = strdup(e);
+        char *copy = wharf_xstrdup(e);
         strs[out->count++] = (wharf_str_t){copy, strlen(copy)};
     }
 }
@@ -738,7 +739,7 @@ static void load_set(load_ctx_t *c, parser_rule_t *r, yaml_node_t *set)
     size_t n = set && set->type == YAML_MAPPING_NODE
                    ? (size_t)(set->data.mapping.pairs.top - set->data.mapping.pairs.start)
                    : 0;
-    r->set = calloc(n + 1, sizeof(*r->set));
+    r->set = wharf_xcalloc(n + 1, sizeof(*r->set));
     if (set == NULL)
         return;
     if (set->type != YAML_MAPPING_NODE) {
@@ -842,7 +843,7 @@ static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node
             f->tz = c->file_tz;
         char name[32];
         snprintf(name, sizeof(name), "g%zu", i + 1);
-        f->parts = calloc(1, sizeof(*f->parts));
+        f->parts = wharf_xcalloc(1, sizeof(*f->parts));
         f->parts[0].group = pcre2_substring_number_from_name(r->re.code, (PCRE2_SPTR)name);
         f->n_parts = 1;
     }
@@ -908,7 +909,7 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
         load_error(c, load_line(opts), "rule '%s': kv: rest: '%s' is not a field path", r->id,
                    rest);
     if (rest != NULL)
-        r->rest = strdup(rest);
+        r->rest = wharf_xstrdup(rest);
     if (with_regex && group == NULL)
         load_error(c, load_line(opts), "rule '%s': kv: on a %s rule, kv needs {group: NAME}", r->id,
                    r->kind == RK_GROK ? "grok" : "regex");
@@ -916,7 +917,7 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
         load_error(c, load_line(opts),
                    "rule '%s': kv: group: only a grok or regex rule has groups to split", r->id);
     else if (group != NULL)
-        r->kv.group_name = strdup(group);
+        r->kv.group_name = wharf_xstrdup(group);
     load_kv_list(c, r, load_get(c, opts, "unwrap"), "unwrap", &r->kv.unwrap);
     load_kv_list(c, r, load_get(c, opts, "hex"), "hex", &r->kv.hex);
     load_kv_list(c, r, load_get(c, opts, "nulls"), "nulls", &r->kv.nulls);
@@ -943,12 +944,12 @@ static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
         load_error(c, r->line,
                    "rules: each rule is a map (id, one of grok/regex/json/kv, fields, "
                    "set)");
-        r->id = strdup("?");
+        r->id = wharf_xstrdup("?");
         return;
     }
     load_check_keys(c, map, "a rule", keys, "id, grok, regex, json, kv, logfmt, fields, set");
     const char *id = load_scalar(load_get(c, map, "id"));
-    r->id = strdup(id ? id : "?");
+    r->id = wharf_xstrdup(id ? id : "?");
     if (id == NULL)
         load_error(c, r->line, "rule: 'id' is required");
     yaml_node_t *grok = load_get(c, map, "grok"), *regex = load_get(c, map, "regex");
@@ -989,7 +990,7 @@ static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
                 load_error(c, load_line(json), "rule '%s': json: rest: '%s' is not a field path",
                            r->id, rest);
             if (rest != NULL)
-                r->rest = strdup(rest);
+                r->rest = wharf_xstrdup(rest);
         }
         load_fields(c, r, fields, 0);
     } else {
@@ -1011,7 +1012,7 @@ static void load_rules(load_ctx_t *c, parser_t *p, yaml_node_t *rules)
         return;
     }
     size_t n = (size_t)(rules->data.sequence.items.top - rules->data.sequence.items.start);
-    p->rules = calloc(n, sizeof(*p->rules));
+    p->rules = wharf_xcalloc(n, sizeof(*p->rules));
     for (yaml_node_item_t *i = rules->data.sequence.items.start; i < rules->data.sequence.items.top;
          i++) {
         load_rule(c, p, load_node(c, *i));
@@ -1033,7 +1034,7 @@ static void load_rules(load_ctx_t *c, parser_t *p, yaml_node_t *rules)
 
 static void load_expect(load_ctx_t *c, sample_expect_t *x, yaml_node_t *k, yaml_node_t *v)
 {
-    x->path = strdup(load_scalar(k) ? load_scalar(k) : "");
+    x->path = wharf_xstrdup(load_scalar(k) ? load_scalar(k) : "");
     x->line = load_line(k);
     if (v->type == YAML_SCALAR_NODE) {
         const char *s = load_scalar(v);
@@ -1041,8 +1042,8 @@ static void load_expect(load_ctx_t *c, sample_expect_t *x, yaml_node_t *k, yaml_
             x->is_null = 1;
             return;
         }
-        x->values = calloc(1, sizeof(char *));
-        x->values[x->n_values++] = strdup(s);
+        x->values = wharf_xcalloc(1, sizeof(char *));
+        x->values[x->n_values++] = wharf_xstrdup(s);
         return;
     }
     if (v->type != YAML_SEQUENCE_NODE) {
@@ -1051,10 +1052,10 @@ static void load_expect(load_ctx_t *c, sample_expect_t *x, yaml_node_t *k, yaml_
     }
     size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
     x->is_list = 1;
-    x->values = calloc(n ? n : 1, sizeof(char *));
+    x->values = wharf_xcalloc(n ? n : 1, sizeof(char *));
     for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
         const char *s = load_scalar(load_node(c, *i));
-        x->values[x->n_values++] = strdup(s ? s : "");
+        x->values[x->n_values++] = wharf_xstrdup(s ? s : "");
     }
 }
 
@@ -1070,12 +1071,12 @@ static void load_sample(load_ctx_t *c, parser_sample_t *s, yaml_node_t *map)
     const char *msg = load_scalar(load_get(c, map, "message"));
     if (msg == NULL)
         load_error(c, s->line, "sample: 'message' is required");
-    s->message = strdup(msg ? msg : "");
+    s->message = wharf_xstrdup(msg ? msg : "");
     yaml_node_t *fields = load_get(c, map, "fields"), *expect = load_get(c, map, "expect");
     if (fields != NULL && fields->type == YAML_MAPPING_NODE) {
         size_t n = (size_t)(fields->data.mapping.pairs.top - fields->data.mapping.pairs.start);
-        s->field_paths = calloc(n + 1, sizeof(char *));
-        s->field_values = calloc(n + 1, sizeof(char *));
+        s->field_paths = wharf_xcalloc(n + 1, sizeof(char *));
+        s->field_values = wharf_xcalloc(n + 1, sizeof(char *));
         for (yaml_node_pair_t *p = fields->data.mapping.pairs.start;
              p < fields->data.mapping.pairs.top; p++) {
             const char *k = load_scalar(load_node(c, p->key));
@@ -1084,8 +1085,8 @@ static void load_sample(load_ctx_t *c, parser_sample_t *s, yaml_node_t *map)
                 load_error(c, load_line(fields), "sample: fields: expected field: string");
                 continue;
             }
-            s->field_paths[s->n_fields] = strdup(k);
-            s->field_values[s->n_fields++] = strdup(v);
+            s->field_paths[s->n_fields] = wharf_xstrdup(k);
+            s->field_values[s->n_fields++] = wharf_xstrdup(v);
         }
     }
     if (expect == NULL || expect->type != YAML_MAPPING_NODE) {
@@ -1093,7 +1094,7 @@ static void load_sample(load_ctx_t *c, parser_sample_t *s, yaml_node_t *map)
         return;
     }
     size_t n = (size_t)(expect->data.mapping.pairs.top - expect->data.mapping.pairs.start);
-    s->expect = calloc(n + 1, sizeof(*s->expect));
+    s->expect = wharf_xcalloc(n + 1, sizeof(*s->expect));
     for (yaml_node_pair_t *p = expect->data.mapping.pairs.start; p < expect->data.mapping.pairs.top;
          p++)
         load_expect(c, &s->expect[s->n_expect++], load_node(c, p->key), load_node(c, p->value));
@@ -1110,7 +1111,7 @@ static void load_samples(load_ctx_t *c, parser_t *p, yaml_node_t *samples)
         return;
     }
     size_t n = (size_t)(samples->data.sequence.items.top - samples->data.sequence.items.start);
-    p->samples = calloc(n, sizeof(*p->samples));
+    p->samples = wharf_xcalloc(n, sizeof(*p->samples));
     for (yaml_node_item_t *i = samples->data.sequence.items.start;
          i < samples->data.sequence.items.top; i++)
         load_sample(c, &p->samples[p->n_samples++], load_node(c, *i));
@@ -1176,10 +1177,11 @@ static void load_patterns(load_ctx_t *c, yaml_node_t *pats)
         return;
     }
     size_t n = (size_t)(pats->data.mapping.pairs.top - pats->data.mapping.pairs.start);
-    const char **names = calloc(n + 1, sizeof(char *)), **regexes = calloc(n + 1, sizeof(char *));
+    const char **names = wharf_xcalloc(n + 1, sizeof(char *)),
+               **regexes = wharf_xcalloc(n + 1, sizeof(char *));
     c->defs = (wharf_grok_defs_t){names, regexes, 0};
-    c->pattern_lines = calloc(n + 1, sizeof(int));
-    c->pattern_bad = calloc(n + 1, 1);
+    c->pattern_lines = wharf_xcalloc(n + 1, sizeof(int));
+    c->pattern_bad = wharf_xcalloc(n + 1, 1);
     for (yaml_node_pair_t *p = pats->data.mapping.pairs.start; p < pats->data.mapping.pairs.top;
          p++) {
         const char *k = load_scalar(load_node(c, p->key)), *v = load_scalar(load_node(c, p->value));
@@ -1199,13 +1201,13 @@ static void load_parser(load_ctx_t *c, parser_t *p, yaml_node_t *root)
     static const char *const keys[] = {"name",     "description", "timezone", "when",
                                        "patterns", "rules",       "samples",  NULL};
     p->line = load_line(root);
-    p->file = strdup(c->file);
+    p->file = wharf_xstrdup(c->file);
     load_check_keys(c, root, "a parser file", keys,
                     "name, description, timezone, when, patterns, rules, samples");
     const char *name = load_scalar(load_get(c, root, "name"));
     if (name == NULL)
         load_error(c, p->line, "parser: 'name' is required");
-    p->name = strdup(name ? name : "?");
+    p->name = wharf_xstrdup(name ? name : "?");
     yaml_node_t *zone = load_get(c, root, "timezone");
     c->file_tz = zone != NULL ? load_zone(c, load_line(zone),
                                           "timezone: ", load_scalar(zone) ? load_scalar(zone) : "")

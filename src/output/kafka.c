@@ -14,6 +14,7 @@
  * order" bytes for the delivery layer. A message that can never be delivered
  * (too large, unknown topic, not authorized) is counted, logged and
  * confirmed, so it does not hold back the rest. */
+#include "wharf/alloc.h"
 #include "wharf/common.h"
 #include "wharf/log.h"
 #include "wharf/output.h"
@@ -164,9 +165,7 @@ static void kafka_check(const wharf_conf_section_t *sec, wharf_conf_report_fn re
 static void kafka_ring_grow(kafka_output_t *k)
 {
     uint64_t cap = k->ring_cap ? k->ring_cap * 2 : 4096;
-    kafka_inflight_t *ring = malloc(cap * sizeof(*ring));
-    if (ring == NULL)
-        abort(); /* as wharf_buf: nothing useful is left to do */
+    kafka_inflight_t *ring = wharf_xmalloc(cap * sizeof(*ring));
     for (uint64_t s = k->head_seq; s < k->next_seq; s++)
         ring[s & (cap - 1)] = k->ring[s & (k->ring_cap - 1)];
     free(k->ring);

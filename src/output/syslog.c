@@ -16,6 +16,7 @@
  * syslog. Before each send the socket is checked for the peer's FIN, so a
  * receiver that closed (rsyslog restarted) is noticed before more is written
  * into the dead connection. */
+#include "wharf/alloc.h"
 #include "wharf/buf.h"
 #include "wharf/common.h"
 #include "wharf/json_find.h"
@@ -136,8 +137,8 @@ static void syslog_opts_init(void *p)
 {
     syslog_opts_t *o = p;
     o->framing = -1;
-    o->app_name = strdup("${container.name:-${process.name:-wharf}}");
-    o->sd_id = strdup("wharf@32473");
+    o->app_name = wharf_xstrdup("${container.name:-${process.name:-wharf}}");
+    o->sd_id = wharf_xstrdup("wharf@32473");
     o->max_message_size = (uint64_t)64 * 1024;
     o->udp_max_size = 2048;
 }
