@@ -101,7 +101,8 @@ typedef struct wharf_conf_buffer {
 
 /* `pipeline:` - the normalize stage. */
 typedef struct wharf_conf_pipeline {
-    wharf_strv_t parsers; /* parser files or directories (wharf/parser.h) */
+    wharf_strv_t parsers;       /* parser files or directories (wharf/parser.h) */
+    int64_t parser_match_limit; /* wharf_parsers_set_match_limit() */
 } wharf_conf_pipeline_t;
 
 /* `api:` - the HTTP API (wharf/api.h). */

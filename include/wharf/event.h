@@ -115,7 +115,8 @@ typedef enum wharf_field_id {
     X(TRUNCATED, "truncated")                                                                      \
     X(INVALID_JSON, "invalid_json")                                                                \
     X(INVALID_CRI, "invalid_cri")                                                                  \
-    X(PARTIAL_UNTERMINATED, "partial_unterminated")
+    X(PARTIAL_UNTERMINATED, "partial_unterminated")                                                \
+    X(PARSER_MATCH_LIMIT, "parser_match_limit")
 
 typedef enum wharf_tag {
 #define WHARF_TAG_ENUM(id, name) WHARF_TAG_##id,

@@ -42,6 +42,7 @@ typedef struct wharf_metrics_parser {
     const char *name;
     uint64_t matched;   /* events one of its rules matched */
     uint64_t unmatched; /* events it was tried on and no rule matched */
+    uint64_t gave_up;   /* messages one of its rules' regexes hit the match limit on */
 } wharf_metrics_parser_t;
 
 typedef struct wharf_metrics {

@@ -30,6 +30,16 @@ int wharf_parsers_load(const char *const *paths, size_t n_paths, wharf_parsers_t
                        wharf_conf_errors_t *errs);
 void wharf_parsers_free(wharf_parsers_t *ps);
 size_t wharf_parsers_count(const wharf_parsers_t *ps);
+/* The backtracking a regex may do on one message before its rule gives up
+ * on it: limit steps (PCRE2's match limit) plus 32 per byte of the message.
+ * A regex with nested quantifiers may otherwise spend time exponential in
+ * the length of a line made to defeat it (PCRE2's own default limit, 10
+ * million steps, is some 20 ms of a core per line). A rule that gives up
+ * counts as not matching: the next rules are tried, the event is tagged
+ * parser_match_limit, the rule's gave_up count grows and a warning names
+ * it. 0, or -ENOMEM. */
+#define WHARF_PARSER_MATCH_LIMIT_DEFAULT 100000
+int wharf_parsers_set_match_limit(wharf_parsers_t *ps, uint32_t limit);
 /* Restricts routing to the parser named name (and what it chains to);
  * returns -ENOENT when there is none. */
 int wharf_parsers_only(wharf_parsers_t *ps, const char *name);
@@ -58,6 +68,7 @@ typedef struct wharf_parser_stat {
     const char *parser;
     const char *rule; /* NULL: the parser's "no rule matched" count */
     uint64_t count;
+    uint64_t gave_up; /* a rule's: messages its regex hit the match limit on */
 } wharf_parser_stat_t;
 typedef void (*wharf_parser_stat_fn)(void *arg, const wharf_parser_stat_t *s);
 void wharf_parsers_stats(const wharf_parsers_t *ps, wharf_parser_stat_fn fn, void *arg);

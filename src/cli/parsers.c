@@ -164,11 +164,17 @@ typedef struct coverage_table {
 static void coverage_row(void *arg, const wharf_parser_stat_t *s)
 {
     coverage_table_t *t = arg;
-    char row[160];
-    int n = snprintf(row, sizeof(row), "  %-16s %-28s %8llu  %5.1f%%\n", s->parser,
+    char row[256];
+    int n = snprintf(row, sizeof(row), "  %-16s %-28s %8llu  %5.1f%%", s->parser,
                      s->rule ? s->rule : "(no rule matched)", (unsigned long long)s->count,
                      t->lines > 0 ? 100.0 * (double)s->count / t->lines : 0.0);
     wharf_buf_append(&t->rows, row, n > 0 ? (size_t)n : 0);
+    if (s->gave_up > 0) {
+        n = snprintf(row, sizeof(row), "  (gave up on %llu: regex match limit)",
+                     (unsigned long long)s->gave_up);
+        wharf_buf_append(&t->rows, row, n > 0 ? (size_t)n : 0);
+    }
+    wharf_buf_putc(&t->rows, '\n');
     t->tried += s->count;
     if (s->rule != NULL)
         return;
@@ -221,7 +227,7 @@ static int cmd_parsers_coverage(int argc, char **argv)
     if (n_unmatched > 0)
         printf("first unmatched lines:\n");
     for (size_t i = 0; i < n_unmatched; i++) {
-        printf("  %s\n", unmatched[i] ? unmatched[i] : "");
+        printf("  %s\n", unmatched[i]);
         free(unmatched[i]);
     }
     free(line);

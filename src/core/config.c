@@ -1266,10 +1266,22 @@ static const wharf_conf_key_t wharf_conf_buffer_keys[] = {
     {.name = NULL},
 };
 
+static void wharf_conf_pipeline_init(void *p)
+{
+    wharf_conf_pipeline_t *pl = p;
+
+    pl->parser_match_limit = WHARF_PARSER_MATCH_LIMIT_DEFAULT;
+}
+
 static const wharf_conf_key_t wharf_conf_pipeline_keys[] = {
     {.name = "parsers",
      .kind = WHARF_CK_STR_LIST,
      .offset = offsetof(wharf_conf_pipeline_t, parsers)},
+    {.name = "parser_match_limit",
+     .kind = WHARF_CK_INT,
+     .offset = offsetof(wharf_conf_pipeline_t, parser_match_limit),
+     .min = 1000,
+     .max = 1000000000},
     {.name = NULL},
 };
 
@@ -1326,7 +1338,8 @@ static const wharf_conf_key_t wharf_conf_top_keys[] = {
     {.name = "pipeline",
      .kind = WHARF_CK_OBJECT,
      .offset = offsetof(wharf_config_t, pipeline),
-     .sub = wharf_conf_pipeline_keys},
+     .sub = wharf_conf_pipeline_keys,
+     .sub_init = wharf_conf_pipeline_init},
     {.name = "api",
      .kind = WHARF_CK_OBJECT,
      .offset = offsetof(wharf_config_t, api),
@@ -1649,6 +1662,9 @@ static int wharf_conf_load_parsers(wharf_config_t *cfg, wharf_conf_errors_t *err
     if (rc == 0)
         rc = wharf_parsers_load((const char *const *)paths, v->n, &cfg->parsers,
                                 errs ? errs : &local);
+    if (rc == 0)
+        rc =
+            wharf_parsers_set_match_limit(cfg->parsers, (uint32_t)cfg->pipeline.parser_match_limit);
     wharf_conf_errors_free(&local);
     for (size_t i = 0; paths && i < v->n; i++)
         free(paths[i]);

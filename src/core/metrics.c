@@ -54,6 +54,9 @@ static const metrics_family_t parser_families[] = {
     {"wharf_parser_unmatched_total", "counter",
      "Events the parser was tried on and none of its rules matched.",
      offsetof(wharf_metrics_parser_t, unmatched), 0},
+    {"wharf_parser_match_limit_total", "counter",
+     "Messages a rule of the parser gave up on: its regex hit pipeline.parser_match_limit.",
+     offsetof(wharf_metrics_parser_t, gave_up), 0},
 };
 
 static const metrics_family_t output_families[] = {
@@ -328,7 +331,7 @@ static double metrics_cpu_seconds(void)
 typedef struct metrics_parser_acc {
     wharf_metrics_t *m;
     size_t cap;
-    uint64_t matched; /* of the parser whose rules are being listed */
+    uint64_t matched, gave_up; /* of the parser whose rules are being listed */
 } metrics_parser_acc_t;
 
 /* wharf_parsers_stats lists each parser's rules, then its unmatched count. */
@@ -337,12 +340,14 @@ static void metrics_parser_stat(void *arg, const wharf_parser_stat_t *s)
     metrics_parser_acc_t *acc = arg;
     if (s->rule != NULL) {
         acc->matched += s->count;
+        acc->gave_up += s->gave_up;
         return;
     }
     if (acc->m->n_parsers < acc->cap)
         acc->m->parsers[acc->m->n_parsers++] =
-            (wharf_metrics_parser_t){s->parser, acc->matched, s->count};
+            (wharf_metrics_parser_t){s->parser, acc->matched, s->count, acc->gave_up};
     acc->matched = 0;
+    acc->gave_up = 0;
 }
 
 int wharf_metrics_collect(const wharf_metrics_sources_t *src, int64_t now_ns, wharf_metrics_t *m)
@@ -363,7 +368,7 @@ int wharf_metrics_collect(const wharf_metrics_sources_t *src, int64_t now_ns, wh
         if (in->ops->stats != NULL)
             in->ops->stats(in, &m->inputs[i].s);
     }
-    metrics_parser_acc_t acc = {m, n_parsers, 0};
+    metrics_parser_acc_t acc = {m, n_parsers, 0, 0};
     wharf_parsers_stats(src->parsers, metrics_parser_stat, &acc);
     for (; m->n_outputs < n_out; m->n_outputs++)
         wharf_delivery_stats(src->delivery, m->n_outputs, &m->outputs[m->n_outputs]);

@@ -416,9 +416,9 @@ static int rule_match(parser_rule_t *r, match_ctx_t *m)
     switch (r->kind) {
     case RK_GROK:
     case RK_REGEX: {
-        int rc = parser_re_match(&r->re, m->msg, m->msg_len);
-        if (rc == 0)
-            return 0;
+        int rc = parser_re_match(&r->re, m->re_limits, m->msg, m->msg_len);
+        if (rc <= 0)
+            return rc;
         m->ov = pcre2_get_ovector_pointer(r->re.md);
         m->n_groups = rc;
         m->n_kv = 0;
@@ -1011,6 +1011,19 @@ static void rule_apply(wharf_parsers_t *ps, wharf_event_t *e, match_ctx_t *m)
         related_update(ps, e);
 }
 
+/* Logged once per repeat window: a message made to defeat a regex may
+ * come by the thousand. */
+static void rule_gave_up(const parser_t *p, parser_rule_t *r, wharf_event_t *e)
+{
+    r->gave_up++;
+    wharf_event_tag(e, WHARF_TAG_PARSER_MATCH_LIMIT);
+    wharf_log_warn("a parser rule gave up on a message: its regex needed more backtracking than "
+                   "pipeline.parser_match_limit allows, so the rule counts as not matching and "
+                   "the next rules are tried (the event is tagged parser_match_limit); rewrite "
+                   "the regex without nested quantifiers such as (a+)+, or raise the limit",
+                   "parser=%s rule=%s file=%s", p->name, r->id, p->file);
+}
+
 /* Tries p's rules in order. 1 when one matched; *rewrote when it set
  * message; the route paths it may have changed are added to *wrote. */
 static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *rewrote,
@@ -1030,7 +1043,10 @@ static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *r
         m->r = r;
         m->msg = msg.ptr;
         m->msg_len = msg.len;
-        if (!rule_match(r, m))
+        int rc = rule_match(r, m);
+        if (rc == PARSER_RE_GAVE_UP)
+            rule_gave_up(p, r, e);
+        if (rc <= 0)
             continue;
         r->matched++;
         rule_apply(ps, e, m);
@@ -1096,14 +1112,25 @@ static const char *when_text(wharf_parsers_t *ps, wharf_event_t *e, size_t k, si
     return rp->state == 1 ? rp->text : NULL;
 }
 
-static int term_regex_matches(when_term_t *t, const char *s, size_t len)
+/* A condition whose regex gives up on the value is not met, and the event
+ * is tagged as for a rule (so routing that did so is not memoized). */
+static int term_regex_matches(wharf_parsers_t *ps, wharf_event_t *e, when_term_t *t, const char *s,
+                              size_t len)
 {
-    if (!t->memo)
-        return parser_re_match(&t->re, s, len) > 0;
-    if (memo_same(&t->memo_subject, s, len) && t->memo_result >= 0)
-        return t->memo_result;
-    t->memo_result = parser_re_match(&t->re, s, len) > 0;
-    return t->memo_result;
+    int result;
+    if (t->memo && memo_same(&t->memo_subject, s, len) && t->memo_result >= 0) {
+        result = t->memo_result;
+    } else {
+        int rc = parser_re_match(&t->re, &ps->re_limits, s, len);
+        result = rc == PARSER_RE_GAVE_UP ? TERM_GAVE_UP : rc > 0;
+        if (t->memo)
+            t->memo_result = result;
+    }
+    if (result == TERM_GAVE_UP) {
+        wharf_event_tag(e, WHARF_TAG_PARSER_MATCH_LIMIT);
+        ps->routing_gave_up = 1;
+    }
+    return result == 1;
 }
 
 static int term_matches(wharf_parsers_t *ps, wharf_event_t *e, when_term_t *t)
@@ -1113,7 +1140,7 @@ static int term_matches(wharf_parsers_t *ps, wharf_event_t *e, when_term_t *t)
     if (s == NULL)
         return 0;
     if (t->kind == WK_REGEX)
-        return term_regex_matches(t, s, len);
+        return term_regex_matches(ps, e, t, s, len);
     for (size_t i = 0; i < t->n_values; i++)
         if (t->values[i][0] == (len > 0 ? s[0] : '\0') && strlen(t->values[i]) == len &&
             memcmp(t->values[i], s, len) == 0)
@@ -1230,9 +1257,10 @@ static void route_first(wharf_parsers_t *ps, wharf_event_t *e)
     if (same) {
         memcpy(ps->candidate, ps->first, ps->n);
     } else {
+        ps->routing_gave_up = 0;
         route_candidates(ps, e, ~UINT64_C(0), 1);
         memcpy(ps->first, ps->candidate, ps->n);
-        ps->first_valid = 1;
+        ps->first_valid = !ps->routing_gave_up;
     }
     for (size_t i = 0; i < ps->n_message_items; i++) {
         size_t p = ps->message_items[2 * i];
@@ -1422,7 +1450,8 @@ static int parsers_index(wharf_parsers_t *ps)
     ps->always = calloc(ps->n + 1, sizeof(*ps->always));
     ps->match = calloc(1, sizeof(*ps->match));
     if (ps->done == NULL || ps->candidate == NULL || ps->first == NULL || ps->always == NULL ||
-        ps->match == NULL)
+        ps->match == NULL ||
+        wharf_parsers_set_match_limit(ps, WHARF_PARSER_MATCH_LIMIT_DEFAULT) < 0)
         return -ENOMEM;
     parsers_resolve_related(ps);
     for (size_t p = 0; p < ps->n; p++) {
@@ -1583,6 +1612,7 @@ void wharf_parsers_free(wharf_parsers_t *ps)
         free(ps->match->json_big);
     }
     free(ps->match);
+    pcre2_match_context_free(ps->re_limits.mc);
     free(ps->v);
     wharf_buf_free(&ps->scratch);
     wharf_buf_free(&ps->scratch_value);
@@ -1615,6 +1645,22 @@ int wharf_parsers_load(const char *const *paths, size_t n_paths, wharf_parsers_t
     return 0;
 }
 
+int wharf_parsers_set_match_limit(wharf_parsers_t *ps, uint32_t limit)
+{
+    if (ps->re_limits.mc == NULL && (ps->re_limits.mc = pcre2_match_context_create(NULL)) == NULL)
+        return -ENOMEM;
+    ps->re_limits.base = limit;
+    ps->re_limits.len = SIZE_MAX;
+    ps->match->re_limits = &ps->re_limits;
+    /* verdicts made under the old limit */
+    ps->first_valid = 0;
+    for (size_t p = 0; p < ps->n; p++)
+        for (size_t i = 0; i < ps->v[p].n_when; i++)
+            for (size_t k = 0; k < ps->v[p].when[i].n_terms; k++)
+                ps->v[p].when[i].terms[k].memo_result = -1;
+    return 0;
+}
+
 size_t wharf_parsers_count(const wharf_parsers_t *ps)
 {
     return ps ? ps->n : 0;
@@ -1635,10 +1681,11 @@ void wharf_parsers_stats(const wharf_parsers_t *ps, wharf_parser_stat_fn fn, voi
     for (size_t i = 0; ps != NULL && i < ps->n; i++) {
         const parser_t *p = &ps->v[i];
         for (size_t r = 0; r < p->n_rules; r++) {
-            wharf_parser_stat_t s = {p->name, p->rules[r].id, p->rules[r].matched};
+            wharf_parser_stat_t s = {p->name, p->rules[r].id, p->rules[r].matched,
+                                     p->rules[r].gave_up};
             fn(arg, &s);
         }
-        wharf_parser_stat_t s = {p->name, NULL, p->unmatched};
+        wharf_parser_stat_t s = {p->name, NULL, p->unmatched, 0};
         fn(arg, &s);
     }
 }

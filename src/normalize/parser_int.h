@@ -46,8 +46,22 @@ static inline int parser_re_may_start(const parser_re_t *re, unsigned char c)
 {
     return re->code != NULL && (!re->first_known || (re->first[c / 8] >> (c % 8) & 1));
 }
-/* PCRE2's count of groups set (> 0) on a match, 0 when there is none. */
-int parser_re_match(parser_re_t *re, const char *s, size_t n);
+/* The backtracking a match may do: base steps plus PARSER_RE_STEPS_PER_BYTE
+ * per byte of the subject. Rules that scan a line do a few steps per byte
+ * (a lazy group tried before each "from" of an sshd line); a nested
+ * quantifier on a line made to defeat it does exponentially many, and is
+ * stopped after time linear in the line's length. */
+#define PARSER_RE_STEPS_PER_BYTE 32
+typedef struct parser_re_limits {
+    pcre2_match_context *mc;
+    uint32_t base;
+    size_t len; /* the subject length mc's limit is set for; SIZE_MAX: none */
+} parser_re_limits_t;
+
+/* PCRE2's count of groups set (> 0) on a match, 0 when there is none,
+ * PARSER_RE_GAVE_UP when the match took more backtracking than lim allows. */
+#define PARSER_RE_GAVE_UP (-1)
+int parser_re_match(parser_re_t *re, parser_re_limits_t *lim, const char *s, size_t n);
 void parser_re_free(parser_re_t *re);
 
 /* A piece of a field template: literal text, or a reference (a regex
@@ -168,9 +182,12 @@ typedef struct parser_rule {
     int sets_related;      /* sets a field related.ip / related.user is made of */
     uint64_t route_writes; /* the route paths its match may change (as when_item.paths) */
     uint64_t matched;
+    uint64_t gave_up; /* messages its regex hit the match limit on */
 } parser_rule_t;
 
 typedef enum when_kind { WK_EXACT, WK_REGEX } when_kind;
+
+#define TERM_GAVE_UP 2 /* a memoized regex verdict: it hit the match limit */
 
 typedef struct when_term {
     char *path;
@@ -185,7 +202,7 @@ typedef struct when_term {
      * the regex runs once per container, not per event. */
     int memo;
     wharf_buf_t memo_subject;
-    int memo_result; /* -1: nothing memoized */
+    int memo_result; /* -1: nothing memoized, else 0, 1 or TERM_GAVE_UP */
 } when_term_t;
 
 typedef struct when_item {
@@ -291,10 +308,12 @@ struct wharf_parsers {
     /* per-event scratch */
     unsigned char *done, *candidate;
     wharf_buf_t scratch;
-    wharf_buf_t scratch_value; /* rest: a decoded name or string */
-    wharf_buf_t scratch_path;  /* rest: the key path of a member */
-    struct match_ctx *match;   /* parser.c */
-    wharf_tz_t **zones;        /* the time zones fields name, each once */
+    wharf_buf_t scratch_value;    /* rest: a decoded name or string */
+    wharf_buf_t scratch_path;     /* rest: the key path of a member */
+    struct match_ctx *match;      /* parser.c */
+    parser_re_limits_t re_limits; /* pipeline.parser_match_limit */
+    int routing_gave_up;          /* a when regex gave up while routing the event */
+    wharf_tz_t **zones;           /* the time zones fields name, each once */
     size_t n_zones;
 };
 
@@ -307,6 +326,7 @@ struct wharf_parsers {
  * (slices of the message). */
 typedef struct match_ctx {
     const parser_rule_t *r;
+    parser_re_limits_t *re_limits; /* the set's */
     const char *msg;
     size_t msg_len;
     PCRE2_SIZE *ov;

@@ -83,14 +83,33 @@ int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t er
     return 0;
 }
 
-int parser_re_match(parser_re_t *re, const char *s, size_t n)
+/* The rules of a parser run on one message: the limit is set once for them. */
+static pcre2_match_context *re_limits_for(parser_re_limits_t *lim, size_t n)
+{
+    if (lim->len != n) {
+        uint64_t steps = lim->base + (uint64_t)PARSER_RE_STEPS_PER_BYTE * n;
+        pcre2_set_match_limit(lim->mc, steps < UINT32_MAX ? (uint32_t)steps : UINT32_MAX);
+        lim->len = n;
+    }
+    return lim->mc;
+}
+
+int parser_re_match(parser_re_t *re, parser_re_limits_t *lim, const char *s, size_t n)
 {
     if (re->code == NULL || n < re->min_len ||
         (re->first_known && (n == 0 || !parser_re_may_start(re, (unsigned char)s[0]))))
         return 0;
-    int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, NULL)
-                     : pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, NULL);
-    return rc > 0 ? rc : 0;
+    pcre2_match_context *mc = re_limits_for(lim, n);
+    int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, mc)
+                     : pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, mc);
+    if (rc > 0)
+        return rc;
+    /* the limits: the JIT honours the match limit only, the interpreter all
+     * three; a JIT stack too small for the subject is the same verdict */
+    return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+                   rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT
+               ? PARSER_RE_GAVE_UP
+               : 0;
 }
 
 void parser_re_free(parser_re_t *re)

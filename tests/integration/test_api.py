@@ -41,6 +41,9 @@ description: the user of web0's "user=NAME ..." lines (test parser)
 when:
   - container.name: web0
 rules:
+  - id: nested
+    regex: '^(?:(a|aa)*c|(?<user>a+)!$)'
+    fields: {user.name: "{user}"}
   - id: user
     regex: '^user=(?<user>\\S+) '
     fields: {user.name: "{user}"}
@@ -167,7 +170,9 @@ def write_config(s, inputs, outputs, listen, extra=""):
 
 
 def docker_batch(web0, web1, start, n):
-    """web0: n lines, two thirds "user=..."; web1: n lines and one not JSON."""
+    """web0: n lines, two thirds "user=...", the others lines the nested
+    rule gives up on (parser_match_limit 1000); web1: n lines and one not
+    JSON."""
     users = 0
     data0 = b""
     for i in range(start, start + n):
@@ -175,7 +180,7 @@ def docker_batch(web0, web1, start, n):
             data0 += t.docker_line(f"user=u{i} logged in\n")
             users += 1
         else:
-            data0 += t.docker_line(f"plain line {i}\n")
+            data0 += t.docker_line(f"{'a' * 20}! plain line {i}\n")
     web0.append(data0)
     web1.append(b"".join(t.docker_line(f"web1 {i}\n") for i in range(start, start + n)) +
                 b"this is not json\n")
@@ -202,6 +207,8 @@ def check_numbers(ck_, m, s, web0, web1, pod, want, what):
     ck_.eq(m.get(("wharf_parser_matched_total", "kvuser")), want["matched"], f"{what}: matched")
     ck_.eq(m.get(("wharf_parser_unmatched_total", "kvuser")), want["unmatched"],
            f"{what}: unmatched")
+    ck_.eq(m.get(("wharf_parser_match_limit_total", "kvuser")), want["unmatched"],
+           f"{what}: gave up")
     for key, v in ((("wharf_output_lag_events", "out"), 0), (("wharf_output_lag_bytes", "out"), 0),
                    (("wharf_output_failed_total", "out"), 0), (("wharf_output_up", "out"), 1),
                    (("wharf_output_retries_total", "out"), 0),
@@ -226,7 +233,8 @@ def part_a(port):
                      {"type": "cri", "id": "pods", "paths": [pods.glob()],
                       "containers_dir": pods.containers_dir, "read_from": "beginning"}],
                  [{"type": "file", "id": "out", "path": s.out}], f"127.0.0.1:{port}",
-                 f"pipeline: {{parsers: [{t.y(s.path('parser.yaml'))}]}}\n")
+                 f"pipeline: {{parsers: [{t.y(s.path('parser.yaml'))}], "
+                 "parser_match_limit: 1000}\n")
     t0 = time.time()
     users = docker_batch(web0, web1, 0, 30)
     pod.append(b"".join(t.cri_line(f"pod line {i}") for i in range(25)) + b"garbage\n")
@@ -268,6 +276,12 @@ def part_a(port):
     events = t.read_events(s.out)
     ck.eq(sum(1 for e in events if t.get(e, "user.name")), users,
           "A: events the parser gave a user.name")
+    ck.eq(sum(1 for e in events if "parser_match_limit" in (e.get("tags") or [])), 3030 - users,
+          "A: events tagged parser_match_limit")
+    with open(s.log) as f:
+        warned = [ln for ln in f if "gave up on a message" in ln]
+    ck.check(1 <= len(warned) <= 5 and all("parser=kvuser rule=nested" in w for w in warned),
+             f"A: the give-up warning, rate-limited, naming the rule: {warned[:3]}")
 
 
 # ------------------------------------------------------------------ B ---

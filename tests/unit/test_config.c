@@ -6,6 +6,7 @@
  * offset), so these tests do not depend on the layout of private structs. */
 #include "wharf/common.h"
 #include "wharf/config.h"
+#include "wharf/parser.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -219,6 +220,25 @@ static void test_buffer_errors(void **state)
                   "inputs: [{type: docker, id: d}]\n" OUTPUTS,
                   "t.yaml:1: buffer: max_size (1048576 bytes) must be at least twice "
                   "segment_size (1048576 bytes): lower segment_size or raise max_size");
+}
+
+static void test_pipeline_match_limit(void **state)
+{
+    (void)state;
+    wharf_config_t *cfg = load_ok("inputs: [{type: docker, id: d}]\n" OUTPUTS);
+    assert_int_equal(cfg->pipeline.parser_match_limit, WHARF_PARSER_MATCH_LIMIT_DEFAULT);
+    wharf_config_free(cfg);
+    cfg = load_ok("pipeline: {parser_match_limit: 50000}\n"
+                  "inputs: [{type: docker, id: d}]\n" OUTPUTS);
+    assert_int_equal(cfg->pipeline.parser_match_limit, 50000);
+    wharf_config_free(cfg);
+    EXPECT_ERRORS("pipeline:\n"
+                  "  parser_match_limit: 10\n"
+                  "  parser_match_limt: 2000\n"
+                  "inputs: [{type: docker, id: d}]\n" OUTPUTS,
+                  "t.yaml:2: 'parser_match_limit' must be between 1000 and 1000000000",
+                  "t.yaml:3: unknown key 'parser_match_limt' in 'pipeline' (did you mean "
+                  "'parser_match_limit'?)");
 }
 
 static void test_values_of_every_kind(void **state)
@@ -823,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_buffer_section),
         cmocka_unit_test(test_buffer_errors),
+        cmocka_unit_test(test_pipeline_match_limit),
         cmocka_unit_test(test_values_of_every_kind),
         cmocka_unit_test(test_aliases_are_followed),
         cmocka_unit_test(test_unknown_keys),

@@ -47,7 +47,7 @@ static wharf_metrics_t sample(wharf_metrics_input_t *in, wharf_metrics_parser_t 
 {
     in[0] = (wharf_metrics_input_t){"docker", {10, 1000, 1, 1, 2, 5}};
     in[1] = (wharf_metrics_input_t){"jour\"nal\\\n", {3, 300, 0, 0, 0, 0}};
-    ps[0] = (wharf_metrics_parser_t){"sshd", 4, 6};
+    ps[0] = (wharf_metrics_parser_t){"sshd", 4, 6, 2};
     out[0] = (wharf_delivery_stats_t){"siem", 12, 1, 2, 0, "", 1, 50};
     out[1] = (wharf_delivery_stats_t){"local", 9, 0, 7, 100 * SEC, "Connection refused", 4, 80};
     wharf_metrics_t m = {
@@ -92,6 +92,10 @@ static const char EXPOSITION[] =
     "matched.\n"
     "# TYPE wharf_parser_unmatched_total counter\n"
     "wharf_parser_unmatched_total{parser=\"sshd\"} 6\n"
+    "# HELP wharf_parser_match_limit_total Messages a rule of the parser gave up on: its regex "
+    "hit pipeline.parser_match_limit.\n"
+    "# TYPE wharf_parser_match_limit_total counter\n"
+    "wharf_parser_match_limit_total{parser=\"sshd\"} 2\n"
     "# HELP wharf_output_events_total Events the output delivered (made durable or confirmed by "
     "the receiver).\n"
     "# TYPE wharf_output_events_total counter\n"
@@ -178,7 +182,7 @@ static void test_format_empty(void **state)
     size_t types = 0;
     for (const char *p = b.data; (p = strstr(p, "# TYPE ")) != NULL; p++)
         types++;
-    assert_int_equal(types, 21);
+    assert_int_equal(types, 22);
     wharf_buf_free(&b);
 }
 

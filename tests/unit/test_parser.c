@@ -1730,6 +1730,73 @@ static void test_timezone_errors(void **state)
     fx_free(&f);
 }
 
+/* The gave_up count of rule `rule` (wharf_parsers_stats callback). */
+typedef struct gave_up_query {
+    const char *rule;
+    uint64_t gave_up;
+} gave_up_query_t;
+
+static void gave_up_of(void *arg, const wharf_parser_stat_t *s)
+{
+    gave_up_query_t *q = arg;
+    if (s->rule != NULL && strcmp(s->rule, q->rule) == 0)
+        q->gave_up = s->gave_up;
+}
+
+static uint64_t rule_gave_up(const fixture_t *f, const char *rule)
+{
+    gave_up_query_t q = {rule, 0};
+    wharf_parsers_stats(f->ps, gave_up_of, &q);
+    return q.gave_up;
+}
+
+/* A regex that backtracks past the set's match limit gives up on the
+ * message: the rule counts as not matching (the next one is tried), the
+ * event is tagged and the rule's count shows it; a when condition that
+ * gives up is not met. Its first branch needs some 10,000 steps on 20 a's
+ * before the second matches: within the default limit, not within 1,000. */
+static void test_match_limit(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: nested\n"
+                 "rules:\n"
+                 "  - {id: nested, regex: '^(?:(a|aa)*c|(?<x>a+)!)$', set: {x.r: nested}}\n"
+                 "  - {id: plain, regex: '^a+', set: {x.r: plain}}\n");
+    write_parser(&f, "b.yaml",
+                 "name: gated\n"
+                 "when:\n"
+                 "  - process.name: {regex: '^(?:(a|aa)*c|a+!)$'}\n"
+                 "rules:\n"
+                 "  - {id: any, regex: '^', set: {x.g: y}}\n");
+    load_ok(&f);
+    const char *msg = "aaaaaaaaaaaaaaaaaaaa!";
+    assert_string_equal(parse(&f, msg, NULL),
+                        "{\"message\":\"aaaaaaaaaaaaaaaaaaaa!\",\"x\":{\"r\":\"nested\"}}\n");
+    assert_string_equal(parse(&f, "b", "process.name", msg, NULL),
+                        "{\"message\":\"b\",\"process\":{\"name\":\"aaaaaaaaaaaaaaaaaaaa!\"},"
+                        "\"x\":{\"g\":\"y\"}}\n");
+    assert_int_equal(rule_gave_up(&f, "nested"), 0);
+    assert_int_equal(wharf_parsers_set_match_limit(f.ps, 1000), 0);
+    assert_string_equal(parse(&f, msg, NULL),
+                        "{\"message\":\"aaaaaaaaaaaaaaaaaaaa!\",\"tags\":[\"parser_match_limit\"],"
+                        "\"x\":{\"r\":\"plain\"}}\n");
+    assert_int_equal(rule_gave_up(&f, "nested"), 1);
+    assert_int_equal(rule_gave_up(&f, "plain"), 0);
+    /* the condition gives up: not met, tagged (again for the next event
+     * with the same value, whose routing is not memoized) */
+    for (int i = 0; i < 2; i++)
+        assert_string_equal(parse(&f, "b", "process.name", msg, NULL),
+                            "{\"message\":\"b\",\"process\":{\"name\":\"aaaaaaaaaaaaaaaaaaaa!\"},"
+                            "\"tags\":[\"parser_match_limit\"]}\n");
+    /* a message the regex fails on quickly is no match, not given up */
+    assert_string_equal(parse(&f, "aaa", NULL), "{\"message\":\"aaa\",\"x\":{\"r\":\"plain\"}}\n");
+    assert_int_equal(rule_gave_up(&f, "nested"), 1);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1740,6 +1807,7 @@ int main(void)
         cmocka_unit_test(test_first_of_converts),
         cmocka_unit_test(test_type_number_edges),
         cmocka_unit_test(test_type_ip_as_inet_pton),
+        cmocka_unit_test(test_match_limit),
         cmocka_unit_test(test_related_sources),
         cmocka_unit_test(test_json_rule),
         cmocka_unit_test(test_regex_with_kv),
