@@ -91,6 +91,33 @@ rc, out, err = run("parsers", "test", empty + "/")
 f.check(rc == 2 and err.startswith(f"{empty}/a.yaml:4: rule 'r': regex") and "//" not in err,
         f"parsers test on DIR/: {err}")
 
+# A rule whose regex backtracks past the match limit: coverage counts the
+# lines it gave up on, a failing sample says why.
+redos = os.path.join(root, "redos.yaml")
+with open(redos, "w") as fh:
+    fh.write("name: redos\nrules:\n"
+             "  - {id: nested, regex: '^(?:(a|aa)*c|a+!)$', set: {x.r: nested}}\n"
+             "  - {id: plain, regex: '^a', set: {x.r: plain}}\n"
+             "samples:\n"
+             "  - message: aaa!\n"
+             "    expect: {x.r: nested}\n"
+             "  - message: " + "a" * 40 + "!\n"
+             "    expect: {x.r: nested}\n")
+lines_file = os.path.join(root, "redos.log")
+with open(lines_file, "w") as fh:
+    fh.write("a" * 40 + "!\n" + "aaa!\n" + "a" * 50 + "!\n")
+rc, out, err = run("parsers", "coverage", "-p", redos, lines_file)
+f.eq((rc, out.splitlines()[2:5]), (0, [
+    "  redos            nested                              1   33.3%  "
+    "(gave up on 2: regex match limit)",
+    "  redos            plain                               2   66.7%",
+    "  redos            (no rule matched)                   0    0.0%"]), "coverage of a rule that gives up")
+f.check("parser=redos rule=nested" in err, f"coverage: the give-up warning: {err}")
+rc, out, err = run("parsers", "test", redos)
+f.eq((rc, out), (1, f"{redos}:9: parser redos, sample 2: x.r: expected nested, got \"plain\"\n"
+                    f"{redos}:8: parser redos, sample 2: a rule gave up on the message: its regex "
+                    "hit the match limit\n1 passed, 1 failed\n"), "parsers test: a sample given up on")
+
 rc, out, err = run("run", "-c", bad, "--oneshot")
 f.check(rc == 2 and f"{bad}:5:" in err, "run refuses a bad config")
 rc, _, err = run("check", "-c", os.path.join(root, "missing.yaml"))
