@@ -411,12 +411,12 @@ static int json_ref(const match_ctx_t *m, const tpl_part_t *t, wharf_json_value_
     return 0;
 }
 
-static int rule_match(parser_rule_t *r, match_ctx_t *m)
+static int rule_match(parser_rule_t *r, match_ctx_t *m, parser_re_limits_t *lim)
 {
     switch (r->kind) {
     case RK_GROK:
     case RK_REGEX: {
-        int rc = parser_re_match(&r->re, m->re_limits, m->msg, m->msg_len);
+        int rc = parser_re_match(&r->re, lim, m->msg, m->msg_len);
         if (rc <= 0)
             return rc;
         m->ov = pcre2_get_ovector_pointer(r->re.md);
@@ -1043,7 +1043,7 @@ static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *r
         m->r = r;
         m->msg = msg.ptr;
         m->msg_len = msg.len;
-        int rc = rule_match(r, m);
+        int rc = rule_match(r, m, &ps->re_limits);
         if (rc == PARSER_RE_GAVE_UP)
             rule_gave_up(p, r, e);
         if (rc <= 0)
@@ -1651,7 +1651,6 @@ int wharf_parsers_set_match_limit(wharf_parsers_t *ps, uint32_t limit)
         return -ENOMEM;
     ps->re_limits.base = limit;
     ps->re_limits.len = SIZE_MAX;
-    ps->match->re_limits = &ps->re_limits;
     /* verdicts made under the old limit */
     ps->first_valid = 0;
     for (size_t p = 0; p < ps->n; p++)

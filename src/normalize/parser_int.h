@@ -326,7 +326,6 @@ struct wharf_parsers {
  * (slices of the message). */
 typedef struct match_ctx {
     const parser_rule_t *r;
-    parser_re_limits_t *re_limits; /* the set's */
     const char *msg;
     size_t msg_len;
     PCRE2_SIZE *ov;
