@@ -248,9 +248,11 @@ static inline void wharf_event_set_raw(wharf_event_t *e, wharf_field_id f, const
 }
 
 /* Tags live in a bitmask; the TAGS field bit says "write the tags array". */
+#define WHARF_TAG_BIT(t) (1u << (t))
+
 static inline void wharf_event_tag(wharf_event_t *e, wharf_tag t)
 {
-    e->tags |= 1u << t;
+    e->tags |= WHARF_TAG_BIT(t);
     e->set[WHARF_F_TAGS >> 6] |= UINT64_C(1) << (WHARF_F_TAGS & 63);
 }
 

@@ -260,7 +260,7 @@ static void json_write_tags(wharf_buf_t *b, uint32_t tags)
     wharf_buf_putc(b, '[');
     int first = 1;
     for (int t = 0; t < WHARF_TAG__COUNT; t++) {
-        if (!(tags & (1u << t)))
+        if (!(tags & WHARF_TAG_BIT(t)))
             continue;
         if (!first)
             wharf_buf_putc(b, ',');

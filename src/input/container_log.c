@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TAG_BIT(t) (1u << (t))
-
 /* The tailer replaces f->path (a new string) when a file is renamed. */
 static int container_log_path_json(wharf_container_file_t *cf, const wharf_tail_file_t *f)
 {
@@ -91,7 +89,7 @@ static int container_log_emit(const wharf_container_log_t *cl, wharf_container_f
                             cf->attrs_labels.len);
     }
     for (int t = 0; t < WHARF_TAG__COUNT; t++)
-        if (r->tags & TAG_BIT(t))
+        if (r->tags & WHARF_TAG_BIT(t))
             wharf_event_tag(e, (wharf_tag)t);
     int rc = wharf_pipeline_emit(cl->pipeline, e);
     if (rc == 0)
@@ -112,7 +110,7 @@ int wharf_container_log_record(const wharf_container_log_t *cl, wharf_container_
         joined.len = p->len;
         joined.off = p->first_off;
         joined.ns = p->first_ns;
-        joined.tags |= p->truncated ? TAG_BIT(WHARF_TAG_TRUNCATED) : 0;
+        joined.tags |= p->truncated ? WHARF_TAG_BIT(WHARF_TAG_TRUNCATED) : 0;
         rc = container_log_emit(cl, cf, f, &joined);
         wharf_partial_reset(p);
         return rc;
@@ -183,8 +181,8 @@ void wharf_container_log_flush(const wharf_container_log_t *cl, wharf_container_
                                       (wharf_stream)s,
                                       p->first_off,
                                       1,
-                                      TAG_BIT(WHARF_TAG_PARTIAL_UNTERMINATED) |
-                                          (p->truncated ? TAG_BIT(WHARF_TAG_TRUNCATED) : 0),
+                                      WHARF_TAG_BIT(WHARF_TAG_PARTIAL_UNTERMINATED) |
+                                          (p->truncated ? WHARF_TAG_BIT(WHARF_TAG_TRUNCATED) : 0),
                                       NULL,
                                       0};
         container_log_emit(cl, cf, f, &r);

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TAG_BIT(t)             (1u << (t))
 #define MAPPER_BUCKETS         256
 #define MAPPER_MAX_CONTAINERS  4096
 #define MAPPER_META_RECHECK_NS INT64_C(2000000000)
@@ -309,9 +308,9 @@ static int mapper_emit(journald_mapper_t *m, const journald_entry_t *e, const ma
     if (c != NULL && c->meta != NULL)
         wharf_container_enrich(ev, c->meta);
     if (e->truncated)
-        tags |= TAG_BIT(WHARF_TAG_TRUNCATED);
+        tags |= WHARF_TAG_BIT(WHARF_TAG_TRUNCATED);
     for (int t = 0; t < WHARF_TAG__COUNT; t++)
-        if (tags & TAG_BIT(t))
+        if (tags & WHARF_TAG_BIT(t))
             wharf_event_tag(ev, (wharf_tag)t);
     int rc = wharf_pipeline_emit(m->pipeline, ev);
     if (rc == 0)
@@ -349,7 +348,7 @@ int journald_mapper_entry(journald_mapper_t *m, const journald_entry_t *e)
     if (partial)
         return 0;
     rc = mapper_emit(m, e, c, p->text, p->len, p->first_ns,
-                     p->truncated ? TAG_BIT(WHARF_TAG_TRUNCATED) : 0);
+                     p->truncated ? WHARF_TAG_BIT(WHARF_TAG_TRUNCATED) : 0);
     wharf_partial_reset(p);
     m->joining--;
     return rc;
@@ -362,8 +361,8 @@ static void mapper_flush_part(journald_mapper_t *m, mapper_container_t *c, int s
     memset(&e, 0, sizeof(e));
     e.f[JOURNALD_F_PRIORITY] = (wharf_str_t){stream ? "3" : "6", 1};
     wharf_partial_t *p = &c->part[stream];
-    uint32_t tags =
-        TAG_BIT(WHARF_TAG_PARTIAL_UNTERMINATED) | (p->truncated ? TAG_BIT(WHARF_TAG_TRUNCATED) : 0);
+    uint32_t tags = WHARF_TAG_BIT(WHARF_TAG_PARTIAL_UNTERMINATED) |
+                    (p->truncated ? WHARF_TAG_BIT(WHARF_TAG_TRUNCATED) : 0);
     if (mapper_emit(m, &e, c, p->text, p->len, p->first_ns, tags) < 0)
         wharf_log_error("cannot emit a split journal message", "container=%s", c->id);
     wharf_partial_reset(p);

@@ -143,7 +143,7 @@ static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, whar
                 p->name, index + 1, x->path, want.data, got.data);
         bad++;
     }
-    if (bad > 0 && (e->tags & (1u << WHARF_TAG_PARSER_MATCH_LIMIT)))
+    if (bad > 0 && (e->tags & WHARF_TAG_BIT(WHARF_TAG_PARSER_MATCH_LIMIT)))
         fprintf(out,
                 "%s:%d: parser %s, sample %zu: a rule gave up on the message: its regex hit "
                 "the match limit\n",
