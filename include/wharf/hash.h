@@ -2,7 +2,12 @@
  * writer's cache of dynamic keys, the parsers' key and routing tables):
  * eight bytes per multiply, the last partial word read overlapping so that
  * no byte loop runs, the high half folded into the low bits. Never stored:
- * what is persisted (file fingerprints) uses wharf_fingerprint. */
+ * what is persisted (file fingerprints) uses wharf_fingerprint.
+ *
+ * Unseeded, anyone can compute colliding strings offline; that is fine for
+ * tables whose keys come from wharf's own configuration. A table that grows
+ * with names taken from log messages passes a random seed, which enters
+ * before the first multiply. */
 #ifndef WHARF_HASH_H
 #define WHARF_HASH_H
 
@@ -10,10 +15,10 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline uint64_t wharf_hash_bytes(const char *s, size_t n)
+static inline uint64_t wharf_hash_bytes_seeded(const char *s, size_t n, uint64_t seed)
 {
     const uint64_t mul = UINT64_C(0x9E3779B97F4A7C15);
-    uint64_t h = (n + 1) * mul, w;
+    uint64_t h = ((n + 1) * mul) ^ seed, w;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         memcpy(&w, s + i, 8);
@@ -34,6 +39,11 @@ static inline uint64_t wharf_hash_bytes(const char *s, size_t n)
         h = (h ^ w) * mul;
     }
     return h ^ h >> 32;
+}
+
+static inline uint64_t wharf_hash_bytes(const char *s, size_t n)
+{
+    return wharf_hash_bytes_seeded(s, n, 0);
 }
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "wharf/buf.h"
 #include "wharf/common.h"
+#include "wharf/json_keyset.h"
 
 #include <stddef.h>
 
@@ -86,8 +87,11 @@ int wharf_json_string_unescape(wharf_str_t raw, wharf_buf_t *out);
 /* Appends raw, one JSON value these functions scanned (a member's value),
  * to out without the whitespace between tokens, its strings re-encoded as
  * the event writer writes them (escapes decoded and checked, invalid UTF-8
- * replaced); tmp is scratch. Returns 0, or WHARF_EPARSE on an invalid
+ * replaced), and without the members of an object whose name came earlier
+ * in the same object (names records them; each object opened gets a new
+ * number in it); tmp is scratch. Returns 0, or WHARF_EPARSE on an invalid
  * escape or an unterminated string (out then holds part of the value). */
-int wharf_json_compact(wharf_str_t raw, wharf_buf_t *out, wharf_buf_t *tmp);
+int wharf_json_compact(wharf_str_t raw, wharf_buf_t *out, wharf_buf_t *tmp,
+                       wharf_json_keyset_t *names);
 
 #endif

@@ -90,35 +90,88 @@ static int json_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-int wharf_json_compact(wharf_str_t raw, wharf_buf_t *out, wharf_buf_t *tmp)
+/* One container open in wharf_json_compact's input. */
+typedef struct compact_frame {
+    uint64_t obj;        /* the object's number in the keyset; 0 for an array */
+    size_t member_start; /* out's length before the current member's ',' */
+    int want_name;       /* the next string is a member name */
+    int repeated;        /* the current member's name came earlier: drop it */
+} compact_frame_t;
+
+/* A string token at *p, decoded and written as the writer writes strings;
+ * a member name is also checked against the earlier names of its object. */
+static int compact_string(const char **p, const char *end, compact_frame_t *top, wharf_buf_t *out,
+                          wharf_buf_t *tmp, wharf_json_keyset_t *names)
 {
+    jf_t js = {*p, end};
+    wharf_str_t s;
+    int escaped;
+    if (jf_string(&js, &s, &escaped) < 0)
+        return WHARF_EPARSE;
+    *p = js.p;
+    if (escaped) {
+        tmp->len = 0;
+        if (wharf_json_string_unescape(s, tmp) < 0)
+            return WHARF_EPARSE;
+        s = (wharf_str_t){tmp->data, tmp->len};
+    }
+    if (top != NULL && top->want_name) {
+        top->want_name = 0;
+        top->repeated = !wharf_json_keyset_add(names, top->obj, s.ptr, s.len);
+    }
+    wharf_json_write_string(out, s.ptr, s.len);
+    return 0;
+}
+
+static int compact_delimiter(char c)
+{
+    return c == '"' || c == '{' || c == '}' || c == '[' || c == ']' || c == ',' || c == ':' ||
+           json_space(c);
+}
+
+int wharf_json_compact(wharf_str_t raw, wharf_buf_t *out, wharf_buf_t *tmp,
+                       wharf_json_keyset_t *names)
+{
+    compact_frame_t stack[WHARF_JSON_MAX_DEPTH];
+    int depth = 0;
     const char *p = raw.ptr, *end = raw.ptr + raw.len;
     while (p < end) {
-        if (json_space(*p)) {
-            p++;
+        char c = *p;
+        compact_frame_t *top = depth > 0 ? &stack[depth - 1] : NULL;
+        if (c == '"') {
+            if (compact_string(&p, end, top, out, tmp, names) < 0)
+                return WHARF_EPARSE;
             continue;
         }
-        if (*p != '"') {
+        if (!compact_delimiter(c)) { /* a number, true, false or null */
             const char *q = p;
-            while (q < end && *q != '"' && !json_space(*q))
+            while (q < end && !compact_delimiter(*q))
                 q++;
             wharf_buf_append(out, p, (size_t)(q - p));
             p = q;
             continue;
         }
-        jf_t js = {p, end};
-        wharf_str_t s;
-        int escaped;
-        if (jf_string(&js, &s, &escaped) < 0)
-            return WHARF_EPARSE;
-        p = js.p;
-        if (escaped) {
-            tmp->len = 0;
-            if (wharf_json_string_unescape(s, tmp) < 0)
+        p++;
+        if (json_space(c))
+            continue;
+        if (c == '{' || c == '[') {
+            if (depth == WHARF_JSON_MAX_DEPTH)
                 return WHARF_EPARSE;
-            s = (wharf_str_t){tmp->data, tmp->len};
+            uint64_t obj = c == '{' ? wharf_json_keyset_object(names) : 0;
+            stack[depth++] = (compact_frame_t){obj, out->len + 1, c == '{', 0};
+        } else if (c == '}' || c == ']' || c == ',') {
+            if (top != NULL && top->repeated) { /* the member ends here */
+                out->len = top->member_start;
+                top->repeated = 0;
+            }
+            if (c != ',' && top != NULL)
+                depth--;
+            else if (top != NULL && top->obj != 0) {
+                top->member_start = out->len;
+                top->want_name = 1;
+            }
         }
-        wharf_json_write_string(out, s.ptr, s.len);
+        wharf_buf_putc(out, c);
     }
     return 0;
 }

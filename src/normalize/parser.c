@@ -667,7 +667,8 @@ static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field
 /* A member's value as rest keeps it: scalars as they are (strings
  * re-encoded), containers without whitespace and with their strings
  * re-encoded; null when a string in them has an invalid escape. */
-static void rest_json_value(wharf_buf_t *b, wharf_buf_t *tmp, const wharf_json_value_t *v)
+static void rest_json_value(wharf_buf_t *b, wharf_buf_t *tmp, wharf_json_keyset_t *names,
+                            const wharf_json_value_t *v)
 {
     if (v->type == WHARF_JSON_STRING) {
         tmp->len = 0;
@@ -684,7 +685,7 @@ static void rest_json_value(wharf_buf_t *b, wharf_buf_t *tmp, const wharf_json_v
         return;
     }
     size_t start = b->len;
-    if (wharf_json_compact(v->raw, b, tmp) < 0) {
+    if (wharf_json_compact(v->raw, b, tmp, names) < 0) {
         b->len = start;
         wharf_buf_lit(b, "null");
     }
@@ -704,17 +705,20 @@ static const char *rest_member_key(const wharf_json_member_t *j, wharf_buf_t *tm
 }
 
 /* rest's output, the key path of the member at hand (ending in '.' below
- * the top level), and room to decode a name or a string. */
+ * the top level), room to decode a name or a string, and the names each
+ * object written so far has (obj: the one being written). */
 typedef struct rest_ctx {
     const parser_rule_t *r;
     wharf_buf_t *b, *path, *tmp;
+    wharf_json_keyset_t *names;
+    uint64_t obj;
 } rest_ctx_t;
 
 static int rest_json_members(rest_ctx_t *c, const char *json, size_t len);
 
-/* Writes member j unless a field reads it whole; an object some field
- * reads into keeps the members no field reads. Returns 1 when something
- * was written. */
+/* Writes member j unless a field reads it whole or an earlier member has
+ * its name; an object some field reads into keeps the members no field
+ * reads. Returns 1 when something was written. */
 static int rest_json_member(rest_ctx_t *c, const wharf_json_member_t *j, int first)
 {
     const parser_rule_t *r = c->r;
@@ -727,7 +731,8 @@ static int rest_json_member(rest_ctx_t *c, const wharf_json_member_t *j, int fir
             wharf_buf_append(path, key, klen);
         int id = at > 0 ? parser_keys_find(&r->keys, path->data, path->len)
                         : parser_keys_find(&r->keys, key, klen);
-        if (id < 0 || (size_t)id >= r->n_key_refs) {
+        if ((id < 0 || (size_t)id >= r->n_key_refs) &&
+            wharf_json_keyset_add(c->names, c->obj, key, klen)) {
             if (!first)
                 wharf_buf_putc(b, ',');
             wharf_json_write_string(b, key, klen);
@@ -738,7 +743,7 @@ static int rest_json_member(rest_ctx_t *c, const wharf_json_member_t *j, int fir
                 wharf_buf_putc(path, '.');
                 written = rest_json_members(c, j->value.raw.ptr, j->value.raw.len) > 0;
             } else {
-                rest_json_value(b, c->tmp, &j->value);
+                rest_json_value(b, c->tmp, c->names, &j->value);
                 written = 1;
             }
             if (!written)
@@ -774,10 +779,13 @@ static int rest_json_members(rest_ctx_t *c, const char *json, size_t len)
     if (v == NULL)
         return 0;
     int kept = 0;
+    uint64_t parent = c->obj;
+    c->obj = wharf_json_keyset_object(c->names);
     wharf_buf_putc(b, '{');
     for (size_t i = 0; i < n; i++)
         kept += rest_json_member(c, &v[i], kept == 0);
     wharf_buf_putc(b, '}');
+    c->obj = parent;
     if (kept == 0)
         b->len = start;
     free(v);
@@ -823,7 +831,9 @@ static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t
 
 static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
 {
-    rest_ctx_t c = {m->r, &ps->scratch, &ps->scratch_path, &ps->scratch_value};
+    rest_ctx_t c = {m->r, &ps->scratch, &ps->scratch_path, &ps->scratch_value, &ps->rest_names, 0};
+    wharf_json_keyset_reset(c.names);
+    c.obj = wharf_json_keyset_object(c.names);
     wharf_buf_t *b = c.b;
     b->len = 0;
     c.path->len = 0;
@@ -1617,6 +1627,7 @@ void wharf_parsers_free(wharf_parsers_t *ps)
     wharf_buf_free(&ps->scratch);
     wharf_buf_free(&ps->scratch_value);
     wharf_buf_free(&ps->scratch_path);
+    wharf_json_keyset_free(&ps->rest_names);
     free(ps);
 }
 
@@ -1631,6 +1642,7 @@ int wharf_parsers_load(const char *const *paths, size_t n_paths, wharf_parsers_t
     wharf_buf_init(&ps->scratch);
     wharf_buf_init(&ps->scratch_value);
     wharf_buf_init(&ps->scratch_path);
+    wharf_json_keyset_init(&ps->rest_names);
     size_t before = errs->n;
     parser_load_paths(ps, paths, n_paths, errs);
     if (errs->n > before) {

@@ -308,12 +308,13 @@ struct wharf_parsers {
     /* per-event scratch */
     unsigned char *done, *candidate;
     wharf_buf_t scratch;
-    wharf_buf_t scratch_value;    /* rest: a decoded name or string */
-    wharf_buf_t scratch_path;     /* rest: the key path of a member */
-    struct match_ctx *match;      /* parser.c */
-    parser_re_limits_t re_limits; /* pipeline.parser_match_limit */
-    int routing_gave_up;          /* a when regex gave up while routing the event */
-    wharf_tz_t **zones;           /* the time zones fields name, each once */
+    wharf_buf_t scratch_value;      /* rest: a decoded name or string */
+    wharf_buf_t scratch_path;       /* rest: the key path of a member */
+    wharf_json_keyset_t rest_names; /* rest: the member names written */
+    struct match_ctx *match;        /* parser.c */
+    parser_re_limits_t re_limits;   /* pipeline.parser_match_limit */
+    int routing_gave_up;            /* a when regex gave up while routing the event */
+    wharf_tz_t **zones;             /* the time zones fields name, each once */
     size_t n_zones;
 };
 

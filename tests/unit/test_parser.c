@@ -1012,6 +1012,38 @@ static void test_rest_keeps_unread(void **state)
     fx_free(&f);
 }
 
+/* A JSON message that names a member twice: rest keeps the first, as field
+ * references read it, at every depth and across spellings with escapes
+ * (regression: both went out, and Elasticsearch rejects a document with a
+ * repeated name, so the event was lost at the SIEM). A repeated name a
+ * field reads stays out of rest altogether. */
+static void test_rest_repeated_names(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: a\n"
+                 "rules:\n"
+                 "  - id: json\n"
+                 "    json: {rest: app}\n"
+                 "    fields: {log.level: \"{level}\", x.deep: \"{o.read}\"}\n");
+    load_ok(&f);
+    const char *out = parse(&f,
+                            "{\"level\":\"info\",\"x\":1,\"level\":\"warn\",\"x\":2,"
+                            "\"\\u0078\":3,\"y\":{\"z\":1,\"z\":[2]},\"o\":{\"read\":\"r\","
+                            "\"k\":1,\"k\":2},\"o\":{\"k\":3},\"l\":[{\"a\":1,\"a\":2}]}",
+                            NULL);
+    assert_non_null(strstr(out, "\"log\":{\"level\":\"info\"}"));
+    assert_non_null(strstr(out, "\"deep\":\"r\""));
+    assert_non_null(
+        strstr(out, "\"app\":{\"x\":1,\"y\":{\"z\":1},\"o\":{\"k\":1},\"l\":[{\"a\":1}]}"));
+    /* a second message starts afresh: names of the first do not carry over */
+    out = parse(&f, "{\"x\":5,\"y\":{\"z\":6}}", NULL);
+    assert_non_null(strstr(out, "\"app\":{\"x\":5,\"y\":{\"z\":6}}"));
+    fx_free(&f);
+}
+
 /* A rule whose `set` gives message a constant rewrites it as `fields`
  * does: the old one goes to event.original and the parsers the new one
  * routes to run (regression: the line was lost and the chain stopped). */
@@ -1819,6 +1851,7 @@ int main(void)
         cmocka_unit_test(test_when_regex_memo),
         cmocka_unit_test(test_json_names),
         cmocka_unit_test(test_rest_keeps_unread),
+        cmocka_unit_test(test_rest_repeated_names),
         cmocka_unit_test(test_set_message_rewrites),
         cmocka_unit_test(test_kv_load_errors),
         cmocka_unit_test(test_bad_target_paths),

@@ -560,15 +560,18 @@ static void test_string_unescape(void **state)
 static void check_compact(const char *raw, const char *want)
 {
     wharf_buf_t out, tmp;
+    wharf_json_keyset_t names;
     wharf_buf_init(&out);
     wharf_buf_init(&tmp);
+    wharf_json_keyset_init(&names);
     wharf_buf_lit(&out, ">");
-    assert_int_equal(wharf_json_compact((wharf_str_t){raw, strlen(raw)}, &out, &tmp), 0);
+    assert_int_equal(wharf_json_compact((wharf_str_t){raw, strlen(raw)}, &out, &tmp, &names), 0);
     wharf_buf_putc(&out, '\0');
     if (strcmp(out.data + 1, want) != 0 || out.data[0] != '>')
         fail_msg("compact '%s': got '%s', want '%s'", raw, out.data, want);
     wharf_buf_free(&out);
     wharf_buf_free(&tmp);
+    wharf_json_keyset_free(&names);
 }
 
 static void test_compact(void **state)
@@ -582,15 +585,28 @@ static void test_compact(void **state)
     check_compact("{\"k\\u0041\":\"\\ud83d\\ude00\"}", "{\"kA\":\"\xf0\x9f\x98\x80\"}");
     /* invalid UTF-8 replaced, control bytes escaped */
     check_compact("[\"a\xff\x01\"]", "[\"a\xef\xbf\xbd\\u0001\"]");
+    /* a name repeated in an object: the first member stays, at every depth,
+     * also when the repeat is spelled with escapes; objects of the same
+     * array element or sibling objects do not share names */
+    check_compact("{\"a\":1,\"b\":2,\"a\":3}", "{\"a\":1,\"b\":2}");
+    check_compact("{\"a\":1,\"a\":{\"x\":[1,{\"y\":2}]},\"b\":[{\"a\":5,\"a\":6},{\"a\":7}]}",
+                  "{\"a\":1,\"b\":[{\"a\":5},{\"a\":7}]}");
+    check_compact("{ \"k\" : \"v\" , \"\\u006b\" : \"w\" , \"\" : 1, \"\" : 2 }",
+                  "{\"k\":\"v\",\"\":1}");
+    check_compact("{\"o\":{\"z\":1,\"z\":2},\"p\":{\"z\":3}}", "{\"o\":{\"z\":1},\"p\":{\"z\":3}}");
     static const char *const bad[] = {"[\"\\x\"]", "[\"abc", "[\"\\u12\"]", "[\"a\\"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         wharf_buf_t out, tmp;
+        wharf_json_keyset_t names;
         wharf_buf_init(&out);
         wharf_buf_init(&tmp);
-        if (wharf_json_compact((wharf_str_t){bad[i], strlen(bad[i])}, &out, &tmp) != WHARF_EPARSE)
+        wharf_json_keyset_init(&names);
+        if (wharf_json_compact((wharf_str_t){bad[i], strlen(bad[i])}, &out, &tmp, &names) !=
+            WHARF_EPARSE)
             fail_msg("compact '%s': want WHARF_EPARSE", bad[i]);
         wharf_buf_free(&out);
         wharf_buf_free(&tmp);
+        wharf_json_keyset_free(&names);
     }
 }
 
@@ -1026,16 +1042,18 @@ static size_t diff_compact(const char *line, size_t len, yajl_val root)
     if (wharf_json_members(line, len, m, 64, &n) < 0 || n > 64 || n != root->u.object.len)
         fail_msg("members of a line yajl parses: %zu, yajl %zu", n, root->u.object.len);
     wharf_buf_t got, want, tmp;
+    wharf_json_keyset_t names;
     wharf_buf_init(&got);
     wharf_buf_init(&want);
     wharf_buf_init(&tmp);
+    wharf_json_keyset_init(&names);
     for (size_t i = 0; i < n; i++) {
         got.len = want.len = 0;
         assert_int_equal(
             wharf_json_compact(m[i].value.type == WHARF_JSON_STRING
                                    ? (wharf_str_t){m[i].value.raw.ptr - 1, m[i].value.raw.len + 2}
                                    : m[i].value.raw,
-                               &got, &tmp),
+                               &got, &tmp, &names),
             0);
         yajl_write(&want, root->u.object.values[i]);
         if (got.len != want.len || memcmp(got.data, want.data, got.len) != 0)
@@ -1046,6 +1064,7 @@ static size_t diff_compact(const char *line, size_t len, yajl_val root)
     wharf_buf_free(&got);
     wharf_buf_free(&want);
     wharf_buf_free(&tmp);
+    wharf_json_keyset_free(&names);
     return compared;
 }
 
