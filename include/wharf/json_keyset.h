@@ -11,9 +11,9 @@
  *
  * The set holds (object, name) pairs. Objects are numbered as they are
  * opened, so one set serves a whole nested value. Names are copied into
- * the set, and hashed with a random seed chosen when the set is made:
- * they come from log lines, and an unseeded hash would let a crafted line
- * of colliding names make each lookup a scan. */
+ * the set (kv rules use it too, for keys), and hashed with a random seed chosen when the set is
+ * made: they come from log lines, and an unseeded hash would let a crafted line of colliding names
+ * make each lookup a scan. */
 #ifndef WHARF_JSON_KEYSET_H
 #define WHARF_JSON_KEYSET_H
 
@@ -42,7 +42,10 @@ void wharf_json_keyset_reset(wharf_json_keyset_t *ks);
 /* The number of an object about to be written (never 0, never reused). */
 uint64_t wharf_json_keyset_object(wharf_json_keyset_t *ks);
 
-/* Records that object obj has a member named name (len bytes, decoded).
+/* Records that object obj has a member named name: len bytes, the name as
+ * the event writer writes it (quoted, escaped, invalid UTF-8 replaced), so
+ * that two names that come out the same are one name (a message can spell
+ * one name with different escapes, or with different invalid bytes).
  * Returns 1 when it is the first of that name in obj, 0 when obj already
  * had one (then the member is to be dropped). */
 int wharf_json_keyset_add(wharf_json_keyset_t *ks, uint64_t obj, const char *name, size_t len);

@@ -115,11 +115,12 @@ static int compact_string(const char **p, const char *end, compact_frame_t *top,
             return WHARF_EPARSE;
         s = (wharf_str_t){tmp->data, tmp->len};
     }
+    size_t at = out->len;
+    wharf_json_write_string(out, s.ptr, s.len);
     if (top != NULL && top->want_name) {
         top->want_name = 0;
-        top->repeated = !wharf_json_keyset_add(names, top->obj, s.ptr, s.len);
+        top->repeated = !wharf_json_keyset_add(names, top->obj, out->data + at, out->len - at);
     }
-    wharf_json_write_string(out, s.ptr, s.len);
     return 0;
 }
 

@@ -123,26 +123,73 @@ static const char *field_text(wharf_event_t *e, int id, const char *path, size_t
     return v != NULL ? value_text(e, v, len) : NULL;
 }
 
-/* container.labels.KEY=value: appended to the labels object, the key
- * dedotted as Docker's metadata reader does by default. */
+/* All the members of the JSON object json, on the heap (free them); NULL
+ * when it has none, is no object, or there is no room. */
+static wharf_json_member_t *json_members_all(const char *json, size_t len, size_t *n)
+{
+    *n = 0;
+    if (wharf_json_members(json, len, NULL, 0, n) < 0 || *n == 0)
+        return NULL;
+    wharf_json_member_t *v = malloc(*n * sizeof(*v));
+    if (v == NULL || wharf_json_members(json, len, v, *n, n) < 0) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* Appends the members of the labels object old to b, but the one named
+ * key (so that giving a label again replaces it). */
+static void labels_copy_others(wharf_buf_t *b, wharf_str_t old, const char *key, size_t klen)
+{
+    size_t n;
+    wharf_json_member_t *m = json_members_all(old.ptr, old.len, &n);
+    if (m == NULL)
+        return;
+    wharf_buf_t name;
+    wharf_buf_init(&name);
+    for (size_t i = 0; i < n; i++) {
+        wharf_str_t k = m[i].key;
+        if (m[i].key_escaped) {
+            name.len = 0;
+            if (wharf_json_string_unescape(k, &name) == 0)
+                k = (wharf_str_t){name.data, name.len};
+        }
+        if (k.len == klen && memcmp(k.ptr, key, klen) == 0)
+            continue;
+        if (b->len > 1)
+            wharf_buf_putc(b, ',');
+        wharf_buf_append(b, m[i].key.ptr - 1, m[i].key.len + 2);
+        wharf_buf_putc(b, ':');
+        const wharf_json_value_t *v = &m[i].value; /* a string's raw is its body */
+        if (v->type == WHARF_JSON_STRING)
+            wharf_buf_append(b, v->raw.ptr - 1, v->raw.len + 2);
+        else
+            wharf_buf_append(b, v->raw.ptr, v->raw.len);
+    }
+    wharf_buf_free(&name);
+    free(m);
+}
+
+/* container.labels.KEY=value: added to the labels object (replacing a
+ * label of that name), the key dedotted as Docker's metadata reader does
+ * by default. */
 static int input_label(wharf_event_t *e, const char *key, size_t klen, const char *v, size_t vlen)
 {
+    char *k = wharf_arena_strndup(e->arena, key, klen);
+    if (k == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < klen; i++)
+        k[i] = k[i] == '.' ? '_' : k[i];
     wharf_buf_t b;
     wharf_buf_init(&b);
+    wharf_buf_putc(&b, '{');
     if (wharf_event_has(e, WHARF_F_CONTAINER_LABELS) &&
-        e->v[WHARF_F_CONTAINER_LABELS].type == WHARF_V_RAW &&
-        e->v[WHARF_F_CONTAINER_LABELS].u.str.len >= 2) {
-        wharf_str_t old = e->v[WHARF_F_CONTAINER_LABELS].u.str;
-        wharf_buf_append(&b, old.ptr, old.len - 1);
-        if (old.len > 2)
-            wharf_buf_putc(&b, ',');
-    } else {
-        wharf_buf_putc(&b, '{');
-    }
-    char *k = wharf_arena_strndup(e->arena, key, klen);
-    for (size_t i = 0; k != NULL && i < klen; i++)
-        k[i] = k[i] == '.' ? '_' : k[i];
-    wharf_json_write_string(&b, k ? k : "", k ? klen : 0);
+        e->v[WHARF_F_CONTAINER_LABELS].type == WHARF_V_RAW)
+        labels_copy_others(&b, e->v[WHARF_F_CONTAINER_LABELS].u.str, k, klen);
+    if (b.len > 1)
+        wharf_buf_putc(&b, ',');
+    wharf_json_write_string(&b, k, klen);
     wharf_buf_putc(&b, ':');
     wharf_json_write_string(&b, v, vlen);
     wharf_buf_putc(&b, '}');
@@ -150,7 +197,7 @@ static int input_label(wharf_event_t *e, const char *key, size_t klen, const cha
     if (text != NULL)
         wharf_event_set_raw(e, WHARF_F_CONTAINER_LABELS, text, b.len);
     wharf_buf_free(&b);
-    return text != NULL && k != NULL ? 0 : -ENOMEM;
+    return text != NULL ? 0 : -ENOMEM;
 }
 
 int wharf_parsers_input_field(wharf_event_t *e, const char *path, size_t path_len,
@@ -731,18 +778,20 @@ static int rest_json_member(rest_ctx_t *c, const wharf_json_member_t *j, int fir
             wharf_buf_append(path, key, klen);
         int id = at > 0 ? parser_keys_find(&r->keys, path->data, path->len)
                         : parser_keys_find(&r->keys, key, klen);
-        if ((id < 0 || (size_t)id >= r->n_key_refs) &&
-            wharf_json_keyset_add(c->names, c->obj, key, klen)) {
+        if (id < 0 || (size_t)id >= r->n_key_refs) {
             if (!first)
                 wharf_buf_putc(b, ',');
+            size_t name_at = b->len;
             wharf_json_write_string(b, key, klen);
+            int fresh =
+                wharf_json_keyset_add(c->names, c->obj, b->data + name_at, b->len - name_at);
             wharf_buf_putc(b, ':');
-            if (id >= 0 && j->value.type == WHARF_JSON_OBJECT) {
+            if (fresh && id >= 0 && j->value.type == WHARF_JSON_OBJECT) {
                 if (at == 0)
                     wharf_buf_append(path, key, klen);
                 wharf_buf_putc(path, '.');
                 written = rest_json_members(c, j->value.raw.ptr, j->value.raw.len) > 0;
-            } else {
+            } else if (fresh) {
                 rest_json_value(b, c->tmp, c->names, &j->value);
                 written = 1;
             }
@@ -752,21 +801,6 @@ static int rest_json_member(rest_ctx_t *c, const wharf_json_member_t *j, int fir
     }
     path->len = at;
     return written;
-}
-
-/* All the members of the JSON object json, on the heap (free them); NULL
- * when it has none, is no object, or there is no room. */
-static wharf_json_member_t *json_members_all(const char *json, size_t len, size_t *n)
-{
-    *n = 0;
-    if (wharf_json_members(json, len, NULL, 0, n) < 0 || *n == 0)
-        return NULL;
-    wharf_json_member_t *v = malloc(*n * sizeof(*v));
-    if (v == NULL || wharf_json_members(json, len, v, *n, n) < 0) {
-        free(v);
-        return NULL;
-    }
-    return v;
 }
 
 /* Writes the object json as rest keeps it ({...}); returns the number of
@@ -794,7 +828,8 @@ static int rest_json_members(rest_ctx_t *c, const char *json, size_t len)
 
 /* Sets the rest object b holds. Where the event already has a field under
  * the rest path (a rule's `fields` writing into it, an earlier parser), the
- * object cannot go in whole: its members become fields of their own. */
+ * object cannot go in whole: its members become fields of their own, except
+ * where the event has that field already (what fields wrote wins). */
 static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t *b)
 {
     wharf_value_t v = {.type = WHARF_V_RAW};
@@ -822,8 +857,10 @@ static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t
         v = (wharf_value_t){.type = WHARF_V_RAW};
         v.u.str = mv->type == WHARF_JSON_STRING ? (wharf_str_t){mv->raw.ptr - 1, mv->raw.len + 2}
                                                 : mv->raw;
-        if (p != NULL && wharf_event_path_ok(p, path.len))
-            (void)set_field(e, wharf_field_lookup(p, path.len), p, path.len, &v);
+        int id = p != NULL ? wharf_field_lookup(p, path.len) : -1;
+        if (p != NULL && wharf_event_path_ok(p, path.len) &&
+            field_value(e, id, p, path.len) == NULL)
+            (void)set_field(e, id, p, path.len, &v);
     }
     wharf_buf_free(&path);
     free(m);
@@ -856,17 +893,76 @@ static int kv_repeated_later(const match_ctx_t *m, size_t i)
     return 0;
 }
 
+/* Whether s[0..n) has no byte above 0x7f: words, the last one overlapping
+ * the one before, so that no byte loop runs for most keys. */
+static int kv_key_ascii(const char *s, size_t n)
+{
+    uint64_t acc = 0, w;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8) {
+            memcpy(&w, s + i, 8);
+            acc |= w;
+        }
+        memcpy(&w, s + n - 8, 8);
+        acc |= w;
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        acc = a | b;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            acc |= (unsigned char)s[i];
+    }
+    return (acc & UINT64_C(0x8080808080808080)) == 0;
+}
+
+/* later[i] for every pair: a pair after i has a key the writer writes as
+ * it writes i's. Needed for keys with bytes above 0x7f only: two different
+ * invalid UTF-8 keys can both come out with U+FFFD in the same place, while
+ * an ASCII key comes out the same as another key only when their bytes are
+ * (kv_repeated_later). */
+static void kv_repeated_as_written(wharf_parsers_t *ps, const match_ctx_t *m, unsigned char *later)
+{
+    wharf_json_keyset_t *names = &ps->rest_names;
+    wharf_buf_t *name = &ps->scratch_value;
+    wharf_json_keyset_reset(names);
+    uint64_t obj = wharf_json_keyset_object(names);
+    for (size_t i = m->n_kv; i-- > 0;) {
+        name->len = 0;
+        wharf_json_write_string(name, m->kv_key[i].ptr, m->kv_key[i].len);
+        later[i] = !wharf_json_keyset_add(names, obj, name->data, name->len);
+    }
+}
+
+/* Whether pair i goes to rest: no field reads it, it is no unwrapped
+ * text, no later pair has its key and it is not a listed key. */
+static int kv_rest_keeps(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, unsigned char *later,
+                         int *later_ready)
+{
+    if ((m->kv_key_id[i] >= 0 && (size_t)m->kv_key_id[i] < m->r->n_key_refs) ||
+        (m->kv_flags[i] & KV_UNWRAPPED) ||
+        parser_kv_listed(&m->r->kv.listed, m->kv_key[i].ptr, m->kv_key[i].len))
+        return 0;
+    if (kv_key_ascii(m->kv_key[i].ptr, m->kv_key[i].len))
+        return !kv_repeated_later(m, i);
+    if (!*later_ready) {
+        kv_repeated_as_written(ps, m, later);
+        *later_ready = 1;
+    }
+    return !later[i];
+}
+
 static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
 {
     wharf_buf_t *b = &ps->scratch;
+    unsigned char later[KV_MAX_PAIRS];
+    int later_ready = 0;
     b->len = 0;
     wharf_buf_putc(b, '{');
     size_t kept = 0;
     for (size_t i = 0; i < m->n_kv; i++) {
-        /* a key only some field's dotted key starts with is not read */
-        if ((m->kv_key_id[i] >= 0 && (size_t)m->kv_key_id[i] < m->r->n_key_refs) ||
-            (m->kv_flags[i] & KV_UNWRAPPED) || kv_repeated_later(m, i) ||
-            parser_kv_listed(&m->r->kv.listed, m->kv_key[i].ptr, m->kv_key[i].len))
+        if (!kv_rest_keeps(ps, m, i, later, &later_ready))
             continue;
         if (kept++)
             wharf_buf_putc(b, ',');

@@ -1041,6 +1041,86 @@ static void test_rest_repeated_names(void **state)
     /* a second message starts afresh: names of the first do not carry over */
     out = parse(&f, "{\"x\":5,\"y\":{\"z\":6}}", NULL);
     assert_non_null(strstr(out, "\"app\":{\"x\":5,\"y\":{\"z\":6}}"));
+    /* names that differ only in invalid UTF-8 are one name as written
+     * (U+FFFD for each invalid byte); found by fuzz_parsers */
+    out = parse(&f, "{\"k\xfe\":1,\"o\":{\"z\xff\":2,\"z\xfe\":3},\"k\xff\":4}", NULL);
+    assert_non_null(strstr(out, "\"app\":{\"k\xef\xbf\xbd\":1,\"o\":{\"z\xef\xbf\xbd\":2}}"));
+    fx_free(&f);
+}
+
+/* kv keys that differ only in invalid UTF-8 are one key as written: the
+ * last pair wins, as for a repeated key (regression: rest named it twice;
+ * found by fuzz_parsers in an auditd record). ASCII keys keep comparing
+ * by their bytes. */
+static void test_rest_kv_keys_as_written(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: a\n"
+                 "rules:\n"
+                 "  - id: kv\n"
+                 "    kv: {rest: kv}\n"
+                 "    fields: {x.a: \"{a}\"}\n");
+    load_ok(&f);
+    const char *out = parse(&f, "u\xfe=1 a=2 b=3 u\xff=4 \xc3\xa9=5 b=6 \xc3\xa9=7", NULL);
+    assert_non_null(strstr(out, "\"kv\":{\"u\xef\xbf\xbd\":\"4\",\"b\":\"6\",\"\xc3\xa9\":\"7\"}"));
+    assert_non_null(strstr(out, "\"a\":\"2\""));
+    fx_free(&f);
+}
+
+/* Where rest's members go in one by one (the event has fields under the
+ * rest path), a member does not replace a field the event has: what
+ * `fields` wrote and what the event came with win (regression: the member
+ * "a.b" replaced the field x.a.b, "kind" the routing field x.kind). */
+static void test_rest_members_keep_fields(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "b.yaml",
+                 "name: b\n"
+                 "when: [{x.kind: b}]\n"
+                 "rules:\n"
+                 "  - id: json\n"
+                 "    json: {rest: x}\n"
+                 "    fields: {x.a.b: \"{a}\"}\n");
+    load_ok(&f);
+    const char *out =
+        parse(&f, "{\"a\":\"1\",\"a.b\":\"2\",\"kind\":\"other\",\"c\":3}", "x.kind", "b", NULL);
+    assert_non_null(strstr(out, "\"x\":{\"a\":{\"b\":\"1\"},\"c\":3,\"kind\":\"b\"}"));
+    fx_free(&f);
+}
+
+/* A label given twice (`wharf parse --field`, a sample's fields) is one
+ * label with the last value (regression: the labels object named it twice;
+ * found by fuzz_parsers once outputs were checked for repeated names). */
+static void test_input_label_repeated(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: a\n"
+                 "when: [{container.labels.wharf.parser: a}]\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    regex: '^(?<w>\\w+)'\n"
+                 "    fields: {x.w: \"{w}\"}\n");
+    load_ok(&f);
+    static const char *const given[][2] = {{"container.labels.wharf.parser", "b"},
+                                           {"container.labels.k\"q", "1"},
+                                           {"container.labels.wharf.parser", "a"},
+                                           {"container.labels.k\"q", "2"}};
+    wharf_event_t *e = event_begin(&f, "hello");
+    for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++)
+        assert_int_equal(wharf_parsers_input_field(e, given[i][0], strlen(given[i][0]), given[i][1],
+                                                   strlen(given[i][1])),
+                         0);
+    const char *out = event_parse(&f);
+    assert_non_null(strstr(out, "\"labels\":{\"wharf_parser\":\"a\",\"k\\\"q\":\"2\"}"));
+    assert_non_null(strstr(out, "\"w\":\"hello\""));
     fx_free(&f);
 }
 
@@ -1852,6 +1932,9 @@ int main(void)
         cmocka_unit_test(test_json_names),
         cmocka_unit_test(test_rest_keeps_unread),
         cmocka_unit_test(test_rest_repeated_names),
+        cmocka_unit_test(test_rest_kv_keys_as_written),
+        cmocka_unit_test(test_rest_members_keep_fields),
+        cmocka_unit_test(test_input_label_repeated),
         cmocka_unit_test(test_set_message_rewrites),
         cmocka_unit_test(test_kv_load_errors),
         cmocka_unit_test(test_bad_target_paths),
