@@ -84,14 +84,21 @@ int wharf_json_members(const char *json, size_t len, wharf_json_member_t *out, s
  * Returns 0, or WHARF_EPARSE on an invalid escape (then out is unchanged). */
 int wharf_json_string_unescape(wharf_str_t raw, wharf_buf_t *out);
 
+/* Replaces every '.' of s[0..n) with '_'. For a member name as the writer
+ * wrote it (no escape holds a dot): Elasticsearch reads "a.b" as b inside
+ * a, so an object with both "a": 1 and "a.b": 2 cannot be indexed, as the
+ * labels of Kubernetes objects often are ("app", "app.kubernetes.io/name"). */
+void wharf_json_dedot(char *s, size_t n);
+
 /* Appends raw, one JSON value these functions scanned (a member's value),
  * to out without the whitespace between tokens, its strings re-encoded as
  * the event writer writes them (escapes decoded and checked, invalid UTF-8
- * replaced), and without the members of an object whose name came earlier
- * in the same object (names records them; each object opened gets a new
- * number in it); tmp is scratch. Returns 0, or WHARF_EPARSE on an invalid
- * escape or an unterminated string (out then holds part of the value). */
+ * replaced), member names dedotted when dedot is set, and without the
+ * members of an object whose name came earlier in the same object (names
+ * records them; each object opened gets a new number in it); tmp is
+ * scratch. Returns 0, or WHARF_EPARSE on an invalid escape or an
+ * unterminated string (out then holds part of the value). */
 int wharf_json_compact(wharf_str_t raw, wharf_buf_t *out, wharf_buf_t *tmp,
-                       wharf_json_keyset_t *names);
+                       wharf_json_keyset_t *names, int dedot);
 
 #endif

@@ -98,10 +98,17 @@ typedef struct compact_frame {
     int repeated;        /* the current member's name came earlier: drop it */
 } compact_frame_t;
 
+void wharf_json_dedot(char *s, size_t n)
+{
+    for (char *d = memchr(s, '.', n); d != NULL; d = memchr(d + 1, '.', n - (size_t)(d + 1 - s)))
+        *d = '_';
+}
+
 /* A string token at *p, decoded and written as the writer writes strings;
- * a member name is also checked against the earlier names of its object. */
+ * a member name is also dedotted (when asked) and checked against the
+ * earlier names of its object. */
 static int compact_string(const char **p, const char *end, compact_frame_t *top, wharf_buf_t *out,
-                          wharf_buf_t *tmp, wharf_json_keyset_t *names)
+                          wharf_buf_t *tmp, wharf_json_keyset_t *names, int dedot)
 {
     jf_t js = {*p, end};
     wharf_str_t s;
@@ -119,6 +126,8 @@ static int compact_string(const char **p, const char *end, compact_frame_t *top,
     wharf_json_write_string(out, s.ptr, s.len);
     if (top != NULL && top->want_name) {
         top->want_name = 0;
+        if (dedot)
+            wharf_json_dedot(out->data + at, out->len - at);
         top->repeated = !wharf_json_keyset_add(names, top->obj, out->data + at, out->len - at);
     }
     return 0;
@@ -131,7 +140,7 @@ static int compact_delimiter(char c)
 }
 
 int wharf_json_compact(wharf_str_t raw, wharf_buf_t *out, wharf_buf_t *tmp,
-                       wharf_json_keyset_t *names)
+                       wharf_json_keyset_t *names, int dedot)
 {
     compact_frame_t stack[WHARF_JSON_MAX_DEPTH];
     int depth = 0;
@@ -140,7 +149,7 @@ int wharf_json_compact(wharf_str_t raw, wharf_buf_t *out, wharf_buf_t *tmp,
         char c = *p;
         compact_frame_t *top = depth > 0 ? &stack[depth - 1] : NULL;
         if (c == '"') {
-            if (compact_string(&p, end, top, out, tmp, names) < 0)
+            if (compact_string(&p, end, top, out, tmp, names, dedot) < 0)
                 return WHARF_EPARSE;
             continue;
         }

@@ -714,7 +714,7 @@ static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field
 /* A member's value as rest keeps it: scalars as they are (strings
  * re-encoded), containers without whitespace and with their strings
  * re-encoded; null when a string in them has an invalid escape. */
-static void rest_json_value(wharf_buf_t *b, wharf_buf_t *tmp, wharf_json_keyset_t *names,
+static void rest_json_value(wharf_buf_t *b, wharf_buf_t *tmp, wharf_json_keyset_t *names, int dedot,
                             const wharf_json_value_t *v)
 {
     if (v->type == WHARF_JSON_STRING) {
@@ -732,7 +732,7 @@ static void rest_json_value(wharf_buf_t *b, wharf_buf_t *tmp, wharf_json_keyset_
         return;
     }
     size_t start = b->len;
-    if (wharf_json_compact(v->raw, b, tmp, names) < 0) {
+    if (wharf_json_compact(v->raw, b, tmp, names, dedot) < 0) {
         b->len = start;
         wharf_buf_lit(b, "null");
     }
@@ -783,6 +783,8 @@ static int rest_json_member(rest_ctx_t *c, const wharf_json_member_t *j, int fir
                 wharf_buf_putc(b, ',');
             size_t name_at = b->len;
             wharf_json_write_string(b, key, klen);
+            if (r->rest_dedot)
+                wharf_json_dedot(b->data + name_at, b->len - name_at);
             int fresh =
                 wharf_json_keyset_add(c->names, c->obj, b->data + name_at, b->len - name_at);
             wharf_buf_putc(b, ':');
@@ -792,7 +794,7 @@ static int rest_json_member(rest_ctx_t *c, const wharf_json_member_t *j, int fir
                 wharf_buf_putc(path, '.');
                 written = rest_json_members(c, j->value.raw.ptr, j->value.raw.len) > 0;
             } else if (fresh) {
-                rest_json_value(b, c->tmp, c->names, &j->value);
+                rest_json_value(b, c->tmp, c->names, r->rest_dedot, &j->value);
                 written = 1;
             }
             if (!written)

@@ -169,6 +169,7 @@ typedef struct parser_rule {
     size_t n_set;
     char *rest;        /* json/kv: object for keys no field took, or NULL */
     int rest_field_id; /* rest as a fixed event field, or -1 */
+    int rest_dedot;    /* json: '.' in the names rest keeps becomes '_' */
     int has_kv;        /* a kv rule, or a regex/grok rule with kv options */
     kv_opts_t kv;
     /* kv or rest: the keys fields read (ids below n_key_refs), then the

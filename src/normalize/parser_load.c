@@ -879,6 +879,33 @@ static void load_kv_list(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, const 
 
 /* kv: or logfmt: options; on a grok/regex rule, `group` names the group
  * split into pairs. */
+/* json: {rest: PATH, dedot: BOOL}; `json: {}` and `json: true` take no
+ * options. */
+static void load_json_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
+{
+    static const char *const keys[] = {"rest", "dedot", NULL};
+    if (opts->type != YAML_MAPPING_NODE)
+        return;
+    load_check_keys(c, opts, "json options", keys, "rest, dedot");
+    const char *rest = load_scalar(load_get(c, opts, "rest"));
+    if (rest != NULL && !load_path_ok(rest))
+        load_error(c, load_line(opts), "rule '%s': json: rest: '%s' is not a field path", r->id,
+                   rest);
+    if (rest != NULL)
+        r->rest = wharf_xstrdup(rest);
+    yaml_node_t *dedot = load_get(c, opts, "dedot");
+    const char *d = load_scalar(dedot);
+    if (dedot == NULL)
+        return;
+    if (d == NULL || !load_is_plain(dedot) || (strcmp(d, "true") != 0 && strcmp(d, "false") != 0))
+        load_error(c, load_line(dedot), "rule '%s': json: dedot: expected true or false", r->id);
+    else if (rest == NULL)
+        load_error(c, load_line(dedot), "rule '%s': json: dedot applies to rest, which is not set",
+                   r->id);
+    else
+        r->rest_dedot = d[0] == 't';
+}
+
 static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
 {
     r->has_kv = 1;
@@ -982,16 +1009,7 @@ static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
         load_kv_group(c, r);
     } else if (json != NULL) {
         r->kind = RK_JSON;
-        static const char *const jkeys[] = {"rest", NULL};
-        if (json->type == YAML_MAPPING_NODE) {
-            load_check_keys(c, json, "json options", jkeys, "rest");
-            const char *rest = load_scalar(load_get(c, json, "rest"));
-            if (rest != NULL && !load_path_ok(rest))
-                load_error(c, load_line(json), "rule '%s': json: rest: '%s' is not a field path",
-                           r->id, rest);
-            if (rest != NULL)
-                r->rest = wharf_xstrdup(rest);
-        }
+        load_json_options(c, r, json);
         load_fields(c, r, fields, 0);
     } else {
         r->kind = RK_KV;

@@ -1048,6 +1048,51 @@ static void test_rest_repeated_names(void **state)
     fx_free(&f);
 }
 
+/* json: {dedot: true}: '.' in the names rest keeps becomes '_', at every
+ * depth, so that Kubernetes labels such as "app" and "app.kubernetes.io/name"
+ * can be indexed together; field references still read the names as the
+ * message spells them. A dedot that is no bool, or without rest, is a load
+ * error. */
+static void test_rest_dedot(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: a\n"
+                 "rules:\n"
+                 "  - id: json\n"
+                 "    json: {rest: k8s, dedot: true}\n"
+                 "    fields: {x.name: \"{meta.app.name}\"}\n");
+    load_ok(&f);
+    const char *out = parse(&f,
+                            "{\"meta.app.name\":\"web\",\"labels\":{\"app\":\"web\","
+                            "\"app.kubernetes.io/name\":\"web.v1\"},\"a.b\":1}",
+                            NULL);
+    assert_non_null(strstr(out, "\"name\":\"web\""));
+    assert_non_null(strstr(out, "\"k8s\":{\"labels\":{\"app\":\"web\","
+                                "\"app_kubernetes_io/name\":\"web.v1\"},\"a_b\":1}"));
+    fx_free(&f);
+
+    fx_init(&f);
+    write_parser(&f, "b.yaml",
+                 "name: b\n"
+                 "rules:\n"
+                 "  - id: one\n"
+                 "    json: {rest: x, dedot: yes please}\n"
+                 "  - id: two\n"
+                 "    json: {dedot: true}\n"
+                 "  - id: three\n"
+                 "    json: {rest: x, dedto: true}\n");
+    static const char *const want[] = {
+        "b.yaml:4: rule 'one': json: dedot: expected true or false",
+        "b.yaml:6: rule 'two': json: dedot applies to rest, which is not set",
+        "b.yaml:8: unknown key 'dedto' in json options (expected one of: rest, dedot)",
+    };
+    expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
+    fx_free(&f);
+}
+
 /* kv keys that differ only in invalid UTF-8 are one key as written: the
  * last pair wins, as for a repeated key (regression: rest named it twice;
  * found by fuzz_parsers in an auditd record). ASCII keys keep comparing
@@ -1932,6 +1977,7 @@ int main(void)
         cmocka_unit_test(test_json_names),
         cmocka_unit_test(test_rest_keeps_unread),
         cmocka_unit_test(test_rest_repeated_names),
+        cmocka_unit_test(test_rest_dedot),
         cmocka_unit_test(test_rest_kv_keys_as_written),
         cmocka_unit_test(test_rest_members_keep_fields),
         cmocka_unit_test(test_input_label_repeated),

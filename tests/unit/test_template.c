@@ -557,7 +557,7 @@ static void test_string_unescape(void **state)
 
 /* ---- wharf_json_compact -------------------------------------------------- */
 
-static void check_compact(const char *raw, const char *want)
+static void check_compact_dedot(const char *raw, int dedot, const char *want)
 {
     wharf_buf_t out, tmp;
     wharf_json_keyset_t names;
@@ -565,13 +565,19 @@ static void check_compact(const char *raw, const char *want)
     wharf_buf_init(&tmp);
     wharf_json_keyset_init(&names);
     wharf_buf_lit(&out, ">");
-    assert_int_equal(wharf_json_compact((wharf_str_t){raw, strlen(raw)}, &out, &tmp, &names), 0);
+    assert_int_equal(wharf_json_compact((wharf_str_t){raw, strlen(raw)}, &out, &tmp, &names, dedot),
+                     0);
     wharf_buf_putc(&out, '\0');
     if (strcmp(out.data + 1, want) != 0 || out.data[0] != '>')
         fail_msg("compact '%s': got '%s', want '%s'", raw, out.data, want);
     wharf_buf_free(&out);
     wharf_buf_free(&tmp);
     wharf_json_keyset_free(&names);
+}
+
+static void check_compact(const char *raw, const char *want)
+{
+    check_compact_dedot(raw, 0, want);
 }
 
 static void test_compact(void **state)
@@ -594,6 +600,11 @@ static void test_compact(void **state)
     check_compact("{ \"k\" : \"v\" , \"\\u006b\" : \"w\" , \"\" : 1, \"\" : 2 }",
                   "{\"k\":\"v\",\"\":1}");
     check_compact("{\"o\":{\"z\":1,\"z\":2},\"p\":{\"z\":3}}", "{\"o\":{\"z\":1},\"p\":{\"z\":3}}");
+    /* dedot: '.' in member names becomes '_' at every depth, strings keep
+     * theirs; a name that comes out as an earlier one's is a repeat */
+    check_compact_dedot(
+        "{\"app\":\"a.b\",\"app.k8s.io/name\":{\"x.y\":[{\"p.q\":1}]},\"app_k8s_io/name\":2}", 1,
+        "{\"app\":\"a.b\",\"app_k8s_io/name\":{\"x_y\":[{\"p_q\":1}]}}");
     static const char *const bad[] = {"[\"\\x\"]", "[\"abc", "[\"\\u12\"]", "[\"a\\"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         wharf_buf_t out, tmp;
@@ -601,7 +612,7 @@ static void test_compact(void **state)
         wharf_buf_init(&out);
         wharf_buf_init(&tmp);
         wharf_json_keyset_init(&names);
-        if (wharf_json_compact((wharf_str_t){bad[i], strlen(bad[i])}, &out, &tmp, &names) !=
+        if (wharf_json_compact((wharf_str_t){bad[i], strlen(bad[i])}, &out, &tmp, &names, 0) !=
             WHARF_EPARSE)
             fail_msg("compact '%s': want WHARF_EPARSE", bad[i]);
         wharf_buf_free(&out);
@@ -1053,7 +1064,7 @@ static size_t diff_compact(const char *line, size_t len, yajl_val root)
             wharf_json_compact(m[i].value.type == WHARF_JSON_STRING
                                    ? (wharf_str_t){m[i].value.raw.ptr - 1, m[i].value.raw.len + 2}
                                    : m[i].value.raw,
-                               &got, &tmp, &names),
+                               &got, &tmp, &names, 0),
             0);
         yajl_write(&want, root->u.object.values[i]);
         if (got.len != want.len || memcmp(got.data, want.data, got.len) != 0)
