@@ -296,6 +296,13 @@ static int buffer_recover(wharf_buffer_t *b)
             rc = -ENOMEM;
         else
             rc = buffer_recover_segment(b, seg, i + 1 == n);
+        if (rc == -ENOENT && b->read_only) {
+            /* `wharf buffer stat` beside a running wharf: it deleted the
+             * segment, which every output had sent, after the listing */
+            b->n_segs--;
+            rc = 0;
+            continue;
+        }
         if (rc < 0)
             wharf_log_error("buffer: cannot read a segment", "dir=%s seq=%llu error=\"%s\"", b->dir,
                             (unsigned long long)seqs[i], wharf_strerror(rc));

@@ -2054,6 +2054,39 @@ static void test_read_only_trim_deletes_nothing(void **state)
     assert_same_snapshot(&h->before, &h->after);
 }
 
+/* A segment listed and then gone before it is opened (a running wharf
+ * deleted it while `wharf buffer stat` read the directory; a dangling link
+ * stands in for that moment here): a read-only open counts the buffer
+ * without it, as if it had been deleted before the listing (regression:
+ * the open failed, and test_buffer_full's stat loop with it, by chance). */
+static void test_read_only_segment_gone(void **state)
+{
+    harness_t *h = *state;
+    h->conf.segment_size = 2048;
+    h_open(h);
+    fill_segments(h, 3);
+    wharf_buffer_segment_info_t first;
+    wharf_buffer_segment(h->b, 0, &first);
+    h_close(h);
+    char path[PATH_MAX];
+    seg_path(h, first.seq, path);
+    assert_int_equal(unlink(path), 0);
+    h_open_flags(h, WHARF_BUFFER_READ_ONLY);
+    wharf_buffer_stats_t deleted = stats(h);
+    size_t n = wharf_buffer_n_segments(h->b);
+    h_close(h);
+    assert_int_equal(symlink("/nonexistent/wharf-segment", path), 0);
+    h_open_flags(h, WHARF_BUFFER_READ_ONLY);
+    wharf_buffer_stats_t gone = stats(h);
+    assert_int_equal(wharf_buffer_n_segments(h->b), n);
+    assert_true(gone.events > 0);
+    assert_int_equal(gone.events, deleted.events);
+    assert_int_equal(gone.bytes, deleted.bytes);
+    assert_int_equal(gone.next_event, deleted.next_event);
+    h_close(h);
+    assert_int_equal(unlink(path), 0);
+}
+
 /* Torn while a roll wrote the new segment's start checkpoint: a read-only
  * open reports that segment as a writable one would leave it, starting at
  * the next event (not at event 0). */
@@ -2123,6 +2156,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_only_torn_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only_damaged_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only_trim_deletes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_segment_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only_torn_segment_start, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
