@@ -877,8 +877,19 @@ static void load_kv_list(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, const 
     }
 }
 
-/* kv: or logfmt: options; on a grok/regex rule, `group` names the group
- * split into pairs. */
+/* `rest: PATH` of kv or json (what): the object for the keys no field
+ * reads; returns it, or NULL when the options do not name one. */
+static const char *load_rest(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts, const char *what)
+{
+    const char *rest = load_scalar(load_get(c, opts, "rest"));
+    if (rest != NULL && !load_path_ok(rest))
+        load_error(c, load_line(opts), "rule '%s': %s: rest: '%s' is not a field path", r->id, what,
+                   rest);
+    if (rest != NULL)
+        r->rest = wharf_xstrdup(rest);
+    return rest;
+}
+
 /* json: {rest: PATH, dedot: BOOL}; `json: {}` and `json: true` take no
  * options. */
 static void load_json_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
@@ -887,12 +898,7 @@ static void load_json_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts
     if (opts->type != YAML_MAPPING_NODE)
         return;
     load_check_keys(c, opts, "json options", keys, "rest, dedot");
-    const char *rest = load_scalar(load_get(c, opts, "rest"));
-    if (rest != NULL && !load_path_ok(rest))
-        load_error(c, load_line(opts), "rule '%s': json: rest: '%s' is not a field path", r->id,
-                   rest);
-    if (rest != NULL)
-        r->rest = wharf_xstrdup(rest);
+    const char *rest = load_rest(c, r, opts, "json");
     yaml_node_t *dedot = load_get(c, opts, "dedot");
     const char *d = load_scalar(dedot);
     if (dedot == NULL)
@@ -906,6 +912,8 @@ static void load_json_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts
         r->rest_dedot = d[0] == 't';
 }
 
+/* kv: or logfmt: options; on a grok/regex rule, `group` names the group
+ * split into pairs. */
 static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
 {
     r->has_kv = 1;
@@ -924,7 +932,6 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
                     "separator, assign, rest, group, unwrap, hex, nulls");
     const char *sep = load_scalar(load_get(c, opts, "separator"));
     const char *assign = load_scalar(load_get(c, opts, "assign"));
-    const char *rest = load_scalar(load_get(c, opts, "rest"));
     const char *group = load_scalar(load_get(c, opts, "group"));
     if (sep != NULL && strlen(sep) != 1)
         load_error(c, load_line(opts), "rule '%s': kv: separator must be one character", r->id);
@@ -932,11 +939,7 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
         load_error(c, load_line(opts), "rule '%s': kv: assign must be one character", r->id);
     r->kv.sep = sep && *sep ? sep[0] : ' ';
     r->kv.assign = assign && *assign ? assign[0] : '=';
-    if (rest != NULL && !load_path_ok(rest))
-        load_error(c, load_line(opts), "rule '%s': kv: rest: '%s' is not a field path", r->id,
-                   rest);
-    if (rest != NULL)
-        r->rest = wharf_xstrdup(rest);
+    load_rest(c, r, opts, "kv");
     if (with_regex && group == NULL)
         load_error(c, load_line(opts), "rule '%s': kv: on a %s rule, kv needs {group: NAME}", r->id,
                    r->kind == RK_GROK ? "grok" : "regex");
