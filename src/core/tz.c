@@ -10,6 +10,7 @@
 #include "wharf/tz.h"
 
 #include "wharf/common.h"
+#include "wharf/fsutil.h"
 #include "wharf/timefmt.h"
 
 #include <errno.h>
@@ -330,15 +331,17 @@ static int name_ok(const char *name)
 
 static int tz_read_file(wharf_tz_t *tz, const char *name)
 {
-    char path[4096];
+    char path[4096], *buf;
+    size_t len;
     snprintf(path, sizeof(path), "%s/%s", wharf_tz_dir(), name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return errno == ENOTDIR ? -ENOENT : -errno;
-    unsigned char *buf = malloc(TZ_MAX_FILE + 1);
-    size_t len = buf != NULL ? fread(buf, 1, TZ_MAX_FILE + 1, f) : 0;
-    fclose(f);
-    int rc = buf == NULL ? -ENOMEM : len > TZ_MAX_FILE ? WHARF_EPARSE : tzif_parse(tz, buf, len);
+    int rc = wharf_read_file(path, TZ_MAX_FILE, &buf, &len);
+    if (rc == -ENOTDIR)
+        return -ENOENT;
+    if (rc == -EISDIR || rc == -EFBIG) /* "Europe", or no zone file */
+        return WHARF_EPARSE;
+    if (rc < 0)
+        return rc;
+    rc = len > TZ_MAX_FILE ? WHARF_EPARSE : tzif_parse(tz, (const unsigned char *)buf, len);
     free(buf);
     return rc;
 }
