@@ -602,9 +602,31 @@ static const wharf_value_t *map_value(const rule_field_t *f, const char *s, size
 
 /* The value f takes for the text s: its map's, or s converted to its type
  * (1: a time without an offset, read in f's zone). */
+/* s with its ASCII letters in the case `case:` asks for ('l' or 'u'): s
+ * itself when none changes, else a copy in the event's arena; NULL when the
+ * arena is out of memory. Other bytes (UTF-8 included) are left as they are. */
+static const char *text_case_apply(wharf_event_t *e, char text_case, const char *s, size_t n)
+{
+    char from = text_case == 'l' ? 'A' : 'a';
+    size_t i = 0;
+    while (i < n && (unsigned char)(s[i] - from) > 25)
+        i++;
+    if (i == n)
+        return s;
+    char *out = wharf_arena_alloc(e->arena, n);
+    if (out == NULL)
+        return NULL;
+    memcpy(out, s, i);
+    for (; i < n; i++)
+        out[i] = (char)((unsigned char)(s[i] - from) <= 25 ? s[i] ^ 0x20 : s[i]);
+    return out;
+}
+
 static int field_convert(wharf_event_t *e, const rule_field_t *f, const char *s, size_t n,
                          wharf_value_t *v)
 {
+    if (f->text_case && (s = text_case_apply(e, f->text_case, s, n)) == NULL)
+        return -1;
     if (f->n_map == 0)
         return parser_convert(e, f->type, f->format, f->tz, s, n, v);
     const wharf_value_t *mv = map_value(f, s, n);

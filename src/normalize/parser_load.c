@@ -522,6 +522,21 @@ static void load_split(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_no
         f->split = sep[0];
 }
 
+/* `case: lower|upper`: the text read, before type or map. */
+static void load_case(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node_t *node)
+{
+    const char *name = load_scalar(node);
+    if (node == NULL)
+        return;
+    if (name != NULL && strcmp(name, "lower") == 0)
+        f->text_case = 'l';
+    else if (name != NULL && strcmp(name, "upper") == 0)
+        f->text_case = 'u';
+    else
+        load_error(c, load_line(node), "rule '%s': fields: %s: case: lower or upper", r->id,
+                   f->path);
+}
+
 static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_node_t *v)
 {
     rule_field_t *f = &r->fields[r->n_fields++];
@@ -541,7 +556,8 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
                        r->id);
         return;
     }
-    static const char *const keys[] = {"from", "type", "format", "timezone", "map", "split", NULL};
+    static const char *const keys[] = {"from", "type",  "format", "timezone",
+                                       "map",  "split", "case",   NULL};
     if (v->type != YAML_MAPPING_NODE) {
         load_error(c, load_line(v),
                    "rule '%s': fields: %s: expected \"{name}\" or {from: name, "
@@ -549,7 +565,8 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
                    r->id, f->path);
         return;
     }
-    load_check_keys(c, v, "a field mapping", keys, "from, type, format, timezone, map, split");
+    load_check_keys(c, v, "a field mapping", keys,
+                    "from, type, format, timezone, map, split, case");
     yaml_node_t *from_node = load_get(c, v, "from");
     const char *type = load_scalar(load_get(c, v, "type"));
     const char *format = load_scalar(load_get(c, v, "format"));
@@ -568,11 +585,17 @@ static void load_field(load_ctx_t *c, parser_rule_t *r, yaml_node_t *k, yaml_nod
     load_map(c, r, f, load_get(c, v, "map"));
     load_split(c, r, f, load_get(c, v, "split"));
     load_field_zone(c, r, f, load_get(c, v, "timezone"));
-    if ((f->numbered || f->split) && (f->map != NULL || f->type != PT_KEYWORD))
+    load_case(c, r, f, load_get(c, v, "case"));
+    if ((f->numbered || f->split) && (f->map != NULL || f->type != PT_KEYWORD || f->text_case))
         load_error(c, load_line(v),
                    "rule '%s': fields: %s: a list (numbered keys or split) takes the text as "
-                   "it is (no type or map)",
+                   "it is (no type, map or case)",
                    r->id, f->path);
+    else if (f->text_case && f->type != PT_KEYWORD)
+        load_error(c, load_line(v),
+                   "rule '%s': fields: %s: case changes text: it goes with keyword values "
+                   "(and map), not type: %s",
+                   r->id, f->path, type);
     if (f->map == NULL)
         load_check_ecs_free_text(c, r, load_line(v), "fields", f->path);
     if (f->map != NULL && (type != NULL || format != NULL))

@@ -14,9 +14,11 @@
    are checked against their own JSON instead, see 4.): for every line an expected
    file covers (found by its log.offset), wharf's output agrees with Filebeat's on
    user.name, source.ip, source.port, event.outcome, event.category,
-   http.request.method, http.response.status_code and url.original wherever
-   Filebeat's event has the field (pre-ECS names and the 2019 categories of accepted
-   SSH logins are read as current Filebeat writes them, see OLD_NAMES and the loop).
+   http.request.method, http.response.status_code, url.original, process.args,
+   process.args_count and event.action (auditd's record type lower-cased, sshd's
+   ssh_login) wherever Filebeat's event has the field (pre-ECS names and the 2019
+   categories of accepted SSH logins are read as current Filebeat writes them, see
+   OLD_NAMES and the loop).
    The number of comparisons per file is printed.
 4. Kubernetes audit (falco's trace files): every event gets user.name, event.action,
    url.original, source.ip (first of sourceIPs), orchestrator.resource.type/name,
@@ -143,7 +145,7 @@ f.check(share >= 95.0, f"OpenSSH_2k: {share:.1f}% right, want >= 95%")
 
 COMPARED = ["user.name", "source.ip", "source.port", "event.outcome", "event.category",
             "http.request.method", "http.response.status_code", "url.original",
-            "process.args", "process.args_count"]
+            "process.args", "process.args_count", "event.action"]
 # Pre-ECS names of Filebeat 6.x files mapped to the ECS field they became. The corpus'
 # current beats files (2019 and later) already use the ECS names; the table is here so
 # an older expected file compares the same way.
@@ -227,7 +229,7 @@ for folder, pattern, fields in ORACLES:
         ours = parse(log_path, fields, raw)
         with open(exp_path, encoding="utf-8") as fh:
             theirs = json.load(fh)
-        n_cmp = n_alias = 0
+        n_cmp = n_alias = n_skipped_actions = 0
         for want_event in theirs:
             want = flatten(want_event)
             for old, new in OLD_NAMES.items():
@@ -249,13 +251,21 @@ for folder, pattern, fields in ORACLES:
             for field in COMPARED:
                 if field not in want:
                     continue
+                if field == "event.action" and isinstance(want[field], list):
+                    # the 2021 auditd file's actions are go-libaudit's normalized verbs
+                    # (["added-user-account"]), not the lower-cased record type of the
+                    # other files and of the module's pipeline.yml: another vocabulary
+                    n_skipped_actions += 1
+                    continue
                 w, g = normalize(field, want[field]), normalize(field, get(got_event, field))
                 n_cmp += 1
                 f.check(w == g, f"{name} line {idx + 1}: {field}: Filebeat {want[field]!r}, wharf "
                                 f"{get(got_event, field)!r}: {lines[idx][:160]!r}")
         total_cmp += n_cmp
         print(f"{folder}/{name}: {len(theirs)} events, {n_cmp} field comparisons"
-              + (f" ({n_alias} pre-ECS names or categories mapped)" if n_alias else ""))
+              + (f" ({n_alias} pre-ECS names or categories mapped)" if n_alias else "")
+              + (f" ({n_skipped_actions} list-valued event.action not compared)"
+                 if n_skipped_actions else ""))
 
 # ---- 4. Kubernetes audit against its own JSON -------------------------------------------
 

@@ -776,19 +776,85 @@ static void test_list_load_errors(void **state)
                  "      x.d: {from: d, split: \", \"}\n"
                  "      x.e: {from: [d, e], split: \",\"}\n"
                  "      message: {from: d, split: \",\"}\n"
-                 "      x.f: {from: d, split: \",\", type: ip}\n");
+                 "      x.f: {from: d, split: \",\", type: ip}\n"
+                 "      x.g: {from: d, split: \",\", case: lower}\n");
     static const char *const want[] = {
         "l.yaml:6: rule 'r': fields: x.a: 'a#' stands for the numbered keys (a0, a1 ...), whose "
         "values make a list: write {from: a#} on its own",
         "l.yaml:7: rule 'r': fields: x.b: 'a#' stands for the numbered keys (a0, a1 ...), whose "
         "values make a list: write {from: a#} on its own",
         "l.yaml:8: rule 'r': fields: x.c: a list (numbered keys or split) takes the text as it is "
-        "(no type or map)",
+        "(no type, map or case)",
         "l.yaml:9: rule 'r': fields: x.d: split: one character",
         "l.yaml:10: rule 'r': fields: x.e: split takes the text of one name (from: NAME)",
         "l.yaml:11: rule 'r': fields: message: split: message is text, not a list",
         "l.yaml:12: rule 'r': fields: x.f: a list (numbered keys or split) takes the text as it is "
-        "(no type or map)",
+        "(no type, map or case)",
+        "l.yaml:13: rule 'r': fields: x.g: a list (numbered keys or split) takes the text as it is "
+        "(no type, map or case)",
+    };
+    expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
+    fx_free(&f);
+}
+
+/* `case:` changes the ASCII letters of the text read, before map (whose
+ * keys then meet one case) or a keyword value; other bytes, UTF-8
+ * included, stay as they are. */
+static void test_field_case(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "c.yaml",
+                 "name: c\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    regex: '^(?<verb>\\S+) (?<m>\\S+)'\n"
+                 "    fields:\n"
+                 "      event.action: {from: verb, case: lower}\n"
+                 "      x.up: {from: verb, case: upper}\n"
+                 "      x.both: {from: [m, verb], case: upper}\n"
+                 "      http.request.method:\n"
+                 "        from: m\n"
+                 "        case: upper\n"
+                 "        map: {GET: GET, POST: POST, \"*\": OTHER}\n");
+    load_ok(&f);
+    const char *out = parse(&f, "USER_AUTH get", NULL);
+    assert_non_null(strstr(out, "\"action\":\"user_auth\""));
+    assert_non_null(strstr(out, "\"up\":\"USER_AUTH\""));
+    assert_non_null(strstr(out, "\"both\":\"GET\""));
+    assert_non_null(strstr(out, "\"method\":\"GET\""));
+    out = parse(&f, "Ünknown[1334]Z@[` pOsT", NULL);
+    assert_non_null(strstr(out, "\"action\":\"Ünknown[1334]z@[`\""));
+    assert_non_null(strstr(out, "\"up\":\"ÜNKNOWN[1334]Z@[`\""));
+    assert_non_null(strstr(out, "\"method\":\"POST\""));
+    out = parse(&f, "a delete", NULL);
+    assert_non_null(strstr(out, "\"method\":\"OTHER\""));
+    assert_non_null(strstr(out, "\"action\":\"a\""));
+    fx_free(&f);
+}
+
+/* case takes lower or upper, and changes text only: not a number, an
+ * address or a time. */
+static void test_field_case_load_errors(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "c.yaml",
+                 "name: c\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    regex: '^(?<a>\\S+)'\n"
+                 "    fields:\n"
+                 "      x.a: {from: a, case: title}\n"
+                 "      x.b: {from: a, case: [lower]}\n"
+                 "      x.c: {from: a, type: long, case: lower}\n");
+    static const char *const want[] = {
+        "c.yaml:6: rule 'r': fields: x.a: case: lower or upper",
+        "c.yaml:7: rule 'r': fields: x.b: case: lower or upper",
+        "c.yaml:8: rule 'r': fields: x.c: case changes text: it goes with keyword values (and "
+        "map), not type: long",
     };
     expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
     fx_free(&f);
@@ -1881,7 +1947,7 @@ static void test_timezone_errors(void **state)
         "time without an offset; add type: timestamp or remove timezone)",
         "t.yaml:10: rule 'r': fields: a.p: unknown time zone '../../etc/passwd': " TZ_HINT,
         "t.yaml:11: unknown key 'zone' in a field mapping (expected one of: from, type, format, "
-        "timezone, map, split)",
+        "timezone, map, split, case)",
     };
     expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
     fx_free(&f);
@@ -1970,6 +2036,8 @@ int main(void)
         cmocka_unit_test(test_regex_with_kv),
         cmocka_unit_test(test_kv_nulls_list),
         cmocka_unit_test(test_numbered_and_split_lists),
+        cmocka_unit_test(test_field_case),
+        cmocka_unit_test(test_field_case_load_errors),
         cmocka_unit_test(test_list_load_errors),
         cmocka_unit_test(test_field_map),
         cmocka_unit_test(test_regex_prefilter),
