@@ -2,7 +2,12 @@
  * through the whole loaded set (so chains are tested as they run), the
  * event serialized as wharf would ship it, and each expected field compared
  * with what came out: strings exactly, numbers numerically, timestamps as
- * instants, lists element by element, null as "absent". */
+ * instants, lists element by element, null as "absent". A sample that passes
+ * is also run padded with random text (after it, then in its middle) to 2
+ * and 20 KiB: parsing that costs
+ * far more per byte on the longer one takes time in the square of the
+ * length (an unanchored rule that scans, retried from every position),
+ * which PCRE2's match limit does not bound, so the sample fails. */
 #include "parser_int.h"
 #include "wharf/arena.h"
 #include "wharf/json.h"
@@ -10,9 +15,16 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <yajl/yajl_tree.h>
 
-#define SAMPLE_PATH_MAX 32
+#define SAMPLE_PATH_MAX  32
+#define SAMPLE_PAD_SHORT 2048
+#define SAMPLE_PAD_LONG  20480
+/* Ten times the bytes: linear parsing costs about the same per byte, a
+ * square ten times as much; below the floor, timer noise could decide. */
+#define SAMPLE_COST_RATIO_MAX 4.0
+#define SAMPLE_COST_FLOOR_NS  10e6
 
 static yajl_val sample_lookup(yajl_val root, const char *path)
 {
@@ -110,17 +122,23 @@ static void sample_want_text(const sample_expect_t *x, wharf_buf_t *b)
     b->len--;
 }
 
+/* e holding sample s's fields and message text (which must outlive it). */
+static void sample_event(const parser_sample_t *s, wharf_event_t *e, const char *text, size_t len)
+{
+    wharf_arena_reset(e->arena);
+    wharf_event_clear(e);
+    wharf_event_set_str(e, WHARF_F_MESSAGE, text, len);
+    for (size_t i = 0; i < s->n_fields; i++)
+        wharf_parsers_input_field(e, s->field_paths[i], strlen(s->field_paths[i]),
+                                  s->field_values[i], strlen(s->field_values[i]));
+}
+
 /* Runs one sample; returns the number of fields that differ. */
 static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, wharf_event_t *e,
                       wharf_buf_t *json, FILE *out)
 {
     const parser_sample_t *s = &p->samples[index];
-    wharf_arena_reset(e->arena);
-    wharf_event_clear(e);
-    wharf_event_set_cstr(e, WHARF_F_MESSAGE, s->message);
-    for (size_t i = 0; i < s->n_fields; i++)
-        wharf_parsers_input_field(e, s->field_paths[i], strlen(s->field_paths[i]),
-                                  s->field_values[i], strlen(s->field_values[i]));
+    sample_event(s, e, s->message, strlen(s->message));
     wharf_parsers_apply(ps, e);
     wharf_json_writer_t w;
     wharf_json_writer_init(&w);
@@ -154,6 +172,65 @@ static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, whar
     return bad;
 }
 
+/* CPU time of parsing sample s's message with random log-like text after
+ * it or in its middle, size bytes in all, in ns. */
+static double sample_padded_cost(wharf_parsers_t *ps, const parser_sample_t *s, wharf_event_t *e,
+                                 wharf_buf_t *text, size_t size, int inside)
+{
+    static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                              "       ==\"\"''[[]]::,,..--__//(){}<>@#%&*+?!;|\\";
+    size_t len = strlen(s->message), head = inside ? len / 2 : len;
+    uint32_t rng = 2463534242u;
+    text->len = 0;
+    wharf_buf_append(text, s->message, head);
+    while (text->len < size - (len - head)) {
+        rng ^= rng << 13;
+        rng ^= rng >> 17;
+        rng ^= rng << 5;
+        wharf_buf_putc(text, set[rng % (sizeof(set) - 1)]);
+    }
+    wharf_buf_append(text, s->message + head, len - head);
+    sample_event(s, e, text->data, text->len);
+    struct timespec a, b;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+    wharf_parsers_apply(ps, e);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+    return (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+}
+
+/* 0, or 1 after printing why parsing sample index costs time in the square
+ * of the message's length. */
+static int sample_cost_check(wharf_parsers_t *ps, const parser_t *p, size_t index, wharf_event_t *e,
+                             FILE *out)
+{
+    const parser_sample_t *s = &p->samples[index];
+    if (strlen(s->message) >= SAMPLE_PAD_SHORT)
+        return 0;
+    wharf_buf_t text;
+    wharf_buf_init(&text);
+    int square = 0;
+    for (int inside = 0; inside < 2 && !square; inside++) {
+        double short_ns = sample_padded_cost(ps, s, e, &text, SAMPLE_PAD_SHORT, inside);
+        double long_ns = sample_padded_cost(ps, s, e, &text, SAMPLE_PAD_LONG, inside);
+        double ratio = (long_ns / SAMPLE_PAD_LONG) / (short_ns / SAMPLE_PAD_SHORT + 1e-9);
+        if (long_ns < SAMPLE_COST_FLOOR_NS || ratio <= SAMPLE_COST_RATIO_MAX)
+            continue;
+        double scale = 1048576.0 / SAMPLE_PAD_LONG;
+        fprintf(out,
+                "%s:%d: parser %s, sample %zu: parsing takes time in the square of the "
+                "message's length: padded with random text (%s) to 2 KiB it took %.1f ms, to "
+                "20 KiB %.1f ms (a 1 MiB line would take about %.0f s); a rule that is not "
+                "anchored (^) and scans (.*, .*?, [^x]*, often in a look-ahead) is tried again "
+                "from every position of the message, and the regex match limit does not stop "
+                "it: anchor the rule\n",
+                p->file, s->line, p->name, index + 1, inside ? "in its middle" : "after it",
+                short_ns / 1e6, long_ns / 1e6, long_ns / 1e9 * scale * scale);
+        square = 1;
+    }
+    wharf_buf_free(&text);
+    return square;
+}
+
 void wharf_parsers_test(wharf_parsers_t *ps, FILE *out, size_t *passed, size_t *failed)
 {
     wharf_arena_t arena;
@@ -167,7 +244,8 @@ void wharf_parsers_test(wharf_parsers_t *ps, FILE *out, size_t *passed, size_t *
     for (size_t i = 0; e != NULL && i < ps->n; i++)
         for (size_t j = 0; j < ps->v[i].n_samples; j++) {
             e->arena = &arena;
-            if (sample_run(ps, &ps->v[i], j, e, &json, out) == 0)
+            if (sample_run(ps, &ps->v[i], j, e, &json, out) == 0 &&
+                sample_cost_check(ps, &ps->v[i], j, e, out) == 0)
                 (*passed)++;
             else
                 (*failed)++;
