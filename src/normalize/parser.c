@@ -600,8 +600,6 @@ static const wharf_value_t *map_value(const rule_field_t *f, const char *s, size
     return best >= 0 ? &f->map[best].value : NULL;
 }
 
-/* The value f takes for the text s: its map's, or s converted to its type
- * (1: a time without an offset, read in f's zone). */
 /* s with its ASCII letters in the case `case:` asks for ('l' or 'u'): s
  * itself when none changes, else a copy in the event's arena; NULL when the
  * arena is out of memory. Other bytes (UTF-8 included) are left as they are. */
@@ -622,6 +620,9 @@ static const char *text_case_apply(wharf_event_t *e, char text_case, const char 
     return out;
 }
 
+/* The value f takes for the text s (in the case `case:` asks for): its
+ * map's, or s converted to its type (1: a time without an offset, read in
+ * f's zone). */
 static int field_convert(wharf_event_t *e, const rule_field_t *f, const char *s, size_t n,
                          wharf_value_t *v)
 {

@@ -4,10 +4,10 @@
  * with what came out: strings exactly, numbers numerically, timestamps as
  * instants, lists element by element, null as "absent". A sample that passes
  * is also run padded with random text (after it, then in its middle) to 2
- * and 20 KiB: parsing that costs
- * far more per byte on the longer one takes time in the square of the
- * length (an unanchored rule that scans, retried from every position),
- * which PCRE2's match limit does not bound, so the sample fails. */
+ * and 20 KiB: parsing that costs far more per byte on the longer one takes
+ * time in the square of the length (an unanchored rule that scans, retried
+ * from every position), which PCRE2's match limit does not bound, so the
+ * sample fails. */
 #include "parser_int.h"
 #include "wharf/arena.h"
 #include "wharf/json.h"
