@@ -49,6 +49,8 @@ size_t wharf_json_write_string(wharf_buf_t *b, const char *s, size_t n);
 /* Appends a quoted RFC 3339 UTC timestamp with nine fraction digits. */
 void wharf_json_write_time(wharf_json_writer_t *w, wharf_buf_t *b, int64_t ns);
 void wharf_json_write_long(wharf_buf_t *b, int64_t v);
+/* Appends a field's value as the event writer writes it. */
+void wharf_json_write_value(wharf_json_writer_t *w, wharf_buf_t *b, const wharf_value_t *v);
 /* Appends one event as a JSON object followed by '\n'. Returns 0, or -ENOMEM
  * when the dynamic fields could not be sorted. */
 int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf_buf_t *b);

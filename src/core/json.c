@@ -271,7 +271,7 @@ static void json_write_tags(wharf_buf_t *b, uint32_t tags)
     wharf_buf_putc(b, ']');
 }
 
-static void json_write_value(wharf_json_writer_t *w, wharf_buf_t *b, const wharf_value_t *v)
+void wharf_json_write_value(wharf_json_writer_t *w, wharf_buf_t *b, const wharf_value_t *v)
 {
     switch (v->type) {
     case WHARF_V_STR:
@@ -612,7 +612,7 @@ static size_t json_write_dyn_until(wharf_json_writer_t *w, wharf_buf_t *b, json_
 {
     for (; d->next < d->n && d->v[d->next].before <= limit; d->next++) {
         json_nest_to(w, b, st, d->v[d->next].field->path, d->v[d->next].keys);
-        json_write_value(w, b, &d->v[d->next].field->value);
+        wharf_json_write_value(w, b, &d->v[d->next].field->value);
         st->need_comma = 1;
     }
     return json_dyn_next_before(d);
@@ -701,7 +701,7 @@ int wharf_json_write_event(wharf_json_writer_t *w, const wharf_event_t *e, wharf
             if (f == WHARF_F_TAGS)
                 json_write_tags(b, e->tags);
             else
-                json_write_value(w, b, &e->v[f]);
+                wharf_json_write_value(w, b, &e->v[f]);
             st.need_comma = 1;
         }
     }

@@ -9,6 +9,7 @@
  * bytes (templates with literal text, unescaped JSON strings) are copied
  * into the event's arena. */
 #include "parser_int.h"
+#include "wharf/bytescan.h"
 #include "wharf/json.h"
 #include "wharf/json_find.h"
 #include "wharf/log.h"
@@ -891,6 +892,29 @@ static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t
     free(m);
 }
 
+/* Writes the values e has of r's rest fields into the rest object b as
+ * its first members and takes them out of e; returns the mask of those
+ * written (what fields wrote wins over a member of the same name). */
+static uint64_t rest_take_fields(wharf_parsers_t *ps, wharf_event_t *e, const parser_rule_t *r,
+                                 wharf_buf_t *b)
+{
+    uint64_t taken = 0;
+    for (size_t i = 0; i < r->n_rest_fields; i++) {
+        const rest_field_t *f = &r->rest_fields[i];
+        const wharf_value_t *v = field_value(e, f->field_id, f->path, f->path_len);
+        if (v == NULL)
+            continue;
+        if (taken != 0)
+            wharf_buf_putc(b, ',');
+        wharf_buf_append(b, f->name, f->name_len);
+        wharf_buf_putc(b, ':');
+        wharf_json_write_value(&ps->rest_writer, b, v);
+        wharf_event_unset_dyn(e, f->path, f->path_len);
+        taken |= UINT64_C(1) << i;
+    }
+    return taken;
+}
+
 static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
 {
     rest_ctx_t c = {m->r, &ps->scratch, &ps->scratch_path, &ps->scratch_value, &ps->rest_names, 0};
@@ -900,7 +924,12 @@ static void rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *
     b->len = 0;
     c.path->len = 0;
     wharf_buf_putc(b, '{');
-    int kept = 0;
+    uint64_t taken = rest_take_fields(ps, e, m->r, b);
+    for (size_t i = 0; i < m->r->n_rest_fields; i++)
+        if (taken >> i & 1)
+            (void)wharf_json_keyset_add(c.names, c.obj, m->r->rest_fields[i].name,
+                                        m->r->rest_fields[i].name_len);
+    int kept = __builtin_popcountll(taken);
     for (size_t i = 0; i < m->n_json; i++)
         kept += rest_json_member(&c, &m->members[i], kept == 0);
     wharf_buf_putc(b, '}');
@@ -978,6 +1007,28 @@ static int kv_rest_keeps(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, un
     return !later[i];
 }
 
+/* 1 when pair i's key is written as the name of a rest field taken. */
+static int kv_rest_taken(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, uint64_t taken)
+{
+    wharf_str_t k = m->kv_key[i];
+    int plain = wharf_scan_json_unsafe(k.ptr, k.len) == k.len;
+    for (size_t j = 0; taken != 0 && j < m->r->n_rest_fields; j++) {
+        const rest_field_t *f = &m->r->rest_fields[j];
+        if (!(taken >> j & 1))
+            continue;
+        if (plain && f->name_len == k.len + 2 && memcmp(f->name + 1, k.ptr, k.len) == 0)
+            return 1;
+        if (!plain) {
+            ps->scratch_value.len = 0;
+            wharf_json_write_string(&ps->scratch_value, k.ptr, k.len);
+            if (ps->scratch_value.len == f->name_len &&
+                memcmp(ps->scratch_value.data, f->name, f->name_len) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
 {
     wharf_buf_t *b = &ps->scratch;
@@ -985,9 +1036,10 @@ static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
     int later_ready = 0;
     b->len = 0;
     wharf_buf_putc(b, '{');
-    size_t kept = 0;
+    uint64_t taken = rest_take_fields(ps, e, m->r, b);
+    size_t kept = (size_t)__builtin_popcountll(taken);
     for (size_t i = 0; i < m->n_kv; i++) {
-        if (!kv_rest_keeps(ps, m, i, later, &later_ready))
+        if (!kv_rest_keeps(ps, m, i, later, &later_ready) || kv_rest_taken(ps, m, i, taken))
             continue;
         if (kept++)
             wharf_buf_putc(b, ',');
@@ -1102,6 +1154,37 @@ static int parsers_resolve_map(rule_field_t *f)
     return 0;
 }
 
+/* The dynamic fields and set entries r writes one level under its rest
+ * object, each path once (a set after a field of the same path is one
+ * value). Fixed fields stay fields: other stages read them. */
+static int parsers_resolve_rest_fields(parser_rule_t *r)
+{
+    size_t rest_len = strlen(r->rest), n = r->n_fields + r->n_set;
+    r->rest_fields = calloc(n + 1, sizeof(*r->rest_fields));
+    if (r->rest_fields == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n && r->n_rest_fields < 64; i++) {
+        const char *path = i < r->n_fields ? r->fields[i].path : r->set[i - r->n_fields].path;
+        size_t len = i < r->n_fields ? r->fields[i].path_len : r->set[i - r->n_fields].path_len;
+        int id = i < r->n_fields ? r->fields[i].field_id : r->set[i - r->n_fields].field_id;
+        if (id >= 0 || len <= rest_len + 1 || memcmp(path, r->rest, rest_len) != 0 ||
+            path[rest_len] != '.' || memchr(path + rest_len + 1, '.', len - rest_len - 1) != NULL)
+            continue;
+        size_t j = 0;
+        while (j < r->n_rest_fields && (r->rest_fields[j].path_len != len ||
+                                        memcmp(r->rest_fields[j].path, path, len) != 0))
+            j++;
+        if (j < r->n_rest_fields)
+            continue;
+        rest_field_t *f = &r->rest_fields[r->n_rest_fields++];
+        wharf_buf_t name;
+        wharf_buf_init(&name);
+        wharf_json_write_string(&name, path + rest_len + 1, len - rest_len - 1);
+        *f = (rest_field_t){path, len, id, name.data, name.len};
+    }
+    return 0;
+}
+
 /* Resolved once: fixed field ids, maps, and whether related.* needs updating. */
 static int parsers_resolve_rule(parser_rule_t *r)
 {
@@ -1119,6 +1202,8 @@ static int parsers_resolve_rule(parser_rule_t *r)
         r->sets_message |= s->field_id == WHARF_F_MESSAGE;
     }
     r->rest_field_id = r->rest != NULL ? wharf_field_lookup(r->rest, strlen(r->rest)) : -1;
+    if (r->rest != NULL && parsers_resolve_rest_fields(r) < 0)
+        return -ENOMEM;
     return r->has_kv || r->rest != NULL || r->kind == RK_JSON ? parser_rule_keys_index(r) : 0;
 }
 
@@ -1129,15 +1214,15 @@ static void rule_apply(wharf_parsers_t *ps, wharf_event_t *e, match_ctx_t *m)
     const parser_rule_t *r = m->r;
     for (size_t i = 0; i < r->n_fields; i++)
         apply_field(e, m, &r->fields[i]);
-    if (r->rest != NULL && r->kind == RK_JSON)
-        rest_json(ps, e, m);
-    else if (r->rest != NULL && r->has_kv)
-        rest_kv(ps, e, m);
     for (size_t i = 0; i < r->n_set; i++) {
         if (r->set[i].field_id == WHARF_F_MESSAGE)
             keep_original(e);
         set_field(e, r->set[i].field_id, r->set[i].path, r->set[i].path_len, &r->set[i].value);
     }
+    if (r->rest != NULL && r->kind == RK_JSON)
+        rest_json(ps, e, m);
+    else if (r->rest != NULL && r->has_kv)
+        rest_kv(ps, e, m);
     if (r->sets_related)
         related_update(ps, e);
 }
@@ -1655,6 +1740,9 @@ static void rule_free(parser_rule_t *r)
     free(r->fields);
     free(r->set);
     free(r->rest);
+    for (size_t i = 0; i < r->n_rest_fields; i++)
+        free(r->rest_fields[i].name);
+    free(r->rest_fields);
     parser_kv_opts_free(&r->kv);
     free(r->id);
 }
@@ -1764,6 +1852,7 @@ int wharf_parsers_load(const char *const *paths, size_t n_paths, wharf_parsers_t
     wharf_buf_init(&ps->scratch_value);
     wharf_buf_init(&ps->scratch_path);
     wharf_json_keyset_init(&ps->rest_names);
+    wharf_json_writer_init(&ps->rest_writer);
     size_t before = errs->n;
     parser_load_paths(ps, paths, n_paths, errs);
     if (errs->n > before) {

@@ -8,6 +8,7 @@
 
 #include "wharf/buf.h"
 #include "wharf/hash.h"
+#include "wharf/json.h"
 #include "wharf/json_find.h"
 #include "wharf/parser.h"
 #include "wharf/tz.h"
@@ -156,8 +157,21 @@ typedef struct kv_opts {
     kv_list_t unwrap; /* keys whose quoted value is itself key=value text */
     kv_list_t hex;    /* keys whose unquoted hex value is decoded (auditd) */
     kv_list_t nulls;  /* values that mean "no value": the pair is left out */
+    kv_list_t
+        multiword;    /* keys whose unquoted value runs on to the next key= (op=adding user id=5) */
     kv_list_t listed; /* built at load: the numbered names fields list (rest leaves them out) */
 } kv_opts_t;
+
+/* A field a rule writes one level under its rest object (rest.NAME): rest
+ * takes its value in as a member, so that the object goes into the event
+ * whole instead of member by member. */
+typedef struct rest_field {
+    const char *path; /* the rule's field or set path */
+    size_t path_len;
+    int field_id;
+    char *name; /* NAME as the writer writes it: quoted, escaped */
+    size_t name_len;
+} rest_field_t;
 
 typedef struct parser_rule {
     char *id;
@@ -168,10 +182,12 @@ typedef struct parser_rule {
     size_t n_fields;
     rule_set_t *set;
     size_t n_set;
-    char *rest;        /* json/kv: object for keys no field took, or NULL */
-    int rest_field_id; /* rest as a fixed event field, or -1 */
-    int rest_dedot;    /* json: '.' in the names rest keeps becomes '_' */
-    int has_kv;        /* a kv rule, or a regex/grok rule with kv options */
+    char *rest;                /* json/kv: object for keys no field took, or NULL */
+    int rest_field_id;         /* rest as a fixed event field, or -1 */
+    int rest_dedot;            /* json: '.' in the names rest keeps becomes '_' */
+    rest_field_t *rest_fields; /* at most 64 */
+    size_t n_rest_fields;
+    int has_kv; /* a kv rule, or a regex/grok rule with kv options */
     kv_opts_t kv;
     /* kv or rest: the keys fields read (ids below n_key_refs), then the
      * leading components of dotted ones, which rest leaves out too */
@@ -310,13 +326,14 @@ struct wharf_parsers {
     /* per-event scratch */
     unsigned char *done, *candidate;
     wharf_buf_t scratch;
-    wharf_buf_t scratch_value;      /* rest: a decoded name or string */
-    wharf_buf_t scratch_path;       /* rest: the key path of a member */
-    wharf_json_keyset_t rest_names; /* rest: the member names written */
-    struct match_ctx *match;        /* parser.c */
-    parser_re_limits_t re_limits;   /* pipeline.parser_match_limit */
-    int routing_gave_up;            /* a when regex gave up while routing the event */
-    wharf_tz_t **zones;             /* the time zones fields name, each once */
+    wharf_buf_t scratch_value;       /* rest: a decoded name or string */
+    wharf_buf_t scratch_path;        /* rest: the key path of a member */
+    wharf_json_keyset_t rest_names;  /* rest: the member names written */
+    wharf_json_writer_t rest_writer; /* rest: the values of rest_fields */
+    struct match_ctx *match;         /* parser.c */
+    parser_re_limits_t re_limits;    /* pipeline.parser_match_limit */
+    int routing_gave_up;             /* a when regex gave up while routing the event */
+    wharf_tz_t **zones;              /* the time zones fields name, each once */
     size_t n_zones;
 };
 

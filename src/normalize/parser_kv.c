@@ -158,6 +158,30 @@ static void kv_add(match_ctx_t *m, const kv_opts_t *o, wharf_str_t key, wharf_st
     m->kv_flags[m->n_kv++] = flags;
 }
 
+/* Where an unquoted value that starts at p ends: at the next separator,
+ * or for a `multiword` key, before the next word that holds the assign
+ * character (the start of the next pair; separators before it are not
+ * part of the value). */
+static const char *kv_value_end(const kv_opts_t *o, wharf_str_t key, const char *p, const char *end)
+{
+    const char *vend;
+    int multiword = kv_listed(&o->multiword, key.ptr, key.len);
+    for (;;) {
+        while (p < end && *p != o->sep)
+            p++;
+        vend = p;
+        if (!multiword)
+            return vend;
+        while (p < end && (*p == o->sep || *p == ' '))
+            p++;
+        const char *w = p;
+        while (w < end && *w != o->sep && *w != o->assign)
+            w++;
+        if (p >= end || (w < end && *w == o->assign))
+            return vend;
+    }
+}
+
 /* Values may be quoted with " or ' (quotes dropped); a word without the
  * assign character is not a pair. */
 void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n, int nested)
@@ -183,9 +207,8 @@ void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n
             if (p < end)
                 p++;
         } else {
-            while (p < end && *p != o->sep)
-                p++;
-            vend = p;
+            vend = kv_value_end(o, key, p, end);
+            p = vend;
         }
         wharf_str_t val = {v, (size_t)(vend - v)};
         if (quoted && !nested && kv_listed(&o->unwrap, key.ptr, key.len)) {
@@ -278,5 +301,6 @@ void parser_kv_opts_free(kv_opts_t *o)
     kv_list_free(&o->unwrap);
     kv_list_free(&o->hex);
     kv_list_free(&o->nulls);
+    kv_list_free(&o->multiword);
     kv_list_free(&o->listed);
 }

@@ -949,10 +949,10 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
                        r->kind == RK_GROK ? "grok" : "regex");
         return;
     }
-    static const char *const keys[] = {"separator", "assign", "rest",  "group",
-                                       "unwrap",    "hex",    "nulls", NULL};
+    static const char *const keys[] = {"separator", "assign", "rest",      "group", "unwrap",
+                                       "hex",       "nulls",  "multiword", NULL};
     load_check_keys(c, opts, "kv options", keys,
-                    "separator, assign, rest, group, unwrap, hex, nulls");
+                    "separator, assign, rest, group, unwrap, hex, nulls, multiword");
     const char *sep = load_scalar(load_get(c, opts, "separator"));
     const char *assign = load_scalar(load_get(c, opts, "assign"));
     const char *group = load_scalar(load_get(c, opts, "group"));
@@ -974,6 +974,7 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
     load_kv_list(c, r, load_get(c, opts, "unwrap"), "unwrap", &r->kv.unwrap);
     load_kv_list(c, r, load_get(c, opts, "hex"), "hex", &r->kv.hex);
     load_kv_list(c, r, load_get(c, opts, "nulls"), "nulls", &r->kv.nulls);
+    load_kv_list(c, r, load_get(c, opts, "multiword"), "multiword", &r->kv.multiword);
 }
 
 /* The group a grok/regex rule splits into pairs, once the regex compiled. */

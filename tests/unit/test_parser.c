@@ -719,6 +719,34 @@ static void test_kv_nulls_list(void **state)
     fx_free(&f);
 }
 
+/* A multiword key's unquoted value runs over spaces up to the next word
+ * with '=' (the spaces before it are not part of it), also at the end of
+ * the text and inside an unwrapped value; other keys' values stop at the
+ * first space, and a quoted value of a multiword key stays as quoted. */
+static void test_kv_multiword(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "m.yaml",
+                 "name: m\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    kv: {multiword: [op], unwrap: [msg], rest: kv}\n");
+    load_ok(&f);
+    const char *out = parse(&f, "op=adding group to /etc/group  id=1004 uid=0 old auid=7", NULL);
+    assert_non_null(
+        strstr(out, "\"kv\":{\"op\":\"adding group to /etc/group\",\"id\":\"1004\",\"uid\":\"0\","
+                    "\"auid\":\"7\"}"));
+    out = parse(&f, "pid=1 msg='op=adding user id=5' op=\"a b\" c", NULL);
+    assert_non_null(strstr(out, "\"kv\":{\"pid\":\"1\",\"id\":\"5\",\"op\":\"a b\"}"));
+    out = parse(&f, "pid=1 msg='op=adding user id=5'", NULL);
+    assert_non_null(strstr(out, "\"kv\":{\"pid\":\"1\",\"op\":\"adding user\",\"id\":\"5\"}"));
+    out = parse(&f, "x=1 op=remove  trailing words ", NULL);
+    assert_non_null(strstr(out, "\"kv\":{\"x\":\"1\",\"op\":\"remove  trailing words\"}"));
+    fx_free(&f);
+}
+
 /* `from: a#` lists a0, a1 ... by their numbers, up to the first one
  * missing, an outer key winning over an unwrapped one; rest leaves the
  * numbered keys out; "a#" in hex decodes only keys of that form (not
@@ -1072,9 +1100,48 @@ static void test_rest_keeps_unread(void **state)
     /* c's rest x meets x.kind and x.deep: its members go in one by one */
     assert_non_null(strstr(out, "\"x\":{\"a\":{\"b\":\"bob\",\"e\":{\"f\":1}},\"d\":5,"
                                 "\"deep\":\"1\",\"kind\":\"json\"}"));
+    /* b's field gw.latency goes into its rest object gw, first */
     out = parse(&f, "k=1 z=2 latency=0.5 k.y=3", "x.kind", "kv", NULL);
-    assert_non_null(strstr(out, "\"gw\":{\"k\":\"1\",\"latency\":0.5,\"z\":\"2\"}"));
+    assert_non_null(strstr(out, "\"gw\":{\"latency\":0.5,\"k\":\"1\",\"z\":\"2\"}"));
     assert_non_null(strstr(out, "\"dotted\":\"3\""));
+    fx_free(&f);
+}
+
+/* Fields and set values a rule writes one level under its rest object go
+ * into the object as its first members (a set used to be lost there), and
+ * win over a pair or member of the same name; a field without a value
+ * leaves that pair be. */
+static void test_rest_takes_fields_under_it(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "k.yaml",
+                 "name: k\n"
+                 "when: [{x.kind: kv}]\n"
+                 "rules:\n"
+                 "  - id: kv\n"
+                 "    regex: '^(?<t>[a-z]+)?:(?<pairs>.*)'\n"
+                 "    kv: {group: pairs, rest: rec}\n"
+                 "    fields: {rec.type: \"{t}\", rec.n: {from: n, type: long}}\n"
+                 "    set: {rec.kind: audit}\n");
+    write_parser(&f, "j.yaml",
+                 "name: j\n"
+                 "when: [{x.kind: json}]\n"
+                 "rules:\n"
+                 "  - id: json\n"
+                 "    json: {rest: app}\n"
+                 "    fields: {app.lvl: \"{level}\", app.at: {from: ts, type: timestamp}}\n");
+    load_ok(&f);
+    const char *out = parse(&f, "login:n=5 type=x kind=y z=1", "x.kind", "kv", NULL);
+    assert_non_null(
+        strstr(out, "\"rec\":{\"type\":\"login\",\"n\":5,\"kind\":\"audit\",\"z\":\"1\"}"));
+    out = parse(&f, ":type=x", "x.kind", "kv", NULL);
+    assert_non_null(strstr(out, "\"rec\":{\"kind\":\"audit\",\"type\":\"x\"}"));
+    out = parse(&f, "{\"level\":\"info\",\"lvl\":9,\"ts\":\"2024-01-02T03:04:05Z\",\"m\":1}",
+                "x.kind", "json", NULL);
+    assert_non_null(strstr(out, "\"app\":{\"lvl\":\"info\",\"at\":\"2024-01-02T03:04:05."
+                                "000000000Z\",\"m\":1}"));
     fx_free(&f);
 }
 
@@ -1473,11 +1540,11 @@ static void test_kv_load_errors(void **state)
                "      event.outcome: {from: a, type: long, map: {x: success}}\n"
                "      event.type: {from: a, map: {x: [bogus]}}\n"
                "  - id: r5\n"
-               "    kv: {nulls: {a: b}, hex: [exe, [x]]}\n"
+               "    kv: {nulls: {a: b}, hex: [exe, [x]], multiword: {op: x}}\n"
                "samples:\n  - message: x\n    expect: {message: x}\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
-    char want[7][160];
+    char want[8][160];
     snprintf(want[0], 160, "%s/bad.yaml:5: rule 'r1': kv: on a regex rule, kv needs {group: NAME}",
              f.dir);
     snprintf(want[1], 160, "%s/bad.yaml:6: rule 'r2': kv: group: 'b' is no named group", f.dir);
@@ -1490,7 +1557,9 @@ static void test_kv_load_errors(void **state)
     snprintf(want[5], 160, "%s/bad.yaml:17: rule 'r5': kv: hex: expected a list of strings", f.dir);
     snprintf(want[6], 160, "%s/bad.yaml:17: rule 'r5': kv: nulls: expected a list of strings",
              f.dir);
-    expect_error_prefixes(&errs, want, 7);
+    snprintf(want[7], 160, "%s/bad.yaml:17: rule 'r5': kv: multiword: expected a list of strings",
+             f.dir);
+    expect_error_prefixes(&errs, want, 8);
     wharf_conf_errors_free(&errs);
     fx_free(&f);
 }
@@ -2035,6 +2104,7 @@ int main(void)
         cmocka_unit_test(test_json_rule),
         cmocka_unit_test(test_regex_with_kv),
         cmocka_unit_test(test_kv_nulls_list),
+        cmocka_unit_test(test_kv_multiword),
         cmocka_unit_test(test_numbered_and_split_lists),
         cmocka_unit_test(test_field_case),
         cmocka_unit_test(test_field_case_load_errors),
@@ -2044,6 +2114,7 @@ int main(void)
         cmocka_unit_test(test_when_regex_memo),
         cmocka_unit_test(test_json_names),
         cmocka_unit_test(test_rest_keeps_unread),
+        cmocka_unit_test(test_rest_takes_fields_under_it),
         cmocka_unit_test(test_rest_repeated_names),
         cmocka_unit_test(test_rest_dedot),
         cmocka_unit_test(test_rest_kv_keys_as_written),
