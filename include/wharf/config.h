@@ -101,8 +101,9 @@ typedef struct wharf_conf_buffer {
 
 /* `pipeline:` - the normalize stage. */
 typedef struct wharf_conf_pipeline {
-    wharf_strv_t parsers;       /* parser files or directories (wharf/parser.h) */
-    int64_t parser_match_limit; /* wharf_parsers_set_match_limit() */
+    wharf_strv_t parsers;         /* parser files or directories (wharf/parser.h) */
+    int64_t parser_match_limit;   /* wharf_parsers_set_match_limit() */
+    int64_t parser_time_limit_ms; /* wharf_parsers_set_time_limit() */
 } wharf_conf_pipeline_t;
 
 /* `api:` - the HTTP API (wharf/api.h). */

@@ -40,6 +40,13 @@ size_t wharf_parsers_count(const wharf_parsers_t *ps);
  * it. 0, or -ENOMEM. */
 #define WHARF_PARSER_MATCH_LIMIT_DEFAULT 100000
 int wharf_parsers_set_match_limit(wharf_parsers_t *ps, uint32_t limit);
+/* The time a regex may take on one message once it has tried 64 start
+ * positions in it (the clock is not read before). The match limit does not
+ * bound a regex that is not anchored and scans: it reads to the message's
+ * end from each position it is tried at, time in the square of the length.
+ * One that runs out of time gives up as one that hits the match limit. */
+#define WHARF_PARSER_TIME_LIMIT_DEFAULT_MS 100
+void wharf_parsers_set_time_limit(wharf_parsers_t *ps, int64_t ms);
 /* Restricts routing to the parser named name (and what it chains to);
  * returns -ENOENT when there is none. */
 int wharf_parsers_only(wharf_parsers_t *ps, const char *name);

@@ -1271,6 +1271,7 @@ static void wharf_conf_pipeline_init(void *p)
     wharf_conf_pipeline_t *pl = p;
 
     pl->parser_match_limit = WHARF_PARSER_MATCH_LIMIT_DEFAULT;
+    pl->parser_time_limit_ms = WHARF_PARSER_TIME_LIMIT_DEFAULT_MS;
 }
 
 static const wharf_conf_key_t wharf_conf_pipeline_keys[] = {
@@ -1282,6 +1283,11 @@ static const wharf_conf_key_t wharf_conf_pipeline_keys[] = {
      .offset = offsetof(wharf_conf_pipeline_t, parser_match_limit),
      .min = 1000,
      .max = 1000000000},
+    {.name = "parser_time_limit",
+     .kind = WHARF_CK_DURATION,
+     .offset = offsetof(wharf_conf_pipeline_t, parser_time_limit_ms),
+     .min = 1,
+     .max = 60LL * 1000},
     {.name = NULL},
 };
 
@@ -1665,6 +1671,8 @@ static int wharf_conf_load_parsers(wharf_config_t *cfg, wharf_conf_errors_t *err
     if (rc == 0)
         rc =
             wharf_parsers_set_match_limit(cfg->parsers, (uint32_t)cfg->pipeline.parser_match_limit);
+    if (rc == 0)
+        wharf_parsers_set_time_limit(cfg->parsers, cfg->pipeline.parser_time_limit_ms);
     wharf_conf_errors_free(&local);
     for (size_t i = 0; paths && i < v->n; i++)
         free(paths[i]);

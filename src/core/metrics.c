@@ -55,7 +55,8 @@ static const metrics_family_t parser_families[] = {
      "Events the parser was tried on and none of its rules matched.",
      offsetof(wharf_metrics_parser_t, unmatched), 0},
     {"wharf_parser_match_limit_total", "counter",
-     "Messages a rule of the parser gave up on: its regex hit pipeline.parser_match_limit.",
+     "Messages a rule of the parser gave up on: its regex hit pipeline.parser_match_limit or "
+     "pipeline.parser_time_limit.",
      offsetof(wharf_metrics_parser_t, gave_up), 0},
 };
 

@@ -1229,15 +1229,24 @@ static void rule_apply(wharf_parsers_t *ps, wharf_event_t *e, match_ctx_t *m)
 
 /* Logged once per repeat window: a message made to defeat a regex may
  * come by the thousand. */
-static void rule_gave_up(const parser_t *p, parser_rule_t *r, wharf_event_t *e)
+static void rule_gave_up(const parser_t *p, parser_rule_t *r, wharf_event_t *e, int timed_out)
 {
     r->gave_up++;
     wharf_event_tag(e, WHARF_TAG_PARSER_MATCH_LIMIT);
-    wharf_log_warn("a parser rule gave up on a message: its regex needed more backtracking than "
-                   "pipeline.parser_match_limit allows, so the rule counts as not matching and "
-                   "the next rules are tried (the event is tagged parser_match_limit); rewrite "
-                   "the regex without nested quantifiers such as (a+)+, or raise the limit",
-                   "parser=%s rule=%s file=%s", p->name, r->id, p->file);
+    if (timed_out)
+        wharf_log_warn("a parser rule gave up on a message: its regex took longer than "
+                       "pipeline.parser_time_limit allows, so the rule counts as not matching and "
+                       "the next rules are tried (the event is tagged parser_match_limit); a regex "
+                       "that is not anchored and scans, such as (?=.*?key=), reads to the end "
+                       "of the message from every position it tries: anchor it with ^",
+                       "parser=%s rule=%s file=%s", p->name, r->id, p->file);
+    else
+        wharf_log_warn("a parser rule gave up on a message: its regex needed more backtracking "
+                       "than pipeline.parser_match_limit allows, so the rule counts as not "
+                       "matching and the next rules are tried (the event is tagged "
+                       "parser_match_limit); rewrite the regex without nested quantifiers such "
+                       "as (a+)+, or raise the limit",
+                       "parser=%s rule=%s file=%s", p->name, r->id, p->file);
 }
 
 /* Tries p's rules in order. 1 when one matched; *rewrote when it set
@@ -1261,7 +1270,7 @@ static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *r
         m->msg_len = msg.len;
         int rc = rule_match(r, m, &ps->re_limits);
         if (rc == PARSER_RE_GAVE_UP)
-            rule_gave_up(p, r, e);
+            rule_gave_up(p, r, e, ps->re_limits.timed_out);
         if (rc <= 0)
             continue;
         r->matched++;
@@ -1669,6 +1678,7 @@ static int parsers_index(wharf_parsers_t *ps)
         ps->match == NULL ||
         wharf_parsers_set_match_limit(ps, WHARF_PARSER_MATCH_LIMIT_DEFAULT) < 0)
         return -ENOMEM;
+    wharf_parsers_set_time_limit(ps, WHARF_PARSER_TIME_LIMIT_DEFAULT_MS);
     parsers_resolve_related(ps);
     for (size_t p = 0; p < ps->n; p++) {
         for (size_t r = 0; r < ps->v[p].n_rules; r++)
@@ -1867,9 +1877,14 @@ int wharf_parsers_load(const char *const *paths, size_t n_paths, wharf_parsers_t
     return 0;
 }
 
+void wharf_parsers_set_time_limit(wharf_parsers_t *ps, int64_t ms)
+{
+    ps->re_limits.time_limit_ns = ms * 1000000;
+}
+
 int wharf_parsers_set_match_limit(wharf_parsers_t *ps, uint32_t limit)
 {
-    if (ps->re_limits.mc == NULL && (ps->re_limits.mc = pcre2_match_context_create(NULL)) == NULL)
+    if (ps->re_limits.mc == NULL && parser_re_limits_init(&ps->re_limits) < 0)
         return -ENOMEM;
     ps->re_limits.base = limit;
     ps->re_limits.len = SIZE_MAX;

@@ -53,14 +53,26 @@ static inline int parser_re_may_start(const parser_re_t *re, unsigned char c)
  * quantifier on a line made to defeat it does exponentially many, and is
  * stopped after time linear in the line's length. */
 #define PARSER_RE_STEPS_PER_BYTE 32
+/* The clock is read at every PARSER_RE_CLOCK_EVERY-th start position a
+ * match tries, from the first such one on: a match that tries fewer (an
+ * anchored regex tries one) never reads it. */
+#define PARSER_RE_CLOCK_EVERY 64
+
 typedef struct parser_re_limits {
-    pcre2_match_context *mc;
+    pcre2_match_context *mc; /* made by parser_re_limits_init */
     uint32_t base;
-    size_t len; /* the subject length mc's limit is set for; SIZE_MAX: none */
+    size_t len;            /* the subject length mc's limit is set for; SIZE_MAX: none */
+    int64_t time_limit_ns; /* of a match, from its PARSER_RE_CLOCK_EVERY-th start position */
+    uint32_t starts;       /* the start positions the match at hand tried */
+    int64_t clock_from;    /* and when it reached the first clocked one */
+    int timed_out;         /* the last PARSER_RE_GAVE_UP was the time limit's */
 } parser_re_limits_t;
 
+/* mc with the callout that counts start positions; 0 or -ENOMEM. */
+int parser_re_limits_init(parser_re_limits_t *lim);
 /* PCRE2's count of groups set (> 0) on a match, 0 when there is none,
- * PARSER_RE_GAVE_UP when the match took more backtracking than lim allows. */
+ * PARSER_RE_GAVE_UP when the match took more backtracking or time than lim
+ * allows. */
 #define PARSER_RE_GAVE_UP (-1)
 int parser_re_match(parser_re_t *re, parser_re_limits_t *lim, const char *s, size_t n);
 void parser_re_free(parser_re_t *re);

@@ -219,10 +219,11 @@ static int sample_cost_check(wharf_parsers_t *ps, const parser_t *p, size_t inde
         fprintf(out,
                 "%s:%d: parser %s, sample %zu: parsing takes time in the square of the "
                 "message's length: padded with random text (%s) to 2 KiB it took %.1f ms, to "
-                "20 KiB %.1f ms (a 1 MiB line would take about %.0f s); a rule that is not "
-                "anchored (^) and scans (.*, .*?, [^x]*, often in a look-ahead) is tried again "
-                "from every position of the message, and the regex match limit does not stop "
-                "it: anchor the rule\n",
+                "20 KiB %.1f ms (a 1 MiB line would take about %.0f s: the rule gives up on "
+                "long lines at pipeline.parser_time_limit); a rule that is not anchored (^) and "
+                "scans (.*, .*?, [^x]*, often in a look-ahead) is tried again from every "
+                "position of the message, and the regex match limit does not stop it: anchor "
+                "the rule\n",
                 p->file, s->line, p->name, index + 1, inside ? "in its middle" : "after it",
                 short_ns / 1e6, long_ns / 1e6, long_ns / 1e9 * scale * scale);
         square = 1;

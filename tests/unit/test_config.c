@@ -227,18 +227,22 @@ static void test_pipeline_match_limit(void **state)
     (void)state;
     wharf_config_t *cfg = load_ok("inputs: [{type: docker, id: d}]\n" OUTPUTS);
     assert_int_equal(cfg->pipeline.parser_match_limit, WHARF_PARSER_MATCH_LIMIT_DEFAULT);
+    assert_int_equal(cfg->pipeline.parser_time_limit_ms, WHARF_PARSER_TIME_LIMIT_DEFAULT_MS);
     wharf_config_free(cfg);
-    cfg = load_ok("pipeline: {parser_match_limit: 50000}\n"
+    cfg = load_ok("pipeline: {parser_match_limit: 50000, parser_time_limit: 250ms}\n"
                   "inputs: [{type: docker, id: d}]\n" OUTPUTS);
     assert_int_equal(cfg->pipeline.parser_match_limit, 50000);
+    assert_int_equal(cfg->pipeline.parser_time_limit_ms, 250);
     wharf_config_free(cfg);
     EXPECT_ERRORS("pipeline:\n"
                   "  parser_match_limit: 10\n"
                   "  parser_match_limt: 2000\n"
+                  "  parser_time_limit: 2m\n"
                   "inputs: [{type: docker, id: d}]\n" OUTPUTS,
                   "t.yaml:2: 'parser_match_limit' must be between 1000 and 1000000000",
                   "t.yaml:3: unknown key 'parser_match_limt' in 'pipeline' (did you mean "
-                  "'parser_match_limit'?)");
+                  "'parser_match_limit'?)",
+                  "t.yaml:4: 'parser_time_limit' must be between 1 and 60000 ms");
 }
 
 static void test_values_of_every_kind(void **state)

@@ -93,7 +93,7 @@ static const char EXPOSITION[] =
     "# TYPE wharf_parser_unmatched_total counter\n"
     "wharf_parser_unmatched_total{parser=\"sshd\"} 6\n"
     "# HELP wharf_parser_match_limit_total Messages a rule of the parser gave up on: its regex "
-    "hit pipeline.parser_match_limit.\n"
+    "hit pipeline.parser_match_limit or pipeline.parser_time_limit.\n"
     "# TYPE wharf_parser_match_limit_total counter\n"
     "wharf_parser_match_limit_total{parser=\"sshd\"} 2\n"
     "# HELP wharf_output_events_total Events the output delivered (made durable or confirmed by "

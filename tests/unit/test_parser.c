@@ -2089,6 +2089,96 @@ static void test_match_limit(void **state)
     fx_free(&f);
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A regex that is not anchored and scans takes time in the square of the
+ * message's length within any match limit (about four minutes of a core
+ * on this 1 MB line): the time limit makes it give up like the match limit
+ * does, and the next rule matches. The same rule matches a short message;
+ * an unanchored regex with many quick tries in a long line does not give
+ * up under the default limit. */
+static void test_time_limit(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: scan\n"
+                 "rules:\n"
+                 "  - {id: scan, regex: '(?=.*?key=(?<v>\\w+) end)', fields: {x.v: \"{v}\"}}\n"
+                 "  - {id: plain, regex: '^w', set: {x.r: plain}}\n");
+    load_ok(&f);
+    size_t n = 1000000;
+    char *line = malloc(n + 1);
+    assert_non_null(line);
+    for (size_t i = 0; i < n; i++)
+        line[i] = i == 0 ? 'w' : "abcdefghij klm"[i % 14];
+    line[n] = '\0';
+    wharf_parsers_set_time_limit(f.ps, 20);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const char *out = parse(&f, line, NULL);
+    double took = seconds_since(&t0);
+    assert_true(took < 5.0);
+    assert_non_null(strstr(out, "\"tags\":[\"parser_match_limit\"],\"x\":{\"r\":\"plain\"}}"));
+    assert_int_equal(rule_gave_up(&f, "scan"), 1);
+    assert_string_equal(parse(&f, "key=ok end", NULL),
+                        "{\"message\":\"key=ok end\",\"x\":{\"v\":\"ok\"}}\n");
+    fx_free(&f);
+    fx_init(&f);
+    write_parser(&f, "b.yaml",
+                 "name: quick\n"
+                 "rules:\n"
+                 "  - {id: quick, regex: 'Fz', set: {x.r: quick}}\n"
+                 "  - {id: plain, regex: '^w', set: {x.r: plain}}\n");
+    load_ok(&f);
+    for (size_t i = 0; i < 400000; i++)
+        line[i] = i == 0 ? 'w' : "xF"[i % 2];
+    line[400000] = '\0';
+    out = parse(&f, line, NULL);
+    assert_null(strstr(out, "\"tags\""));
+    assert_non_null(strstr(out, "\"x\":{\"r\":\"plain\"}"));
+    assert_int_equal(rule_gave_up(&f, "quick"), 0);
+    free(line);
+    fx_free(&f);
+}
+
+/* A regex that is not anchored is compiled behind the callout that keeps
+ * the time limit; what it matches stays as written: leading option
+ * settings stay first, a trailing comment of (?x) or an unterminated \\Q
+ * does not swallow the wrapping, every branch of a top-level alternation
+ * keeps its own start, and a backtracking verb at the start stays in it. */
+static void test_regex_as_written(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(
+        &f, "a.yaml",
+        "name: forms\n"
+        "rules:\n"
+        "  - {id: verbs, regex: '(*CRLF)(*LIMIT_MATCH=5000)v(?<a>.)', fields: {x.v: \"{a}\"}}\n"
+        "  - {id: extended, regex: '(?x) e (?<b> \\d+ ) # digits', fields: {x.e: \"{b}\"}}\n"
+        "  - {id: quoted, regex: 'q\\Q.*', set: {x.q: y}}\n"
+        "  - {id: either, regex: '^l(?<c>1)|m(?<c2>2)$', fields: {x.l: \"{c}\", x.m: \"{c2}\"}}\n"
+        "  - {id: verb, regex: '(*F)|w(?<d>9)', fields: {x.w: \"{d}\"}}\n");
+    load_ok(&f);
+    assert_string_equal(parse(&f, "vZ", NULL), "{\"message\":\"vZ\",\"x\":{\"v\":\"Z\"}}\n");
+    assert_string_equal(parse(&f, "e42", NULL), "{\"message\":\"e42\",\"x\":{\"e\":\"42\"}}\n");
+    assert_string_equal(parse(&f, "q.*", NULL), "{\"message\":\"q.*\",\"x\":{\"q\":\"y\"}}\n");
+    assert_string_equal(parse(&f, "qx", NULL), "{\"message\":\"qx\"}\n");
+    assert_string_equal(parse(&f, "l1", NULL), "{\"message\":\"l1\",\"x\":{\"l\":\"1\"}}\n");
+    assert_string_equal(parse(&f, "zzm2", NULL), "{\"message\":\"zzm2\",\"x\":{\"m\":\"2\"}}\n");
+    assert_string_equal(parse(&f, "zl1", NULL), "{\"message\":\"zl1\"}\n");
+    assert_string_equal(parse(&f, "aw9", NULL), "{\"message\":\"aw9\",\"x\":{\"w\":\"9\"}}\n");
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2100,6 +2190,8 @@ int main(void)
         cmocka_unit_test(test_type_number_edges),
         cmocka_unit_test(test_type_ip_as_inet_pton),
         cmocka_unit_test(test_match_limit),
+        cmocka_unit_test(test_time_limit),
+        cmocka_unit_test(test_regex_as_written),
         cmocka_unit_test(test_related_sources),
         cmocka_unit_test(test_json_rule),
         cmocka_unit_test(test_regex_with_kv),

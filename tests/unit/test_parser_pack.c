@@ -258,6 +258,8 @@ static void test_cost_check_catches_square(void **state)
     assert_int_equal(wharf_parsers_load(paths, 1, &p.ps, &errs), 0);
     wharf_conf_errors_free(&errs);
     assert_int_equal(wharf_parsers_set_match_limit(p.ps, MATCH_LIMIT), 0);
+    /* the time limit would cut the square short; here it is to be seen */
+    wharf_parsers_set_time_limit(p.ps, 60000);
     wharf_arena_init(&p.arena, 4096);
     wharf_buf_t pad;
     wharf_buf_init(&pad);
