@@ -11,9 +11,12 @@ struct wharf_arena_chunk {
     _Alignas(16) char data[];
 };
 
+/* Zeroed: PCRE2's JIT reads the aligned blocks a subject lies in (never
+ * past its page), and a message at the end of what a new chunk holds would
+ * have it read bytes never written - harmless, but memcheck reports it. */
 static wharf_arena_chunk *arena_chunk_new(size_t cap, wharf_arena_chunk *prev)
 {
-    wharf_arena_chunk *c = malloc(sizeof(*c) + cap);
+    wharf_arena_chunk *c = calloc(1, sizeof(*c) + cap);
     if (c == NULL)
         return NULL;
     c->prev = prev;
