@@ -170,7 +170,7 @@ static void coverage_row(void *arg, const wharf_parser_stat_t *s)
                      t->lines > 0 ? 100.0 * (double)s->count / t->lines : 0.0);
     wharf_buf_append(&t->rows, row, n > 0 ? (size_t)n : 0);
     if (s->gave_up > 0) {
-        n = snprintf(row, sizeof(row), "  (gave up on %llu: regex match limit)",
+        n = snprintf(row, sizeof(row), "  (gave up on %llu: regex match or time limit)",
                      (unsigned long long)s->gave_up);
         wharf_buf_append(&t->rows, row, n > 0 ? (size_t)n : 0);
     }

@@ -164,7 +164,7 @@ static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, whar
     if (bad > 0 && (e->tags & WHARF_TAG_BIT(WHARF_TAG_PARSER_MATCH_LIMIT)))
         fprintf(out,
                 "%s:%d: parser %s, sample %zu: a rule gave up on the message: its regex hit "
-                "the match limit\n",
+                "the match limit or the time limit\n",
                 p->file, s->line, p->name, index + 1);
     wharf_buf_free(&got);
     wharf_buf_free(&want);

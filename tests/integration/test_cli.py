@@ -109,14 +109,14 @@ with open(lines_file, "w") as fh:
 rc, out, err = run("parsers", "coverage", "-p", redos, lines_file)
 f.eq((rc, out.splitlines()[2:5]), (0, [
     "  redos            nested                              1   33.3%  "
-    "(gave up on 2: regex match limit)",
+    "(gave up on 2: regex match or time limit)",
     "  redos            plain                               2   66.7%",
     "  redos            (no rule matched)                   0    0.0%"]), "coverage of a rule that gives up")
 f.check("parser=redos rule=nested" in err, f"coverage: the give-up warning: {err}")
 rc, out, err = run("parsers", "test", redos)
 f.eq((rc, out), (1, f"{redos}:9: parser redos, sample 2: x.r: expected nested, got \"plain\"\n"
                     f"{redos}:8: parser redos, sample 2: a rule gave up on the message: its regex "
-                    "hit the match limit\n1 passed, 1 failed\n"), "parsers test: a sample given up on")
+                    "hit the match limit or the time limit\n1 passed, 1 failed\n"), "parsers test: a sample given up on")
 
 rc, out, err = run("run", "-c", bad, "--oneshot")
 f.check(rc == 2 and f"{bad}:5:" in err, "run refuses a bad config")
