@@ -40,8 +40,8 @@ size_t wharf_parsers_count(const wharf_parsers_t *ps);
  * it. 0, or -ENOMEM. */
 #define WHARF_PARSER_MATCH_LIMIT_DEFAULT 100000
 int wharf_parsers_set_match_limit(wharf_parsers_t *ps, uint32_t limit);
-/* The time a regex may take on one message once it has tried 64 start
- * positions in it (the clock is not read before). The match limit does not
+/* The time a regex may take on one message, from when its tries could have
+ * read a MiB of it (the clock is not read before). The match limit does not
  * bound a regex that is not anchored and scans: it reads to the message's
  * end from each position it is tried at, time in the square of the length.
  * One that runs out of time gives up as one that hits the match limit. */

@@ -53,18 +53,19 @@ static inline int parser_re_may_start(const parser_re_t *re, unsigned char c)
  * quantifier on a line made to defeat it does exponentially many, and is
  * stopped after time linear in the line's length. */
 #define PARSER_RE_STEPS_PER_BYTE 32
-/* The clock is read at every PARSER_RE_CLOCK_EVERY-th start position a
- * match tries, from the first such one on: a match that tries fewer (an
- * anchored regex tries one) never reads it. */
-#define PARSER_RE_CLOCK_EVERY 64
+/* The clock is read each time the tries of a match could have read
+ * another PARSER_RE_CLOCK_BYTES of the subject (each try reads at most
+ * from its start to the end): a match on a short line that tries a few
+ * positions never reads it, one on a long line about at every try. */
+#define PARSER_RE_CLOCK_BYTES (1u << 20)
 
 typedef struct parser_re_limits {
     pcre2_match_context *mc; /* made by parser_re_limits_init */
     uint32_t base;
     size_t len;            /* the subject length mc's limit is set for; SIZE_MAX: none */
-    int64_t time_limit_ns; /* of a match, from its PARSER_RE_CLOCK_EVERY-th start position */
-    uint32_t starts;       /* the start positions the match at hand tried */
-    int64_t clock_from;    /* and when it reached the first clocked one */
+    int64_t time_limit_ns; /* of a match, from its first clock reading */
+    size_t reach;          /* the bytes its tries could have read since the last reading */
+    int64_t clock_from;    /* the first reading, or 0 */
     int timed_out;         /* the last PARSER_RE_GAVE_UP was the time limit's */
 } parser_re_limits_t;
 

@@ -16,8 +16,8 @@
  * its end, and takes time in the square of the message's length within any
  * limit. So a pattern that is not anchored is compiled behind a callout,
  * which PCRE2 calls at each start position it tries (its start
- * optimizations, the first bytes, stay as they were): past
- * PARSER_RE_CLOCK_EVERY of them the clock is read, and a match that
+ * optimizations, the first bytes, stay as they were): once the tries could
+ * have read PARSER_RE_CLOCK_BYTES the clock is read, and a match that
  * outlasts the time limit gives up like one that hits the match limit. An
  * anchored pattern is tried at one position and goes without. */
 #include "parser_int.h"
@@ -162,11 +162,14 @@ static int64_t re_clock_ns(void)
 static int re_start_callout(pcre2_callout_block *cb, void *data)
 {
     parser_re_limits_t *lim = data;
-    if (cb->callout_number != RE_START_CALLOUT || cb->callout_string != NULL ||
-        ++lim->starts % PARSER_RE_CLOCK_EVERY != 0)
+    if (cb->callout_number != RE_START_CALLOUT || cb->callout_string != NULL)
         return 0;
+    lim->reach += cb->subject_length - cb->start_match;
+    if (lim->reach < PARSER_RE_CLOCK_BYTES)
+        return 0;
+    lim->reach = 0;
     int64_t now = re_clock_ns();
-    if (lim->starts == PARSER_RE_CLOCK_EVERY)
+    if (lim->clock_from == 0)
         lim->clock_from = now;
     else if (now - lim->clock_from > lim->time_limit_ns)
         return PCRE2_ERROR_CALLOUT;
@@ -200,7 +203,8 @@ int parser_re_match(parser_re_t *re, parser_re_limits_t *lim, const char *s, siz
         (re->first_known && (n == 0 || !parser_re_may_start(re, (unsigned char)s[0]))))
         return 0;
     pcre2_match_context *mc = re_limits_for(lim, n);
-    lim->starts = 0;
+    lim->reach = 0;
+    lim->clock_from = 0;
     int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, mc)
                      : pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, re->md, mc);
     if (rc > 0)
