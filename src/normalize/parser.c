@@ -114,6 +114,32 @@ static const wharf_value_t *field_value(const wharf_event_t *e, int id, const ch
     return NULL;
 }
 
+/* A path inside an object a rule's rest set (auditd.log.syscall in the
+ * auditd.log object): its text when it is a string, a number or a bool. */
+static const char *rest_member_text(wharf_event_t *e, const char *path, size_t path_len,
+                                    size_t *len)
+{
+    for (size_t dot = path_len; dot-- > 1;) {
+        if (path[dot] != '.')
+            continue;
+        const wharf_value_t *v = field_value(e, wharf_field_lookup(path, dot), path, dot);
+        if (v == NULL || v->type != WHARF_V_RAW || v->u.str.len == 0 || v->u.str.ptr[0] != '{')
+            continue;
+        wharf_json_value_t m;
+        if (wharf_json_find(v->u.str.ptr, v->u.str.len, path + dot + 1, path_len - dot - 1, &m) !=
+            1)
+            return NULL;
+        if (m.type == WHARF_JSON_STRING && m.escaped)
+            return unescape_to_arena(e, m.raw, len);
+        if (m.type != WHARF_JSON_STRING && m.type != WHARF_JSON_NUMBER &&
+            m.type != WHARF_JSON_TRUE && m.type != WHARF_JSON_FALSE)
+            return NULL;
+        *len = m.raw.len;
+        return m.raw.ptr;
+    }
+    return NULL;
+}
+
 static const char *field_text(wharf_event_t *e, int id, const char *path, size_t path_len,
                               size_t *len)
 {
@@ -121,7 +147,9 @@ static const char *field_text(wharf_event_t *e, int id, const char *path, size_t
     if (id < 0 && path_len > pl && memcmp(path, LABELS_PREFIX, pl) == 0)
         return label_text(e, path + pl, path_len - pl, len);
     const wharf_value_t *v = field_value(e, id, path, path_len);
-    return v != NULL ? value_text(e, v, len) : NULL;
+    if (v != NULL)
+        return value_text(e, v, len);
+    return id < 0 && path != NULL ? rest_member_text(e, path, path_len, len) : NULL;
 }
 
 /* All the members of the JSON object json, on the heap (free them); NULL

@@ -1149,6 +1149,42 @@ static void test_rest_takes_fields_under_it(void **state)
     fx_free(&f);
 }
 
+/* A when condition reads a path inside a rest object: a field the rule
+ * took into it (rec.type) and a pair rest kept (rec.z, rec.q with an
+ * escape), so that a parser chained after the rewrite can go by them; a
+ * member that is an object, or absent, is no value. */
+static void test_when_reads_rest_members(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: a\n"
+                 "when: [{x.kind: kv}]\n"
+                 "rules:\n"
+                 "  - id: kv\n"
+                 "    regex: '^(?<t>[a-z]+): (?<pairs>.*)'\n"
+                 "    kv: {group: pairs, rest: rec}\n"
+                 "    fields: {rec.type: \"{t}\", message: \"{t}\"}\n");
+    write_parser(&f, "b.yaml",
+                 "name: b\n"
+                 "when: [{rec.type: login}]\n"
+                 "rules:\n"
+                 "  - {id: any, regex: '', set: {x.b: y}}\n");
+    write_parser(&f, "c.yaml",
+                 "name: c\n"
+                 "when: [{rec.z: \"1\", rec.q: 'a\"b'}]\n"
+                 "rules:\n"
+                 "  - {id: any, regex: '', set: {x.c: y}}\n");
+    load_ok(&f);
+    const char *out = parse(&f, "login: z=1 q=\"a\\\"b\"", "x.kind", "kv", NULL);
+    assert_non_null(strstr(out, "\"rec\":{\"type\":\"login\",\"z\":\"1\",\"q\":\"a\\\"b\"}"));
+    assert_non_null(strstr(out, "\"x\":{\"b\":\"y\",\"c\":\"y\",\"kind\":\"kv\"}"));
+    out = parse(&f, "logout: z=2", "x.kind", "kv", NULL);
+    assert_non_null(strstr(out, "\"x\":{\"kind\":\"kv\"}"));
+    fx_free(&f);
+}
+
 /* A JSON message that names a member twice: rest keeps the first, as field
  * references read it, at every depth and across spellings with escapes
  * (regression: both went out, and Elasticsearch rejects a document with a
@@ -2211,6 +2247,7 @@ int main(void)
         cmocka_unit_test(test_json_names),
         cmocka_unit_test(test_rest_keeps_unread),
         cmocka_unit_test(test_rest_takes_fields_under_it),
+        cmocka_unit_test(test_when_reads_rest_members),
         cmocka_unit_test(test_rest_repeated_names),
         cmocka_unit_test(test_rest_dedot),
         cmocka_unit_test(test_rest_kv_keys_as_written),
