@@ -929,7 +929,7 @@ static uint64_t rest_take_fields(wharf_parsers_t *ps, wharf_event_t *e, const pa
     uint64_t taken = 0;
     for (size_t i = 0; i < r->n_rest_fields; i++) {
         const rest_field_t *f = &r->rest_fields[i];
-        const wharf_value_t *v = field_value(e, f->field_id, f->path, f->path_len);
+        const wharf_value_t *v = field_value(e, -1, f->path, f->path_len);
         if (v == NULL)
             continue;
         if (taken != 0)
@@ -1208,7 +1208,7 @@ static int parsers_resolve_rest_fields(parser_rule_t *r)
         wharf_buf_t name;
         wharf_buf_init(&name);
         wharf_json_write_string(&name, path + rest_len + 1, len - rest_len - 1);
-        *f = (rest_field_t){path, len, id, name.data, name.len};
+        *f = (rest_field_t){path, len, name.data, name.len};
     }
     return 0;
 }

@@ -69,7 +69,7 @@ typedef struct parser_re_limits {
     int timed_out;         /* the last PARSER_RE_GAVE_UP was the time limit's */
 } parser_re_limits_t;
 
-/* mc with the callout that counts start positions; 0 or -ENOMEM. */
+/* mc with the callout that keeps the time limit; 0 or -ENOMEM. */
 int parser_re_limits_init(parser_re_limits_t *lim);
 /* PCRE2's count of groups set (> 0) on a match, 0 when there is none,
  * PARSER_RE_GAVE_UP when the match took more backtracking or time than lim
@@ -175,13 +175,12 @@ typedef struct kv_opts {
     kv_list_t listed; /* built at load: the numbered names fields list (rest leaves them out) */
 } kv_opts_t;
 
-/* A field a rule writes one level under its rest object (rest.NAME): rest
- * takes its value in as a member, so that the object goes into the event
- * whole instead of member by member. */
+/* A dynamic field a rule writes one level under its rest object
+ * (rest.NAME): rest takes its value in as a member, so that the object goes
+ * into the event whole instead of member by member. */
 typedef struct rest_field {
     const char *path; /* the rule's field or set path */
     size_t path_len;
-    int field_id;
     char *name; /* NAME as the writer writes it: quoted, escaped */
     size_t name_len;
 } rest_field_t;
@@ -344,7 +343,7 @@ struct wharf_parsers {
     wharf_json_keyset_t rest_names;  /* rest: the member names written */
     wharf_json_writer_t rest_writer; /* rest: the values of rest_fields */
     struct match_ctx *match;         /* parser.c */
-    parser_re_limits_t re_limits;    /* pipeline.parser_match_limit */
+    parser_re_limits_t re_limits;    /* pipeline.parser_match_limit and _time_limit */
     int routing_gave_up;             /* a when regex gave up while routing the event */
     wharf_tz_t **zones;              /* the time zones fields name, each once */
     size_t n_zones;
