@@ -171,8 +171,9 @@ typedef struct kv_opts {
     kv_list_t hex;    /* keys whose unquoted hex value is decoded (auditd) */
     kv_list_t nulls;  /* values that mean "no value": the pair is left out */
     kv_list_t
-        multiword;    /* keys whose unquoted value runs on to the next key= (op=adding user id=5) */
-    kv_list_t listed; /* built at load: the numbered names fields list (rest leaves them out) */
+        multiword; /* keys whose unquoted value runs on to the next key= (op=adding user id=5) */
+    kv_list_t qualifiers; /* words that join the key right after them: old auid=7 is old_auid */
+    kv_list_t listed;     /* built at load: the numbered names fields list (rest leaves them out) */
 } kv_opts_t;
 
 /* A dynamic field a rule writes one level under its rest object
@@ -349,10 +350,11 @@ struct wharf_parsers {
     size_t n_zones;
 };
 
-#define KV_MAX_PAIRS 256
-#define KV_QUOTED    1 /* the value was quoted */
-#define KV_NESTED    2 /* the pair came from an unwrapped value */
-#define KV_UNWRAPPED 4 /* an unwrap key's value, split into nested pairs: read whole, not rest */
+#define KV_MAX_PAIRS  256
+#define KV_QUOTED     1   /* the value was quoted */
+#define KV_NESTED     2   /* the pair came from an unwrapped value */
+#define KV_UNWRAPPED  4   /* an unwrap key's value, split into nested pairs: read whole, not rest */
+#define KV_JOINED_MAX 256 /* bytes for the keys qualifiers make, per match */
 
 /* What a rule's match left: the regex's offsets, or the key=value pairs
  * (slices of the message). */
@@ -366,6 +368,8 @@ typedef struct match_ctx {
     unsigned char kv_flags[KV_MAX_PAIRS];
     int16_t kv_key_id[KV_MAX_PAIRS]; /* the pair's key in r->keys, or -1 */
     size_t n_kv;
+    char kv_joined[KV_JOINED_MAX]; /* the qualified keys' bytes ("old_auid") */
+    size_t kv_joined_len;
     long *kv_ref; /* per key id below r->n_key_refs: the pair a reference reads, or -1 */
     /* json: the members, read once: members is json, or for an object of
      * more than KV_MAX_PAIRS members the heap array json_big; json_slow

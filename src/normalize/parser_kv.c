@@ -139,6 +139,7 @@ void parser_kv_begin(match_ctx_t *m)
 {
     for (size_t i = 0; i < m->r->n_key_refs; i++)
         m->kv_ref[i] = -1;
+    m->kv_joined_len = 0;
 }
 
 /* A reference reads the last top-level pair of its key, else the last
@@ -182,20 +183,44 @@ static const char *kv_value_end(const kv_opts_t *o, wharf_str_t key, const char 
     }
 }
 
+/* A qualifier word and the key one separator after it, as one key joined
+ * by '_' (RHEL 6's "old auid=700" is old_auid, as go-libaudit and Elastic's
+ * module name it); the key alone when the match has no room left. */
+static wharf_str_t kv_join(match_ctx_t *m, wharf_str_t qual, wharf_str_t key)
+{
+    size_t n = qual.len + 1 + key.len;
+    if (n > KV_JOINED_MAX - m->kv_joined_len)
+        return key;
+    char *out = m->kv_joined + m->kv_joined_len;
+    memcpy(out, qual.ptr, qual.len);
+    out[qual.len] = '_';
+    memcpy(out + qual.len + 1, key.ptr, key.len);
+    m->kv_joined_len += n;
+    return (wharf_str_t){out, n};
+}
+
 /* Values may be quoted with " or ' (quotes dropped); a word without the
- * assign character is not a pair. */
+ * assign character is not a pair, unless it is a qualifier of the key
+ * right after it. */
 void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n, int nested)
 {
     const char *p = s, *end = s + n;
+    wharf_str_t qual = {NULL, 0};
     while (p < end && m->n_kv < KV_MAX_PAIRS) {
         while (p < end && (*p == o->sep || *p == ' '))
             p++;
         const char *k = p;
         while (p < end && *p != o->assign && *p != o->sep)
             p++;
-        if (p >= end || *p != o->assign)
+        if (p >= end || *p != o->assign) {
+            int q = p > k && p < end && kv_listed(&o->qualifiers, k, (size_t)(p - k));
+            qual = q ? (wharf_str_t){k, (size_t)(p - k)} : (wharf_str_t){NULL, 0};
             continue;
+        }
         wharf_str_t key = {k, (size_t)(p - k)};
+        if (qual.ptr != NULL && qual.ptr + qual.len + 1 == k && key.len > 0)
+            key = kv_join(m, qual, key);
+        qual.ptr = NULL;
         const char *v = ++p, *vend;
         int quoted = p < end && (*p == '"' || *p == '\'');
         if (quoted) {
@@ -302,5 +327,6 @@ void parser_kv_opts_free(kv_opts_t *o)
     kv_list_free(&o->hex);
     kv_list_free(&o->nulls);
     kv_list_free(&o->multiword);
+    kv_list_free(&o->qualifiers);
     kv_list_free(&o->listed);
 }

@@ -900,6 +900,19 @@ static void load_kv_list(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, const 
     }
 }
 
+/* A qualifier is one word: one holding a separator, a space or the assign
+ * character could never stand right before a key. */
+static void load_kv_qualifiers_check(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n)
+{
+    const kv_list_t *q = &r->kv.qualifiers;
+    for (size_t i = 0; i < q->n; i++)
+        if (q->v[i][0] == '\0' || strchr(q->v[i], r->kv.sep) != NULL ||
+            strchr(q->v[i], ' ') != NULL || strchr(q->v[i], r->kv.assign) != NULL)
+            load_error(c, load_line(n),
+                       "rule '%s': kv: qualifiers: '%s' is not one word without '%c' or '%c'",
+                       r->id, q->v[i], r->kv.sep, r->kv.assign);
+}
+
 /* `rest: PATH` of kv or json (what): the object for the keys no field
  * reads; returns it, or NULL when the options do not name one. */
 static const char *load_rest(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts, const char *what)
@@ -949,10 +962,10 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
                        r->kind == RK_GROK ? "grok" : "regex");
         return;
     }
-    static const char *const keys[] = {"separator", "assign", "rest",      "group", "unwrap",
-                                       "hex",       "nulls",  "multiword", NULL};
+    static const char *const keys[] = {"separator", "assign", "rest",      "group",      "unwrap",
+                                       "hex",       "nulls",  "multiword", "qualifiers", NULL};
     load_check_keys(c, opts, "kv options", keys,
-                    "separator, assign, rest, group, unwrap, hex, nulls, multiword");
+                    "separator, assign, rest, group, unwrap, hex, nulls, multiword, qualifiers");
     const char *sep = load_scalar(load_get(c, opts, "separator"));
     const char *assign = load_scalar(load_get(c, opts, "assign"));
     const char *group = load_scalar(load_get(c, opts, "group"));
@@ -975,6 +988,8 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
     load_kv_list(c, r, load_get(c, opts, "hex"), "hex", &r->kv.hex);
     load_kv_list(c, r, load_get(c, opts, "nulls"), "nulls", &r->kv.nulls);
     load_kv_list(c, r, load_get(c, opts, "multiword"), "multiword", &r->kv.multiword);
+    load_kv_list(c, r, load_get(c, opts, "qualifiers"), "qualifiers", &r->kv.qualifiers);
+    load_kv_qualifiers_check(c, r, load_get(c, opts, "qualifiers"));
 }
 
 /* The group a grok/regex rule splits into pairs, once the regex compiled. */

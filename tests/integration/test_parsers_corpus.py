@@ -174,9 +174,6 @@ AUDITD_LOG_OTHER = {
     # sshd) and map it to source.address in others; wharf maps it to source.address
     # and source.ip in all
     "auditd.log.addr",
-    # RHEL 6's LOGIN record says "old auid=700 new auid=700 old ses=6793 new ses=12286";
-    # Filebeat joins the words, wharf reads the new values as auid and ses
-    "auditd.log.old_auid", "auditd.log.new_auid", "auditd.log.old_ses", "auditd.log.new_ses",
 }
 
 

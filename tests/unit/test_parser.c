@@ -751,6 +751,53 @@ static void test_kv_multiword(void **state)
     fx_free(&f);
 }
 
+/* A qualifier joins the key one separator after it with '_' (a field reads
+ * the joined key, rest keeps it); it does not join across two separators,
+ * across another word or inside a value; a word that is no qualifier stays
+ * dropped; when the match has no room left for joined keys, a key stays
+ * plain, and the next match has the room again. */
+static void test_kv_qualifiers(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "q.yaml",
+                 "name: q\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    kv: {qualifiers: [old, new], unwrap: [msg], rest: kv}\n"
+                 "    fields:\n"
+                 "      user.audit.id: \"{new_auid}\"\n");
+    load_ok(&f);
+    static const char *const cases[][2] = {
+        {"uid=0 old auid=7 new auid=8 old ses=1 new ses=2",
+         "{\"uid\":\"0\",\"old_auid\":\"7\",\"old_ses\":\"1\",\"new_ses\":\"2\"}"},
+        {"old  auid=7 old x auid=8 older ses=3 a=old b=1",
+         "{\"auid\":\"8\",\"ses\":\"3\",\"a\":\"old\",\"b\":\"1\"}"},
+        {"x=1 msg='old ses=5' new", "{\"x\":\"1\",\"old_ses\":\"5\"}"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *out = parse(&f, cases[i][0], NULL);
+        const char *kv = strstr(out, "\"kv\":");
+        if (kv == NULL || strncmp(kv + 5, cases[i][1], strlen(cases[i][1])) != 0)
+            fail_msg("%s: want kv %s, got %s", cases[i][0], cases[i][1], out);
+    }
+    assert_non_null(strstr(parse(&f, "new auid=8", NULL), "\"audit\":{\"id\":\"8\"}"));
+    /* "old_keyNN" is 9 bytes: 28 of them fit in KV_JOINED_MAX (256) */
+    char line[4096];
+    size_t n = 0;
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "old key%02d=%d ", i, i);
+    const char *out = parse(&f, line, NULL);
+    assert_non_null(strstr(out, "\"old_key00\":\"0\""));
+    assert_non_null(strstr(out, "\"old_key27\":\"27\""));
+    assert_non_null(strstr(out, "\"key28\":\"28\""));
+    assert_non_null(strstr(out, "\"key39\":\"39\""));
+    assert_null(strstr(out, "old_key28"));
+    assert_non_null(strstr(parse(&f, "old key39=1", NULL), "\"old_key39\":\"1\""));
+    fx_free(&f);
+}
+
 /* `from: a#` lists a0, a1 ... by their numbers, up to the first one
  * missing, an outer key winning over an unwrapped one; rest leaves the
  * numbered keys out; "a#" in hex decodes only keys of that form (not
@@ -1581,10 +1628,12 @@ static void test_kv_load_errors(void **state)
                "      event.type: {from: a, map: {x: [bogus]}}\n"
                "  - id: r5\n"
                "    kv: {nulls: {a: b}, hex: [exe, [x]], multiword: {op: x}}\n"
+               "  - id: r6\n"
+               "    kv: {qualifiers: [old, \"old auid\"]}\n"
                "samples:\n  - message: x\n    expect: {message: x}\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
-    char want[8][160];
+    char want[9][160];
     snprintf(want[0], 160, "%s/bad.yaml:5: rule 'r1': kv: on a regex rule, kv needs {group: NAME}",
              f.dir);
     snprintf(want[1], 160, "%s/bad.yaml:6: rule 'r2': kv: group: 'b' is no named group", f.dir);
@@ -1599,7 +1648,11 @@ static void test_kv_load_errors(void **state)
              f.dir);
     snprintf(want[7], 160, "%s/bad.yaml:17: rule 'r5': kv: multiword: expected a list of strings",
              f.dir);
-    expect_error_prefixes(&errs, want, 8);
+    snprintf(want[8], 160,
+             "%s/bad.yaml:19: rule 'r6': kv: qualifiers: 'old auid' is not one word without ' ' "
+             "or '='",
+             f.dir);
+    expect_error_prefixes(&errs, want, 9);
     wharf_conf_errors_free(&errs);
     fx_free(&f);
 }
@@ -2237,6 +2290,7 @@ int main(void)
         cmocka_unit_test(test_regex_with_kv),
         cmocka_unit_test(test_kv_nulls_list),
         cmocka_unit_test(test_kv_multiword),
+        cmocka_unit_test(test_kv_qualifiers),
         cmocka_unit_test(test_numbered_and_split_lists),
         cmocka_unit_test(test_field_case),
         cmocka_unit_test(test_field_case_load_errors),
