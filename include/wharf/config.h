@@ -40,6 +40,7 @@ typedef enum wharf_conf_kind {
     WHARF_CK_GLOB_LIST, /* wharf_strv_t of path globs, syntax checked           */
     WHARF_CK_MAP,       /* wharf_kvv_t: string -> scalar map, passed through    */
     WHARF_CK_OBJECT,    /* nested struct at offset, described by sub            */
+    WHARF_CK_ZONE,      /* char *: a time zone (wharf/tz.h), checked by loading */
 } wharf_conf_kind;
 
 typedef struct wharf_conf_key {
@@ -104,6 +105,7 @@ typedef struct wharf_conf_pipeline {
     wharf_strv_t parsers;         /* parser files or directories (wharf/parser.h) */
     int64_t parser_match_limit;   /* wharf_parsers_set_match_limit() */
     int64_t parser_time_limit_ms; /* wharf_parsers_set_time_limit() */
+    char *parser_timezone;        /* wharf_parsers_set_timezone(); NULL: UTC */
 } wharf_conf_pipeline_t;
 
 /* `api:` - the HTTP API (wharf/api.h). */

@@ -47,6 +47,11 @@ int wharf_parsers_set_match_limit(wharf_parsers_t *ps, uint32_t limit);
  * One that runs out of time gives up as one that hits the match limit. */
 #define WHARF_PARSER_TIME_LIMIT_DEFAULT_MS 100
 void wharf_parsers_set_time_limit(wharf_parsers_t *ps, int64_t ms);
+/* The zone (wharf/tz.h) of times without an offset that no field's or
+ * file's `timezone` names, instead of UTC: the hosts' local zone where
+ * their syslog writes local time. A time read in it also gives the event
+ * event.timezone. Call once, after load. 0, or wharf_tz_load()'s error. */
+int wharf_parsers_set_timezone(wharf_parsers_t *ps, const char *name);
 /* Restricts routing to the parser named name (and what it chains to);
  * returns -ENOENT when there is none. */
 int wharf_parsers_only(wharf_parsers_t *ps, const char *name);

@@ -55,8 +55,8 @@ static const char buffer_help[] =
 
 static const char parsers_help[] =
     "usage: wharf parsers test PATH...\n"
-    "       wharf parsers coverage -p PATH [--parser NAME] [--field k=v]... FILE\n"
-    "       wharf parse -p PATH [--parser NAME] [--field k=v]...\n"
+    "       wharf parsers coverage -p PATH [--parser NAME] [--field k=v]... [--timezone Z] FILE\n"
+    "       wharf parse -p PATH [--parser NAME] [--field k=v]... [--timezone Z]\n"
     "\n"
     "PATH is a parser file or a directory of them (*.yaml, *.yml); -p may repeat.\n"
     "\n"
@@ -70,7 +70,9 @@ static const char parsers_help[] =
     "  parse              reads lines on stdin, prints one ECS event per line\n"
     "\n"
     "--parser NAME (parse, coverage): that parser alone, whatever its when, is the\n"
-    "first round; the parsers a rewritten message routes to still run after it.\n";
+    "first round; the parsers a rewritten message routes to still run after it.\n"
+    "--timezone Z (parse, coverage): times without an offset that no parser's\n"
+    "timezone names are read in Z (as pipeline.parser_timezone), not in UTC.\n";
 
 static const char health_help[] =
     "usage: wharf health -c FILE\n"

@@ -1,15 +1,17 @@
 /* parsers.c - the commands for people writing parser files:
  *   wharf parsers test PATH...          run every sample
- *   wharf parsers coverage -p PATH [--parser NAME] [--field k=v]... FILE
+ *   wharf parsers coverage -p PATH [--parser NAME] [--field k=v]... [--timezone Z] FILE
  *                                       share of FILE's lines matched, per rule
- *   wharf parse -p PATH [--parser NAME] [--field k=v]...
+ *   wharf parse -p PATH [--parser NAME] [--field k=v]... [--timezone Z]
  *                                       lines on stdin -> ECS events on stdout */
 #include "cli.h"
 #include "wharf/alloc.h"
 #include "wharf/arena.h"
 #include "wharf/json.h"
 #include "wharf/parser.h"
+#include "wharf/tz.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@ typedef struct parse_args {
     const char *fields[64]; /* "k=v" */
     size_t n_fields;
     const char *parser;
+    const char *timezone; /* as pipeline.parser_timezone */
     const char *file;
 } parse_args_t;
 
@@ -38,6 +41,8 @@ static int parse_args_read(int argc, char **argv, parse_args_t *a, const char *c
             a->fields[a->n_fields++] = argv[++i];
         } else if (strcmp(s, "--parser") == 0 && has_value) {
             a->parser = argv[++i];
+        } else if (strcmp(s, "--timezone") == 0 && has_value) {
+            a->timezone = argv[++i];
         } else if (s[0] != '-' && a->file == NULL) {
             a->file = s;
         } else {
@@ -91,12 +96,24 @@ static size_t chomp(char *line, ssize_t n)
 }
 
 /* The parsers a's -p paths hold, the first round narrowed to --parser
- * NAME; NULL after saying why. */
+ * NAME, zone-less times read in --timezone; NULL after saying why. */
 static wharf_parsers_t *parsers_for(const parse_args_t *a, const char *cmd)
 {
     wharf_parsers_t *ps = parsers_load_or_report(a->paths, a->n_paths);
+    int rc;
     if (ps != NULL && a->parser != NULL && wharf_parsers_only(ps, a->parser) < 0) {
         fprintf(stderr, "wharf %s: no parser named '%s' in the files given\n", cmd, a->parser);
+        wharf_parsers_free(ps);
+        return NULL;
+    }
+    if (ps != NULL && a->timezone != NULL &&
+        (rc = wharf_parsers_set_timezone(ps, a->timezone)) < 0) {
+        fprintf(stderr,
+                "wharf %s: --timezone %s: %s (an IANA name as Europe/Berlin under %s, or an "
+                "offset as +01:00)\n",
+                cmd, a->timezone,
+                rc == -ENOENT || rc == -EINVAL ? "unknown time zone" : wharf_strerror(rc),
+                wharf_tz_dir());
         wharf_parsers_free(ps);
         return NULL;
     }

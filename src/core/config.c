@@ -14,6 +14,7 @@
 #include "wharf/api.h"
 #include "wharf/common.h"
 #include "wharf/parser.h"
+#include "wharf/tz.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -448,6 +449,7 @@ static void wharf_conf_struct_free(const wharf_conf_key_t *keys, void *base)
         switch (k->kind) {
         case WHARF_CK_STR:
         case WHARF_CK_GLOB:
+        case WHARF_CK_ZONE:
             free(*(char **)f);
             *(char **)f = NULL;
             break;
@@ -502,6 +504,7 @@ static int wharf_conf_struct_equal(const wharf_conf_key_t *keys, void *a, void *
         switch (k->kind) {
         case WHARF_CK_STR:
         case WHARF_CK_GLOB:
+        case WHARF_CK_ZONE:
             same = wharf_conf_str_equal(*(char **)fa, *(char **)fb);
             break;
         case WHARF_CK_BOOL:
@@ -712,6 +715,7 @@ static const char *const wharf_conf_expect_text[] = {
     [WHARF_CK_STR_LIST] = "a list of strings",
     [WHARF_CK_GLOB] = "a string",
     [WHARF_CK_GLOB_LIST] = "a list of strings",
+    [WHARF_CK_ZONE] = "a time zone",
     [WHARF_CK_MAP] = "a map of names to plain values",
     [WHARF_CK_OBJECT] = "a map",
 };
@@ -760,12 +764,38 @@ static int wharf_conf_check_glob(wharf_conf_ctx_t *ctx, const wharf_conf_key_t *
     return -1;
 }
 
+/* A zone is checked by loading it, as the parsers will: the operator
+ * learns of a misspelt name at its line, not at the first zone-less time. */
+static int wharf_conf_check_zone(wharf_conf_ctx_t *ctx, const wharf_conf_key_t *k,
+                                 const yaml_node_t *n, const char *s)
+{
+    char q[WHARF_CONF_QUOTE_BUF];
+    wharf_tz_t *tz = NULL;
+    int rc = wharf_tz_load(s, &tz);
+
+    wharf_tz_free(tz);
+    if (rc == 0)
+        return 0;
+    wharf_conf_quote(q, s, strlen(s));
+    if (rc == -ENOENT || rc == -EINVAL)
+        wharf_conf_fail(ctx, wharf_conf_line(n),
+                        "'%s': unknown time zone '%s': not in %s (an IANA name as Europe/Berlin, "
+                        "or an offset as +01:00)",
+                        k->name, q, wharf_tz_dir());
+    else
+        wharf_conf_fail(ctx, wharf_conf_line(n), "'%s': time zone '%s': %s", k->name, q,
+                        rc == WHARF_EPARSE ? "not a time zone file (TZif) wharf reads"
+                                           : wharf_strerror(rc));
+    return -1;
+}
+
 static void wharf_conf_bind_str(wharf_conf_ctx_t *ctx, const wharf_conf_key_t *k,
                                 const yaml_node_t *n, char **field)
 {
     const char *s = wharf_conf_string(ctx, k, n);
 
-    if (!s || (k->kind == WHARF_CK_GLOB && wharf_conf_check_glob(ctx, k, n, s) < 0))
+    if (!s || (k->kind == WHARF_CK_GLOB && wharf_conf_check_glob(ctx, k, n, s) < 0) ||
+        (k->kind == WHARF_CK_ZONE && wharf_conf_check_zone(ctx, k, n, s) < 0))
         return;
     wharf_conf_set_str(ctx, field, s);
 }
@@ -945,6 +975,7 @@ static void wharf_conf_bind_key(wharf_conf_ctx_t *ctx, const wharf_conf_key_t *k
     switch (k->kind) {
     case WHARF_CK_STR:
     case WHARF_CK_GLOB:
+    case WHARF_CK_ZONE:
         wharf_conf_bind_str(ctx, k, n, field);
         break;
     case WHARF_CK_STR_LIST:
@@ -1288,6 +1319,9 @@ static const wharf_conf_key_t wharf_conf_pipeline_keys[] = {
      .offset = offsetof(wharf_conf_pipeline_t, parser_time_limit_ms),
      .min = 1,
      .max = 60LL * 1000},
+    {.name = "parser_timezone",
+     .kind = WHARF_CK_ZONE,
+     .offset = offsetof(wharf_conf_pipeline_t, parser_timezone)},
     {.name = NULL},
 };
 
@@ -1673,6 +1707,8 @@ static int wharf_conf_load_parsers(wharf_config_t *cfg, wharf_conf_errors_t *err
             wharf_parsers_set_match_limit(cfg->parsers, (uint32_t)cfg->pipeline.parser_match_limit);
     if (rc == 0)
         wharf_parsers_set_time_limit(cfg->parsers, cfg->pipeline.parser_time_limit_ms);
+    if (rc == 0 && cfg->pipeline.parser_timezone != NULL)
+        rc = wharf_parsers_set_timezone(cfg->parsers, cfg->pipeline.parser_timezone);
     wharf_conf_errors_free(&local);
     for (size_t i = 0; paths && i < v->n; i++)
         free(paths[i]);

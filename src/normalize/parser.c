@@ -1910,6 +1910,27 @@ void wharf_parsers_set_time_limit(wharf_parsers_t *ps, int64_t ms)
     ps->re_limits.time_limit_ns = ms * 1000000;
 }
 
+int wharf_parsers_set_timezone(wharf_parsers_t *ps, const char *name)
+{
+    wharf_tz_t *tz = NULL;
+    wharf_tz_t **v = realloc(ps->zones, (ps->n_zones + 1) * sizeof(*v));
+    if (v == NULL)
+        return -ENOMEM;
+    ps->zones = v;
+    int rc = wharf_tz_load(name, &tz);
+    if (rc < 0)
+        return rc;
+    ps->zones[ps->n_zones++] = tz;
+    for (size_t p = 0; p < ps->n; p++)
+        for (size_t i = 0; i < ps->v[p].n_rules; i++)
+            for (size_t j = 0; j < ps->v[p].rules[i].n_fields; j++) {
+                rule_field_t *f = &ps->v[p].rules[i].fields[j];
+                if (f->type == PT_TIMESTAMP && f->tz == NULL)
+                    f->tz = tz;
+            }
+    return 0;
+}
+
 int wharf_parsers_set_match_limit(wharf_parsers_t *ps, uint32_t limit)
 {
     if (ps->re_limits.mc == NULL && parser_re_limits_init(&ps->re_limits) < 0)

@@ -6,6 +6,8 @@ and a Docker journald-driver entry of an nginx container, read by `wharf run
 run in the normalize stage on every input's events: each event must carry
 the ECS fields its parser sets (values written out below), keep the
 journal's own fields (process.pid, the unit), and no event may be tagged.
+`pipeline.parser_timezone: Asia/Tokyo` applies to kubelet's klog time, which
+has no zone (and no year: its end is checked), and to no time with an offset.
 """
 import os
 import shutil
@@ -71,16 +73,20 @@ WANT = [
     ("dockerd logfmt", {
         "process.name": "dockerd", "log.level": "warning",
         "message": "Your kernel does not support swap limit capabilities",
-        "@timestamp": "2026-11-23T08:00:05.123456789Z"}),
+        "@timestamp": "2026-11-23T08:00:05.123456789Z", "event.timezone": None}),
     ("kubelet klog", {
         "process.name": "kubelet", "log.level": "error",
-        "message": "\"Error syncing pod, skipping\" pod=\"prod/web-0\""}),
+        "message": "\"Error syncing pod, skipping\" pod=\"prod/web-0\"",
+        "event.timezone": "Asia/Tokyo"}),
     ("nginx container", {
         "container.id": NGINX_ID, "container.image.name": "nginx", "source.ip": "198.51.100.23",
         "http.request.method": "GET", "url.original": "/login?next=%2F",
         "http.response.status_code": 401, "event.outcome": "failure",
-        "user_agent.original": "curl/8.4.0", "@timestamp": "2026-11-23T08:00:07.000000000Z"}),
+        "user_agent.original": "curl/8.4.0", "@timestamp": "2026-11-23T08:00:07.000000000Z",
+        "event.timezone": None}),
 ]
+# kubelet's "E1123 08:00:06.250000" in Asia/Tokyo (+09:00), the year the one nearest to now
+KLOG_TIME_END = "-11-22T23:00:06.250000000Z"
 
 root = w.tmpdir()
 jdir = os.path.join(root, "journal")
@@ -95,7 +101,7 @@ w.write_config(cfg, os.path.join(root, "data"),
                [{"type": "journald", "id": "journal", "directory": jdir,
                  "read_from": "beginning"}], out)
 with open(cfg, "a") as fh:
-    fh.write(f"pipeline: {{parsers: [{PARSERS}]}}\n")
+    fh.write(f"pipeline: {{parsers: [{PARSERS}], parser_timezone: Asia/Tokyo}}\n")
 p = w.oneshot(cfg, check=False)
 f.eq(p.returncode, 0, f"wharf run --oneshot: {p.stderr.decode(errors='replace')[-600:]}")
 events = w.read_events(out)
@@ -104,6 +110,9 @@ for ev, (what, fields) in zip(events, WANT):
     for path, want in fields.items():
         f.eq(get(ev, path), want, f"{what}: {path}")
     f.eq(ev.get("tags"), None, f"{what}: tags")
+klog = [ev for ev in events if get(ev, "process.name") == "kubelet"]
+f.check(len(klog) == 1 and str(klog[0].get("@timestamp")).endswith(KLOG_TIME_END),
+        f"kubelet klog: @timestamp ends in {KLOG_TIME_END}: {[e.get('@timestamp') for e in klog]}")
 if not f.items and os.environ.get("WHARF_KEEP_TMP") != "1":
     shutil.rmtree(root)
 f.finish(f"{len(events)} journal entries through the parser pack, "

@@ -245,6 +245,34 @@ static void test_pipeline_match_limit(void **state)
                   "t.yaml:4: 'parser_time_limit' must be between 1 and 60000 ms");
 }
 
+/* pipeline.parser_timezone: none by default (UTC); a zone name or an
+ * offset is kept as written; an unknown name or one that is no zone name
+ * is an error at its line. */
+static void test_pipeline_timezone(void **state)
+{
+    (void)state;
+    wharf_config_t *cfg = load_ok("inputs: [{type: docker, id: d}]\n" OUTPUTS);
+    assert_null(cfg->pipeline.parser_timezone);
+    wharf_config_free(cfg);
+    cfg = load_ok("pipeline: {parser_timezone: Europe/Berlin}\n"
+                  "inputs: [{type: docker, id: d}]\n" OUTPUTS);
+    assert_string_equal(cfg->pipeline.parser_timezone, "Europe/Berlin");
+    wharf_config_free(cfg);
+    cfg = load_ok("pipeline: {parser_timezone: \"-05:30\"}\n"
+                  "inputs: [{type: docker, id: d}]\n" OUTPUTS);
+    assert_string_equal(cfg->pipeline.parser_timezone, "-05:30");
+    wharf_config_free(cfg);
+    EXPECT_ERRORS("pipeline:\n"
+                  "  parser_timezone: Europe/Berlni\n"
+                  "inputs: [{type: docker, id: d}]\n" OUTPUTS,
+                  "t.yaml:2: 'parser_timezone': unknown time zone 'Europe/Berlni': not in "
+                  "/usr/share/zoneinfo (an IANA name as Europe/Berlin, or an offset as +01:00)");
+    EXPECT_ERRORS("pipeline: {parser_timezone: ../etc/passwd}\n"
+                  "inputs: [{type: docker, id: d}]\n" OUTPUTS,
+                  "t.yaml:1: 'parser_timezone': unknown time zone '../etc/passwd': not in "
+                  "/usr/share/zoneinfo (an IANA name as Europe/Berlin, or an offset as +01:00)");
+}
+
 static void test_values_of_every_kind(void **state)
 {
     wharf_config_t *cfg = load_ok("data_dir: /var/lib/wharf\n"
@@ -848,6 +876,7 @@ int main(void)
         cmocka_unit_test(test_buffer_section),
         cmocka_unit_test(test_buffer_errors),
         cmocka_unit_test(test_pipeline_match_limit),
+        cmocka_unit_test(test_pipeline_timezone),
         cmocka_unit_test(test_values_of_every_kind),
         cmocka_unit_test(test_aliases_are_followed),
         cmocka_unit_test(test_unknown_keys),

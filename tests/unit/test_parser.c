@@ -2080,6 +2080,66 @@ static void test_timezones(void **state)
     fx_free(&f);
 }
 
+/* The set's zone (pipeline.parser_timezone) for times without an offset
+ * that no field and no file zones: fields and grok captures of files
+ * without a zone take it, with event.timezone; a field's and a file's own
+ * zone win; times with an offset stay; an unknown name changes nothing. */
+static void test_default_timezone(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_file(&f, "a.yaml",
+               "name: a\n"
+               "timezone: America/New_York\n"
+               "rules:\n"
+               "  - id: file\n"
+               "    regex: '^file (?<ts>\\S+ \\S+)'\n"
+               "    fields: {\"@timestamp\": {from: ts, type: timestamp}}\n"
+               "samples:\n  - message: x\n    expect: {message: x}\n");
+    write_file(&f, "b.yaml",
+               "name: b\n"
+               "rules:\n"
+               "  - id: plain\n"
+               "    regex: '^plain (?<ts>\\S+ \\S+)'\n"
+               "    fields: {\"@timestamp\": {from: ts, type: timestamp}}\n"
+               "  - id: own\n"
+               "    regex: '^own (?<ts>\\S+ \\S+)'\n"
+               "    fields:\n"
+               "      \"@timestamp\": {from: ts, type: timestamp, timezone: Europe/Berlin}\n"
+               "  - id: grok\n"
+               "    grok: '^grok %{SYSLOGTIMESTAMP:@timestamp:timestamp}'\n"
+               "samples:\n  - message: x\n    expect: {message: x}\n");
+    load_ok(&f);
+    assert_int_equal(wharf_parsers_set_timezone(f.ps, "Mars/Olympus_Mons"), -ENOENT);
+    assert_non_null(strstr(parse(&f, "plain 2024-07-15 12:00:00", NULL),
+                           "\"@timestamp\":\"2024-07-15T12:00:00.000000000Z\""));
+    assert_int_equal(wharf_parsers_set_timezone(f.ps, "Asia/Tokyo"), 0);
+    /* message, @timestamp, event.timezone (NULL: none) */
+    static const char *const cases[][3] = {
+        {"plain 2024-07-15 12:00:00", "2024-07-15T03:00:00", "Asia/Tokyo"},
+        {"grok Jul 15 12:00:00", "2024-07-15T03:00:00", "Asia/Tokyo"},
+        {"plain 2024-07-15 12:00:00+02:00", "2024-07-15T10:00:00", NULL},
+        {"own 2024-07-15 12:00:00", "2024-07-15T10:00:00", "Europe/Berlin"},
+        {"file 2024-07-15 12:00:00", "2024-07-15T16:00:00", "America/New_York"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        wharf_event_t *e = event_begin(&f, cases[i][0]);
+        wharf_event_slot(e, WHARF_F_EVENT_CREATED, WHARF_V_TIME)->u.i64 =
+            at("2024-08-01T00:00:00Z");
+        const char *out = event_parse(&f);
+        char ts[64], zone[64];
+        snprintf(ts, sizeof(ts), "{\"@timestamp\":\"%s.000000000Z\",", cases[i][1]);
+        snprintf(zone, sizeof(zone), "\"timezone\":\"%s\"", cases[i][2] ? cases[i][2] : "");
+        if (strncmp(out, ts, strlen(ts)) != 0 ||
+            (cases[i][2] != NULL) != (strstr(out, zone) != NULL) ||
+            (cases[i][2] == NULL && strstr(out, "timezone") != NULL))
+            fail_msg("'%s': got %s, want @timestamp %s, event.timezone %s", cases[i][0], out,
+                     cases[i][1], cases[i][2] ? cases[i][2] : "none");
+    }
+    fx_free(&f);
+}
+
 #define TZ_HINT "not in /usr/share/zoneinfo (an IANA name as Europe/Berlin, or an offset as +01:00)"
 /* An unknown zone, in the file and on a field; a zone on a field that is
  * no timestamp; a name that is no zone name. */
@@ -2323,6 +2383,7 @@ int main(void)
         cmocka_unit_test(test_set_template_errors),
         cmocka_unit_test(test_grok_compile_errors),
         cmocka_unit_test(test_timezones),
+        cmocka_unit_test(test_default_timezone),
         cmocka_unit_test(test_timezone_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
