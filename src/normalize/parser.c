@@ -1913,7 +1913,7 @@ void wharf_parsers_set_time_limit(wharf_parsers_t *ps, int64_t ms)
 int wharf_parsers_set_timezone(wharf_parsers_t *ps, const char *name)
 {
     wharf_tz_t *tz = NULL;
-    wharf_tz_t **v = realloc(ps->zones, (ps->n_zones + 1) * sizeof(*v));
+    wharf_tz_t **v = realloc(ps->zones, (ps->n_zones + 1) * sizeof(wharf_tz_t *));
     if (v == NULL)
         return -ENOMEM;
     ps->zones = v;
