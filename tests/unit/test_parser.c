@@ -719,6 +719,17 @@ static void test_kv_nulls_list(void **state)
     fx_free(&f);
 }
 
+/* Each case {message, the start of the event's "kv" object}. */
+static void expect_kv_objects(fixture_t *f, const char *const cases[][2], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *out = parse(f, cases[i][0], NULL);
+        const char *kv = strstr(out, "\"kv\":");
+        if (kv == NULL || strncmp(kv + 5, cases[i][1], strlen(cases[i][1])) != 0)
+            fail_msg("%s: want kv %s, got %s", cases[i][0], cases[i][1], out);
+    }
+}
+
 /* A multiword key's unquoted value runs over spaces up to the next word
  * with '=' (the spaces before it are not part of it), also at the end of
  * the text and inside an unwrapped value; other keys' values stop at the
@@ -742,12 +753,7 @@ static void test_kv_multiword(void **state)
         {"pid=1 msg='op=adding user id=5'", "{\"pid\":\"1\",\"op\":\"adding user\",\"id\":\"5\"}"},
         {"x=1 op=remove  trailing words ", "{\"x\":\"1\",\"op\":\"remove  trailing words\"}"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const char *out = parse(&f, cases[i][0], NULL);
-        const char *kv = strstr(out, "\"kv\":");
-        if (kv == NULL || strncmp(kv + 5, cases[i][1], strlen(cases[i][1])) != 0)
-            fail_msg("%s: want kv %s, got %s", cases[i][0], cases[i][1], out);
-    }
+    expect_kv_objects(&f, cases, sizeof(cases) / sizeof(cases[0]));
     fx_free(&f);
 }
 
@@ -776,12 +782,7 @@ static void test_kv_qualifiers(void **state)
          "{\"auid\":\"8\",\"ses\":\"3\",\"a\":\"old\",\"b\":\"1\"}"},
         {"x=1 msg='old ses=5' new", "{\"x\":\"1\",\"old_ses\":\"5\"}"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const char *out = parse(&f, cases[i][0], NULL);
-        const char *kv = strstr(out, "\"kv\":");
-        if (kv == NULL || strncmp(kv + 5, cases[i][1], strlen(cases[i][1])) != 0)
-            fail_msg("%s: want kv %s, got %s", cases[i][0], cases[i][1], out);
-    }
+    expect_kv_objects(&f, cases, sizeof(cases) / sizeof(cases[0]));
     assert_non_null(strstr(parse(&f, "new auid=8", NULL), "\"audit\":{\"id\":\"8\"}"));
     /* "old_keyNN" is 9 bytes: 28 of them fit in KV_JOINED_MAX (256) */
     char line[4096];
@@ -1976,6 +1977,26 @@ static void test_regressions_through_samples(void **state)
     fx_free(&f);
 }
 
+/* Each case {message, @timestamp without its fraction, event.timezone or
+ * NULL for none} parsed as at 2024-08-01 (syslog's year is the one nearest). */
+static void expect_times(fixture_t *f, const char *const cases[][3], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        wharf_event_t *e = event_begin(f, cases[i][0]);
+        wharf_event_slot(e, WHARF_F_EVENT_CREATED, WHARF_V_TIME)->u.i64 =
+            at("2024-08-01T00:00:00Z");
+        const char *out = event_parse(f);
+        char ts[64], zone[64];
+        snprintf(ts, sizeof(ts), "{\"@timestamp\":\"%s.000000000Z\",", cases[i][1]);
+        snprintf(zone, sizeof(zone), "\"timezone\":\"%s\"", cases[i][2] ? cases[i][2] : "");
+        if (strncmp(out, ts, strlen(ts)) != 0 ||
+            (cases[i][2] != NULL) != (strstr(out, zone) != NULL) ||
+            (cases[i][2] == NULL && strstr(out, "timezone") != NULL))
+            fail_msg("'%s': got %s, want @timestamp %s, event.timezone %s", cases[i][0], out,
+                     cases[i][1], cases[i][2] ? cases[i][2] : "none");
+    }
+}
+
 /* timezone: a field's own, the file's for its other timestamp fields (grok
  * captures too), none in another file (UTC); event.timezone only when a
  * zone was applied to a time without an offset that set @timestamp; times
@@ -2048,20 +2069,7 @@ static void test_timezones(void **state)
         {"utc 2024-07-15 12:00:00", "2024-07-15T12:00:00", NULL},
         {"berlin 2024-07-15 12:00:00", "2024-07-15T10:00:00", "Europe/Berlin"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        wharf_event_t *e = event_begin(&f, cases[i][0]);
-        wharf_event_slot(e, WHARF_F_EVENT_CREATED, WHARF_V_TIME)->u.i64 =
-            at("2024-08-01T00:00:00Z");
-        const char *out = event_parse(&f);
-        char ts[64], zone[64];
-        snprintf(ts, sizeof(ts), "{\"@timestamp\":\"%s.000000000Z\",", cases[i][1]);
-        snprintf(zone, sizeof(zone), "\"timezone\":\"%s\"", cases[i][2] ? cases[i][2] : "");
-        if (strncmp(out, ts, strlen(ts)) != 0 ||
-            (cases[i][2] != NULL) != (strstr(out, zone) != NULL) ||
-            (cases[i][2] == NULL && strstr(out, "timezone") != NULL))
-            fail_msg("'%s': got %s, want @timestamp %s, event.timezone %s", cases[i][0], out,
-                     cases[i][1], cases[i][2] ? cases[i][2] : "none");
-    }
+    expect_times(&f, cases, sizeof(cases) / sizeof(cases[0]));
     /* x.t in +01:00 and x.t in Europe/Berlin: no event.timezone, which is
      * @timestamp's */
     const char *out = parse(&f, "file 2024-07-15 12:00:00", NULL);
@@ -2123,20 +2131,7 @@ static void test_default_timezone(void **state)
         {"own 2024-07-15 12:00:00", "2024-07-15T10:00:00", "Europe/Berlin"},
         {"file 2024-07-15 12:00:00", "2024-07-15T16:00:00", "America/New_York"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        wharf_event_t *e = event_begin(&f, cases[i][0]);
-        wharf_event_slot(e, WHARF_F_EVENT_CREATED, WHARF_V_TIME)->u.i64 =
-            at("2024-08-01T00:00:00Z");
-        const char *out = event_parse(&f);
-        char ts[64], zone[64];
-        snprintf(ts, sizeof(ts), "{\"@timestamp\":\"%s.000000000Z\",", cases[i][1]);
-        snprintf(zone, sizeof(zone), "\"timezone\":\"%s\"", cases[i][2] ? cases[i][2] : "");
-        if (strncmp(out, ts, strlen(ts)) != 0 ||
-            (cases[i][2] != NULL) != (strstr(out, zone) != NULL) ||
-            (cases[i][2] == NULL && strstr(out, "timezone") != NULL))
-            fail_msg("'%s': got %s, want @timestamp %s, event.timezone %s", cases[i][0], out,
-                     cases[i][1], cases[i][2] ? cases[i][2] : "none");
-    }
+    expect_times(&f, cases, sizeof(cases) / sizeof(cases[0]));
     fx_free(&f);
 }
 
