@@ -26,6 +26,7 @@
 #ifndef WHARF_TZ_H
 #define WHARF_TZ_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct wharf_tz wharf_tz_t;
@@ -39,6 +40,9 @@ int wharf_tz_load(const char *name, wharf_tz_t **tz);
 const char *wharf_tz_name(const wharf_tz_t *tz);
 /* The directory IANA names are read from: $TZDIR, else /usr/share/zoneinfo. */
 const char *wharf_tz_dir(void);
+/* What an operator is told when wharf_tz_load(name) returned rc, written
+ * to buf ("unknown time zone 'X': not in DIR (an IANA name as ..."); buf. */
+const char *wharf_tz_load_error(int rc, const char *name, char *buf, size_t cap);
 /* The UTC seconds of local_seconds (a local civil time counted as if it
  * were UTC), by the rules above. */
 int64_t wharf_tz_local_to_utc(const wharf_tz_t *tz, int64_t local_seconds);

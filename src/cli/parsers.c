@@ -11,7 +11,6 @@
 #include "wharf/parser.h"
 #include "wharf/tz.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,12 +107,9 @@ static wharf_parsers_t *parsers_for(const parse_args_t *a, const char *cmd)
     }
     if (ps != NULL && a->timezone != NULL &&
         (rc = wharf_parsers_set_timezone(ps, a->timezone)) < 0) {
-        fprintf(stderr,
-                "wharf %s: --timezone %s: %s (an IANA name as Europe/Berlin under %s, or an "
-                "offset as +01:00)\n",
-                cmd, a->timezone,
-                rc == -ENOENT || rc == -EINVAL ? "unknown time zone" : wharf_strerror(rc),
-                wharf_tz_dir());
+        char why[512];
+        fprintf(stderr, "wharf %s: --timezone: %s\n", cmd,
+                wharf_tz_load_error(rc, a->timezone, why, sizeof(why)));
         wharf_parsers_free(ps);
         return NULL;
     }

@@ -769,7 +769,7 @@ static int wharf_conf_check_glob(wharf_conf_ctx_t *ctx, const wharf_conf_key_t *
 static int wharf_conf_check_zone(wharf_conf_ctx_t *ctx, const wharf_conf_key_t *k,
                                  const yaml_node_t *n, const char *s)
 {
-    char q[WHARF_CONF_QUOTE_BUF];
+    char q[WHARF_CONF_QUOTE_BUF], why[WHARF_CONF_QUOTE_BUF + 512];
     wharf_tz_t *tz = NULL;
     int rc = wharf_tz_load(s, &tz);
 
@@ -777,15 +777,8 @@ static int wharf_conf_check_zone(wharf_conf_ctx_t *ctx, const wharf_conf_key_t *
     if (rc == 0)
         return 0;
     wharf_conf_quote(q, s, strlen(s));
-    if (rc == -ENOENT || rc == -EINVAL)
-        wharf_conf_fail(ctx, wharf_conf_line(n),
-                        "'%s': unknown time zone '%s': not in %s (an IANA name as Europe/Berlin, "
-                        "or an offset as +01:00)",
-                        k->name, q, wharf_tz_dir());
-    else
-        wharf_conf_fail(ctx, wharf_conf_line(n), "'%s': time zone '%s': %s", k->name, q,
-                        rc == WHARF_EPARSE ? "not a time zone file (TZif) wharf reads"
-                                           : wharf_strerror(rc));
+    wharf_conf_fail(ctx, wharf_conf_line(n), "'%s': %s", k->name,
+                    wharf_tz_load_error(rc, q, why, sizeof(why)));
     return -1;
 }
 

@@ -44,6 +44,21 @@ const char *wharf_tz_dir(void)
     return dir != NULL && dir[0] != '\0' ? dir : "/usr/share/zoneinfo";
 }
 
+const char *wharf_tz_load_error(int rc, const char *name, char *buf, size_t cap)
+{
+    if (rc == -ENOENT || rc == -EINVAL)
+        snprintf(buf, cap,
+                 "unknown time zone '%s': not in %s (an IANA name as Europe/Berlin, or an "
+                 "offset as +01:00)",
+                 name, wharf_tz_dir());
+    else if (rc == WHARF_EPARSE)
+        snprintf(buf, cap, "time zone '%s': %s/%s is not a time zone file (TZif) wharf reads", name,
+                 wharf_tz_dir(), name);
+    else
+        snprintf(buf, cap, "time zone '%s': %s", name, wharf_strerror(rc));
+    return buf;
+}
+
 const char *wharf_tz_name(const wharf_tz_t *tz)
 {
     return tz->name;

@@ -1912,15 +1912,10 @@ void wharf_parsers_set_time_limit(wharf_parsers_t *ps, int64_t ms)
 
 int wharf_parsers_set_timezone(wharf_parsers_t *ps, const char *name)
 {
-    wharf_tz_t *tz = NULL;
-    wharf_tz_t **v = realloc(ps->zones, (ps->n_zones + 1) * sizeof(wharf_tz_t *));
-    if (v == NULL)
-        return -ENOMEM;
-    ps->zones = v;
-    int rc = wharf_tz_load(name, &tz);
+    const wharf_tz_t *tz = NULL;
+    int rc = parser_zone_get(ps, name, &tz);
     if (rc < 0)
         return rc;
-    ps->zones[ps->n_zones++] = tz;
     for (size_t p = 0; p < ps->n; p++)
         for (size_t i = 0; i < ps->v[p].n_rules; i++)
             for (size_t j = 0; j < ps->v[p].rules[i].n_fields; j++) {

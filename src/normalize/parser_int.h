@@ -417,5 +417,8 @@ int parser_type_parse(const char *s, parser_type *out);
 /* parser_load.c: appends the parsers of paths to ps, errors to errs. */
 void parser_load_paths(wharf_parsers_t *ps, const char *const *paths, size_t n_paths,
                        wharf_conf_errors_t *errs);
+/* parser_load.c: the zone name in ps's zones, loaded there the first
+ * time; 0, or wharf_tz_load()'s error. */
+int parser_zone_get(wharf_parsers_t *ps, const char *name, const wharf_tz_t **out);
 
 #endif

@@ -452,34 +452,36 @@ static int load_is_timestamp_path(const char *path)
     return strcmp(path, "@timestamp") == 0;
 }
 
+int parser_zone_get(wharf_parsers_t *ps, const char *name, const wharf_tz_t **out)
+{
+    for (size_t i = 0; i < ps->n_zones; i++)
+        if (strcmp(wharf_tz_name(ps->zones[i]), name) == 0) {
+            *out = ps->zones[i];
+            return 0;
+        }
+    wharf_tz_t *tz = NULL;
+    wharf_tz_t **v = realloc(ps->zones, (ps->n_zones + 1) * sizeof(wharf_tz_t *));
+    if (v == NULL)
+        return -ENOMEM;
+    ps->zones = v;
+    int rc = wharf_tz_load(name, &tz);
+    if (rc < 0)
+        return rc;
+    ps->zones[ps->n_zones++] = tz;
+    *out = tz;
+    return 0;
+}
+
 /* The zone name, loaded once per parser set; NULL (reported at line, after
  * what: "rule 'x': fields: F: ") when it cannot be. */
 static const wharf_tz_t *load_zone(load_ctx_t *c, int line, const char *what, const char *name)
 {
-    wharf_parsers_t *ps = c->ps;
-    for (size_t i = 0; i < ps->n_zones; i++)
-        if (strcmp(wharf_tz_name(ps->zones[i]), name) == 0)
-            return ps->zones[i];
-    wharf_tz_t *tz = NULL;
-    wharf_tz_t **v = realloc(ps->zones, (ps->n_zones + 1) * sizeof(wharf_tz_t *));
-    int rc = v != NULL ? wharf_tz_load(name, &tz) : -ENOMEM;
-    if (v != NULL)
-        ps->zones = v;
-    if (rc == 0) {
-        ps->zones[ps->n_zones++] = tz;
-        return tz;
-    }
-    if (rc == -ENOENT || rc == -EINVAL)
-        load_error(c, line,
-                   "%sunknown time zone '%s': not in %s (an IANA name as Europe/Berlin, or an "
-                   "offset as +01:00)",
-                   what, name, wharf_tz_dir());
-    else if (rc == WHARF_EPARSE)
-        load_error(c, line, "%stime zone '%s': %s/%s is not a time zone file (TZif) wharf reads",
-                   what, name, wharf_tz_dir(), name);
-    else
-        load_error(c, line, "%stime zone '%s': %s", what, name, wharf_strerror(rc));
-    return NULL;
+    const wharf_tz_t *tz = NULL;
+    int rc = parser_zone_get(c->ps, name, &tz);
+    char why[512];
+    if (rc < 0)
+        load_error(c, line, "%s%s", what, wharf_tz_load_error(rc, name, why, sizeof(why)));
+    return tz;
 }
 
 /* `timezone: NAME` of a field: on a timestamp, which else takes the file's. */
