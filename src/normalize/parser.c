@@ -1035,24 +1035,27 @@ static int kv_rest_keeps(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, un
     return !later[i];
 }
 
-/* 1 when pair i's key is written as the name of a rest field taken. */
+/* 1 when pair i's key is written as the name of a rest field taken: a
+ * key the writer escapes is compared as written, once escaped. */
 static int kv_rest_taken(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, uint64_t taken)
 {
+    if (taken == 0)
+        return 0;
     wharf_str_t k = m->kv_key[i];
-    int plain = wharf_scan_json_unsafe(k.ptr, k.len) == k.len;
-    for (size_t j = 0; taken != 0 && j < m->r->n_rest_fields; j++) {
+    const char *name = k.ptr;
+    size_t skip = 1; /* a rest field's name is quoted */
+    if (wharf_scan_json_unsafe(k.ptr, k.len) != k.len) {
+        ps->scratch_value.len = 0;
+        wharf_json_write_string(&ps->scratch_value, k.ptr, k.len);
+        name = ps->scratch_value.data;
+        k.len = ps->scratch_value.len;
+        skip = 0;
+    }
+    for (size_t j = 0; j < m->r->n_rest_fields; j++) {
         const rest_field_t *f = &m->r->rest_fields[j];
-        if (!(taken >> j & 1))
-            continue;
-        if (plain && f->name_len == k.len + 2 && memcmp(f->name + 1, k.ptr, k.len) == 0)
+        if ((taken >> j & 1) && f->name_len == k.len + 2 * skip &&
+            memcmp(f->name + skip, name, k.len) == 0)
             return 1;
-        if (!plain) {
-            ps->scratch_value.len = 0;
-            wharf_json_write_string(&ps->scratch_value, k.ptr, k.len);
-            if (ps->scratch_value.len == f->name_len &&
-                memcmp(ps->scratch_value.data, f->name, f->name_len) == 0)
-                return 1;
-        }
     }
     return 0;
 }

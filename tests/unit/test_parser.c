@@ -1177,6 +1177,14 @@ static void test_rest_takes_fields_under_it(void **state)
                  "    kv: {group: pairs, rest: rec}\n"
                  "    fields: {rec.type: \"{t}\", rec.n: {from: n, type: long}}\n"
                  "    set: {rec.kind: audit}\n");
+    write_parser(&f, "e.yaml",
+                 "name: e\n"
+                 "when: [{x.kind: esc}]\n"
+                 "rules:\n"
+                 "  - id: kv\n"
+                 "    regex: '^(?<t>[a-z]+):(?<pairs>.*)'\n"
+                 "    kv: {group: pairs, rest: rec}\n"
+                 "    fields: {'rec.a\\b': \"{t}\"}\n");
     write_parser(&f, "j.yaml",
                  "name: j\n"
                  "when: [{x.kind: json}]\n"
@@ -1190,6 +1198,9 @@ static void test_rest_takes_fields_under_it(void **state)
         strstr(out, "\"rec\":{\"type\":\"login\",\"n\":5,\"kind\":\"audit\",\"z\":\"1\"}"));
     out = parse(&f, ":type=x", "x.kind", "kv", NULL);
     assert_non_null(strstr(out, "\"rec\":{\"kind\":\"audit\",\"type\":\"x\"}"));
+    /* a name the writer escapes: the pair a\b is the field's, a\c kept */
+    out = parse(&f, "login:a\\b=7 z=1 a\\c=2", "x.kind", "esc", NULL);
+    assert_non_null(strstr(out, "\"rec\":{\"a\\\\b\":\"login\",\"z\":\"1\",\"a\\\\c\":\"2\"}"));
     out = parse(&f, "{\"level\":\"info\",\"lvl\":9,\"ts\":\"2024-01-02T03:04:05Z\",\"m\":1}",
                 "x.kind", "json", NULL);
     assert_non_null(strstr(out, "\"app\":{\"lvl\":\"info\",\"at\":\"2024-01-02T03:04:05."
