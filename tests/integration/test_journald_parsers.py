@@ -14,6 +14,7 @@ import shutil
 
 import journallib as j
 import wharflib as w
+from wharftest import get
 
 f = w.Failures("journald_parsers")
 PARSERS = os.path.join(w.SOURCE, "parsers")
@@ -42,14 +43,6 @@ def entries():
                             '198.51.100.23 - - [23/Nov/2026:08:00:07 +0000] "GET /login?next=%2F '
                             'HTTP/1.1" 401 153 "-" "curl/8.4.0"'), clk.next()),
     ]
-
-
-def get(ev, path):
-    for k in path.split("."):
-        if not isinstance(ev, dict) or k not in ev:
-            return None
-        ev = ev[k]
-    return ev
 
 
 WANT = [
