@@ -10,6 +10,7 @@
  * Every segment starts with a copy of the latest checkpoint, so deleting old
  * segments never deletes the input positions. */
 #include "buffer_int.h"
+#include "wharf/array.h"
 #include "wharf/fsutil.h"
 #include "wharf/log.h"
 #include "wharf/timefmt.h"
@@ -68,14 +69,8 @@ uint64_t buffer_bytes_after(const wharf_buffer_t *b, const wharf_buffer_pos_t *p
 
 static buffer_segment_t *buffer_segment_push(wharf_buffer_t *b, uint64_t seq)
 {
-    if (b->n_segs == b->cap_segs) {
-        size_t cap = b->cap_segs ? b->cap_segs * 2 : 16;
-        buffer_segment_t *v = realloc(b->segs, cap * sizeof(*v));
-        if (v == NULL)
-            return NULL;
-        b->segs = v;
-        b->cap_segs = cap;
-    }
+    if (wharf_array_reserve(&b->segs, &b->cap_segs, b->n_segs + 1, sizeof(*b->segs), 16) < 0)
+        return NULL;
     buffer_segment_t *s = &b->segs[b->n_segs++];
     memset(s, 0, sizeof(*s));
     s->info.seq = seq;
@@ -265,15 +260,10 @@ static int buffer_list(wharf_buffer_t *b, uint64_t **out, size_t *n_out)
         uint64_t seq = wharf_wal_segment_seq(de->d_name);
         if (seq == 0)
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            uint64_t *nv = realloc(v, cap * sizeof(*nv));
-            if (nv == NULL) {
-                free(v);
-                closedir(d);
-                return -ENOMEM;
-            }
-            v = nv;
+        if (wharf_array_reserve(&v, &cap, n + 1, sizeof(*v), 16) < 0) {
+            free(v);
+            closedir(d);
+            return -ENOMEM;
         }
         v[n++] = seq;
     }

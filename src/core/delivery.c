@@ -10,6 +10,7 @@
 #include "wharf/delivery.h"
 
 #include "wharf/alloc.h"
+#include "wharf/array.h"
 #include "wharf/log.h"
 #include "wharf/timefmt.h"
 
@@ -428,14 +429,9 @@ static void delivery_target_closed(uv_handle_t *h)
 /* A target for o, its cursor where the buffer saved it (or at the end). */
 static int delivery_target_new(wharf_delivery_t *d, wharf_output_t *o)
 {
-    if (d->n_targets == d->cap_targets) {
-        size_t cap = d->cap_targets ? d->cap_targets * 2 : 8;
-        delivery_target_t **v = realloc(d->targets, cap * sizeof(delivery_target_t *));
-        if (v == NULL)
-            return -ENOMEM;
-        d->targets = v;
-        d->cap_targets = cap;
-    }
+    if (wharf_array_reserve(&d->targets, &d->cap_targets, d->n_targets + 1,
+                            sizeof(delivery_target_t *), 8) < 0)
+        return -ENOMEM;
     delivery_target_t *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return -ENOMEM;

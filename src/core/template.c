@@ -10,6 +10,7 @@
  * parser whose depth is bounded by WHARF_TEMPLATE_MAX_NESTING. */
 #include "wharf/template.h"
 
+#include "wharf/array.h"
 #include "wharf/common.h"
 #include "wharf/json_find.h"
 
@@ -61,14 +62,8 @@ static int tp_error(tparse_t *ps, const char *fmt, ...)
 static int tp_op(tparse_t *ps, int kind, size_t off, size_t len)
 {
     wharf_template_t *t = ps->t;
-    if (t->n_ops == t->cap_ops) {
-        size_t cap = t->cap_ops ? t->cap_ops * 2 : 8;
-        tpl_op_t *ops = realloc(t->ops, cap * sizeof(*ops));
-        if (ops == NULL)
-            return -ENOMEM;
-        t->ops = ops;
-        t->cap_ops = cap;
-    }
+    if (wharf_array_reserve(&t->ops, &t->cap_ops, t->n_ops + 1, sizeof(*t->ops), 8) < 0)
+        return -ENOMEM;
     size_t i = t->n_ops++;
     t->ops[i] = (tpl_op_t){kind, off, len, i + 1};
     return 0;

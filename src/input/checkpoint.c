@@ -10,6 +10,7 @@
  * One "files" entry per open or remembered file, one "cursors" entry per
  * journal input that has read something ("cursors" is left out when empty,
  * so checkpoints of file-only configurations read as they always did). */
+#include "wharf/array.h"
 #include "wharf/buf.h"
 #include "wharf/common.h"
 #include "wharf/json.h"
@@ -59,14 +60,8 @@ void wharf_positions_free(wharf_positions_t *p)
 
 int wharf_positions_add(wharf_positions_t *p, const wharf_position_t *pos)
 {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        wharf_position_t *v = realloc(p->v, cap * sizeof(*v));
-        if (v == NULL)
-            return -ENOMEM;
-        p->v = v;
-        p->cap = cap;
-    }
+    if (wharf_array_reserve(&p->v, &p->cap, p->n + 1, sizeof(*p->v), 16) < 0)
+        return -ENOMEM;
     wharf_position_t *d = &p->v[p->n];
     *d = *pos;
     d->input_id = strdup(pos->input_id);

@@ -18,6 +18,7 @@
  * apart from deletion by hand. */
 #include "wharf/archive.h"
 
+#include "wharf/array.h"
 #include "wharf/common.h"
 #include "wharf/fsutil.h"
 #include "wharf/log.h"
@@ -249,14 +250,8 @@ static int archive_manifest_add(archive_output_t *a, wharf_archive_line_t *l, in
 
 static int archive_kept_push(archive_output_t *a, const wharf_archive_line_t *l)
 {
-    if (a->n_kept == a->cap_kept) {
-        size_t cap = a->cap_kept ? a->cap_kept * 2 : 64;
-        archive_kept_t *v = realloc(a->kept, cap * sizeof(*v));
-        if (v == NULL)
-            return -ENOMEM;
-        a->kept = v;
-        a->cap_kept = cap;
-    }
+    if (wharf_array_reserve(&a->kept, &a->cap_kept, a->n_kept + 1, sizeof(*a->kept), 64) < 0)
+        return -ENOMEM;
     archive_kept_t *k = &a->kept[a->n_kept++];
     k->seq = l->seq;
     if (wharf_time_parse(l->at, strlen(l->at), &k->closed_ns) < 0)
@@ -447,14 +442,9 @@ static int archive_segment_append(archive_output_t *a, const char *data, size_t 
 
 static int archive_segment_add_frame(archive_segment_t *s, const wharf_archive_frame_t *f)
 {
-    if (s->n_frames == s->cap_frames) {
-        size_t cap = s->cap_frames ? s->cap_frames * 2 : 64;
-        wharf_archive_frame_t *v = realloc(s->frames, cap * sizeof(*v));
-        if (v == NULL)
-            return -ENOMEM;
-        s->frames = v;
-        s->cap_frames = cap;
-    }
+    if (wharf_array_reserve(&s->frames, &s->cap_frames, s->n_frames + 1, sizeof(*s->frames), 64) <
+        0)
+        return -ENOMEM;
     s->frames[s->n_frames++] = *f;
     s->count += f->count;
     if (f->first[0] != '\0') {

@@ -6,6 +6,7 @@
  * parsed strictly (every field present, hashes 64 lowercase hex digits): a
  * line that an editor changed in shape is reported as such, not guessed at. */
 #include "wharf/archive.h"
+#include "wharf/array.h"
 #include "wharf/common.h"
 #include "wharf/fsutil.h"
 #include "wharf/json.h"
@@ -250,15 +251,10 @@ int wharf_archive_manifest_read(const char *archive, wharf_archive_manifest_t *m
             m->torn = 1;
             break;
         }
-        if (m->n == cap) {
-            cap = cap ? cap * 2 : 64;
-            wharf_archive_line_t *v = realloc(m->lines, cap * sizeof(*v));
-            if (v == NULL) {
-                free(text);
-                wharf_archive_manifest_free(m);
-                return -ENOMEM;
-            }
-            m->lines = v;
+        if (wharf_array_reserve(&m->lines, &cap, m->n + 1, sizeof(*m->lines), 64) < 0) {
+            free(text);
+            wharf_archive_manifest_free(m);
+            return -ENOMEM;
         }
         wharf_archive_line_parse(text + pos, (size_t)(nl - (text + pos)), &m->lines[m->n++]);
         pos = (size_t)(nl - text) + 1;
@@ -494,15 +490,10 @@ int wharf_archive_frames_scan(const char *data, size_t len, wharf_archive_frame_
         text.len = 0;
         if (wharf_archive_frame_decompress(data + off, size, &text) < 0)
             break;
-        if (count == cap) {
-            cap = cap ? cap * 2 : 16;
-            wharf_archive_frame_t *nv = realloc(v, cap * sizeof(*nv));
-            if (nv == NULL) {
-                free(v);
-                wharf_buf_free(&text);
-                return -ENOMEM;
-            }
-            v = nv;
+        if (wharf_array_reserve(&v, &cap, count + 1, sizeof(*v), 16) < 0) {
+            free(v);
+            wharf_buf_free(&text);
+            return -ENOMEM;
         }
         wharf_archive_frame_t *f = &v[count++];
         memset(f, 0, sizeof(*f));
