@@ -130,7 +130,8 @@ typedef struct rule_field {
     size_t n_parts;
     int first_of;           /* `from: [a, b]`: parts are references, the first with a value wins */
     int numbered;           /* `from: a#` (kv): the values of keys a0, a1 ... as a list */
-    char split;             /* `split: C`: the text's pieces between Cs as a list, or 0 */
+    int split;              /* `split: CHARS`: the text's pieces between any of them, as a list */
+    uint8_t split_at[32];   /* bit c: byte c is one of the CHARS */
     char text_case;         /* `case: lower|upper`: 'l' or 'u' (ASCII letters), or 0 */
     field_map_entry_t *map; /* the first entry matching the text gives the value */
     size_t n_map;

@@ -504,15 +504,18 @@ static void load_field_zone(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, ya
     f->tz = load_zone(c, load_line(n), what, name != NULL ? name : "");
 }
 
-/* `split: C`: one character, on a field of one reference. */
+/* `split: CHARS`: one or more characters, each a separator, on a field of
+ * one reference. */
 static void load_split(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_node_t *split)
 {
     const char *sep = load_scalar(split);
     if (split == NULL)
         return;
-    if (sep == NULL || strlen(sep) != 1)
-        load_error(c, load_line(split), "rule '%s': fields: %s: split: one character", r->id,
-                   f->path);
+    if (sep == NULL || sep[0] == '\0')
+        load_error(c, load_line(split),
+                   "rule '%s': fields: %s: split: the characters that separate the pieces "
+                   "(one or more, e.g. \",\" or \", \")",
+                   r->id, f->path);
     else if (strcmp(f->path, "message") == 0)
         load_error(c, load_line(split),
                    "rule '%s': fields: message: split: message is text, not a list", r->id);
@@ -520,8 +523,11 @@ static void load_split(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_no
         load_error(c, load_line(split),
                    "rule '%s': fields: %s: split takes the text of one name (from: NAME)", r->id,
                    f->path);
-    else
-        f->split = sep[0];
+    else {
+        f->split = 1;
+        for (const unsigned char *p = (const unsigned char *)sep; *p != '\0'; p++)
+            f->split_at[*p / 8] |= (uint8_t)(1u << (*p % 8));
+    }
 }
 
 /* `case: lower|upper`: the text read, before type or map. */

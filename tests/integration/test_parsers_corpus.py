@@ -17,7 +17,7 @@
    user.name, source.ip, source.port, event.outcome, event.category,
    http.request.method, http.response.status_code, url.original, process.args,
    process.args_count, event.action (auditd's record type lower-cased, sshd's
-   ssh_login), process.name and process.pid (macOS program names with spaces, the
+   ssh_login), nginx.access.remote_ip_list, process.name and process.pid (macOS program names with spaces, the
    launchd job read as normalize() says), @timestamp (to the millisecond, as
    Filebeat writes it) and log.level (for the generic JSON app logs only @timestamp,
    log.level, message and error.message) wherever Filebeat's event has the field (pre-ECS names and the 2019
@@ -153,7 +153,7 @@ f.check(share >= 95.0, f"OpenSSH_2k: {share:.1f}% right, want >= 95%")
 COMPARED = ["user.name", "source.ip", "source.port", "event.outcome", "event.category",
             "http.request.method", "http.response.status_code", "url.original",
             "process.args", "process.args_count", "event.action", "process.name", "process.pid",
-            "@timestamp", "log.level"]
+            "@timestamp", "log.level", "nginx.access.remote_ip_list"]
 # json-app: the generic JSON parser's fields. Filebeat's expected files for it come from
 # product modules (Kibana, Elasticsearch, Logstash) that also take apart fields only
 # those products write (Kibana's req.remoteAddress, statusCode ...): not compared.
@@ -231,6 +231,10 @@ def normalize(field, value):
         # Filebeat writes milliseconds, wharf what the log has (up to nanoseconds)
         m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z", value)
         return (m.group(1), (m.group(2) or "").ljust(3, "0")[:3]) if m else value
+    if field == "nginx.access.remote_ip_list":
+        # the 2020 file lists the addresses sorted, the older one in the line's order
+        # (wharf's): compare the entries
+        return sorted(value)
     if field in ("source.port", "http.response.status_code"):
         return int(value)  # Filebeat sometimes kept "12345" as a string
     return value

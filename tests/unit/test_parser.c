@@ -802,7 +802,8 @@ static void test_kv_qualifiers(void **state)
 /* `from: a#` lists a0, a1 ... by their numbers, up to the first one
  * missing, an outer key winning over an unwrapped one; rest leaves the
  * numbered keys out; "a#" in hex decodes only keys of that form (not
- * arch=, a01=, a=); `split` lists the pieces of a text, empty ones left out. */
+ * arch=, a01=, a=); `split` lists the pieces of a text between any of its
+ * characters, empty ones left out. */
 static void test_numbered_and_split_lists(void **state)
 {
     (void)state;
@@ -816,7 +817,8 @@ static void test_numbered_and_split_lists(void **state)
                  "    fields:\n"
                  "      process.args: {from: \"a#\"}\n"
                  "      process.command_line: \"{cmd}\"\n"
-                 "      x.words: {from: cmd, split: \",\"}\n");
+                 "      x.words: {from: cmd, split: \",\"}\n"
+                 "      x.addrs: {from: cmd, split: \", \\\"\"}\n");
     load_ok(&f);
     const char *out = parse(&f, "a1=\"-l\" arch=c0 a0=6C73 a2=2F746D70 a01=x a=41", NULL);
     assert_non_null(strstr(out, "\"args\":[\"ls\",\"-l\",\"/tmp\"]"));
@@ -831,14 +833,22 @@ static void test_numbered_and_split_lists(void **state)
     out = parse(&f, "cmd=\",a,,b c,\"", NULL);
     assert_non_null(strstr(out, "\"command_line\":\",a,,b c,\""));
     assert_non_null(strstr(out, "\"words\":[\"a\",\"b c\"]"));
+    assert_non_null(strstr(out, "\"addrs\":[\"a\",\"b\",\"c\"]"));
+    /* Any of several characters separates: nginx's client list, quoted
+     * when a proxy wrote it. */
+    out = parse(&f, "cmd='\"10.5.102.222, 175.16.199.1\" 10.2.1.185'", NULL);
+    assert_non_null(strstr(out, "\"addrs\":[\"10.5.102.222\",\"175.16.199.1\",\"10.2.1.185\"]"));
+    assert_non_null(
+        strstr(out, "\"words\":[\"\\\"10.5.102.222\",\" 175.16.199.1\\\" 10.2.1.185\"]"));
     out = parse(&f, "cmd=\",,\"", NULL);
     assert_null(strstr(out, "\"words\""));
+    assert_null(strstr(out, "\"addrs\""));
     fx_free(&f);
 }
 
 /* Lists go only where they can: a numbered name stands alone (not in a
  * template or a `from` list), and neither it nor split takes a type or a
- * map; split is one character, not on message. */
+ * map; split names at least one character, not on message. */
 static void test_list_load_errors(void **state)
 {
     (void)state;
@@ -853,7 +863,7 @@ static void test_list_load_errors(void **state)
                  "      x.a: \"{a#}\"\n"
                  "      x.b: {from: [b, \"a#\"]}\n"
                  "      x.c: {from: \"a#\", type: long}\n"
-                 "      x.d: {from: d, split: \", \"}\n"
+                 "      x.d: {from: d, split: \"\"}\n"
                  "      x.e: {from: [d, e], split: \",\"}\n"
                  "      message: {from: d, split: \",\"}\n"
                  "      x.f: {from: d, split: \",\", type: ip}\n"
@@ -865,7 +875,8 @@ static void test_list_load_errors(void **state)
         "values make a list: write {from: a#} on its own",
         "l.yaml:8: rule 'r': fields: x.c: a list (numbered keys or split) takes the text as it is "
         "(no type, map or case)",
-        "l.yaml:9: rule 'r': fields: x.d: split: one character",
+        "l.yaml:9: rule 'r': fields: x.d: split: the characters that separate the pieces (one or "
+        "more, e.g. \",\" or \", \")",
         "l.yaml:10: rule 'r': fields: x.e: split takes the text of one name (from: NAME)",
         "l.yaml:11: rule 'r': fields: message: split: message is text, not a list",
         "l.yaml:12: rule 'r': fields: x.f: a list (numbered keys or split) takes the text as it is "
