@@ -166,6 +166,7 @@ typedef struct kv_list {
  * of its groups. */
 typedef struct kv_opts {
     char sep, assign;
+    int parens;       /* "(a=1, b=2 c=3)" is read as its pairs */
     char *group_name; /* regex/grok: the group split into pairs, else NULL */
     int group;        /* its number, resolved at load */
     kv_list_t unwrap; /* keys whose quoted value is itself key=value text */

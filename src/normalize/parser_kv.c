@@ -199,6 +199,29 @@ static wharf_str_t kv_join(match_ctx_t *m, wharf_str_t qual, wharf_str_t key)
     return (wharf_str_t){out, n};
 }
 
+/* `parens`: whether the word at p opens a parenthesized list of pairs,
+ * "(hostname=?, addr=?, terminal=cron res=success)" as RHEL 5's PAM
+ * records end: a '(' right before a key and its assign character. A word
+ * such as "(deleted)" or a value such as tty=(none) does not. */
+static int kv_paren_opens(const kv_opts_t *o, const char *p, const char *end)
+{
+    if (!o->parens || p >= end || *p != '(')
+        return 0;
+    const char *k = ++p;
+    while (p < end && *p != o->assign && *p != o->sep && *p != ',' && *p != ')')
+        p++;
+    return p > k && p < end && *p == o->assign;
+}
+
+/* Inside such a list a value also ends at ',' (which is dropped) or at the
+ * ')' that closes the list. */
+static const char *kv_paren_value_end(const kv_opts_t *o, const char *p, const char *end)
+{
+    while (p < end && *p != o->sep && *p != ',' && *p != ')')
+        p++;
+    return p;
+}
+
 /* Values may be quoted with " or ' (quotes dropped); a word without the
  * assign character is not a pair, unless it is a qualifier of the key
  * right after it. */
@@ -206,9 +229,14 @@ void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n
 {
     const char *p = s, *end = s + n;
     wharf_str_t qual = {NULL, 0};
+    int in_parens = 0;
     while (p < end && m->n_kv < KV_MAX_PAIRS) {
         while (p < end && (*p == o->sep || *p == ' '))
             p++;
+        if (!in_parens && kv_paren_opens(o, p, end)) {
+            in_parens = 1;
+            p++;
+        }
         const char *k = p;
         while (p < end && *p != o->assign && *p != o->sep)
             p++;
@@ -232,8 +260,12 @@ void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n
             if (p < end)
                 p++;
         } else {
-            vend = kv_value_end(o, key, p, end);
+            vend = in_parens ? kv_paren_value_end(o, p, end) : kv_value_end(o, key, p, end);
             p = vend;
+        }
+        if (in_parens && p < end && (*p == ',' || *p == ')')) {
+            in_parens = *p == ',';
+            p++;
         }
         wharf_str_t val = {v, (size_t)(vend - v)};
         if (quoted && !nested && kv_listed(&o->unwrap, key.ptr, key.len)) {

@@ -934,6 +934,19 @@ static const char *load_rest(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts,
     return rest;
 }
 
+/* A rule option written true or false (absent: false); 1 or 0. */
+static int load_option_bool(load_ctx_t *c, parser_rule_t *r, yaml_node_t *node, const char *what)
+{
+    const char *v = load_scalar(node);
+    if (node == NULL)
+        return 0;
+    if (v == NULL || !load_is_plain(node) || (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)) {
+        load_error(c, load_line(node), "rule '%s': %s: expected true or false", r->id, what);
+        return 0;
+    }
+    return v[0] == 't';
+}
+
 /* json: {rest: PATH, dedot: BOOL}; `json: {}` and `json: true` take no
  * options. */
 static void load_json_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
@@ -944,16 +957,12 @@ static void load_json_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts
     load_check_keys(c, opts, "json options", keys, "rest, dedot");
     const char *rest = load_rest(c, r, opts, "json");
     yaml_node_t *dedot = load_get(c, opts, "dedot");
-    const char *d = load_scalar(dedot);
-    if (dedot == NULL)
-        return;
-    if (d == NULL || !load_is_plain(dedot) || (strcmp(d, "true") != 0 && strcmp(d, "false") != 0))
-        load_error(c, load_line(dedot), "rule '%s': json: dedot: expected true or false", r->id);
-    else if (rest == NULL)
+    int on = load_option_bool(c, r, dedot, "json: dedot");
+    if (on && rest == NULL)
         load_error(c, load_line(dedot), "rule '%s': json: dedot applies to rest, which is not set",
                    r->id);
     else
-        r->rest_dedot = d[0] == 't';
+        r->rest_dedot = on;
 }
 
 /* kv: or logfmt: options; on a grok/regex rule, `group` names the group
@@ -970,10 +979,12 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
                        r->kind == RK_GROK ? "grok" : "regex");
         return;
     }
-    static const char *const keys[] = {"separator", "assign", "rest",      "group",      "unwrap",
-                                       "hex",       "nulls",  "multiword", "qualifiers", NULL};
+    static const char *const keys[] = {"separator",  "assign", "rest",  "group",
+                                       "unwrap",     "hex",    "nulls", "multiword",
+                                       "qualifiers", "parens", NULL};
     load_check_keys(c, opts, "kv options", keys,
-                    "separator, assign, rest, group, unwrap, hex, nulls, multiword, qualifiers");
+                    "separator, assign, rest, group, unwrap, hex, nulls, multiword, qualifiers, "
+                    "parens");
     const char *sep = load_scalar(load_get(c, opts, "separator"));
     const char *assign = load_scalar(load_get(c, opts, "assign"));
     const char *group = load_scalar(load_get(c, opts, "group"));
@@ -998,6 +1009,7 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
     load_kv_list(c, r, load_get(c, opts, "multiword"), "multiword", &r->kv.multiword);
     load_kv_list(c, r, load_get(c, opts, "qualifiers"), "qualifiers", &r->kv.qualifiers);
     load_kv_qualifiers_check(c, r, load_get(c, opts, "qualifiers"));
+    r->kv.parens = load_option_bool(c, r, load_get(c, opts, "parens"), "kv: parens");
 }
 
 /* The group a grok/regex rule splits into pairs, once the regex compiled. */

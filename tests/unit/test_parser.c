@@ -757,6 +757,46 @@ static void test_kv_multiword(void **state)
     fx_free(&f);
 }
 
+/* `parens`: "(a=1, b=2 c=3)" is read as its pairs, ',' and the closing ')'
+ * dropped, in an unwrapped value too; a value or a word that merely starts
+ * with '(' (tty=(none), "(deleted)") is not such a list, and after the ')'
+ * a comma is part of a value again (res, which a field reads, is not kept
+ * in rest). Without the option the text is split as before. */
+static void test_kv_parens(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "p.yaml",
+                 "name: p\n"
+                 "rules:\n"
+                 "  - id: r\n"
+                 "    kv: {parens: true, unwrap: [msg], nulls: [\"?\"], rest: kv}\n"
+                 "    fields:\n"
+                 "      event.outcome: {from: res, map: {success: success}}\n");
+    load_ok(&f);
+    static const char *const cases[][2] = {
+        {"x=1 msg='PAM: acct=root : exe=\"/usr/sbin/crond\" (hostname=h.example, addr=?, "
+         "terminal=cron res=success)'",
+         "{\"x\":\"1\",\"acct\":\"root\",\"exe\":\"/usr/sbin/crond\",\"hostname\":\"h.example\","
+         "\"terminal\":\"cron\"}"},
+        {"tty=(none) exe=/bin/x (deleted) a=1,2 (b=\"q,r\", c=3) d=4,5",
+         "{\"tty\":\"(none)\",\"exe\":\"/bin/x\",\"a\":\"1,2\",\"b\":\"q,r\",\"c\":\"3\","
+         "\"d\":\"4,5\"}"},
+        {"(a=1) (b", "{\"a\":\"1\"}"},
+    };
+    expect_kv_objects(&f, cases, sizeof(cases) / sizeof(cases[0]));
+    assert_non_null(
+        strstr(parse(&f, "msg='(addr=?, res=success)'", NULL), "\"outcome\":\"success\""));
+    fx_free(&f);
+    fx_init(&f);
+    write_parser(&f, "q.yaml", "name: q\nrules:\n  - id: r\n    kv: {rest: kv}\n");
+    load_ok(&f);
+    const char *out = parse(&f, "(hostname=?, res=success)", NULL);
+    assert_non_null(strstr(out, "\"kv\":{\"(hostname\":\"?,\",\"res\":\"success)\"}"));
+    fx_free(&f);
+}
+
 /* A qualifier joins the key one separator after it with '_' (a field reads
  * the joined key, rest keeps it); it does not join across two separators,
  * across another word or inside a value; a word that is no qualifier stays
@@ -1653,10 +1693,12 @@ static void test_kv_load_errors(void **state)
                "    kv: {nulls: {a: b}, hex: [exe, [x]], multiword: {op: x}}\n"
                "  - id: r6\n"
                "    kv: {qualifiers: [old, \"old auid\"]}\n"
+               "  - id: r7\n"
+               "    kv: {parens: 1}\n"
                "samples:\n  - message: x\n    expect: {message: x}\n");
     wharf_conf_errors_t errs = {0};
     assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
-    char want[9][160];
+    char want[10][160];
     snprintf(want[0], 160, "%s/bad.yaml:5: rule 'r1': kv: on a regex rule, kv needs {group: NAME}",
              f.dir);
     snprintf(want[1], 160, "%s/bad.yaml:6: rule 'r2': kv: group: 'b' is no named group", f.dir);
@@ -1675,7 +1717,8 @@ static void test_kv_load_errors(void **state)
              "%s/bad.yaml:19: rule 'r6': kv: qualifiers: 'old auid' is not one word without ' ' "
              "or '='",
              f.dir);
-    expect_error_prefixes(&errs, want, 9);
+    snprintf(want[9], 160, "%s/bad.yaml:21: rule 'r7': kv: parens: expected true or false", f.dir);
+    expect_error_prefixes(&errs, want, 10);
     wharf_conf_errors_free(&errs);
     fx_free(&f);
 }
@@ -2368,6 +2411,7 @@ int main(void)
         cmocka_unit_test(test_kv_nulls_list),
         cmocka_unit_test(test_kv_multiword),
         cmocka_unit_test(test_kv_qualifiers),
+        cmocka_unit_test(test_kv_parens),
         cmocka_unit_test(test_numbered_and_split_lists),
         cmocka_unit_test(test_field_case),
         cmocka_unit_test(test_field_case_load_errors),
