@@ -31,6 +31,9 @@
    url.original, source.ip (first of sourceIPs), orchestrator.resource.type/name,
    orchestrator.namespace and event.outcome from responseStatus.code, read here from
    the event's own JSON.
+5. `wharf parsers coverage` on four lines: the headline, the rows, the unmatched lines.
+6. Every field name the pack writes for the corpus' audit logs is a dotted path of
+   words (no '(', ',' or '=' of a misread split).
 
 The loghub files are CRLF-terminated; `wharf parse` drops the CR like a line
 terminator. loghub data: research use, cite loghub (see the corpus' licenses/).
@@ -422,6 +425,30 @@ rc, out, err = coverage("--parser", "nope")
 f.eq((rc, err.strip()), (2, "wharf parsers coverage: no parser named 'nope' in the files given"),
      "coverage --parser unknown")
 os.unlink(cov_file)
+
+# ---- 6. names from split text ------------------------------------------------------
+# auditd's names come from splitting the record's text: every one of them, over every
+# audit log of the corpus, must be a word (letters, digits, '_' and '-', as in
+# old-auid); a misread split gave "(hostname" and source.address "?," on RHEL 5's
+# PAM records.
+audit_names = set()
+
+
+def names(obj, prefix=""):
+    for k, v in obj.items():
+        audit_names.add(prefix + k)
+        if isinstance(v, dict):
+            names(v, prefix + k + ".")
+
+
+n_audit = 0
+for path in sorted(glob.glob(os.path.join(CORPUS, "auditd", "*.log"))):
+    for e in parse(path, {"event.dataset": "auditd"}):
+        n_audit += 1
+        names(e)
+odd = sorted(n for n in audit_names if not re.fullmatch(r"@?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", n))
+f.eq(odd, [], f"auditd: names that are not words ({n_audit} events, {len(audit_names)} names)")
+f.check(n_audit >= 2500, f"auditd: only {n_audit} events read")
 
 f.check(total_cmp >= 500, f"only {total_cmp} comparisons with Filebeat's output")
 f.finish(f"{want_samples} samples; OpenSSH_2k {share:.1f}% right; {total_cmp} Filebeat comparisons; "
