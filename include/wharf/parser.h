@@ -64,6 +64,10 @@ int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e);
  * sshd line behind it not), or a line no parser tried took. */
 int wharf_parsers_last_missed(const wharf_parsers_t *ps);
 
+/* Empties e (and its arena) for a line to parse (wharf parse, coverage,
+ * samples): its message a copy of text in the arena, where the inputs put
+ * theirs (see arena.c on PCRE2's JIT and memcheck). 0, or -ENOMEM. */
+int wharf_parsers_input_message(wharf_event_t *e, const char *text, size_t len);
 /* Sets a field of an event to parse (wharf parse --field, samples): text,
  * and for container.labels.KEY a label (key dedotted). The strings must
  * outlive the event. 0, or -EINVAL for a path an event cannot take. */

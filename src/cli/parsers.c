@@ -75,9 +75,10 @@ static wharf_parsers_t *parsers_load_or_report(const char *const *paths, size_t 
 static void parse_line(wharf_parsers_t *ps, const parse_args_t *a, wharf_event_t *e, char *line,
                        size_t len)
 {
-    wharf_arena_reset(e->arena);
-    wharf_event_clear(e);
-    wharf_event_set_str(e, WHARF_F_MESSAGE, line, len);
+    if (wharf_parsers_input_message(e, line, len) < 0) {
+        fprintf(stderr, "wharf: out of memory for a line of %zu bytes\n", len);
+        return;
+    }
     for (size_t i = 0; i < a->n_fields; i++) {
         const char *eq = strchr(a->fields[i], '=');
         if (wharf_parsers_input_field(e, a->fields[i], (size_t)(eq - a->fields[i]), eq + 1,

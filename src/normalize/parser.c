@@ -229,6 +229,17 @@ static int input_label(wharf_event_t *e, const char *key, size_t klen, const cha
     return text != NULL ? 0 : -ENOMEM;
 }
 
+int wharf_parsers_input_message(wharf_event_t *e, const char *text, size_t len)
+{
+    wharf_arena_reset(e->arena);
+    wharf_event_clear(e);
+    const char *message = arena_copy(e, text, len);
+    if (message == NULL)
+        return -ENOMEM;
+    wharf_event_set_str(e, WHARF_F_MESSAGE, message, len);
+    return 0;
+}
+
 int wharf_parsers_input_field(wharf_event_t *e, const char *path, size_t path_len,
                               const char *value, size_t len)
 {

@@ -122,12 +122,11 @@ static void sample_want_text(const sample_expect_t *x, wharf_buf_t *b)
     b->len--;
 }
 
-/* e holding sample s's fields and message text (which must outlive it). */
+/* e holding sample s's fields and message text. */
 static void sample_event(const parser_sample_t *s, wharf_event_t *e, const char *text, size_t len)
 {
-    wharf_arena_reset(e->arena);
-    wharf_event_clear(e);
-    wharf_event_set_str(e, WHARF_F_MESSAGE, text, len);
+    if (wharf_parsers_input_message(e, text, len) < 0)
+        return;
     for (size_t i = 0; i < s->n_fields; i++)
         wharf_parsers_input_field(e, s->field_paths[i], strlen(s->field_paths[i]),
                                   s->field_values[i], strlen(s->field_values[i]));
