@@ -709,25 +709,19 @@ static void apply_numbered(wharf_event_t *e, const match_ctx_t *m, const rule_fi
         set_list(e, f->field_id, f->path, f->path_len, list, (uint32_t)count);
 }
 
-static inline int split_at(const rule_field_t *f, char c)
-{
-    unsigned char u = (unsigned char)c;
-    return f->split_at[u / 8] >> (u % 8) & 1;
-}
-
 /* `split: CHARS`: the pieces of s between any of the characters, empty ones
  * left out, as a list (", " splits "a, b" into a and b). */
 static void apply_split(wharf_event_t *e, const rule_field_t *f, const char *s, size_t n)
 {
     size_t pieces = 1;
     for (size_t i = 0; i < n; i++)
-        pieces += split_at(f, s[i]);
+        pieces += parser_byteset_has(f->split_at, (unsigned char)s[i]);
     wharf_str_t *list = wharf_arena_alloc(e->arena, pieces * sizeof(*list));
     if (list == NULL)
         return;
     uint32_t count = 0;
     for (size_t start = 0, i = 0; i <= n; i++) {
-        if (i < n && !split_at(f, s[i]))
+        if (i < n && !parser_byteset_has(f->split_at, (unsigned char)s[i]))
             continue;
         if (i > start)
             list[count++] = (wharf_str_t){s + start, i - start};

@@ -27,6 +27,21 @@ typedef enum parser_type {
 
 typedef enum rule_kind { RK_GROK, RK_REGEX, RK_JSON, RK_KV } rule_kind;
 
+/* A set of bytes, one bit each: the first bytes a regex or a kv option
+ * list admits, the characters a `split` separates at. Tested per byte on
+ * the hot path. */
+typedef uint8_t parser_byteset_t[32];
+
+static inline void parser_byteset_add(parser_byteset_t set, unsigned char c)
+{
+    set[c / 8] |= (uint8_t)(1u << (c % 8));
+}
+
+static inline int parser_byteset_has(const parser_byteset_t set, unsigned char c)
+{
+    return set[c / 8] >> (c % 8) & 1;
+}
+
 /* A compiled regex (parser_regex.c): code is NULL when there is none. When
  * first_known, a subject whose first byte is not in first[] cannot match. */
 typedef struct parser_re {
@@ -35,7 +50,7 @@ typedef struct parser_re {
     uint32_t min_len; /* no shorter subject can match */
     int jit;          /* JIT-compiled, without (*UTF): pcre2_jit_match may run it */
     int first_known;
-    unsigned char first[32]; /* bitmap of first bytes */
+    parser_byteset_t first;
 } parser_re_t;
 
 /* 0, or -1 with PCRE2's message in err and the offset in the pattern it
@@ -45,7 +60,7 @@ int parser_re_compile(parser_re_t *re, const char *pattern, char *err, size_t er
 /* 0 when no subject starting with byte c can match re. */
 static inline int parser_re_may_start(const parser_re_t *re, unsigned char c)
 {
-    return re->code != NULL && (!re->first_known || (re->first[c / 8] >> (c % 8) & 1));
+    return re->code != NULL && (!re->first_known || parser_byteset_has(re->first, c));
 }
 /* The backtracking a match may do: base steps plus PARSER_RE_STEPS_PER_BYTE
  * per byte of the subject. Rules that scan a line do a few steps per byte
@@ -128,12 +143,12 @@ typedef struct rule_field {
     const wharf_tz_t *tz; /* timestamp: the zone of times without an offset (the set's), or NULL */
     tpl_part_t *parts;
     size_t n_parts;
-    int first_of;           /* `from: [a, b]`: parts are references, the first with a value wins */
-    int numbered;           /* `from: a#` (kv): the values of keys a0, a1 ... as a list */
-    int split;              /* `split: CHARS`: the text's pieces between any of them, as a list */
-    uint8_t split_at[32];   /* bit c: byte c is one of the CHARS */
-    char text_case;         /* `case: lower|upper`: 'l' or 'u' (ASCII letters), or 0 */
-    field_map_entry_t *map; /* the first entry matching the text gives the value */
+    int first_of; /* `from: [a, b]`: parts are references, the first with a value wins */
+    int numbered; /* `from: a#` (kv): the values of keys a0, a1 ... as a list */
+    int split;    /* `split: CHARS`: the text's pieces between any of them, as a list */
+    parser_byteset_t split_at; /* the CHARS */
+    char text_case;            /* `case: lower|upper`: 'l' or 'u' (ASCII letters), or 0 */
+    field_map_entry_t *map;    /* the first entry matching the text gives the value */
     size_t n_map;
     /* map, resolved at load: the exact keys, with the first entry of each
      * (by key id), and the "PREFIX*" entries' indexes in order */
@@ -159,7 +174,7 @@ typedef struct kv_list {
     unsigned char *numbered; /* "a#": a key of prefix a and a number (a0, a1 ...) */
     size_t n;
     int any_numbered;
-    uint8_t first[32]; /* bit c: an entry starts with byte c (an empty one: with 0) */
+    parser_byteset_t first; /* the entries' first bytes (an empty one's: 0) */
 } kv_list_t;
 
 /* key=value splitting: a kv rule's on the message, or a regex rule's on one

@@ -31,7 +31,7 @@ int parser_kv_list_add(kv_list_t *l, const char *s, int keys)
         return -ENOMEM;
     unsigned char c = (unsigned char)s[0];
     size_t len = strlen(s);
-    l->first[c / 8] |= (uint8_t)(1u << (c % 8));
+    parser_byteset_add(l->first, c);
     l->numbered[l->n] = keys && len > 1 && s[len - 1] == '#';
     l->len[l->n] = len - l->numbered[l->n];
     l->any_numbered |= l->numbered[l->n];
@@ -66,7 +66,7 @@ static int kv_listed_numbered(const kv_list_t *l, const char *s, size_t len)
 static inline int kv_listed(const kv_list_t *l, const char *s, size_t len)
 {
     unsigned char c = len > 0 ? (unsigned char)s[0] : 0;
-    if (!(l->first[c / 8] >> (c % 8) & 1))
+    if (!parser_byteset_has(l->first, c))
         return 0;
     for (size_t i = 0; i < l->n; i++)
         if (l->len[i] == len && memcmp(l->v[i], s, len) == 0 && !l->numbered[i])

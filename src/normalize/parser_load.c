@@ -526,7 +526,7 @@ static void load_split(load_ctx_t *c, parser_rule_t *r, rule_field_t *f, yaml_no
     else {
         f->split = 1;
         for (const unsigned char *p = (const unsigned char *)sep; *p != '\0'; p++)
-            f->split_at[*p / 8] |= (uint8_t)(1u << (*p % 8));
+            parser_byteset_add(f->split_at, *p);
     }
 }
 

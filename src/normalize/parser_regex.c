@@ -37,11 +37,11 @@ static void re_first_unit(parser_re_t *re, uint32_t c)
 {
     if (c > 0xFF)
         return;
-    re->first[c / 8] |= (unsigned char)(1u << (c % 8));
+    parser_byteset_add(re->first, (unsigned char)c);
     if (c > 0x7F || !((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
         return;
     uint32_t other = c ^ 0x20;
-    re->first[other / 8] |= (unsigned char)(1u << (other % 8));
+    parser_byteset_add(re->first, (unsigned char)other);
     memset(re->first + 16, 0xFF, 16);
 }
 
