@@ -498,6 +498,16 @@ static int json_ref(const match_ctx_t *m, const tpl_part_t *t, wharf_json_value_
     return 0;
 }
 
+/* A kv or logfmt rule matches text with at least one key=value pair: bare
+ * logfmt keys alone ("Starting up") are words, not pairs. */
+static int kv_has_value(const match_ctx_t *m)
+{
+    for (size_t i = 0; i < m->n_kv; i++)
+        if (!(m->kv_flags[i] & KV_BARE))
+            return 1;
+    return 0;
+}
+
 static int rule_match(parser_rule_t *r, match_ctx_t *m, parser_re_limits_t *lim)
 {
     switch (r->kind) {
@@ -521,7 +531,7 @@ static int rule_match(parser_rule_t *r, match_ctx_t *m, parser_re_limits_t *lim)
         m->n_kv = 0;
         parser_kv_begin(m);
         parser_kv_split(m, &r->kv, m->msg, m->msg_len, 0);
-        return m->n_kv > 0;
+        return kv_has_value(m);
     }
     return 0;
 }
@@ -1090,7 +1100,10 @@ static void rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
         wharf_buf_putc(b, ':');
         size_t n = 0;
         const char *v = parser_kv_text(e, m, i, &n);
-        wharf_json_write_string(b, v ? v : "", v ? n : 0);
+        if (m->kv_flags[i] & KV_BARE)
+            wharf_buf_lit(b, "true");
+        else
+            wharf_json_write_string(b, v ? v : "", v ? n : 0);
     }
     wharf_buf_putc(b, '}');
     if (kept > 0)

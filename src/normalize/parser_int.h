@@ -182,6 +182,7 @@ typedef struct kv_list {
 typedef struct kv_opts {
     char sep, assign;
     int parens;       /* "(a=1, b=2 c=3)" is read as its pairs */
+    int bare_true;    /* logfmt: a word without the assign character is a key, true */
     char *group_name; /* regex/grok: the group split into pairs, else NULL */
     int group;        /* its number, resolved at load */
     kv_list_t unwrap; /* keys whose quoted value is itself key=value text */
@@ -371,6 +372,7 @@ struct wharf_parsers {
 #define KV_QUOTED     1   /* the value was quoted */
 #define KV_NESTED     2   /* the pair came from an unwrapped value */
 #define KV_UNWRAPPED  4   /* an unwrap key's value, split into nested pairs: read whole, not rest */
+#define KV_BARE       8   /* logfmt: a key without a value, true */
 #define KV_JOINED_MAX 256 /* bytes for the keys qualifiers make, per match */
 
 /* What a rule's match left: the regex's offsets, or the key=value pairs

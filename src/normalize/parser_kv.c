@@ -159,6 +159,17 @@ static void kv_add(match_ctx_t *m, const kv_opts_t *o, wharf_str_t key, wharf_st
     m->kv_flags[m->n_kv++] = flags;
 }
 
+/* logfmt's bare key ("key1=a key2"): the key with the value true, as the
+ * logfmt conventions (kr/logfmt) read it. A word with a quote in it is no
+ * key: it is left out, as before a value is found. */
+static void kv_add_bare(match_ctx_t *m, const kv_opts_t *o, wharf_str_t key, int nested)
+{
+    if (key.len == 0 || memchr(key.ptr, '"', key.len) != NULL)
+        return;
+    kv_add(m, o, key, (wharf_str_t){"true", 4},
+           (unsigned char)(KV_BARE | (nested ? KV_NESTED : 0)));
+}
+
 /* Where an unquoted value that starts at p ends: at the next separator,
  * or for a `multiword` key, before the next word that holds the assign
  * character (the start of the next pair; separators before it are not
@@ -224,7 +235,7 @@ static const char *kv_paren_value_end(const kv_opts_t *o, const char *p, const c
 
 /* Values may be quoted with " or ' (quotes dropped); a word without the
  * assign character is not a pair, unless it is a qualifier of the key
- * right after it. */
+ * right after it or, for logfmt, a bare key. */
 void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n, int nested)
 {
     const char *p = s, *end = s + n;
@@ -243,6 +254,8 @@ void parser_kv_split(match_ctx_t *m, const kv_opts_t *o, const char *s, size_t n
         if (p >= end || *p != o->assign) {
             int q = p > k && p < end && kv_listed(&o->qualifiers, k, (size_t)(p - k));
             qual = q ? (wharf_str_t){k, (size_t)(p - k)} : (wharf_str_t){NULL, 0};
+            if (!q && o->bare_true)
+                kv_add_bare(m, o, (wharf_str_t){k, (size_t)(p - k)}, nested);
             continue;
         }
         wharf_str_t key = {k, (size_t)(p - k)};

@@ -1076,6 +1076,7 @@ static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
     } else {
         r->kind = RK_KV;
         load_kv_options(c, r, kv ? kv : logfmt);
+        r->kv.bare_true = logfmt != NULL;
         load_fields(c, r, fields, 0);
     }
     load_set(c, r, load_get(c, map, "set"));

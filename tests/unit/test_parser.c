@@ -797,6 +797,46 @@ static void test_kv_parens(void **state)
     fx_free(&f);
 }
 
+/* logfmt reads a bare key as true (rest keeps a JSON true, a field reads
+ * "true", a bool field true; a later key=value wins), but not a word with
+ * a quote in it, nor a qualifier; text of bare words alone does not match;
+ * kv leaves bare words out. */
+static void test_logfmt_bare_keys(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(
+        &f, "l.yaml",
+        "name: l\n"
+        "rules:\n"
+        "  - id: r\n"
+        "    logfmt: {qualifiers: [old], rest: kv}\n"
+        "    fields: {labels.cached: {from: cached, type: bool}, labels.dry: \"{dry}\"}\n");
+    load_ok(&f);
+    static const char *const cases[][2] = {
+        {"a=1 verbose b=\"x y\" debug",
+         "{\"a\":\"1\",\"verbose\":true,\"b\":\"x y\",\"debug\":true}"},
+        {"a=1 a b=2 b", "{\"a\":true,\"b\":true}"},
+        {"a \"word c=3 d\" old e=4", "{\"a\":true,\"c\":\"3\",\"old_e\":\"4\"}"},
+    };
+    expect_kv_objects(&f, cases, sizeof(cases) / sizeof(cases[0]));
+    const char *out = parse(&f, "cached dry level=info", NULL);
+    assert_non_null(strstr(out, "\"cached\":true"));
+    assert_non_null(strstr(out, "\"dry\":\"true\""));
+    assert_non_null(strstr(out, "\"kv\":{\"level\":\"info\"}"));
+    /* words alone are no logfmt: the rule does not match */
+    out = parse(&f, "Starting up", NULL);
+    assert_null(strstr(out, "\"kv\""));
+    assert_null(strstr(out, "\"labels\""));
+    fx_free(&f);
+    fx_init(&f);
+    write_parser(&f, "k.yaml", "name: k\nrules:\n  - id: r\n    kv: {rest: kv}\n");
+    load_ok(&f);
+    assert_non_null(strstr(parse(&f, "a=1 verbose b=2", NULL), "\"kv\":{\"a\":\"1\",\"b\":\"2\"}"));
+    fx_free(&f);
+}
+
 /* A qualifier joins the key one separator after it with '_' (a field reads
  * the joined key, rest keeps it); it does not join across two separators,
  * across another word or inside a value; a word that is no qualifier stays
@@ -2412,6 +2452,7 @@ int main(void)
         cmocka_unit_test(test_kv_multiword),
         cmocka_unit_test(test_kv_qualifiers),
         cmocka_unit_test(test_kv_parens),
+        cmocka_unit_test(test_logfmt_bare_keys),
         cmocka_unit_test(test_numbered_and_split_lists),
         cmocka_unit_test(test_field_case),
         cmocka_unit_test(test_field_case_load_errors),
