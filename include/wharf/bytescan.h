@@ -48,40 +48,54 @@ static inline size_t wharf_scan_word_first(uint64_t flags)
 #endif
 }
 
-static inline size_t wharf_scan_quote_bslash_portable(const char *p, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        uint64_t f = wharf_scan_word_eq(x, '"') | wharf_scan_word_eq(x, '\\');
-        if (f != 0)
-            return i + wharf_scan_word_first(f);
-    }
-    while (i < n && p[i] != '"' && p[i] != '\\')
-        i++;
-    return i;
-}
-
 static inline int wharf_scan_byte_unsafe(unsigned char c)
 {
     return c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
 }
 
-static inline size_t wharf_scan_json_unsafe_portable(const char *p, size_t n)
+/* The flags of the word at p. */
+static inline uint64_t wharf_scan_word(const char *p, int unsafe)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    uint64_t f = wharf_scan_word_eq(x, '"') | wharf_scan_word_eq(x, '\\');
+    return unsafe ? f | wharf_scan_word_unsafe(x) : f;
+}
+
+/* Words of 8, then one last word that overlaps the ones already found
+ * clean (its flags there are zero), so that only texts shorter than a word
+ * take the byte loop: most names and values are short. */
+static inline size_t wharf_scan_words(const char *p, size_t n, int unsafe)
 {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        uint64_t f =
-            wharf_scan_word_unsafe(x) | wharf_scan_word_eq(x, '"') | wharf_scan_word_eq(x, '\\');
+        uint64_t f = wharf_scan_word(p + i, unsafe);
         if (f != 0)
             return i + wharf_scan_word_first(f);
     }
-    while (i < n && !wharf_scan_byte_unsafe((unsigned char)p[i]))
-        i++;
+    if (i == n)
+        return n;
+    if (n >= 8) {
+        uint64_t f = wharf_scan_word(p + n - 8, unsafe);
+        return f != 0 ? n - 8 + wharf_scan_word_first(f) : n;
+    }
+    if (unsafe)
+        while (i < n && !wharf_scan_byte_unsafe((unsigned char)p[i]))
+            i++;
+    else
+        while (i < n && p[i] != '"' && p[i] != '\\')
+            i++;
     return i;
+}
+
+static inline size_t wharf_scan_quote_bslash_portable(const char *p, size_t n)
+{
+    return wharf_scan_words(p, n, 0);
+}
+
+static inline size_t wharf_scan_json_unsafe_portable(const char *p, size_t n)
+{
+    return wharf_scan_words(p, n, 1);
 }
 
 #if defined(__SSE2__)

@@ -144,40 +144,69 @@ static char *json_escape_control(char *o, unsigned char c)
     return o;
 }
 
-size_t wharf_json_write_string(wharf_buf_t *b, const char *s, size_t n)
+/* p[i..n) from a byte that needs care on, to o: escapes, UTF-8 checked
+ * (U+FFFD for what is not), runs between them copied whole. Returns the
+ * end of what it wrote; *replaced counts the U+FFFDs. */
+static char *json_write_escaped(char *o, const unsigned char *p, size_t i, size_t n,
+                                size_t *replaced)
 {
-    /* Worst case: every byte becomes \u00XX (6 bytes); U+FFFD is only 3. */
-    wharf_buf_reserve(b, n * 6 + 2);
-    const unsigned char *p = (const unsigned char *)s;
-    char *o = b->data + b->len;
-    size_t replaced = 0;
-    size_t i = 0;
-    *o++ = '"';
     while (i < n) {
-        size_t run = i + wharf_scan_json_unsafe(s + i, n - i);
-        memcpy(o, p + i, run - i);
-        o += run - i;
-        i = run;
-        if (i == n)
-            break;
         if (json_byte_class[p[i]] == 1) {
             o = json_escape_control(o, p[i]);
             i++;
-            continue;
-        }
-        size_t k = utf8_seq_len(p + i, n - i);
-        if (k == 0) { /* U+FFFD */
-            *o++ = '\xef';
-            *o++ = '\xbf';
-            *o++ = '\xbd';
-            replaced++;
-            i++;
         } else {
-            memcpy(o, p + i, k);
-            o += k;
-            i += k;
+            size_t k = utf8_seq_len(p + i, n - i);
+            if (k == 0) { /* U+FFFD */
+                *o++ = '\xef';
+                *o++ = '\xbf';
+                *o++ = '\xbd';
+                (*replaced)++;
+                i++;
+            } else {
+                memcpy(o, p + i, k);
+                o += k;
+                i += k;
+            }
         }
+        size_t run = i + wharf_scan_json_unsafe((const char *)p + i, n - i);
+        memcpy(o, p + i, run - i);
+        o += run - i;
+        i = run;
     }
+    return o;
+}
+
+/* n bytes from s to o without a call to memcpy, for texts shorter than
+ * 16 bytes: two copies that overlap. */
+static inline void json_copy_short(char *o, const char *s, size_t n)
+{
+    if (n >= 8) {
+        memcpy(o, s, 8);
+        memcpy(o + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(o, s, 4);
+        memcpy(o + n - 4, s + n - 4, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            o[i] = s[i];
+    }
+}
+
+/* Most names and values have nothing to escape: one scan, one copy. */
+size_t wharf_json_write_string(wharf_buf_t *b, const char *s, size_t n)
+{
+    size_t clean = wharf_scan_json_unsafe(s, n), replaced = 0;
+    /* Worst case: every byte becomes \u00XX (6 bytes); U+FFFD is only 3. */
+    wharf_buf_reserve(b, clean == n ? n + 2 : n * 6 + 2);
+    char *o = b->data + b->len;
+    *o++ = '"';
+    if (clean < 16)
+        json_copy_short(o, s, clean);
+    else
+        memcpy(o, s, clean);
+    o += clean;
+    if (clean < n)
+        o = json_write_escaped(o, (const unsigned char *)s, clean, n, &replaced);
     *o++ = '"';
     b->len = (size_t)(o - b->data);
     return replaced;

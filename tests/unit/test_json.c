@@ -276,6 +276,41 @@ static void test_string_appends(void **state)
     free(in);
 }
 
+/* Every length up to 40 (the short copies, the word and block scans and
+ * their overlapping tails) with one byte that needs care at every place:
+ * a quote, a control byte, a bad byte and a two-byte character, against
+ * the output built byte by byte; the input is its own allocation, so that
+ * the sanitizers see a read past its end. */
+static void test_string_every_length_and_place(void **state)
+{
+    static const char *const care[][2] = {
+        {"\"", "\\\""}, {"\n", "\\n"}, {"\xff", FFFD}, {"\xc3\xa9", "\xc3\xa9"}};
+    for (size_t len = 0; len <= 40; len++)
+        for (size_t at = 0; at <= len; at++)
+            for (size_t c = 0; c < sizeof(care) / sizeof(care[0]); c++) {
+                size_t clen = at < len ? strlen(care[c][0]) : 0;
+                char *in = malloc(len + clen + 1);
+                char want[128];
+                assert_non_null(in);
+                size_t n = 0, w = 0;
+                want[w++] = '"';
+                for (size_t i = 0; i < len; i++) {
+                    if (i == at && clen > 0) {
+                        memcpy(in + n, care[c][0], clen);
+                        n += clen;
+                        memcpy(want + w, care[c][1], strlen(care[c][1]));
+                        w += strlen(care[c][1]);
+                    }
+                    in[n++] = (char)('a' + i % 26);
+                    want[w++] = (char)('a' + i % 26);
+                }
+                want[w++] = '"';
+                want[w] = '\0';
+                check_string(in, n, want, clen > 0 && c == 2);
+                free(in);
+            }
+}
+
 static void test_utf8_valid(void **state)
 {
     assert_true(wharf_utf8_valid("", 0));
@@ -1072,6 +1107,7 @@ int main(void)
         cmocka_unit_test(test_string_valid_utf8_kept),
         cmocka_unit_test(test_string_invalid_utf8_replaced),
         cmocka_unit_test(test_string_appends),
+        cmocka_unit_test(test_string_every_length_and_place),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_tree_u64),
         cmocka_unit_test(test_event_empty),
