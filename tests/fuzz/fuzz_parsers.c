@@ -1,6 +1,7 @@
 /* fuzz_parsers.c - libFuzzer target for the parser engine with the shipped
- * pack (parsers/): routing, rule matching (the first-byte dispatch and
- * PCRE2's JIT), key=value and JSON rules, chains, and the JSON writer.
+ * pack (parsers/) and tests/fuzz/parsers/ (options the pack does not use):
+ * routing, rule matching (the first-byte dispatch and PCRE2's JIT),
+ * key=value, logfmt and JSON rules, chains, and the JSON writer.
  *
  * The input's first byte picks the fields the event starts with (a
  * container label naming a parser, a process name, a dataset, an image:
@@ -46,6 +47,7 @@ static const char *const SELECTORS[][2] = {
     {"container.image.name", "nginx"},
     {"container.image.name", "registry.k8s.io/kube-apiserver"},
     {"container.id", "0123456789ab"},
+    {"container.labels.wharf.parser", "fuzz_logfmt"},
 };
 #define N_SELECTORS (sizeof(SELECTORS) / sizeof(SELECTORS[0]))
 
@@ -60,9 +62,9 @@ static void fail(const char *what, const char *msg, size_t len, const wharf_buf_
 
 static void load_pack(void)
 {
-    const char *paths[] = {WHARF_SOURCE_DIR "/parsers"};
+    const char *paths[] = {WHARF_SOURCE_DIR "/parsers", WHARF_SOURCE_DIR "/tests/fuzz/parsers"};
     wharf_conf_errors_t errs = {0};
-    if (wharf_parsers_load(paths, 1, &parsers, &errs) != 0) {
+    if (wharf_parsers_load(paths, 2, &parsers, &errs) != 0) {
         for (size_t i = 0; i < errs.n; i++)
             fprintf(stderr, "%s\n", errs.msgs[i]);
         abort();
