@@ -427,6 +427,25 @@ void parser_kv_opts_free(kv_opts_t *o);
 /* The text of field path in e (NULL when absent or not text); may render
  * into e->arena. */
 const char *parser_event_text(wharf_event_t *e, const char *path, size_t path_len, size_t *len);
+#define LABELS_PREFIX "container.labels."
+/* The value of fixed field id in e, or when id < 0 of dynamic field path;
+ * NULL when it has none. */
+const wharf_value_t *parser_field_value(const wharf_event_t *e, int id, const char *path,
+                                        size_t path_len);
+/* As parser_event_text, with the path's fixed field id (or -1) known. */
+const char *parser_field_text(wharf_event_t *e, int id, const char *path, size_t path_len,
+                              size_t *len);
+
+/* parser_route.c: the first round's candidates (ps->candidate) for e. */
+void parser_route_first(wharf_parsers_t *ps, wharf_event_t *e);
+/* The candidates of a round after a rewrite; changed: the route paths the
+ * rule that matched may have written. */
+void parser_route_again(wharf_parsers_t *ps, wharf_event_t *e, uint64_t changed);
+/* Indexes item of parser p's when; 0 or -ENOMEM. */
+int parser_route_item(wharf_parsers_t *ps, size_t p, size_t item);
+/* Sets r->route_writes: the route paths a match of r may change (what its
+ * fields, set and rest write, and event.original, related.*). */
+void parser_rule_route_writes(const wharf_parsers_t *ps, parser_rule_t *r);
 /* Converts text to a value of type t (a timestamp: by format, a time
  * without an offset in zone tz, UTC when NULL); 0, 1 when a time without
  * an offset was read in tz, or -1 when the text is not one. */
