@@ -436,6 +436,22 @@ const wharf_value_t *parser_field_value(const wharf_event_t *e, int id, const ch
 const char *parser_field_text(wharf_event_t *e, int id, const char *path, size_t path_len,
                               size_t *len);
 
+/* n bytes of s as a string in e's arena; NULL when out of memory. */
+const char *parser_arena_copy(wharf_event_t *e, const char *s, size_t n);
+/* All the members of the JSON object json, on the heap (free them); NULL
+ * when it has none, is no object, or there is no room. */
+wharf_json_member_t *parser_json_members_all(const char *json, size_t len, size_t *n);
+/* Sets fixed field id of e to v, or when id < 0 dynamic field path; 0, or
+ * -1 when the event has no room or refuses the path. */
+int parser_set_field(wharf_event_t *e, int id, const char *path, size_t len,
+                     const wharf_value_t *v);
+
+/* parser_rest.c: r's rest_fields, from its fields and set; 0 or -ENOMEM. */
+int parser_rest_fields_resolve(parser_rule_t *r);
+/* The rest object of m's json or kv match, set in e. */
+void parser_rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m);
+void parser_rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m);
+
 /* parser_route.c: the first round's candidates (ps->candidate) for e. */
 void parser_route_first(wharf_parsers_t *ps, wharf_event_t *e);
 /* The candidates of a round after a rewrite; changed: the route paths the

@@ -1,0 +1,373 @@
+/* parser_rest.c - `rest`: what a rule's fields did not take, kept as one
+ * object (json: {rest: app}, kv: {rest: auditd.log}).
+ *
+ * The object is built as JSON text in the parsers' scratch buffer and set
+ * as one raw value, so that the writer copies it instead of nesting a
+ * field per member. What the rule's fields and set write one level under
+ * it goes in as its first members (rest_fields, resolved at load), and
+ * wins over a member of the same name; names an object repeats are kept
+ * once, since Elasticsearch rejects a document that repeats one. */
+#include "parser_int.h"
+#include "wharf/bytescan.h"
+#include "wharf/json.h"
+#include "wharf/json_find.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The dynamic fields and set entries r writes one level under its rest
+ * object, each path once (a set after a field of the same path is one
+ * value). Fixed fields stay fields: other stages read them. */
+int parser_rest_fields_resolve(parser_rule_t *r)
+{
+    size_t rest_len = strlen(r->rest), n = r->n_fields + r->n_set;
+    r->rest_fields = calloc(n + 1, sizeof(*r->rest_fields));
+    if (r->rest_fields == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n && r->n_rest_fields < 64; i++) {
+        const char *path = i < r->n_fields ? r->fields[i].path : r->set[i - r->n_fields].path;
+        size_t len = i < r->n_fields ? r->fields[i].path_len : r->set[i - r->n_fields].path_len;
+        int id = i < r->n_fields ? r->fields[i].field_id : r->set[i - r->n_fields].field_id;
+        if (id >= 0 || len <= rest_len + 1 || memcmp(path, r->rest, rest_len) != 0 ||
+            path[rest_len] != '.' || memchr(path + rest_len + 1, '.', len - rest_len - 1) != NULL)
+            continue;
+        size_t j = 0;
+        while (j < r->n_rest_fields && (r->rest_fields[j].path_len != len ||
+                                        memcmp(r->rest_fields[j].path, path, len) != 0))
+            j++;
+        if (j < r->n_rest_fields)
+            continue;
+        rest_field_t *f = &r->rest_fields[r->n_rest_fields++];
+        wharf_buf_t name;
+        wharf_buf_init(&name);
+        wharf_json_write_string(&name, path + rest_len + 1, len - rest_len - 1);
+        *f = (rest_field_t){path, len, name.data, name.len};
+    }
+    return 0;
+}
+
+/* A member's value as rest keeps it: scalars as they are (strings
+ * re-encoded), containers without whitespace and with their strings
+ * re-encoded; null when a string in them has an invalid escape. */
+static void rest_json_value(wharf_buf_t *b, wharf_buf_t *tmp, wharf_json_keyset_t *names, int dedot,
+                            const wharf_json_value_t *v)
+{
+    if (v->type == WHARF_JSON_STRING) {
+        tmp->len = 0;
+        if (v->escaped && wharf_json_string_unescape(v->raw, tmp) < 0)
+            wharf_buf_lit(b, "null");
+        else if (v->escaped)
+            wharf_json_write_string(b, tmp->data, tmp->len);
+        else
+            wharf_json_write_string(b, v->raw.ptr, v->raw.len);
+        return;
+    }
+    if (v->type != WHARF_JSON_OBJECT && v->type != WHARF_JSON_ARRAY) {
+        wharf_buf_append(b, v->raw.ptr, v->raw.len);
+        return;
+    }
+    size_t start = b->len;
+    if (wharf_json_compact(v->raw, b, tmp, names, dedot) < 0) {
+        b->len = start;
+        wharf_buf_lit(b, "null");
+    }
+}
+
+/* A member's key as text: escapes decoded into tmp (NULL when invalid). */
+static const char *rest_member_key(const wharf_json_member_t *j, wharf_buf_t *tmp, size_t *len)
+{
+    *len = j->key.len;
+    if (!j->key_escaped)
+        return j->key.ptr;
+    tmp->len = 0;
+    if (wharf_json_string_unescape(j->key, tmp) < 0)
+        return NULL;
+    *len = tmp->len;
+    return tmp->data;
+}
+
+/* rest's output, the key path of the member at hand (ending in '.' below
+ * the top level), room to decode a name or a string, and the names each
+ * object written so far has (obj: the one being written). */
+typedef struct rest_ctx {
+    const parser_rule_t *r;
+    wharf_buf_t *b, *path, *tmp;
+    wharf_json_keyset_t *names;
+    uint64_t obj;
+} rest_ctx_t;
+
+static int rest_json_members(rest_ctx_t *c, const char *json, size_t len);
+
+/* Writes member j unless a field reads it whole or an earlier member has
+ * its name; an object some field reads into keeps the members no field
+ * reads. Returns 1 when something was written. */
+static int rest_json_member(rest_ctx_t *c, const wharf_json_member_t *j, int first)
+{
+    const parser_rule_t *r = c->r;
+    wharf_buf_t *b = c->b, *path = c->path;
+    size_t klen, start = b->len, at = path->len;
+    const char *key = rest_member_key(j, c->tmp, &klen);
+    int written = 0;
+    if (key != NULL) {
+        if (at > 0) /* below the top level the key is looked up by its path */
+            wharf_buf_append(path, key, klen);
+        int id = at > 0 ? parser_keys_find(&r->keys, path->data, path->len)
+                        : parser_keys_find(&r->keys, key, klen);
+        if (id < 0 || (size_t)id >= r->n_key_refs) {
+            if (!first)
+                wharf_buf_putc(b, ',');
+            size_t name_at = b->len;
+            wharf_json_write_string(b, key, klen);
+            if (r->rest_dedot)
+                wharf_json_dedot(b->data + name_at, b->len - name_at);
+            int fresh =
+                wharf_json_keyset_add(c->names, c->obj, b->data + name_at, b->len - name_at);
+            wharf_buf_putc(b, ':');
+            if (fresh && id >= 0 && j->value.type == WHARF_JSON_OBJECT) {
+                if (at == 0)
+                    wharf_buf_append(path, key, klen);
+                wharf_buf_putc(path, '.');
+                written = rest_json_members(c, j->value.raw.ptr, j->value.raw.len) > 0;
+            } else if (fresh) {
+                rest_json_value(b, c->tmp, c->names, r->rest_dedot, &j->value);
+                written = 1;
+            }
+            if (!written)
+                b->len = start;
+        }
+    }
+    path->len = at;
+    return written;
+}
+
+/* Writes the object json as rest keeps it ({...}); returns the number of
+ * members written, 0 when none was (then nothing is written). */
+static int rest_json_members(rest_ctx_t *c, const char *json, size_t len)
+{
+    wharf_buf_t *b = c->b;
+    size_t n, start = b->len;
+    wharf_json_member_t *v = parser_json_members_all(json, len, &n);
+    if (v == NULL)
+        return 0;
+    int kept = 0;
+    uint64_t parent = c->obj;
+    c->obj = wharf_json_keyset_object(c->names);
+    wharf_buf_putc(b, '{');
+    for (size_t i = 0; i < n; i++)
+        kept += rest_json_member(c, &v[i], kept == 0);
+    wharf_buf_putc(b, '}');
+    c->obj = parent;
+    if (kept == 0)
+        b->len = start;
+    free(v);
+    return kept;
+}
+
+/* Sets the rest object b holds. Where the event already has a field under
+ * the rest path (a rule's `fields` writing into it, an earlier parser), the
+ * object cannot go in whole: its members become fields of their own, except
+ * where the event has that field already (what fields wrote wins). */
+static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t *b)
+{
+    wharf_value_t v = {.type = WHARF_V_RAW};
+    const char *text = parser_arena_copy(e, b->data, b->len);
+    if (text == NULL)
+        return;
+    v.u.str = (wharf_str_t){text, b->len};
+    size_t rest_len = strlen(r->rest), n;
+    if (parser_set_field(e, r->rest_field_id, r->rest, rest_len, &v) == 0)
+        return;
+    wharf_json_member_t *m = parser_json_members_all(text, b->len, &n);
+    if (m == NULL)
+        return;
+    wharf_buf_t path;
+    wharf_buf_init(&path);
+    for (size_t i = 0; i < n; i++) {
+        path.len = 0;
+        wharf_buf_append(&path, r->rest, rest_len);
+        wharf_buf_putc(&path, '.');
+        if (m[i].key_escaped ? wharf_json_string_unescape(m[i].key, &path) < 0
+                             : (wharf_buf_append(&path, m[i].key.ptr, m[i].key.len), 0))
+            continue;
+        const char *p = parser_arena_copy(e, path.data, path.len);
+        wharf_json_value_t *mv = &m[i].value; /* a string's raw is its body */
+        v = (wharf_value_t){.type = WHARF_V_RAW};
+        v.u.str = mv->type == WHARF_JSON_STRING ? (wharf_str_t){mv->raw.ptr - 1, mv->raw.len + 2}
+                                                : mv->raw;
+        int id = p != NULL ? wharf_field_lookup(p, path.len) : -1;
+        if (p != NULL && wharf_event_path_ok(p, path.len) &&
+            parser_field_value(e, id, p, path.len) == NULL)
+            (void)parser_set_field(e, id, p, path.len, &v);
+    }
+    wharf_buf_free(&path);
+    free(m);
+}
+
+/* Writes the values e has of r's rest fields into the rest object b as
+ * its first members and takes them out of e; returns the mask of those
+ * written (what fields wrote wins over a member of the same name). */
+static uint64_t rest_take_fields(wharf_parsers_t *ps, wharf_event_t *e, const parser_rule_t *r,
+                                 wharf_buf_t *b)
+{
+    uint64_t taken = 0;
+    for (size_t i = 0; i < r->n_rest_fields; i++) {
+        const rest_field_t *f = &r->rest_fields[i];
+        const wharf_value_t *v = parser_field_value(e, -1, f->path, f->path_len);
+        if (v == NULL)
+            continue;
+        if (taken != 0)
+            wharf_buf_putc(b, ',');
+        wharf_buf_append(b, f->name, f->name_len);
+        wharf_buf_putc(b, ':');
+        wharf_json_write_value(&ps->rest_writer, b, v);
+        wharf_event_unset_dyn(e, f->path, f->path_len);
+        taken |= UINT64_C(1) << i;
+    }
+    return taken;
+}
+
+void parser_rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
+{
+    rest_ctx_t c = {m->r, &ps->scratch, &ps->scratch_path, &ps->scratch_value, &ps->rest_names, 0};
+    wharf_json_keyset_reset(c.names);
+    c.obj = wharf_json_keyset_object(c.names);
+    wharf_buf_t *b = c.b;
+    b->len = 0;
+    c.path->len = 0;
+    wharf_buf_putc(b, '{');
+    uint64_t taken = rest_take_fields(ps, e, m->r, b);
+    for (size_t i = 0; i < m->r->n_rest_fields; i++)
+        if (taken >> i & 1)
+            (void)wharf_json_keyset_add(c.names, c.obj, m->r->rest_fields[i].name,
+                                        m->r->rest_fields[i].name_len);
+    int kept = __builtin_popcountll(taken);
+    for (size_t i = 0; i < m->n_json; i++)
+        kept += rest_json_member(&c, &m->members[i], kept == 0);
+    wharf_buf_putc(b, '}');
+    if (kept > 0)
+        rest_set(e, m->r, b);
+}
+
+/* A key that comes again later: the last value wins, as for fields. */
+static int kv_repeated_later(const match_ctx_t *m, size_t i)
+{
+    for (size_t j = i + 1; j < m->n_kv; j++)
+        if (m->kv_key[j].len == m->kv_key[i].len && m->kv_key[j].ptr[0] == m->kv_key[i].ptr[0] &&
+            memcmp(m->kv_key[j].ptr, m->kv_key[i].ptr, m->kv_key[i].len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether s[0..n) has no byte above 0x7f: words, the last one overlapping
+ * the one before, so that no byte loop runs for most keys. */
+static int kv_key_ascii(const char *s, size_t n)
+{
+    uint64_t acc = 0, w;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8) {
+            memcpy(&w, s + i, 8);
+            acc |= w;
+        }
+        memcpy(&w, s + n - 8, 8);
+        acc |= w;
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        acc = a | b;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            acc |= (unsigned char)s[i];
+    }
+    return (acc & UINT64_C(0x8080808080808080)) == 0;
+}
+
+/* later[i] for every pair: a pair after i has a key the writer writes as
+ * it writes i's. Needed for keys with bytes above 0x7f only: two different
+ * invalid UTF-8 keys can both come out with U+FFFD in the same place, while
+ * an ASCII key comes out the same as another key only when their bytes are
+ * (kv_repeated_later). */
+static void kv_repeated_as_written(wharf_parsers_t *ps, const match_ctx_t *m, unsigned char *later)
+{
+    wharf_json_keyset_t *names = &ps->rest_names;
+    wharf_buf_t *name = &ps->scratch_value;
+    wharf_json_keyset_reset(names);
+    uint64_t obj = wharf_json_keyset_object(names);
+    for (size_t i = m->n_kv; i-- > 0;) {
+        name->len = 0;
+        wharf_json_write_string(name, m->kv_key[i].ptr, m->kv_key[i].len);
+        later[i] = !wharf_json_keyset_add(names, obj, name->data, name->len);
+    }
+}
+
+/* Whether pair i goes to rest: no field reads it, it is no unwrapped
+ * text, no later pair has its key and it is not a listed key. */
+static int kv_rest_keeps(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, unsigned char *later,
+                         int *later_ready)
+{
+    if ((m->kv_key_id[i] >= 0 && (size_t)m->kv_key_id[i] < m->r->n_key_refs) ||
+        (m->kv_flags[i] & KV_UNWRAPPED) ||
+        parser_kv_listed(&m->r->kv.listed, m->kv_key[i].ptr, m->kv_key[i].len))
+        return 0;
+    if (kv_key_ascii(m->kv_key[i].ptr, m->kv_key[i].len))
+        return !kv_repeated_later(m, i);
+    if (!*later_ready) {
+        kv_repeated_as_written(ps, m, later);
+        *later_ready = 1;
+    }
+    return !later[i];
+}
+
+/* 1 when pair i's key is written as the name of a rest field taken: a
+ * key the writer escapes is compared as written, once escaped. */
+static int kv_rest_taken(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, uint64_t taken)
+{
+    if (taken == 0)
+        return 0;
+    wharf_str_t k = m->kv_key[i];
+    const char *name = k.ptr;
+    size_t skip = 1; /* a rest field's name is quoted */
+    if (wharf_scan_json_unsafe(k.ptr, k.len) != k.len) {
+        ps->scratch_value.len = 0;
+        wharf_json_write_string(&ps->scratch_value, k.ptr, k.len);
+        name = ps->scratch_value.data;
+        k.len = ps->scratch_value.len;
+        skip = 0;
+    }
+    for (size_t j = 0; j < m->r->n_rest_fields; j++) {
+        const rest_field_t *f = &m->r->rest_fields[j];
+        if ((taken >> j & 1) && f->name_len == k.len + 2 * skip &&
+            memcmp(f->name + skip, name, k.len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+void parser_rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
+{
+    wharf_buf_t *b = &ps->scratch;
+    unsigned char later[KV_MAX_PAIRS];
+    int later_ready = 0;
+    b->len = 0;
+    wharf_buf_putc(b, '{');
+    uint64_t taken = rest_take_fields(ps, e, m->r, b);
+    size_t kept = (size_t)__builtin_popcountll(taken);
+    for (size_t i = 0; i < m->n_kv; i++) {
+        if (!kv_rest_keeps(ps, m, i, later, &later_ready) || kv_rest_taken(ps, m, i, taken))
+            continue;
+        if (kept++)
+            wharf_buf_putc(b, ',');
+        wharf_json_write_string(b, m->kv_key[i].ptr, m->kv_key[i].len);
+        wharf_buf_putc(b, ':');
+        size_t n = 0;
+        const char *v = parser_kv_text(e, m, i, &n);
+        if (m->kv_flags[i] & KV_BARE)
+            wharf_buf_lit(b, "true");
+        else
+            wharf_json_write_string(b, v ? v : "", v ? n : 0);
+    }
+    wharf_buf_putc(b, '}');
+    if (kept > 0)
+        rest_set(e, m->r, b);
+}
