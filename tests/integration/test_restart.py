@@ -54,7 +54,8 @@ def kill_loop():
         done.set()
 
     t = threading.Thread(target=writer)
-    proc = w.start(cfg, os.path.join(root, "wharf.log"))
+    log = os.path.join(root, "wharf.log")
+    proc = w.start(cfg, log)
     t.start()
     kills = 0
     while kills < 3:
@@ -62,9 +63,12 @@ def kill_loop():
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
-        proc = w.start(cfg, os.path.join(root, "wharf.log"))
+        ran = w.count_running(log)
+        proc = w.start(cfg, log)
     t.join()
     w.wait_stable(out, total, 60)
+    # the output may be whole before the last start has got that far
+    f.check(w.wait_running(log, ran), "the last start never said 'running'")
     f.eq(w.stop(proc), 0, "exit status after SIGTERM")
     got = numbers(out)
     missing = sorted(set(range(total)) - set(got))

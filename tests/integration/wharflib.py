@@ -159,6 +159,21 @@ def wait_for(pred, timeout, interval=0.1):
     return pred()
 
 
+def count_running(log_path):
+    """The "running" lines in a wharf log: one per start that got that far."""
+    if not os.path.exists(log_path):
+        return 0
+    with open(log_path, errors="replace") as fh:
+        return sum('msg="running"' in line for line in fh)
+
+
+def wait_running(log_path, before, timeout=60):
+    """Waits until the log holds more than `before` "running" lines: the wharf
+    started since watches its signals (before that, SIGTERM ends it as it
+    ends any process, with status -15)."""
+    return wait_for(lambda: count_running(log_path) > before, timeout)
+
+
 def wait_stable(path, want, timeout):
     """Waits until the output has `want` lines or stops growing for 3 s."""
     deadline = time.time() + timeout
