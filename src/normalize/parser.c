@@ -10,6 +10,7 @@
  * event's arena. Files are read by parser_load.c, samples run by
  * parser_sample.c. */
 #include "parser_int.h"
+#include "wharf/arena.h"
 #include "wharf/json.h"
 #include "wharf/json_find.h"
 #include "wharf/log.h"
@@ -26,18 +27,13 @@
 
 /* ---- reading fields of an event -------------------------------------------- */
 
-const char *parser_arena_copy(wharf_event_t *e, const char *s, size_t n)
-{
-    return wharf_arena_strndup(e->arena, s, n);
-}
-
 static const char *unescape_to_arena(wharf_event_t *e, wharf_str_t raw, size_t *len)
 {
     wharf_buf_t b;
     wharf_buf_init(&b);
     const char *out = NULL;
     if (wharf_json_string_unescape(raw, &b) == 0) {
-        out = parser_arena_copy(e, b.data ? b.data : "", b.len);
+        out = wharf_arena_strndup(e->arena, b.data ? b.data : "", b.len);
         *len = b.len;
     }
     wharf_buf_free(&b);
@@ -64,7 +60,7 @@ static const char *value_text(wharf_event_t *e, const wharf_value_t *v, size_t *
     }
     case WHARF_V_LONG:
         *len = (size_t)snprintf(num, sizeof(num), "%lld", (long long)v->u.i64);
-        return parser_arena_copy(e, num, *len);
+        return wharf_arena_strndup(e->arena, num, *len);
     case WHARF_V_BOOL:
         *len = v->u.i64 ? 4 : 5;
         return v->u.i64 ? "true" : "false";
@@ -221,7 +217,7 @@ static int input_label(wharf_event_t *e, const char *key, size_t klen, const cha
     wharf_buf_putc(&b, ':');
     wharf_json_write_string(&b, v, vlen);
     wharf_buf_putc(&b, '}');
-    const char *text = parser_arena_copy(e, b.data, b.len);
+    const char *text = wharf_arena_strndup(e->arena, b.data, b.len);
     if (text != NULL)
         wharf_event_set_raw(e, WHARF_F_CONTAINER_LABELS, text, b.len);
     wharf_buf_free(&b);
@@ -232,7 +228,7 @@ int wharf_parsers_input_message(wharf_event_t *e, const char *text, size_t len)
 {
     wharf_arena_reset(e->arena);
     wharf_event_clear(e);
-    const char *message = parser_arena_copy(e, text, len);
+    const char *message = wharf_arena_strndup(e->arena, text, len);
     if (message == NULL)
         return -ENOMEM;
     wharf_event_set_str(e, WHARF_F_MESSAGE, message, len);

@@ -436,8 +436,6 @@ const wharf_value_t *parser_field_value(const wharf_event_t *e, int id, const ch
 const char *parser_field_text(wharf_event_t *e, int id, const char *path, size_t path_len,
                               size_t *len);
 
-/* n bytes of s as a string in e's arena; NULL when out of memory. */
-const char *parser_arena_copy(wharf_event_t *e, const char *s, size_t n);
 /* All the members of the JSON object json, on the heap (free them); NULL
  * when it has none, is no object, or there is no room. */
 wharf_json_member_t *parser_json_members_all(const char *json, size_t len, size_t *n);

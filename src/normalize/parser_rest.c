@@ -8,6 +8,7 @@
  * wins over a member of the same name; names an object repeats are kept
  * once, since Elasticsearch rejects a document that repeats one. */
 #include "parser_int.h"
+#include "wharf/arena.h"
 #include "wharf/bytescan.h"
 #include "wharf/json.h"
 #include "wharf/json_find.h"
@@ -171,7 +172,7 @@ static int rest_json_members(rest_ctx_t *c, const char *json, size_t len)
 static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t *b)
 {
     wharf_value_t v = {.type = WHARF_V_RAW};
-    const char *text = parser_arena_copy(e, b->data, b->len);
+    const char *text = wharf_arena_strndup(e->arena, b->data, b->len);
     if (text == NULL)
         return;
     v.u.str = (wharf_str_t){text, b->len};
@@ -190,7 +191,7 @@ static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t
         if (m[i].key_escaped ? wharf_json_string_unescape(m[i].key, &path) < 0
                              : (wharf_buf_append(&path, m[i].key.ptr, m[i].key.len), 0))
             continue;
-        const char *p = parser_arena_copy(e, path.data, path.len);
+        const char *p = wharf_arena_strndup(e->arena, path.data, path.len);
         wharf_json_value_t *mv = &m[i].value; /* a string's raw is its body */
         v = (wharf_value_t){.type = WHARF_V_RAW};
         v.u.str = mv->type == WHARF_JSON_STRING ? (wharf_str_t){mv->raw.ptr - 1, mv->raw.len + 2}
@@ -360,12 +361,13 @@ void parser_rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
             wharf_buf_putc(b, ',');
         wharf_json_write_string(b, m->kv_key[i].ptr, m->kv_key[i].len);
         wharf_buf_putc(b, ':');
+        if (m->kv_flags[i] & KV_BARE) {
+            wharf_buf_lit(b, "true");
+            continue;
+        }
         size_t n = 0;
         const char *v = parser_kv_text(e, m, i, &n);
-        if (m->kv_flags[i] & KV_BARE)
-            wharf_buf_lit(b, "true");
-        else
-            wharf_json_write_string(b, v ? v : "", v ? n : 0);
+        wharf_json_write_string(b, v ? v : "", v ? n : 0);
     }
     wharf_buf_putc(b, '}');
     if (kept > 0)
