@@ -14,7 +14,6 @@ On top of wharflib:
   read_segment()   an independent reader of the on-disk format (segment
                    header, record headers, CRC-32C, zstd payloads through
                    libzstd via ctypes) to cross-check what wharf reports
-  log_lines()      wharf's logfmt lines containing a word, as dicts
   scan_output()    the NDJSON output: every line json.loads'd, numbers counted,
                    fields checked against what the writer wrote
   random_text()    varied text zstd cannot shrink much
@@ -283,33 +282,6 @@ def segment_name(seq):
 
 
 # ------------------------------------------------------------------- log ---
-
-_KV = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
-
-
-def logfmt(line):
-    kv = {}
-    for k, v in _KV.findall(line):
-        if v.startswith('"'):
-            v = re.sub(r'\\(.)', r'\1', v[1:-1])
-        kv[k] = v
-    return kv
-
-
-def log_lines(path, word):
-    """wharf's log lines that contain `word` (case-insensitive), as dicts
-    (with the raw line under "_line")."""
-    out = []
-    if not os.path.exists(path):
-        return out
-    with open(path, errors="replace") as f:
-        for line in f:
-            if word.lower() in line.lower():
-                kv = logfmt(line)
-                kv["_line"] = line.rstrip("\n")
-                out.append(kv)
-    return out
-
 
 def segment_matches(value, seq):
     """A log's segment= names segment seq: its file name (or a path ending in it)."""

@@ -170,9 +170,9 @@ def main():
     f.eq(bad_names, [], "unexpected files in data_dir/buffer")
     # kill -9 can tear the last commit (cut and re-read at start), but never
     # damage a record in the middle.
-    corrupt = [kv["_line"] for kv in b.log_lines(log, "corrupt")]
+    corrupt = [kv["_line"] for kv in w.log_lines(log, "corrupt")]
     f.eq(corrupt[:3], [], "'corrupt' log lines after kill -9 restarts")
-    torn = len(b.log_lines(log, "torn"))
+    torn = len(w.log_lines(log, "torn"))
 
     # Parse the output (~900 MB) on both cores.
     t0 = time.time()
@@ -217,7 +217,7 @@ def main():
             f"kills * 20000 = {kills * 20000}")
     f.check(worst <= 1 + kills, f"a line arrived {worst} times (more than 1 + kills)")
     if f.items:
-        for kv in b.log_lines(log, "level=error")[:10]:
+        for kv in w.log_lines(log, "level=error")[:10]:
             print("  log: " + kv["_line"])
         if not b.KEEP:
             os.unlink(out)  # ~1 GB; the rest stays in root for a look

@@ -38,7 +38,7 @@ def main():
     with b.FullTmpfs(mnt, "16m") as fs:
         proc = b.start(cfg, log)
         deadline = time.time() + 30
-        while not b.log_lines(log, 'msg="running"') and time.time() < deadline:
+        while not w.log_lines(log, 'msg="running"') and time.time() < deadline:
             time.sleep(0.002)
         proc.send_signal(signal.SIGSTOP)
         cursors = os.path.join(root, "data", "buffer", "cursors.json")

@@ -130,7 +130,7 @@ def block():
           f"missing {len(missing)}, duplicates {dup}")
     f.check(not missing, f"block: {len(missing)} lines missing: {b.ranges(missing)}")
     f.eq(sorted(set(got) - set(range(TOTAL))), [], "block: unknown lines")
-    f.eq(b.log_lines(log, "dropped"), [], "block: 'dropped' log lines (block never drops)")
+    f.eq(w.log_lines(log, "dropped"), [], "block: 'dropped' log lines (block never drops)")
     if not f.items:
         b.rmtree(root)
 
@@ -166,7 +166,7 @@ def drop_oldest():
         f.check(False, "drop_oldest: " + p)
     missing = sorted(set(range(TOTAL)) - set(got))
     dup = sum(got.values()) - len(got)
-    logged = b.log_lines(log, "dropped")
+    logged = w.log_lines(log, "dropped")
     logged_sum = sum(b.to_int(kv.get("events")) or 0 for kv in logged if kv.get("output") == "out")
     print(f"drop_oldest: output {n} lines, missing {len(missing)}, dropped_events {dropped}, "
           f"'dropped' log lines {len(logged)} adding up to {logged_sum}, duplicates {dup}")

@@ -54,11 +54,11 @@ def main():
                     "max_hold_deleted": "1s"})
     with b.FullTmpfs(mnt, "16m") as fs:
         proc = b.start(cfg, log)
-        w.wait_for(lambda: b.log_lines(log, "buffer full"), 20)
-        f.check(b.log_lines(log, "buffer full"), "the buffer never filled")
+        w.wait_for(lambda: w.log_lines(log, "buffer full"), 20)
+        f.check(w.log_lines(log, "buffer full"), "the buffer never filled")
         f.check(held_deleted(proc.pid, log_path), "wharf does not hold the log file open")
         os.unlink(log_path)
-        let_go = w.wait_for(lambda: b.log_lines(log, "let go of a deleted log file"), 20)
+        let_go = w.wait_for(lambda: w.log_lines(log, "let go of a deleted log file"), 20)
         f.check(let_go, "no 'let go of a deleted log file' log line within 20 s")
         f.check(not held_deleted(proc.pid, log_path),
                 "wharf still holds the deleted file open after max_hold_deleted")
@@ -74,7 +74,7 @@ def main():
             f"delivered {len(got)} lines, want lines 0..{emitted - 1} in order"
             f"{'' if diff is None else f'; first difference at position {diff}'}")
     lost_logged = [int(kv.get("lost_bytes", -1)) for kv in
-                   b.log_lines(log, "let go of a deleted log file")]
+                   w.log_lines(log, "let go of a deleted log file")]
     read_bytes = sum(len(r) for r in records[:emitted])
     f.eq(lost_logged, [size - read_bytes], "lost_bytes reported (file size - bytes emitted)")
     f.check(0 < emitted < LINES, f"{emitted} of {LINES} lines emitted: the input should have "

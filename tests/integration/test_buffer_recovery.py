@@ -240,7 +240,7 @@ def truncation_cases(pristine, st):
         os.truncate(c.seg(last), cut)
         got = c.run()
         c.exactly(got, range(N), "cut commits re-read from the source, not committed twice")
-        torn = [kv for kv in b.log_lines(c.log, "torn")]
+        torn = [kv for kv in w.log_lines(c.log, "torn")]
         ok_offsets = {recs[i]["offset"], commit_start(i)}
         good = [kv for kv in torn if b.segment_matches(kv.get("segment"), last)
                 and b.to_int(kv.get("offset")) in ok_offsets]
@@ -287,7 +287,7 @@ def corruption_cases(pristine, st):
              f"{c.name}: buffer stat of the damaged segment (corrupt_records, events)")
         got = c.run()
         c.exactly(got, set(range(N)) - lost)
-        lines = b.log_lines(c.log, "corrupt")
+        lines = w.log_lines(c.log, "corrupt")
         good = [kv for kv in lines if b.segment_matches(kv.get("segment"), r["segment"])
                 and b.to_int(kv.get("offset")) == r["offset"]
                 and b.to_int(kv.get("bytes")) == r["bytes"]]
@@ -313,7 +313,7 @@ def damaged_file_cases(pristine, st):
     for c, seq in later:
         got = c.run()
         c.exactly(got, range(N))
-        named = [kv for kv in b.log_lines(c.log, b.segment_name(seq))]
+        named = [kv for kv in w.log_lines(c.log, b.segment_name(seq))]
         f.check(named, f"{c.name}: the log does not name {b.segment_name(seq)}")
 
     mid = segs[len(segs) // 2]
@@ -330,7 +330,7 @@ def damaged_file_cases(pristine, st):
             f"{b.ranges(missing)}")
     f.check(not dups, f"{c.name}: lines more than once: {b.ranges(dups)}")
     f.eq(sorted(set(got) - set(range(N))), [], f"{c.name}: unknown lines")
-    named = [kv for kv in b.log_lines(c.log, b.segment_name(mid["seq"]))]
+    named = [kv for kv in w.log_lines(c.log, b.segment_name(mid["seq"]))]
     f.check(named, f"{c.name}: the log does not name {b.segment_name(mid['seq'])}")
     print(f"{c.name}: {len(set(got) & in_seg)} of the {len(in_seg)} lines in the segment "
           "with the damaged header were delivered")

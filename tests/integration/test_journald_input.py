@@ -651,16 +651,6 @@ def live_pickup():
 
 # ------------------------------------------------------- 7. read_from: end ---
 
-def wait_running(log, timeout=15):
-    def running():
-        try:
-            with open(log, errors="replace") as fh:
-                return any('msg="running"' in l for l in fh)
-        except FileNotFoundError:
-            return False
-    return w.wait_for(running, timeout, 0.05)
-
-
 def read_from_end():
     section("7 read_from end")
     c = Case("end", read_from="end")
@@ -669,7 +659,7 @@ def read_from_end():
     build(c.jdir, old, name="old")
     proc = w.start(c.cfg, c.log)
     try:
-        f.check(wait_running(c.log), "read_from end: wharf did not log \"running\"")
+        f.check(w.wait_running(c.log, timeout=15), "read_from end: wharf did not log \"running\"")
         time.sleep(0.3)
         new = [(j.dockerd(f"new {i}"), clk.next()) for i in range(5)]
         build(c.jdir, new, name="new", verify=False)
@@ -701,7 +691,7 @@ def read_from_end_empty():
     clk = j.Clock(step_us=3000)
     proc = w.start(c.cfg, c.log)
     try:
-        f.check(wait_running(c.log), "read_from end, empty dir: wharf did not log \"running\"")
+        f.check(w.wait_running(c.log, timeout=15), "read_from end, empty dir: wharf did not log \"running\"")
         first = [(j.sudo(f"first upload {i}"), clk.next()) for i in range(4)]
         build(c.jdir, first, name="remote-203.0.113.5", verify=False)
         wait_msgs(c, [x["MESSAGE"] for x, _ in first], 15)

@@ -6,6 +6,7 @@ its NDJSON output, failing on any line that is not JSON.
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -159,19 +160,43 @@ def wait_for(pred, timeout, interval=0.1):
     return pred()
 
 
+_KV = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def logfmt(line):
+    kv = {}
+    for k, v in _KV.findall(line):
+        if v.startswith('"'):
+            v = re.sub(r'\\(.)', r'\1', v[1:-1])
+        kv[k] = v
+    return kv
+
+
+def log_lines(path, word):
+    """wharf's log lines that contain `word` (case-insensitive), as dicts
+    (with the raw line under "_line")."""
+    out = []
+    if not os.path.exists(path):
+        return out
+    with open(path, errors="replace") as f:
+        for line in f:
+            if word.lower() in line.lower():
+                kv = logfmt(line)
+                kv["_line"] = line.rstrip("\n")
+                out.append(kv)
+    return out
+
+
 def count_running(log_path):
     """The "running" lines in a wharf log: one per start that got that far."""
-    if not os.path.exists(log_path):
-        return 0
-    with open(log_path, errors="replace") as fh:
-        return sum('msg="running"' in line for line in fh)
+    return len(log_lines(log_path, 'msg="running"'))
 
 
-def wait_running(log_path, before, timeout=60):
+def wait_running(log_path, before=0, timeout=60):
     """Waits until the log holds more than `before` "running" lines: the wharf
     started since watches its signals (before that, SIGTERM ends it as it
     ends any process, with status -15)."""
-    return wait_for(lambda: count_running(log_path) > before, timeout)
+    return wait_for(lambda: count_running(log_path) > before, timeout, 0.05)
 
 
 def wait_stable(path, want, timeout):
