@@ -1,6 +1,7 @@
 /* parser_int.h - the parser set's data structures, shared by the loader
- * (parser_load.c), the engine (parser.c) and the sample runner
- * (parser_sample.c). Not a public interface. */
+ * (parser_load.c, parser_load_field.c), the engine (parser.c and its
+ * parser_*.c parts) and the sample runner (parser_sample.c). Not a public
+ * interface. */
 #ifndef WHARF_PARSER_INT_H
 #define WHARF_PARSER_INT_H
 
@@ -465,11 +466,10 @@ void parser_rule_route_writes(const wharf_parsers_t *ps, parser_rule_t *r);
  * an offset was read in tz, or -1 when the text is not one. */
 int parser_convert(wharf_event_t *e, parser_type t, const char *format, const wharf_tz_t *tz,
                    const char *s, size_t n, wharf_value_t *out);
-int parser_type_parse(const char *s, parser_type *out);
 /* parser_load.c: appends the parsers of paths to ps, errors to errs. */
 void parser_load_paths(wharf_parsers_t *ps, const char *const *paths, size_t n_paths,
                        wharf_conf_errors_t *errs);
-/* parser_load.c: the zone name in ps's zones, loaded there the first
+/* parser_load_field.c: the zone name in ps's zones, loaded there the first
  * time; 0, or wharf_tz_load()'s error. */
 int parser_zone_get(wharf_parsers_t *ps, const char *name, const wharf_tz_t **out);
 
