@@ -64,6 +64,40 @@ int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e);
  * sshd line behind it not), or a line no parser tried took. */
 int wharf_parsers_last_missed(const wharf_parsers_t *ps);
 
+/* What wharf_parsers_apply() does, step by step, for parser authors
+ * (wharf parse --trace): the parsers each round tries, every rule each
+ * one tries and how it ended, and for a round that tries no parser the
+ * fields the `when` conditions read, with the values the event has. */
+typedef enum wharf_parser_trace_kind {
+    WHARF_TRACE_PARSER,   /* parser is tried */
+    WHARF_TRACE_RULE,     /* rule of parser was tried: result */
+    WHARF_TRACE_UNROUTED, /* no parser's when matched; one step per field read (path, value) */
+} wharf_parser_trace_kind;
+typedef enum wharf_parser_trace_result {
+    WHARF_TRACE_MATCHED,
+    WHARF_TRACE_NO_MATCH,
+    WHARF_TRACE_NOT_STARTING, /* its regex cannot start with the message's first byte */
+    WHARF_TRACE_GAVE_UP,      /* parser_match_limit or parser_time_limit */
+} wharf_parser_trace_result;
+typedef struct wharf_parser_trace {
+    wharf_parser_trace_kind kind;
+    int round; /* 1 for the event as it came, then one per rewrite of message */
+    const char *parser, *file;
+    const char *rule; /* and its line in file */
+    int line;
+    const char *message; /* PARSER: the message its rules read */
+    size_t message_len;
+    wharf_parser_trace_result result;
+    int rewrote;       /* matched and set message: a next round follows */
+    const char *path;  /* UNROUTED: a field when conditions read */
+    const char *value; /* its value as text, or NULL when the event has none */
+    size_t value_len;
+} wharf_parser_trace_t;
+typedef void (*wharf_parser_trace_fn)(void *arg, const wharf_parser_trace_t *t);
+/* Calls fn for each step of every wharf_parsers_apply() from now on; NULL
+ * stops. */
+void wharf_parsers_trace(wharf_parsers_t *ps, wharf_parser_trace_fn fn, void *arg);
+
 /* Empties e (and its arena) for a line to parse (wharf parse, coverage,
  * samples): its message a copy of text in the arena, where the inputs put
  * theirs (see arena.c on PCRE2's JIT and memcheck). 0, or -ENOMEM. */

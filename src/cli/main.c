@@ -56,7 +56,7 @@ static const char buffer_help[] =
 static const char parsers_help[] =
     "usage: wharf parsers test PATH...\n"
     "       wharf parsers coverage -p PATH [--parser NAME] [--field k=v]... [--timezone Z] FILE\n"
-    "       wharf parse -p PATH [--parser NAME] [--field k=v]... [--timezone Z]\n"
+    "       wharf parse -p PATH [--parser NAME] [--field k=v]... [--timezone Z] [--trace]\n"
     "\n"
     "PATH is a parser file or a directory of them (*.yaml, *.yml); -p may repeat.\n"
     "\n"
@@ -72,7 +72,11 @@ static const char parsers_help[] =
     "--parser NAME (parse, coverage): that parser alone, whatever its when, is the\n"
     "first round; the parsers a rewritten message routes to still run after it.\n"
     "--timezone Z (parse, coverage): times without an offset that no parser's\n"
-    "timezone names are read in Z (as pipeline.parser_timezone), not in UTC.\n";
+    "timezone names are read in Z (as pipeline.parser_timezone), not in UTC.\n"
+    "--trace (parse): on stderr, for each line, the parsers each round tries and\n"
+    "every rule each one tries, with its file:line and how it ended; when no\n"
+    "parser's when matches, the fields the when conditions read and the line's\n"
+    "values of them.\n";
 
 static const char health_help[] =
     "usage: wharf health -c FILE\n"

@@ -2,8 +2,10 @@
  *   wharf parsers test PATH...          run every sample
  *   wharf parsers coverage -p PATH [--parser NAME] [--field k=v]... [--timezone Z] FILE
  *                                       share of FILE's lines matched, per rule
- *   wharf parse -p PATH [--parser NAME] [--field k=v]... [--timezone Z]
- *                                       lines on stdin -> ECS events on stdout */
+ *   wharf parse -p PATH [--parser NAME] [--field k=v]... [--timezone Z] [--trace]
+ *                                       lines on stdin -> ECS events on stdout,
+ *                                       and with --trace what the parsers did
+ *                                       on stderr */
 #include "cli.h"
 #include "wharf/alloc.h"
 #include "wharf/arena.h"
@@ -25,6 +27,7 @@ typedef struct parse_args {
     const char *parser;
     const char *timezone; /* as pipeline.parser_timezone */
     const char *file;
+    int trace; /* parse --trace */
 } parse_args_t;
 
 static int parse_args_read(int argc, char **argv, parse_args_t *a, const char *cmd)
@@ -42,6 +45,8 @@ static int parse_args_read(int argc, char **argv, parse_args_t *a, const char *c
             a->parser = argv[++i];
         } else if (strcmp(s, "--timezone") == 0 && has_value) {
             a->timezone = argv[++i];
+        } else if (strcmp(s, "--trace") == 0 && strcmp(cmd, "parse") == 0) {
+            a->trace = 1;
         } else if (s[0] != '-' && a->file == NULL) {
             a->file = s;
         } else {
@@ -117,6 +122,103 @@ static wharf_parsers_t *parsers_for(const parse_args_t *a, const char *cmd)
     return ps;
 }
 
+/* parse --trace: each step as "line N: ..." on stderr. Rules a message's
+ * first byte rules out are listed together: a parser may have dozens. */
+#define TRACE_TEXT_SHOWN 160
+
+typedef struct parse_trace {
+    unsigned long line;
+    int unrouted_round;  /* the round whose fields are being listed, or 0 */
+    wharf_buf_t text;    /* a value or message, JSON-quoted so that any byte shows */
+    wharf_buf_t skipped; /* the names of rules not tried, "a, b" */
+    unsigned char first; /* the first byte of the message they were not tried on */
+} parse_trace_t;
+
+static const char *trace_result_text(const wharf_parser_trace_t *t)
+{
+    switch (t->result) {
+    case WHARF_TRACE_MATCHED:
+        return t->rewrote ? "matched, message rewritten" : "matched";
+    case WHARF_TRACE_GAVE_UP:
+        return "gave up (pipeline.parser_match_limit or parser_time_limit): counts as no match";
+    case WHARF_TRACE_NO_MATCH:
+    case WHARF_TRACE_NOT_STARTING:
+        break;
+    }
+    return "no match";
+}
+
+/* s as a JSON string in pt->text, cut after max bytes ("..." then). */
+static void trace_quote(parse_trace_t *pt, const char *s, size_t n, size_t max)
+{
+    pt->text.len = 0;
+    wharf_json_write_string(&pt->text, s, n < max ? n : max);
+    if (n > max)
+        wharf_buf_append(&pt->text, "...", 3);
+}
+
+static void trace_skipped_flush(parse_trace_t *pt)
+{
+    if (pt->skipped.len == 0)
+        return;
+    fprintf(stderr, "line %lu:   rules not tried, their regexes cannot start with ", pt->line);
+    if (pt->first >= 0x20 && pt->first < 0x7f)
+        fprintf(stderr, "'%c'", pt->first);
+    else
+        fprintf(stderr, "byte 0x%02x", pt->first);
+    fprintf(stderr, ": %.*s\n", (int)pt->skipped.len, pt->skipped.data);
+    pt->skipped.len = 0;
+}
+
+static void trace_unrouted_print(parse_trace_t *pt, const wharf_parser_trace_t *t)
+{
+    if (pt->unrouted_round != t->round)
+        fprintf(stderr,
+                "line %lu: round %d: no parser's when matches; the fields when conditions "
+                "read:\n",
+                pt->line, t->round);
+    pt->unrouted_round = t->round;
+    if (t->value == NULL) {
+        fprintf(stderr, "line %lu:   %s: (none)\n", pt->line, t->path);
+        return;
+    }
+    trace_quote(pt, t->value, t->value_len, TRACE_TEXT_SHOWN);
+    fprintf(stderr, "line %lu:   %s: %.*s\n", pt->line, t->path, (int)pt->text.len, pt->text.data);
+}
+
+static void trace_parser_print(parse_trace_t *pt, const wharf_parser_trace_t *t)
+{
+    fprintf(stderr, "line %lu: round %d: parser %s (%s)", pt->line, t->round, t->parser, t->file);
+    if (t->round > 1 && t->message != NULL) {
+        trace_quote(pt, t->message, t->message_len, TRACE_TEXT_SHOWN);
+        fprintf(stderr, " on message %.*s", (int)pt->text.len, pt->text.data);
+    }
+    fputc('\n', stderr);
+    pt->first = t->message != NULL && t->message_len > 0 ? (unsigned char)t->message[0] : 0;
+}
+
+static void trace_print(void *arg, const wharf_parser_trace_t *t)
+{
+    parse_trace_t *pt = arg;
+    if (t->kind == WHARF_TRACE_RULE && t->result == WHARF_TRACE_NOT_STARTING) {
+        if (pt->skipped.len > 0)
+            wharf_buf_append(&pt->skipped, ", ", 2);
+        wharf_buf_append(&pt->skipped, t->rule, strlen(t->rule));
+        return;
+    }
+    trace_skipped_flush(pt);
+    if (t->kind == WHARF_TRACE_UNROUTED) {
+        trace_unrouted_print(pt, t);
+        return;
+    }
+    pt->unrouted_round = 0;
+    if (t->kind == WHARF_TRACE_PARSER)
+        trace_parser_print(pt, t);
+    else
+        fprintf(stderr, "line %lu:   rule %s (%s:%d): %s\n", pt->line, t->rule, t->file, t->line,
+                trace_result_text(t));
+}
+
 static int cmd_parse(int argc, char **argv)
 {
     parse_args_t a;
@@ -125,6 +227,11 @@ static int cmd_parse(int argc, char **argv)
     wharf_parsers_t *ps = parsers_for(&a, "parse");
     if (ps == NULL)
         return 2;
+    parse_trace_t trace = {0};
+    wharf_buf_init(&trace.text);
+    wharf_buf_init(&trace.skipped);
+    if (a.trace)
+        wharf_parsers_trace(ps, trace_print, &trace);
     wharf_arena_t arena;
     wharf_arena_init(&arena, (size_t)64 * 1024);
     wharf_event_t *e = calloc(1, sizeof(*e));
@@ -137,14 +244,21 @@ static int cmd_parse(int argc, char **argv)
     ssize_t n;
     while (e != NULL && (n = getline(&line, &cap, stdin)) >= 0) {
         e->arena = &arena;
+        trace.line++;
+        trace.unrouted_round = 0;
         parse_line(ps, &a, e, line, chomp(line, n));
         wharf_parsers_apply(ps, e);
+        trace_skipped_flush(&trace);
         out.len = 0;
         wharf_json_write_event(&w, e, &out);
         fwrite(out.data, 1, out.len, stdout);
+        if (a.trace) /* the event after its steps, in a terminal too */
+            fflush(stdout);
     }
     free(line);
     wharf_buf_free(&out);
+    wharf_buf_free(&trace.text);
+    wharf_buf_free(&trace.skipped);
     free(e);
     wharf_arena_free(&arena);
     wharf_parsers_free(ps);

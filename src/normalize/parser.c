@@ -943,11 +943,82 @@ static void rule_gave_up(const parser_t *p, parser_rule_t *r, wharf_event_t *e, 
                        "parser=%s rule=%s file=%s", p->name, r->id, p->file);
 }
 
+__attribute__((cold)) static void trace_parser(wharf_parsers_t *ps, const parser_t *p,
+                                               const wharf_event_t *e)
+{
+    wharf_parser_trace_t t = {.kind = WHARF_TRACE_PARSER,
+                              .round = ps->round,
+                              .parser = p->name,
+                              .file = p->file,
+                              .line = p->line};
+    if (wharf_event_has(e, WHARF_F_MESSAGE) && e->v[WHARF_F_MESSAGE].type == WHARF_V_STR) {
+        t.message = e->v[WHARF_F_MESSAGE].u.str.ptr;
+        t.message_len = e->v[WHARF_F_MESSAGE].u.str.len;
+    }
+    ps->trace(ps->trace_arg, &t);
+}
+
+__attribute__((cold)) static void trace_rule(wharf_parsers_t *ps, const parser_t *p,
+                                             const parser_rule_t *r,
+                                             wharf_parser_trace_result result)
+{
+    wharf_parser_trace_t t = {.kind = WHARF_TRACE_RULE,
+                              .round = ps->round,
+                              .parser = p->name,
+                              .file = p->file,
+                              .rule = r->id,
+                              .line = r->line,
+                              .result = result,
+                              .rewrote = result == WHARF_TRACE_MATCHED && r->sets_message};
+    ps->trace(ps->trace_arg, &t);
+}
+
+/* A round that tries no parser: the fields the when conditions read, and
+ * what the event has in them (message aside: it is the line). */
+__attribute__((cold)) static void trace_unrouted(wharf_parsers_t *ps, wharf_event_t *e)
+{
+    for (size_t k = 0; k < ps->n_route_paths; k++) {
+        const route_path_t *rp = &ps->route_paths[k];
+        if (rp->message)
+            continue;
+        wharf_parser_trace_t t = {
+            .kind = WHARF_TRACE_UNROUTED, .round = ps->round, .path = rp->path};
+        t.value = parser_field_text(e, rp->field, rp->path, rp->len, &t.value_len);
+        ps->trace(ps->trace_arg, &t);
+    }
+}
+
+/* 1 when rule i is tried on a message whose first byte gives maybe (see
+ * parser_index_first_rules). */
+static int rule_tried(uint64_t maybe, size_t i)
+{
+    return i >= 64 || (maybe >> i & 1);
+}
+
+/* Rule i's result, after the rules before it that were not tried (back to
+ * the last one tried); i == p->n_rules: only those, at the end. */
+__attribute__((cold)) static void trace_rules_to(wharf_parsers_t *ps, const parser_t *p,
+                                                 uint64_t maybe, size_t i, int rc)
+{
+    size_t first = i;
+    while (first > 0 && !rule_tried(maybe, first - 1))
+        first--;
+    for (size_t j = first; j < i; j++)
+        trace_rule(ps, p, &p->rules[j], WHARF_TRACE_NOT_STARTING);
+    if (i < p->n_rules)
+        trace_rule(ps, p, &p->rules[i],
+                   rc > 0                    ? WHARF_TRACE_MATCHED
+                   : rc == PARSER_RE_GAVE_UP ? WHARF_TRACE_GAVE_UP
+                                             : WHARF_TRACE_NO_MATCH);
+}
+
 /* Tries p's rules in order. 1 when one matched; *rewrote when it set
  * message; the route paths it may have changed are added to *wrote. */
 static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *rewrote,
                       uint64_t *wrote)
 {
+    if (ps->trace != NULL)
+        trace_parser(ps, p, e);
     if (!wharf_event_has(e, WHARF_F_MESSAGE) || e->v[WHARF_F_MESSAGE].type != WHARF_V_STR)
         return 0;
     match_ctx_t *m = ps->match;
@@ -956,7 +1027,7 @@ static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *r
                          ? p->first_rules[(unsigned char)msg.ptr[0]]
                          : ~UINT64_C(0);
     for (size_t i = 0; i < p->n_rules; i++) {
-        if (i < 64 && !(maybe >> i & 1))
+        if (!rule_tried(maybe, i))
             continue;
         parser_rule_t *r = &p->rules[i];
         m->r = r;
@@ -965,6 +1036,8 @@ static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *r
         int rc = rule_match(r, m, &ps->re_limits);
         if (rc == PARSER_RE_GAVE_UP)
             rule_gave_up(p, r, e, ps->re_limits.timed_out);
+        if (ps->trace != NULL)
+            trace_rules_to(ps, p, maybe, i, rc);
         if (rc <= 0)
             continue;
         r->matched++;
@@ -973,6 +1046,8 @@ static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *r
         *wrote |= r->route_writes;
         return 1;
     }
+    if (ps->trace != NULL)
+        trace_rules_to(ps, p, maybe, p->n_rules, 0);
     p->unmatched++;
     return 0;
 }
@@ -995,14 +1070,19 @@ int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e)
             parser_route_again(ps, e, changed);
         int rewrote = 0, tried = 0, round_matched = 0;
         uint64_t wrote = 0;
-        for (size_t p = 0; p < ps->n && !rewrote; p++) {
-            if (!ps->candidate[p])
-                continue;
+        ps->round = depth + 1;
+        /* candidate[] holds 0 or 1, and few 1s: memchr finds the next */
+        for (const unsigned char *c = ps->candidate, *end = c + ps->n; !rewrote;) {
+            if ((c = memchr(c, 1, (size_t)(end - c))) == NULL)
+                break;
+            size_t p = (size_t)(c++ - ps->candidate);
             ps->done[p] = 1;
             tried++;
             round_matched += parser_run(ps, &ps->v[p], e, &rewrote, &wrote);
         }
         matched += round_matched;
+        if (ps->trace != NULL && tried == 0)
+            trace_unrouted(ps, e);
         if (!rewrote) {
             ps->last_missed = tried > 0 && round_matched == 0;
             break;
@@ -1011,6 +1091,12 @@ int wharf_parsers_apply(wharf_parsers_t *ps, wharf_event_t *e)
         changed = depth == 0 && ps->only >= 0 ? ~UINT64_C(0) : wrote;
     }
     return matched;
+}
+
+void wharf_parsers_trace(wharf_parsers_t *ps, wharf_parser_trace_fn fn, void *arg)
+{
+    ps->trace = fn;
+    ps->trace_arg = arg;
 }
 
 int wharf_parsers_last_missed(const wharf_parsers_t *ps)

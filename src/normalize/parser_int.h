@@ -367,6 +367,9 @@ struct wharf_parsers {
     int routing_gave_up;             /* a when regex gave up while routing the event */
     wharf_tz_t **zones;              /* the time zones fields name, each once */
     size_t n_zones;
+    wharf_parser_trace_fn trace; /* wharf_parsers_trace() */
+    void *trace_arg;
+    int round; /* per event: the routing round being run, from 1 */
 };
 
 #define KV_MAX_PAIRS  256
