@@ -132,13 +132,45 @@ static void sample_event(const parser_sample_t *s, wharf_event_t *e, const char 
                                   s->field_values[i], strlen(s->field_values[i]));
 }
 
+/* Collects "parser/rule" of each rule that matches, ", " between. */
+static void sample_matched_add(void *arg, const wharf_parser_trace_t *t)
+{
+    wharf_buf_t *b = arg;
+    if (t->kind != WHARF_TRACE_RULE || t->result != WHARF_TRACE_MATCHED)
+        return;
+    if (b->len > 0)
+        wharf_buf_append(b, ", ", 2);
+    wharf_buf_append(b, t->parser, strlen(t->parser));
+    wharf_buf_putc(b, '/');
+    wharf_buf_append(b, t->rule, strlen(t->rule));
+}
+
+/* After a sample's failed fields: which rules took its message, for the
+ * author to tell a wrong rule from a wrong field. */
+static void sample_matched_report(const parser_t *p, const parser_sample_t *s, size_t index,
+                                  const wharf_buf_t *matched, FILE *out)
+{
+    if (matched->len == 0)
+        fprintf(out,
+                "%s:%d: parser %s, sample %zu: no rule matched (wharf parse -p %s --trace "
+                "shows what was tried)\n",
+                p->file, s->line, p->name, index + 1, p->file);
+    else
+        fprintf(out, "%s:%d: parser %s, sample %zu: the rules that matched: %.*s\n", p->file,
+                s->line, p->name, index + 1, (int)matched->len, matched->data);
+}
+
 /* Runs one sample; returns the number of fields that differ. */
 static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, wharf_event_t *e,
                       wharf_buf_t *json, FILE *out)
 {
     const parser_sample_t *s = &p->samples[index];
+    wharf_buf_t matched;
+    wharf_buf_init(&matched);
     sample_event(s, e, s->message, strlen(s->message));
+    wharf_parsers_trace(ps, sample_matched_add, &matched);
     wharf_parsers_apply(ps, e);
+    wharf_parsers_trace(ps, NULL, NULL);
     wharf_json_writer_t w;
     wharf_json_writer_init(&w);
     json->len = 0;
@@ -160,11 +192,14 @@ static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, whar
                 p->name, index + 1, x->path, want.data, got.data);
         bad++;
     }
+    if (bad > 0)
+        sample_matched_report(p, s, index, &matched, out);
     if (bad > 0 && (e->tags & WHARF_TAG_BIT(WHARF_TAG_PARSER_MATCH_LIMIT)))
         fprintf(out,
                 "%s:%d: parser %s, sample %zu: a rule gave up on the message: its regex hit "
                 "the match limit or the time limit\n",
                 p->file, s->line, p->name, index + 1);
+    wharf_buf_free(&matched);
     wharf_buf_free(&got);
     wharf_buf_free(&want);
     yajl_tree_free(root);

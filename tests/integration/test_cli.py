@@ -115,8 +115,23 @@ f.eq((rc, out.splitlines()[2:5]), (0, [
 f.check("parser=redos rule=nested" in err, f"coverage: the give-up warning: {err}")
 rc, out, err = run("parsers", "test", redos)
 f.eq((rc, out), (1, f"{redos}:9: parser redos, sample 2: x.r: expected nested, got \"plain\"\n"
+                    f"{redos}:8: parser redos, sample 2: the rules that matched: redos/plain\n"
                     f"{redos}:8: parser redos, sample 2: a rule gave up on the message: its regex "
                     "hit the match limit or the time limit\n1 passed, 1 failed\n"), "parsers test: a sample given up on")
+
+# A failing sample no rule took says so, and where to look next.
+nomatch = os.path.join(root, "nomatch.yaml")
+with open(nomatch, "w") as fh:
+    fh.write("name: nomatch\nrules:\n"
+             "  - {id: digits, regex: '^\\d+$', set: {x.r: digits}}\n"
+             "samples:\n"
+             "  - message: '12a'\n"
+             "    expect: {x.r: digits}\n")
+rc, out, err = run("parsers", "test", nomatch)
+f.eq((rc, out), (1, f"{nomatch}:6: parser nomatch, sample 1: x.r: expected digits, got (absent)\n"
+                    f"{nomatch}:5: parser nomatch, sample 1: no rule matched (wharf parse -p "
+                    f"{nomatch} --trace shows what was tried)\n0 passed, 1 failed\n"),
+     "parsers test: a sample no rule matched")
 
 rc, out, err = run("run", "-c", bad, "--oneshot")
 f.check(rc == 2 and f"{bad}:5:" in err, "run refuses a bad config")
