@@ -12,7 +12,9 @@
  *  - a message a parser rewrote is kept whole in event.original;
  *  - routing remembers per-container state between events (the first
  *    round's memo, regex answers, label lookups): the same event after an
- *    unrelated one gives the same bytes as it did before. */
+ *    unrelated one gives the same bytes as it did before;
+ *  - with a trace (wharf parse --trace) the event is the same bytes, and
+ *    the trace reports as many matched rules as apply() returns. */
 #include "fuzz_support.h"
 #include "wharf/arena.h"
 #include "wharf/event.h"
@@ -81,9 +83,27 @@ static void select_fields(wharf_event_t *e, uint8_t sel)
     }
 }
 
-/* Parses msg with the fields sel picks; the event's JSON into out. */
-static void parse_event(wharf_arena_t *arena, uint8_t sel, const char *msg, size_t len,
-                        wharf_buf_t *out)
+static volatile size_t trace_sink; /* keeps trace_step's reads */
+
+/* Reads every text a step hands out (ASan checks the bytes); counts the
+ * rules that matched. */
+static void trace_step(void *arg, const wharf_parser_trace_t *t)
+{
+    size_t *matched = arg, sum = strlen(t->parser ? t->parser : t->path);
+    if (t->kind == WHARF_TRACE_RULE)
+        sum += strlen(t->rule) + strlen(t->file);
+    for (size_t i = 0; t->kind == WHARF_TRACE_UNROUTED && t->value && i < t->value_len; i++)
+        sum += (unsigned char)t->value[i];
+    for (size_t i = 0; t->kind == WHARF_TRACE_PARSER && t->message && i < t->message_len; i++)
+        sum += (unsigned char)t->message[i];
+    trace_sink += sum;
+    *matched += t->kind == WHARF_TRACE_RULE && t->result == WHARF_TRACE_MATCHED;
+}
+
+/* Parses msg with the fields sel picks; the event's JSON into out.
+ * Returns how many rules matched. */
+static int parse_event(wharf_arena_t *arena, uint8_t sel, const char *msg, size_t len,
+                       wharf_buf_t *out)
 {
     wharf_event_t e;
     wharf_arena_reset(arena);
@@ -91,12 +111,13 @@ static void parse_event(wharf_arena_t *arena, uint8_t sel, const char *msg, size
     e.arena = arena;
     select_fields(&e, sel);
     wharf_event_set_str(&e, WHARF_F_MESSAGE, msg, len);
-    wharf_parsers_apply(parsers, &e);
+    int matched = wharf_parsers_apply(parsers, &e);
     wharf_json_writer_t w;
     wharf_json_writer_init(&w);
     out->len = 0;
     if (wharf_json_write_event(&w, &e, out) != 0)
         fail("the writer failed", msg, len, out);
+    return matched;
 }
 
 static void check_event(const char *msg, size_t len, const wharf_buf_t *out)
@@ -138,6 +159,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     parse_event(&arena, data[0], msg, len, &again);
     if (again.len != first.len || memcmp(again.data, first.data, first.len) != 0)
         fail("the same event parsed twice differs", msg, len, &again);
+    size_t traced = 0;
+    wharf_parsers_trace(parsers, trace_step, &traced);
+    int matched = parse_event(&arena, data[0], msg, len, &again);
+    wharf_parsers_trace(parsers, NULL, NULL);
+    if (again.len != first.len || memcmp(again.data, first.data, first.len) != 0)
+        fail("the event parsed with a trace differs", msg, len, &again);
+    if (traced != (size_t)matched)
+        fail("the trace's matched rules are not apply()'s count", msg, len, &again);
     wharf_buf_free(&first);
     wharf_buf_free(&other);
     wharf_buf_free(&again);
