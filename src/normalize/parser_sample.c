@@ -13,6 +13,7 @@
 #include "wharf/json.h"
 #include "wharf/timefmt.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -132,12 +133,31 @@ static void sample_event(const parser_sample_t *s, wharf_event_t *e, const char 
                                   s->field_values[i], strlen(s->field_values[i]));
 }
 
-/* Collects "parser/rule" of each rule that matches, ", " between. */
+/* What the trace of the samples collects: the rules that matched the
+ * sample being run ("parser/rule, ..."), and every rule some sample took. */
+typedef struct sample_trace {
+    const wharf_parsers_t *ps;
+    wharf_buf_t matched;
+    unsigned char **covered; /* [parser][rule] */
+} sample_trace_t;
+
+static void sample_covered_mark(sample_trace_t *st, const wharf_parser_trace_t *t)
+{
+    for (size_t i = 0; i < st->ps->n; i++) {
+        const parser_t *p = &st->ps->v[i];
+        for (size_t j = 0; p->name == t->parser && j < p->n_rules; j++)
+            if (p->rules[j].id == t->rule)
+                st->covered[i][j] = 1;
+    }
+}
+
 static void sample_matched_add(void *arg, const wharf_parser_trace_t *t)
 {
-    wharf_buf_t *b = arg;
+    sample_trace_t *st = arg;
+    wharf_buf_t *b = &st->matched;
     if (t->kind != WHARF_TRACE_RULE || t->result != WHARF_TRACE_MATCHED)
         return;
+    sample_covered_mark(st, t);
     if (b->len > 0)
         wharf_buf_append(b, ", ", 2);
     wharf_buf_append(b, t->parser, strlen(t->parser));
@@ -162,13 +182,12 @@ static void sample_matched_report(const parser_t *p, const parser_sample_t *s, s
 
 /* Runs one sample; returns the number of fields that differ. */
 static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, wharf_event_t *e,
-                      wharf_buf_t *json, FILE *out)
+                      wharf_buf_t *json, sample_trace_t *st, FILE *out)
 {
     const parser_sample_t *s = &p->samples[index];
-    wharf_buf_t matched;
-    wharf_buf_init(&matched);
+    st->matched.len = 0;
     sample_event(s, e, s->message, strlen(s->message));
-    wharf_parsers_trace(ps, sample_matched_add, &matched);
+    wharf_parsers_trace(ps, sample_matched_add, st);
     wharf_parsers_apply(ps, e);
     wharf_parsers_trace(ps, NULL, NULL);
     wharf_json_writer_t w;
@@ -193,13 +212,12 @@ static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, whar
         bad++;
     }
     if (bad > 0)
-        sample_matched_report(p, s, index, &matched, out);
+        sample_matched_report(p, s, index, &st->matched, out);
     if (bad > 0 && (e->tags & WHARF_TAG_BIT(WHARF_TAG_PARSER_MATCH_LIMIT)))
         fprintf(out,
                 "%s:%d: parser %s, sample %zu: a rule gave up on the message: its regex hit "
                 "the match limit or the time limit\n",
                 p->file, s->line, p->name, index + 1);
-    wharf_buf_free(&matched);
     wharf_buf_free(&got);
     wharf_buf_free(&want);
     yajl_tree_free(root);
@@ -266,6 +284,38 @@ static int sample_cost_check(wharf_parsers_t *ps, const parser_t *p, size_t inde
     return square;
 }
 
+/* The rules no sample matched: untested, whatever the samples say. */
+static void sample_uncovered_report(const wharf_parsers_t *ps, unsigned char *const *covered,
+                                    FILE *out)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        for (size_t j = 0; j < ps->v[i].n_rules; j++)
+            if (!covered[i][j])
+                fprintf(out,
+                        "%s:%d: parser %s, rule %s: no sample matches it, so nothing tests "
+                        "it: add a sample of a message it takes\n",
+                        ps->v[i].file, ps->v[i].rules[j].line, ps->v[i].name, ps->v[i].rules[j].id);
+}
+
+static void sample_trace_free(sample_trace_t *st)
+{
+    for (size_t i = 0; st->covered != NULL && i < st->ps->n; i++)
+        free(st->covered[i]);
+    free(st->covered);
+    wharf_buf_free(&st->matched);
+}
+
+static int sample_trace_init(sample_trace_t *st, const wharf_parsers_t *ps)
+{
+    st->ps = ps;
+    wharf_buf_init(&st->matched);
+    st->covered = calloc(ps->n + 1, sizeof(*st->covered));
+    for (size_t i = 0; st->covered != NULL && i < ps->n; i++)
+        if ((st->covered[i] = calloc(ps->v[i].n_rules + 1, 1)) == NULL)
+            return -ENOMEM;
+    return st->covered != NULL ? 0 : -ENOMEM;
+}
+
 void wharf_parsers_test(wharf_parsers_t *ps, FILE *out, size_t *passed, size_t *failed)
 {
     wharf_arena_t arena;
@@ -273,19 +323,26 @@ void wharf_parsers_test(wharf_parsers_t *ps, FILE *out, size_t *passed, size_t *
     wharf_event_t *e = calloc(1, sizeof(*e));
     wharf_buf_t json;
     wharf_buf_init(&json);
+    sample_trace_t st;
+    int ok = sample_trace_init(&st, ps) == 0 && e != NULL;
     long only = ps->only;
     ps->only = -1;
     *passed = *failed = 0;
-    for (size_t i = 0; e != NULL && i < ps->n; i++)
+    for (size_t i = 0; ok && i < ps->n; i++)
         for (size_t j = 0; j < ps->v[i].n_samples; j++) {
             e->arena = &arena;
-            if (sample_run(ps, &ps->v[i], j, e, &json, out) == 0 &&
+            if (sample_run(ps, &ps->v[i], j, e, &json, &st, out) == 0 &&
                 sample_cost_check(ps, &ps->v[i], j, e, out) == 0)
                 (*passed)++;
             else
                 (*failed)++;
         }
+    if (ok)
+        sample_uncovered_report(ps, st.covered, out);
+    else
+        fprintf(out, "wharf: out of memory running the samples\n");
     ps->only = only;
+    sample_trace_free(&st);
     wharf_buf_free(&json);
     free(e);
     wharf_arena_free(&arena);

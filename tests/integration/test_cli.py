@@ -130,8 +130,25 @@ with open(nomatch, "w") as fh:
 rc, out, err = run("parsers", "test", nomatch)
 f.eq((rc, out), (1, f"{nomatch}:6: parser nomatch, sample 1: x.r: expected digits, got (absent)\n"
                     f"{nomatch}:5: parser nomatch, sample 1: no rule matched (wharf parse -p "
-                    f"{nomatch} --trace shows what was tried)\n0 passed, 1 failed\n"),
+                    f"{nomatch} --trace shows what was tried)\n"
+                    f"{nomatch}:3: parser nomatch, rule digits: no sample matches it, so nothing "
+                    "tests it: add a sample of a message it takes\n0 passed, 1 failed\n"),
      "parsers test: a sample no rule matched")
+
+# A rule no sample takes is reported, every sample passing or not; it does
+# not fail the run (the samples that are there pass).
+untested = os.path.join(root, "untested.yaml")
+with open(untested, "w") as fh:
+    fh.write("name: untested\nrules:\n"
+             "  - {id: digits, regex: '^\\d+$', set: {x.r: digits}}\n"
+             "  - {id: words, regex: '^\\w+$', set: {x.r: words}}\n"
+             "samples:\n"
+             "  - message: 'abc'\n"
+             "    expect: {x.r: words}\n")
+rc, out, err = run("parsers", "test", untested)
+f.eq((rc, out), (0, f"{untested}:3: parser untested, rule digits: no sample matches it, so "
+                    "nothing tests it: add a sample of a message it takes\n1 passed, 0 failed\n"),
+     "parsers test: a rule no sample matches")
 
 rc, out, err = run("run", "-c", bad, "--oneshot")
 f.check(rc == 2 and f"{bad}:5:" in err, "run refuses a bad config")
