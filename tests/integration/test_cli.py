@@ -91,18 +91,24 @@ rc, out, err = run("parsers", "test", empty + "/")
 f.check(rc == 2 and err.startswith(f"{empty}/a.yaml:4: rule 'r': regex") and "//" not in err,
         f"parsers test on DIR/: {err}")
 
+
+
+def parser_file(name, rules, samples):
+    """A parser file NAME.yaml in root: rules then samples, as YAML lines."""
+    path = os.path.join(root, name + ".yaml")
+    with open(path, "w") as fh:
+        fh.write(f"name: {name}\nrules:\n" + "".join(f"  - {r}\n" for r in rules) +
+                 "samples:\n" + "".join(f"  - {s}\n" for s in samples))
+    return path
+
+
 # A rule whose regex backtracks past the match limit: coverage counts the
 # lines it gave up on, a failing sample says why.
-redos = os.path.join(root, "redos.yaml")
-with open(redos, "w") as fh:
-    fh.write("name: redos\nrules:\n"
-             "  - {id: nested, regex: '^(?:(a|aa)*c|a+!)$', set: {x.r: nested}}\n"
-             "  - {id: plain, regex: '^a', set: {x.r: plain}}\n"
-             "samples:\n"
-             "  - message: aaa!\n"
-             "    expect: {x.r: nested}\n"
-             "  - message: " + "a" * 40 + "!\n"
-             "    expect: {x.r: nested}\n")
+redos = parser_file("redos", [
+    "{id: nested, regex: '^(?:(a|aa)*c|a+!)$', set: {x.r: nested}}",
+    "{id: plain, regex: '^a', set: {x.r: plain}}"], [
+    "message: aaa!\n    expect: {x.r: nested}",
+    "message: " + "a" * 40 + "!\n    expect: {x.r: nested}"])
 lines_file = os.path.join(root, "redos.log")
 with open(lines_file, "w") as fh:
     fh.write("a" * 40 + "!\n" + "aaa!\n" + "a" * 50 + "!\n")
@@ -120,13 +126,8 @@ f.eq((rc, out), (1, f"{redos}:9: parser redos, sample 2: x.r: expected nested, g
                     "hit the match limit or the time limit\n1 passed, 1 failed\n"), "parsers test: a sample given up on")
 
 # A failing sample no rule took says so, and where to look next.
-nomatch = os.path.join(root, "nomatch.yaml")
-with open(nomatch, "w") as fh:
-    fh.write("name: nomatch\nrules:\n"
-             "  - {id: digits, regex: '^\\d+$', set: {x.r: digits}}\n"
-             "samples:\n"
-             "  - message: '12a'\n"
-             "    expect: {x.r: digits}\n")
+nomatch = parser_file("nomatch", ["{id: digits, regex: '^\\d+$', set: {x.r: digits}}"],
+                      ["message: '12a'\n    expect: {x.r: digits}"])
 rc, out, err = run("parsers", "test", nomatch)
 f.eq((rc, out), (1, f"{nomatch}:6: parser nomatch, sample 1: x.r: expected digits, got (absent)\n"
                     f"{nomatch}:5: parser nomatch, sample 1: no rule matched (wharf parse -p "
@@ -137,14 +138,9 @@ f.eq((rc, out), (1, f"{nomatch}:6: parser nomatch, sample 1: x.r: expected digit
 
 # A rule no sample takes is reported, every sample passing or not; it does
 # not fail the run (the samples that are there pass).
-untested = os.path.join(root, "untested.yaml")
-with open(untested, "w") as fh:
-    fh.write("name: untested\nrules:\n"
-             "  - {id: digits, regex: '^\\d+$', set: {x.r: digits}}\n"
-             "  - {id: words, regex: '^\\w+$', set: {x.r: words}}\n"
-             "samples:\n"
-             "  - message: 'abc'\n"
-             "    expect: {x.r: words}\n")
+untested = parser_file("untested", [
+    "{id: digits, regex: '^\\d+$', set: {x.r: digits}}",
+    "{id: words, regex: '^\\w+$', set: {x.r: words}}"], ["message: 'abc'\n    expect: {x.r: words}"])
 rc, out, err = run("parsers", "test", untested)
 f.eq((rc, out), (0, f"{untested}:3: parser untested, rule digits: no sample matches it, so "
                     "nothing tests it: add a sample of a message it takes\n1 passed, 0 failed\n"),
