@@ -944,17 +944,15 @@ static void rule_gave_up(const parser_t *p, parser_rule_t *r, wharf_event_t *e, 
 }
 
 __attribute__((cold)) static void trace_parser(wharf_parsers_t *ps, const parser_t *p,
-                                               const wharf_event_t *e)
+                                               const wharf_str_t *msg)
 {
     wharf_parser_trace_t t = {.kind = WHARF_TRACE_PARSER,
                               .round = ps->round,
                               .parser = p->name,
                               .file = p->file,
-                              .line = p->line};
-    if (wharf_event_has(e, WHARF_F_MESSAGE) && e->v[WHARF_F_MESSAGE].type == WHARF_V_STR) {
-        t.message = e->v[WHARF_F_MESSAGE].u.str.ptr;
-        t.message_len = e->v[WHARF_F_MESSAGE].u.str.len;
-    }
+                              .line = p->line,
+                              .message = msg != NULL ? msg->ptr : NULL,
+                              .message_len = msg != NULL ? msg->len : 0};
     ps->trace(ps->trace_arg, &t);
 }
 
@@ -1017,9 +1015,10 @@ __attribute__((cold)) static void trace_rules_to(wharf_parsers_t *ps, const pars
 static int parser_run(wharf_parsers_t *ps, parser_t *p, wharf_event_t *e, int *rewrote,
                       uint64_t *wrote)
 {
+    int has_text = wharf_event_has(e, WHARF_F_MESSAGE) && e->v[WHARF_F_MESSAGE].type == WHARF_V_STR;
     if (ps->trace != NULL)
-        trace_parser(ps, p, e);
-    if (!wharf_event_has(e, WHARF_F_MESSAGE) || e->v[WHARF_F_MESSAGE].type != WHARF_V_STR)
+        trace_parser(ps, p, has_text ? &e->v[WHARF_F_MESSAGE].u.str : NULL);
+    if (!has_text)
         return 0;
     match_ctx_t *m = ps->match;
     wharf_str_t msg = e->v[WHARF_F_MESSAGE].u.str;
