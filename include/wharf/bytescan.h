@@ -63,8 +63,9 @@ static inline uint64_t wharf_scan_word(const char *p, int unsafe)
 }
 
 /* Words of 8, then one last word that overlaps the ones already found
- * clean (its flags there are zero), so that only texts shorter than a word
- * take the byte loop: most names and values are short. */
+ * clean (its flags there are zero); 4 to 7 bytes are one word made of the
+ * first four and the last four. So only texts shorter than 4 bytes take
+ * the byte loop: most names and values are short. */
 static inline size_t wharf_scan_words(const char *p, size_t n, int unsafe)
 {
     size_t i = 0;
@@ -78,6 +79,14 @@ static inline size_t wharf_scan_words(const char *p, size_t n, int unsafe)
     if (n >= 8) {
         uint64_t f = wharf_scan_word(p + n - 8, unsafe);
         return f != 0 ? n - 8 + wharf_scan_word_first(f) : n;
+    }
+    if (n >= 4) {
+        char w[8];
+        memcpy(w, p, 4);
+        memcpy(w + 4, p + n - 4, 4);
+        uint64_t f = wharf_scan_word(w, unsafe);
+        size_t k = f != 0 ? wharf_scan_word_first(f) : 8;
+        return k < 4 ? k : n - 8 + k;
     }
     if (unsafe)
         while (i < n && !wharf_scan_byte_unsafe((unsigned char)p[i]))

@@ -260,35 +260,11 @@ static int kv_repeated_later(const match_ctx_t *m, size_t i)
     return 0;
 }
 
-/* Whether s[0..n) has no byte above 0x7f: words, the last one overlapping
- * the one before, so that no byte loop runs for most keys. */
-static int kv_key_ascii(const char *s, size_t n)
-{
-    uint64_t acc = 0, w;
-    if (n >= 8) {
-        for (size_t i = 0; i + 8 <= n; i += 8) {
-            memcpy(&w, s + i, 8);
-            acc |= w;
-        }
-        memcpy(&w, s + n - 8, 8);
-        acc |= w;
-    } else if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, s, 4);
-        memcpy(&b, s + n - 4, 4);
-        acc = a | b;
-    } else {
-        for (size_t i = 0; i < n; i++)
-            acc |= (unsigned char)s[i];
-    }
-    return (acc & UINT64_C(0x8080808080808080)) == 0;
-}
-
 /* later[i] for every pair: a pair after i has a key the writer writes as
- * it writes i's. Needed for keys with bytes above 0x7f only: two different
- * invalid UTF-8 keys can both come out with U+FFFD in the same place, while
- * an ASCII key comes out the same as another key only when their bytes are
- * (kv_repeated_later). */
+ * it writes i's. Needed only for keys the writer changes (escapes, bytes
+ * above 0x7f): two different invalid UTF-8 keys can both come out with
+ * U+FFFD in the same place, while a key written as it is comes out the
+ * same as another key only when their bytes are (kv_repeated_later). */
 static void kv_repeated_as_written(wharf_parsers_t *ps, const match_ctx_t *m, unsigned char *later)
 {
     wharf_json_keyset_t *names = &ps->rest_names;
@@ -311,7 +287,7 @@ static int kv_rest_keeps(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, un
         (m->kv_flags[i] & KV_UNWRAPPED) ||
         parser_kv_listed(&m->r->kv.listed, m->kv_key[i].ptr, m->kv_key[i].len))
         return 0;
-    if (kv_key_ascii(m->kv_key[i].ptr, m->kv_key[i].len))
+    if (wharf_scan_json_unsafe(m->kv_key[i].ptr, m->kv_key[i].len) == m->kv_key[i].len)
         return !kv_repeated_later(m, i);
     if (!*later_ready) {
         kv_repeated_as_written(ps, m, later);
