@@ -6,7 +6,7 @@
 set -eu
 src="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:?usage: tests/sanitize.sh BUILD_DIR}/asan"
-cmake -S "$src" -B "$build" -DWHARF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S "$src" -B "$build" -DWHARF_SANITIZE=ON -DWHARF_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 for t in "$build"/tests/test_*; do
