@@ -13,6 +13,9 @@
 #   - the top $TOP functions by their own (exclusive) instruction count, with
 #     their share of all instructions
 #   - the top $TOP functions by inclusive count (what each stage costs)
+#   - for `parse`: the same run without parsers, stage by stage beside the
+#     run with the pack, and wharf_parsers_apply's instructions per line
+#     over 5,000 lines of each source (`wharf parse`, one container's lines)
 # Instruction counts are stable from run to run, unlike timings on a shared
 # machine, so compare them before and after an optimization.
 #
@@ -103,3 +106,49 @@ echo "top $TOP functions by inclusive instructions (the function and all it call
 table yes
 echo
 echo "callgrind data: $work/callgrind.out (callgrind_annotate --auto=yes $work/callgrind.out for per-line costs)"
+[ "$FORMAT" = parse ] || exit 0
+
+# The instructions function $2 and all it calls took, per event ($3 events), in
+# callgrind file $1: its largest inclusive row (as table() reads them).
+stage() {
+    callgrind_annotate --auto=no --threshold=100 --inclusive=yes "$1" 2>/dev/null |
+        awk -v re=":$2( \\[|$)" -v e="$3" '$0 ~ re { v = $1; gsub(",", "", v); if (v + 0 > m) m = v + 0 }
+            END { if (m > 0) printf "%.0f", m / e; else printf "-" }'
+}
+
+# What the pack costs: the same data without parsers, stage by stage.
+mkdir -p "$work/np"
+bench_config "$work/np" docker "$ds"
+valgrind --tool=callgrind --callgrind-out-file="$work/np/callgrind.out" \
+    "$WHARF_BIN" run -c "$work/np/wharf.yaml" --oneshot --log-level warn 2>"$work/np/valgrind.txt" ||
+    { tail -20 "$work/np/valgrind.txt" >&2; bench_die "wharf without parsers failed under valgrind"; }
+np_total=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$work/np/callgrind.out" | head -1)
+rm -f "$work/np/out.ndjson"
+echo
+echo "instructions per event, without parsers and with the pack:"
+awk -v a="$np_total" -v b="$total" -v e="$events" 'BEGIN {
+    printf "  %-44s %7.0f %7.0f  (the pack adds %.0f, %.0f%%)\n", "all (user space, both threads)", a / e, b / e, (b - a) / e, 100 * (b - a) / a }'
+for s in "parsers:wharf_parsers_apply" "loading the pack:wharf_parsers_load" "JSON writer:wharf_json_write_event" \
+    "zstd of the disk buffer (its own thread):compressor_main" "Docker json-file scanner:docker_line_decode"; do
+    printf "  %-44s %7s %7s\n" "${s%%:*}" "$(stage "$work/np/callgrind.out" "${s#*:}" "$events")" \
+        "$(stage "$work/callgrind.out" "${s#*:}" "$events")"
+done
+
+# Per source: wharf_parsers_apply alone over the first 5,000 lines of each container.
+echo
+echo "instructions per line in wharf_parsers_apply, 5,000 lines of each source (wharf parse):"
+for dir in "$ds"/containers/*/; do
+    id=$(basename "$dir")
+    parser=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["Config"]["Labels"]["wharf.parser"])' \
+        "$dir/config.v2.json")
+    python3 -c 'import itertools, json, sys
+for line in itertools.islice(open(sys.argv[1]), 5000):
+    sys.stdout.write(json.loads(line)["log"])' "$dir/$id-json.log" >"$work/$parser.lines"
+    valgrind --tool=callgrind --callgrind-out-file="$work/$parser.callgrind.out" --toggle-collect=wharf_parsers_apply \
+        "$WHARF_BIN" parse -p "$BENCH_REPO/parsers" --field "container.labels.wharf.parser=$parser" \
+        <"$work/$parser.lines" >/dev/null 2>"$work/$parser.valgrind.txt" ||
+        { tail -20 "$work/$parser.valgrind.txt" >&2; bench_die "wharf parse ($parser) failed under valgrind"; }
+    lines=$(wc -l <"$work/$parser.lines")
+    ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$work/$parser.callgrind.out" | head -1)
+    awk -v p="$parser" -v ir="$ir" -v n="$lines" 'BEGIN { printf "  %-8s %7.0f\n", p, ir / n }'
+done
