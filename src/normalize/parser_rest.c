@@ -17,6 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A bit of a 64-bit filter for the name s: names with different bits
+ * differ, so only names whose bit is set need comparing. */
+static uint64_t parser_name_bit(const char *s, size_t n)
+{
+    unsigned h =
+        (unsigned)n * 7u + (n > 0 ? (unsigned char)s[0] + 3u * (unsigned char)s[n - 1] : 0u);
+    return UINT64_C(1) << (h & 63);
+}
+
 /* The dynamic fields and set entries r writes one level under its rest
  * object, each path once (a set after a field of the same path is one
  * value). Fixed fields stay fields: other stages read them. */
@@ -44,6 +53,7 @@ int parser_rest_fields_resolve(parser_rule_t *r)
         wharf_buf_init(&name);
         wharf_json_write_string(&name, path + rest_len + 1, len - rest_len - 1);
         *f = (rest_field_t){path, len, name.data, name.len};
+        r->rest_names_seen |= parser_name_bit(name.data + 1, name.len - 2);
     }
     return 0;
 }
@@ -260,6 +270,18 @@ static int kv_repeated_later(const match_ctx_t *m, size_t i)
     return 0;
 }
 
+/* repeated[i] = kv_repeated_later(m, i) for every pair, in one pass from
+ * the end: a key whose filter bit no later key set comes only once. */
+static void kv_repeated_mark(const match_ctx_t *m, unsigned char *repeated)
+{
+    uint64_t later = 0;
+    for (size_t i = m->n_kv; i-- > 0;) {
+        uint64_t bit = parser_name_bit(m->kv_key[i].ptr, m->kv_key[i].len);
+        repeated[i] = (later & bit) != 0 && kv_repeated_later(m, i);
+        later |= bit;
+    }
+}
+
 /* later[i] for every pair: a pair after i has a key the writer writes as
  * it writes i's. Needed only for keys the writer changes (escapes, bytes
  * above 0x7f): two different invalid UTF-8 keys can both come out with
@@ -278,34 +300,42 @@ static void kv_repeated_as_written(wharf_parsers_t *ps, const match_ctx_t *m, un
     }
 }
 
+/* The pairs' keys as rest reads them: plain[i] when the writer writes key
+ * i as it is; repeated[i] when a later pair has a key written the same. */
+typedef struct kv_rest_keys {
+    unsigned char plain[KV_MAX_PAIRS], repeated[KV_MAX_PAIRS], as_written[KV_MAX_PAIRS];
+    int as_written_ready;
+} kv_rest_keys_t;
+
 /* Whether pair i goes to rest: no field reads it, it is no unwrapped
  * text, no later pair has its key and it is not a listed key. */
-static int kv_rest_keeps(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, unsigned char *later,
-                         int *later_ready)
+static int kv_rest_keeps(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, kv_rest_keys_t *k)
 {
     if ((m->kv_key_id[i] >= 0 && (size_t)m->kv_key_id[i] < m->r->n_key_refs) ||
         (m->kv_flags[i] & KV_UNWRAPPED) ||
         parser_kv_listed(&m->r->kv.listed, m->kv_key[i].ptr, m->kv_key[i].len))
         return 0;
-    if (wharf_scan_json_unsafe(m->kv_key[i].ptr, m->kv_key[i].len) == m->kv_key[i].len)
-        return !kv_repeated_later(m, i);
-    if (!*later_ready) {
-        kv_repeated_as_written(ps, m, later);
-        *later_ready = 1;
+    k->plain[i] = wharf_scan_json_unsafe(m->kv_key[i].ptr, m->kv_key[i].len) == m->kv_key[i].len;
+    if (k->plain[i])
+        return !k->repeated[i];
+    if (!k->as_written_ready) {
+        kv_repeated_as_written(ps, m, k->as_written);
+        k->as_written_ready = 1;
     }
-    return !later[i];
+    return !k->as_written[i];
 }
 
 /* 1 when pair i's key is written as the name of a rest field taken: a
  * key the writer escapes is compared as written, once escaped. */
-static int kv_rest_taken(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, uint64_t taken)
+static int kv_rest_taken(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, int plain,
+                         uint64_t taken)
 {
-    if (taken == 0)
-        return 0;
     wharf_str_t k = m->kv_key[i];
+    if (taken == 0 || (plain && !(m->r->rest_names_seen & parser_name_bit(k.ptr, k.len))))
+        return 0;
     const char *name = k.ptr;
     size_t skip = 1; /* a rest field's name is quoted */
-    if (wharf_scan_json_unsafe(k.ptr, k.len) != k.len) {
+    if (!plain) {
         ps->scratch_value.len = 0;
         wharf_json_write_string(&ps->scratch_value, k.ptr, k.len);
         name = ps->scratch_value.data;
@@ -321,22 +351,39 @@ static int kv_rest_taken(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, ui
     return 0;
 }
 
+/* A name the writer writes as it is, quoted, and the ':' after it. */
+static void rest_put_plain_name(wharf_buf_t *b, wharf_str_t name)
+{
+    wharf_buf_reserve(b, name.len + 3);
+    char *o = b->data + b->len;
+    o[0] = '"';
+    memcpy(o + 1, name.ptr, name.len);
+    o[name.len + 1] = '"';
+    o[name.len + 2] = ':';
+    b->len += name.len + 3;
+}
+
 void parser_rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
 {
     wharf_buf_t *b = &ps->scratch;
-    unsigned char later[KV_MAX_PAIRS];
-    int later_ready = 0;
+    kv_rest_keys_t keys;
+    keys.as_written_ready = 0;
+    kv_repeated_mark(m, keys.repeated);
     b->len = 0;
     wharf_buf_putc(b, '{');
     uint64_t taken = rest_take_fields(ps, e, m->r, b);
     size_t kept = (size_t)__builtin_popcountll(taken);
     for (size_t i = 0; i < m->n_kv; i++) {
-        if (!kv_rest_keeps(ps, m, i, later, &later_ready) || kv_rest_taken(ps, m, i, taken))
+        if (!kv_rest_keeps(ps, m, i, &keys) || kv_rest_taken(ps, m, i, keys.plain[i], taken))
             continue;
         if (kept++)
             wharf_buf_putc(b, ',');
-        wharf_json_write_string(b, m->kv_key[i].ptr, m->kv_key[i].len);
-        wharf_buf_putc(b, ':');
+        if (keys.plain[i]) {
+            rest_put_plain_name(b, m->kv_key[i]);
+        } else {
+            wharf_json_write_string(b, m->kv_key[i].ptr, m->kv_key[i].len);
+            wharf_buf_putc(b, ':');
+        }
         if (m->kv_flags[i] & KV_BARE) {
             wharf_buf_lit(b, "true");
             continue;

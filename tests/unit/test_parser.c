@@ -1438,6 +1438,38 @@ static void test_rest_kv_keys_as_written(void **state)
     fx_free(&f);
 }
 
+/* Many kv keys, some of them repeated, and one a rest field's name: rest
+ * keeps each key once, with its last value, in the order of those last
+ * pairs, and the rest field's value wins over the pair of its name. With
+ * 70 names the 64-bit filters that rule out most comparisons see every
+ * kind of collision. */
+static void test_rest_kv_many_keys(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: a\n"
+                 "rules:\n"
+                 "  - id: kv\n"
+                 "    kv: {rest: r}\n"
+                 "    set: {r.fixed: c}\n");
+    load_ok(&f);
+    char msg[2048], want[2048];
+    size_t m = 0, w = (size_t)snprintf(want, sizeof(want), "\"r\":{\"fixed\":\"c\"");
+    for (int i = 0; i < 100; i++) /* k0 .. k29 come again at 70 .. 99 */
+        m += (size_t)snprintf(msg + m, sizeof(msg) - m, "%sk%d=%d", i ? " " : "", i % 70, i);
+    m += (size_t)snprintf(msg + m, sizeof(msg) - m, " fixed=9");
+    for (int i = 30; i < 100; i++)
+        w += (size_t)snprintf(want + w, sizeof(want) - w, ",\"k%d\":\"%d\"", i % 70, i);
+    snprintf(want + w, sizeof(want) - w, "}");
+    assert_true(m < sizeof(msg) - 1 && w < sizeof(want) - 1);
+    const char *out = parse(&f, msg, NULL);
+    if (strstr(out, want) == NULL)
+        fail_msg("want %s in %s", want, out);
+    fx_free(&f);
+}
+
 /* Where rest's members go in one by one (the event has fields under the
  * rest path), a member does not replace a field the event has: what
  * `fields` wrote and what the event came with win (regression: the member
@@ -2465,6 +2497,7 @@ int main(void)
         cmocka_unit_test(test_rest_takes_fields_under_it),
         cmocka_unit_test(test_when_reads_rest_members),
         cmocka_unit_test(test_rest_repeated_names),
+        cmocka_unit_test(test_rest_kv_many_keys),
         cmocka_unit_test(test_rest_dedot),
         cmocka_unit_test(test_rest_kv_keys_as_written),
         cmocka_unit_test(test_rest_members_keep_fields),
