@@ -318,7 +318,8 @@ typedef struct route_path {
     char *path;
     size_t len;
     int field;             /* the fixed event field, or -1 */
-    unsigned char indexed; /* exact values of it are in routes[] */
+    uint64_t item_paths;   /* the paths read by the when items whose exact values
+                            * of it are in routes[] (0: none are) */
     unsigned char stable;  /* a container label: unchanged by rules */
     unsigned char message; /* the path is message */
     unsigned char state;   /* per event: 0 not looked up, 1 present, 2 absent */

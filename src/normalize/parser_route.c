@@ -142,7 +142,7 @@ static void route_candidates(wharf_parsers_t *ps, wharf_event_t *e, uint64_t cha
             ps->candidate[p] = (unsigned char)parser_when_matches(ps, e, p);
     for (size_t k = 0; k < ps->n_route_paths; k++) {
         route_path_t *rp = &ps->route_paths[k];
-        if (!rp->indexed)
+        if (!(rp->item_paths & changed)) /* not indexed, or its items read nothing changed */
             continue;
         size_t len;
         const char *s = when_text(ps, e, k, &len);
@@ -298,7 +298,7 @@ int parser_route_item(wharf_parsers_t *ps, size_t p, size_t item)
         if (w->terms[t].kind != WK_EXACT)
             continue;
         size_t path = w->terms[t].slot;
-        ps->route_paths[path].indexed = 1;
+        ps->route_paths[path].item_paths |= w->paths;
         for (size_t v = 0; v < w->terms[t].n_values; v++)
             if (route_add(ps, path, w->terms[t].values[v], p, item) < 0)
                 return -ENOMEM;
