@@ -612,13 +612,26 @@ int parser_set_field(wharf_event_t *e, int id, const char *path, size_t len, con
     return 0;
 }
 
-/* parser_set_field() of the list strs[count]. */
-static int set_list(wharf_event_t *e, int id, const char *path, size_t len, const wharf_str_t *strs,
-                    uint32_t count)
+/* The value of the list strs[count]; -1 when it is empty. */
+static int list_value(const wharf_str_t *strs, uint32_t count, wharf_value_t *v)
 {
-    wharf_value_t v = {.type = WHARF_V_STRS, .count = count};
-    v.u.strs = strs;
-    return parser_set_field(e, id, path, len, &v);
+    *v = (wharf_value_t){.type = WHARF_V_STRS, .count = count};
+    v->u.strs = strs;
+    return count > 0 ? 0 : -1;
+}
+
+/* Where a rule's value goes: a field of its rest object (slot >= 0) is kept
+ * aside for rest to write, without a trip through the event; any other
+ * into the event. */
+static void rule_store(wharf_parsers_t *ps, wharf_event_t *e, int slot, int id, const char *path,
+                       size_t len, const wharf_value_t *v)
+{
+    if (slot < 0) {
+        parser_set_field(e, id, path, len, v);
+        return;
+    }
+    ps->rest_values[slot] = *v;
+    ps->rest_have |= UINT64_C(1) << slot;
 }
 
 /* A rewritten message keeps the original line in event.original. */
@@ -685,7 +698,8 @@ static int field_convert(wharf_event_t *e, const rule_field_t *f, const char *s,
 /* `from: a#`: the values of a0, a1 ... up to the first number missing, as a
  * list. A key of the outer text wins over the same key unwrapped, and of
  * two the last, as for other references. */
-static void apply_numbered(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f)
+static int numbered_list(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f,
+                         wharf_value_t *v)
 {
     const char *prefix = f->parts[0].key;
     size_t plen = f->parts[0].key_len - 1, n = 0;
@@ -694,7 +708,7 @@ static void apply_numbered(wharf_event_t *e, const match_ctx_t *m, const rule_fi
     wharf_str_t *list = n > 0 ? wharf_arena_alloc(e->arena, n * sizeof(*list)) : NULL;
     unsigned char *outer = n > 0 ? wharf_arena_alloc(e->arena, n) : NULL;
     if (list == NULL || outer == NULL)
-        return;
+        return -1;
     memset(list, 0, n * sizeof(*list));
     memset(outer, 0, n);
     for (size_t i = 0; i < m->n_kv; i++) {
@@ -710,20 +724,20 @@ static void apply_numbered(wharf_event_t *e, const match_ctx_t *m, const rule_fi
     size_t count = 0;
     while (count < n && list[count].ptr != NULL)
         count++;
-    if (count > 0)
-        set_list(e, f->field_id, f->path, f->path_len, list, (uint32_t)count);
+    return list_value(list, (uint32_t)count, v);
 }
 
 /* `split: CHARS`: the pieces of s between any of the characters, empty ones
  * left out, as a list (", " splits "a, b" into a and b). */
-static void apply_split(wharf_event_t *e, const rule_field_t *f, const char *s, size_t n)
+static int split_list(wharf_event_t *e, const rule_field_t *f, const char *s, size_t n,
+                      wharf_value_t *v)
 {
     size_t pieces = 1;
     for (size_t i = 0; i < n; i++)
         pieces += parser_byteset_has(f->split_at, (unsigned char)s[i]);
     wharf_str_t *list = wharf_arena_alloc(e->arena, pieces * sizeof(*list));
     if (list == NULL)
-        return;
+        return -1;
     uint32_t count = 0;
     for (size_t start = 0, i = 0; i <= n; i++) {
         if (i < n && !parser_byteset_has(f->split_at, (unsigned char)s[i]))
@@ -732,8 +746,7 @@ static void apply_split(wharf_event_t *e, const rule_field_t *f, const char *s, 
             list[count++] = (wharf_str_t){s + start, i - start};
         start = i + 1;
     }
-    if (count > 0)
-        set_list(e, f->field_id, f->path, f->path_len, list, count);
+    return list_value(list, count, v);
 }
 
 /* ECS event.timezone: "populated when the event's timestamp does not
@@ -746,14 +759,16 @@ static void set_event_timezone(wharf_event_t *e, const wharf_tz_t *tz)
     parser_set_field(e, -1, "event.timezone", sizeof("event.timezone") - 1, &v);
 }
 
-static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field_t *f)
+static void apply_field(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m,
+                        const rule_field_t *f)
 {
     const char *s;
     size_t n;
     wharf_value_t v;
     int rc = -1;
     if (f->numbered) {
-        apply_numbered(e, m, f);
+        if (numbered_list(e, m, f, &v) == 0)
+            rule_store(ps, e, f->rest_slot, f->field_id, f->path, f->path_len, &v);
         return;
     }
     if (f->first_of) { /* the first reference whose text converts */
@@ -764,7 +779,8 @@ static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field
         if (!render_field(e, m, f, &s, &n))
             return;
         if (f->split) {
-            apply_split(e, f, s, n);
+            if (split_list(e, f, s, n, &v) == 0)
+                rule_store(ps, e, f->rest_slot, f->field_id, f->path, f->path_len, &v);
             return;
         }
         rc = field_convert(e, f, s, n, &v);
@@ -773,7 +789,7 @@ static void apply_field(wharf_event_t *e, const match_ctx_t *m, const rule_field
         return;
     if (f->field_id == WHARF_F_MESSAGE)
         keep_original(e);
-    parser_set_field(e, f->field_id, f->path, f->path_len, &v);
+    rule_store(ps, e, f->rest_slot, f->field_id, f->path, f->path_len, &v);
     if (rc == 1 && f->field_id == WHARF_F_TIMESTAMP)
         set_event_timezone(e, f->tz);
 }
@@ -836,7 +852,9 @@ static void related_fill(const wharf_parsers_t *ps, wharf_event_t *e, wharf_fiel
     if (arr == NULL)
         return;
     memcpy(arr, vals, n * sizeof(*arr));
-    set_list(e, (int)target, NULL, 0, arr, n);
+    wharf_value_t v;
+    list_value(arr, n, &v);
+    parser_set_field(e, (int)target, NULL, 0, &v);
 }
 
 static void related_update(const wharf_parsers_t *ps, wharf_event_t *e)
@@ -884,6 +902,7 @@ static int parsers_resolve_rule(parser_rule_t *r)
     for (size_t i = 0; i < r->n_fields; i++) {
         rule_field_t *f = &r->fields[i];
         f->field_id = wharf_field_lookup(f->path, f->path_len);
+        f->rest_slot = -1;
         r->sets_related |= related_source(f->path);
         if (f->n_map > 0 && parsers_resolve_map(f) < 0)
             return -ENOMEM;
@@ -891,6 +910,7 @@ static int parsers_resolve_rule(parser_rule_t *r)
     for (size_t i = 0; i < r->n_set; i++) {
         rule_set_t *s = &r->set[i];
         s->field_id = wharf_field_lookup(s->path, s->path_len);
+        s->rest_slot = -1;
         r->sets_related |= related_source(s->path);
         r->sets_message |= s->field_id == WHARF_F_MESSAGE;
     }
@@ -905,13 +925,14 @@ static int parsers_resolve_rule(parser_rule_t *r)
 static void rule_apply(wharf_parsers_t *ps, wharf_event_t *e, match_ctx_t *m)
 {
     const parser_rule_t *r = m->r;
+    ps->rest_have = 0;
     for (size_t i = 0; i < r->n_fields; i++)
-        apply_field(e, m, &r->fields[i]);
+        apply_field(ps, e, m, &r->fields[i]);
     for (size_t i = 0; i < r->n_set; i++) {
-        if (r->set[i].field_id == WHARF_F_MESSAGE)
+        const rule_set_t *set = &r->set[i];
+        if (set->field_id == WHARF_F_MESSAGE)
             keep_original(e);
-        parser_set_field(e, r->set[i].field_id, r->set[i].path, r->set[i].path_len,
-                         &r->set[i].value);
+        rule_store(ps, e, set->rest_slot, set->field_id, set->path, set->path_len, &set->value);
     }
     if (r->rest != NULL && r->kind == RK_JSON)
         parser_rest_json(ps, e, m);

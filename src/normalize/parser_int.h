@@ -157,6 +157,7 @@ typedef struct rule_field {
     uint16_t *map_first;
     uint16_t *map_prefixed;
     size_t n_map_prefixed;
+    int rest_slot; /* its index in the rule's rest_fields, or -1 */
 } rule_field_t;
 
 typedef struct rule_set {
@@ -164,6 +165,7 @@ typedef struct rule_set {
     size_t path_len;
     int field_id;
     wharf_value_t value; /* strings owned by the rule */
+    int rest_slot;       /* as rule_field_t's */
 } rule_set_t;
 
 /* A kv option's list of strings, with their lengths and first bytes: most
@@ -364,6 +366,8 @@ struct wharf_parsers {
     wharf_buf_t scratch_path;        /* rest: the key path of a member */
     wharf_json_keyset_t rest_names;  /* rest: the member names written */
     wharf_json_writer_t rest_writer; /* rest: the values of rest_fields */
+    wharf_value_t rest_values[64];   /* rest: the rule's values of its rest_fields ... */
+    uint64_t rest_have;              /* ... those it has (bit i: rest_values[i]) */
     struct match_ctx *match;         /* parser.c */
     parser_re_limits_t re_limits;    /* pipeline.parser_match_limit and _time_limit */
     int routing_gave_up;             /* a when regex gave up while routing the event */

@@ -28,7 +28,8 @@ static uint64_t parser_name_bit(const char *s, size_t n)
 
 /* The dynamic fields and set entries r writes one level under its rest
  * object, each path once (a set after a field of the same path is one
- * value). Fixed fields stay fields: other stages read them. */
+ * value), and each one's rest_slot. Fixed fields stay fields: other
+ * stages read them. */
 int parser_rest_fields_resolve(parser_rule_t *r)
 {
     size_t rest_len = strlen(r->rest), n = r->n_fields + r->n_set;
@@ -46,6 +47,7 @@ int parser_rest_fields_resolve(parser_rule_t *r)
         while (j < r->n_rest_fields && (r->rest_fields[j].path_len != len ||
                                         memcmp(r->rest_fields[j].path, path, len) != 0))
             j++;
+        *(i < r->n_fields ? &r->fields[i].rest_slot : &r->set[i - r->n_fields].rest_slot) = (int)j;
         if (j < r->n_rest_fields)
             continue;
         rest_field_t *f = &r->rest_fields[r->n_rest_fields++];
@@ -178,8 +180,9 @@ static int rest_json_members(rest_ctx_t *c, const char *json, size_t len)
 /* Sets the rest object b holds. Where the event already has a field under
  * the rest path (a rule's `fields` writing into it, an earlier parser), the
  * object cannot go in whole: its members become fields of their own, except
- * where the event has that field already (what fields wrote wins). */
-static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t *b)
+ * where the event has that field already (what fields wrote wins); the
+ * first n_rule members, the rule's own rest fields, replace such a field. */
+static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t *b, size_t n_rule)
 {
     wharf_value_t v = {.type = WHARF_V_RAW};
     const char *text = wharf_arena_strndup(e->arena, b->data, b->len);
@@ -208,34 +211,29 @@ static void rest_set(wharf_event_t *e, const parser_rule_t *r, const wharf_buf_t
                                                 : mv->raw;
         int id = p != NULL ? wharf_field_lookup(p, path.len) : -1;
         if (p != NULL && wharf_event_path_ok(p, path.len) &&
-            parser_field_value(e, id, p, path.len) == NULL)
+            (i < n_rule || parser_field_value(e, id, p, path.len) == NULL))
             (void)parser_set_field(e, id, p, path.len, &v);
     }
     wharf_buf_free(&path);
     free(m);
 }
 
-/* Writes the values e has of r's rest fields into the rest object b as
- * its first members and takes them out of e; returns the mask of those
- * written (what fields wrote wins over a member of the same name). */
-static uint64_t rest_take_fields(wharf_parsers_t *ps, wharf_event_t *e, const parser_rule_t *r,
-                                 wharf_buf_t *b)
+/* Writes the values the rule kept aside for its rest fields
+ * (ps->rest_values) into the rest object b as its first members; returns
+ * the mask of those written (what fields wrote wins over a member of the
+ * same name). */
+static uint64_t rest_take_fields(wharf_parsers_t *ps, const parser_rule_t *r, wharf_buf_t *b)
 {
-    uint64_t taken = 0;
     for (size_t i = 0; i < r->n_rest_fields; i++) {
-        const rest_field_t *f = &r->rest_fields[i];
-        const wharf_value_t *v = parser_field_value(e, -1, f->path, f->path_len);
-        if (v == NULL)
+        if (!(ps->rest_have >> i & 1))
             continue;
-        if (taken != 0)
+        if ((ps->rest_have & ((UINT64_C(1) << i) - 1)) != 0)
             wharf_buf_putc(b, ',');
-        wharf_buf_append(b, f->name, f->name_len);
+        wharf_buf_append(b, r->rest_fields[i].name, r->rest_fields[i].name_len);
         wharf_buf_putc(b, ':');
-        wharf_json_write_value(&ps->rest_writer, b, v);
-        wharf_event_unset_dyn(e, f->path, f->path_len);
-        taken |= UINT64_C(1) << i;
+        wharf_json_write_value(&ps->rest_writer, b, &ps->rest_values[i]);
     }
-    return taken;
+    return ps->rest_have;
 }
 
 void parser_rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
@@ -247,7 +245,7 @@ void parser_rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *
     b->len = 0;
     c.path->len = 0;
     wharf_buf_putc(b, '{');
-    uint64_t taken = rest_take_fields(ps, e, m->r, b);
+    uint64_t taken = rest_take_fields(ps, m->r, b);
     for (size_t i = 0; i < m->r->n_rest_fields; i++)
         if (taken >> i & 1)
             (void)wharf_json_keyset_add(c.names, c.obj, m->r->rest_fields[i].name,
@@ -257,7 +255,7 @@ void parser_rest_json(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *
         kept += rest_json_member(&c, &m->members[i], kept == 0);
     wharf_buf_putc(b, '}');
     if (kept > 0)
-        rest_set(e, m->r, b);
+        rest_set(e, m->r, b, (size_t)__builtin_popcountll(taken));
 }
 
 /* A key that comes again later: the last value wins, as for fields. */
@@ -371,7 +369,7 @@ void parser_rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
     kv_repeated_mark(m, keys.repeated);
     b->len = 0;
     wharf_buf_putc(b, '{');
-    uint64_t taken = rest_take_fields(ps, e, m->r, b);
+    uint64_t taken = rest_take_fields(ps, m->r, b);
     size_t kept = (size_t)__builtin_popcountll(taken);
     for (size_t i = 0; i < m->n_kv; i++) {
         if (!kv_rest_keeps(ps, m, i, &keys) || kv_rest_taken(ps, m, i, keys.plain[i], taken))
@@ -394,5 +392,5 @@ void parser_rest_kv(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m)
     }
     wharf_buf_putc(b, '}');
     if (kept > 0)
-        rest_set(e, m->r, b);
+        rest_set(e, m->r, b, (size_t)__builtin_popcountll(taken));
 }

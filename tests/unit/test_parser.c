@@ -1470,6 +1470,35 @@ static void test_rest_kv_many_keys(void **state)
     fx_free(&f);
 }
 
+/* Where rest's members go in one by one because the event came with fields
+ * under the rest path, the rule's own values for rest fields still replace
+ * the event's, as any field a rule writes does; a member of the message
+ * does not. */
+static void test_rest_fields_replace_event_fields(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: a\n"
+                 "rules:\n"
+                 "  - id: kv\n"
+                 "    kv: {rest: r}\n"
+                 "    fields: {r.user: \"{u}\"}\n"
+                 "    set: {r.fixed: c}\n");
+    load_ok(&f);
+    const char *out =
+        parse(&f, "u=alice fixed=9 other=5 new=6", "r.fixed", "old", "r.other", "x", NULL);
+    assert_non_null(strstr(out, "\"fixed\":\"c\""));
+    assert_non_null(strstr(out, "\"user\":\"alice\""));
+    assert_non_null(strstr(out, "\"other\":\"x\""));
+    assert_non_null(strstr(out, "\"new\":\"6\""));
+    assert_null(strstr(out, "\"old\""));
+    assert_null(strstr(out, "\"9\""));
+    assert_null(strstr(out, "\"5\""));
+    fx_free(&f);
+}
+
 /* Where rest's members go in one by one (the event has fields under the
  * rest path), a member does not replace a field the event has: what
  * `fields` wrote and what the event came with win (regression: the member
@@ -2498,6 +2527,7 @@ int main(void)
         cmocka_unit_test(test_when_reads_rest_members),
         cmocka_unit_test(test_rest_repeated_names),
         cmocka_unit_test(test_rest_kv_many_keys),
+        cmocka_unit_test(test_rest_fields_replace_event_fields),
         cmocka_unit_test(test_rest_dedot),
         cmocka_unit_test(test_rest_kv_keys_as_written),
         cmocka_unit_test(test_rest_members_keep_fields),
