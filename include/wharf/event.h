@@ -271,8 +271,6 @@ int wharf_event_path_ok(const char *path, size_t len);
 /* wharf_event_set_path for a path that passed wharf_event_path_ok and is
  * not a fixed field: only the dynamic fields are checked. */
 wharf_value_t *wharf_event_set_dyn(wharf_event_t *e, const char *path, size_t len, uint32_t type);
-/* Removes the dynamic field path, if the event has it. */
-void wharf_event_unset_dyn(wharf_event_t *e, const char *path, size_t len);
 
 /* The dotted path of a field id, e.g. "container.image.name". */
 const char *wharf_field_path(wharf_field_id f);

@@ -120,17 +120,6 @@ wharf_value_t *wharf_event_set_dyn(wharf_event_t *e, const char *path, size_t le
     return v;
 }
 
-void wharf_event_unset_dyn(wharf_event_t *e, const char *path, size_t len)
-{
-    for (uint32_t i = 0; i < e->n_dyn; i++) {
-        if (e->dyn[i].path.len == len && memcmp(e->dyn[i].path.ptr, path, len) == 0) {
-            memmove(&e->dyn[i], &e->dyn[i + 1], (e->n_dyn - i - 1) * sizeof(*e->dyn));
-            e->n_dyn--;
-            return;
-        }
-    }
-}
-
 wharf_value_t *wharf_event_set_path(wharf_event_t *e, const char *path, size_t len, uint32_t type)
 {
     int f = wharf_field_lookup(path, len);
