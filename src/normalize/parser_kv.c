@@ -179,8 +179,8 @@ static const char *kv_value_end(const kv_opts_t *o, wharf_str_t key, const char 
     const char *vend;
     int multiword = kv_listed(&o->multiword, key.ptr, key.len);
     for (;;) {
-        while (p < end && *p != o->sep)
-            p++;
+        const char *sep = memchr(p, o->sep, (size_t)(end - p));
+        p = sep != NULL ? sep : end;
         vend = p;
         if (!multiword)
             return vend;
