@@ -634,6 +634,13 @@ static void rule_store(wharf_parsers_t *ps, wharf_event_t *e, int slot, int id, 
     ps->rest_have |= UINT64_C(1) << slot;
 }
 
+/* rule_store() of field f's value. */
+static void field_store(wharf_parsers_t *ps, wharf_event_t *e, const rule_field_t *f,
+                        const wharf_value_t *v)
+{
+    rule_store(ps, e, f->rest_slot, f->field_id, f->path, f->path_len, v);
+}
+
 /* A rewritten message keeps the original line in event.original. */
 static void keep_original(wharf_event_t *e)
 {
@@ -768,7 +775,7 @@ static void apply_field(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t
     int rc = -1;
     if (f->numbered) {
         if (numbered_list(e, m, f, &v) == 0)
-            rule_store(ps, e, f->rest_slot, f->field_id, f->path, f->path_len, &v);
+            field_store(ps, e, f, &v);
         return;
     }
     if (f->first_of) { /* the first reference whose text converts */
@@ -780,7 +787,7 @@ static void apply_field(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t
             return;
         if (f->split) {
             if (split_list(e, f, s, n, &v) == 0)
-                rule_store(ps, e, f->rest_slot, f->field_id, f->path, f->path_len, &v);
+                field_store(ps, e, f, &v);
             return;
         }
         rc = field_convert(e, f, s, n, &v);
@@ -789,7 +796,7 @@ static void apply_field(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t
         return;
     if (f->field_id == WHARF_F_MESSAGE)
         keep_original(e);
-    rule_store(ps, e, f->rest_slot, f->field_id, f->path, f->path_len, &v);
+    field_store(ps, e, f, &v);
     if (rc == 1 && f->field_id == WHARF_F_TIMESTAMP)
         set_event_timezone(e, f->tz);
 }

@@ -221,8 +221,8 @@ typedef struct parser_rule {
     int rest_dedot;            /* json: '.' in the names rest keeps becomes '_' */
     rest_field_t *rest_fields; /* at most 64 */
     size_t n_rest_fields;
-    uint64_t rest_names_seen; /* parser_name_bit() of each rest field's name */
-    int has_kv;               /* a kv rule, or a regex/grok rule with kv options */
+    uint64_t rest_names_filter; /* the parser_name_bit()s of the rest fields' names */
+    int has_kv;                 /* a kv rule, or a regex/grok rule with kv options */
     kv_opts_t kv;
     /* kv or rest: the keys fields read (ids below n_key_refs), then the
      * leading components of dotted ones, which rest leaves out too */

@@ -55,7 +55,7 @@ int parser_rest_fields_resolve(parser_rule_t *r)
         wharf_buf_init(&name);
         wharf_json_write_string(&name, path + rest_len + 1, len - rest_len - 1);
         *f = (rest_field_t){path, len, name.data, name.len};
-        r->rest_names_seen |= parser_name_bit(name.data + 1, name.len - 2);
+        r->rest_names_filter |= parser_name_bit(name.data + 1, name.len - 2);
     }
     return 0;
 }
@@ -329,7 +329,7 @@ static int kv_rest_taken(wharf_parsers_t *ps, const match_ctx_t *m, size_t i, in
                          uint64_t taken)
 {
     wharf_str_t k = m->kv_key[i];
-    if (taken == 0 || (plain && !(m->r->rest_names_seen & parser_name_bit(k.ptr, k.len))))
+    if (taken == 0 || (plain && !(m->r->rest_names_filter & parser_name_bit(k.ptr, k.len))))
         return 0;
     const char *name = k.ptr;
     size_t skip = 1; /* a rest field's name is quoted */
