@@ -59,9 +59,14 @@ events=$(wc -l <"$work/out.ndjson")
 out_bytes=$(stat -c %s "$work/out.ndjson")
 rm -f "$work/out.ndjson"
 
-# "summary: 2345678" in the callgrind file is the program total of Ir
-total=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$work/callgrind.out" | head -1)
-[ -n "$total" ] || total=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$work/callgrind.out" | head -1)
+# All instructions in callgrind file $1: "summary: 2345678" (older versions: "totals:").
+callgrind_total() {
+    local t
+    t=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$1" | head -1)
+    [ -n "$t" ] || t=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$1" | head -1)
+    echo "$t"
+}
+total=$(callgrind_total "$work/callgrind.out")
 awk -v t="$total" -v e="$events" -v o="$out_bytes" 'BEGIN {
     printf "instructions: %.0f total, %.0f per event (%d events, %.0f output bytes per event)\n", t, t / e, e, o / e }'
 
@@ -109,11 +114,11 @@ echo "callgrind data: $work/callgrind.out (callgrind_annotate --auto=yes $work/c
 [ "$FORMAT" = parse ] || exit 0
 
 # The instructions function $2 and all it calls took, per event ($3 events), in
-# callgrind file $1: its largest inclusive row (as table() reads them).
+# the inclusive profile $1 (callgrind_annotate's rows, read once per run): its
+# largest inclusive row (as table() reads them).
 stage() {
-    callgrind_annotate --auto=no --threshold=100 --inclusive=yes "$1" 2>/dev/null |
-        awk -v re=":$2( \\[|$)" -v e="$3" '$0 ~ re { v = $1; gsub(",", "", v); if (v + 0 > m) m = v + 0 }
-            END { if (m > 0) printf "%.0f", m / e; else printf "-" }'
+    awk -v re=":$2( \\[|$)" -v e="$3" '$0 ~ re { v = $1; gsub(",", "", v); if (v + 0 > m) m = v + 0 }
+        END { if (m > 0) printf "%.0f", m / e; else printf "-" }' "$1"
 }
 
 # What the pack costs: the same data without parsers, stage by stage.
@@ -122,16 +127,20 @@ bench_config "$work/np" docker "$ds"
 valgrind --tool=callgrind --callgrind-out-file="$work/np/callgrind.out" \
     "$WHARF_BIN" run -c "$work/np/wharf.yaml" --oneshot --log-level warn 2>"$work/np/valgrind.txt" ||
     { tail -20 "$work/np/valgrind.txt" >&2; bench_die "wharf without parsers failed under valgrind"; }
-np_total=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$work/np/callgrind.out" | head -1)
+np_total=$(callgrind_total "$work/np/callgrind.out")
 rm -f "$work/np/out.ndjson"
 echo
 echo "instructions per event, without parsers and with the pack:"
 awk -v a="$np_total" -v b="$total" -v e="$events" 'BEGIN {
     printf "  %-44s %7.0f %7.0f  (the pack adds %.0f, %.0f%%)\n", "all (user space, both threads)", a / e, b / e, (b - a) / e, 100 * (b - a) / a }'
+for run in "$work/np" "$work"; do
+    callgrind_annotate --auto=no --threshold=100 --inclusive=yes "$run/callgrind.out" \
+        >"$run/inclusive.txt" 2>/dev/null
+done
 for s in "parsers:wharf_parsers_apply" "loading the pack:wharf_parsers_load" "JSON writer:wharf_json_write_event" \
     "zstd of the disk buffer (its own thread):compressor_main" "Docker json-file scanner:docker_line_decode"; do
-    printf "  %-44s %7s %7s\n" "${s%%:*}" "$(stage "$work/np/callgrind.out" "${s#*:}" "$events")" \
-        "$(stage "$work/callgrind.out" "${s#*:}" "$events")"
+    printf "  %-44s %7s %7s\n" "${s%%:*}" "$(stage "$work/np/inclusive.txt" "${s#*:}" "$events")" \
+        "$(stage "$work/inclusive.txt" "${s#*:}" "$events")"
 done
 
 # Per source: wharf_parsers_apply alone over the first 5,000 lines of each container.
@@ -149,6 +158,6 @@ for line in itertools.islice(open(sys.argv[1]), 5000):
         <"$work/$parser.lines" >/dev/null 2>"$work/$parser.valgrind.txt" ||
         { tail -20 "$work/$parser.valgrind.txt" >&2; bench_die "wharf parse ($parser) failed under valgrind"; }
     lines=$(wc -l <"$work/$parser.lines")
-    ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$work/$parser.callgrind.out" | head -1)
+    ir=$(callgrind_total "$work/$parser.callgrind.out")
     awk -v p="$parser" -v ir="$ir" -v n="$lines" 'BEGIN { printf "  %-8s %7.0f\n", p, ir / n }'
 done
