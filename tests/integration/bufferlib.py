@@ -23,6 +23,7 @@ import collections
 import ctypes
 import ctypes.util
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -84,17 +85,22 @@ def _cleanup():
         _mounts.remove(m)
 
 
-atexit.register(_cleanup)
-
-
 def _on_signal(signum, frame):
     # Turns SIGTERM (ctest timeout) into SystemExit, so finally blocks and
     # atexit run and the tmpfs is unmounted.
     raise SystemExit(128 + signum)
 
 
-signal.signal(signal.SIGTERM, _on_signal)
-signal.signal(signal.SIGINT, _on_signal)
+# Only in the test's own process: a multiprocessing worker (spawned, so it
+# imports the test module and this one) is stopped by its pool with SIGTERM,
+# and a SystemExit raised into its shutdown left it alive and the pool's
+# join waiting (test_buffer_crash_loop hung so: "Exception ignored in
+# threading._shutdown ... _on_signal"). A spawned worker has its name
+# before it imports the test module; parent_process() is set only after.
+if multiprocessing.current_process().name == "MainProcess":
+    atexit.register(_cleanup)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
 
 
 class FullTmpfs:
