@@ -110,22 +110,38 @@ static const char check_help[] =
     "Validates FILE without running anything. Exit 0 when valid; otherwise every\n"
     "problem is printed as FILE:LINE: message and the exit status is 2.\n";
 
+static const struct {
+    const char *command;
+    const char *text;
+} help_topics[] = {
+    {"run", run_help},       {"check", check_help},   {"archive", archive_help},
+    {"buffer", buffer_help}, {"health", health_help}, {"parsers", parsers_help},
+    {"parse", parsers_help},
+};
+
+/* The help of COMMAND, or NULL when it has none of its own. */
+static const char *cli_help_text(const char *command)
+{
+    for (size_t i = 0; command != NULL && i < sizeof help_topics / sizeof help_topics[0]; i++)
+        if (strcmp(help_topics[i].command, command) == 0)
+            return help_topics[i].text;
+    return NULL;
+}
+
 void wharf_cli_help(const char *topic)
 {
-    if (topic != NULL && strcmp(topic, "run") == 0)
-        fputs(run_help, stdout);
-    else if (topic != NULL && strcmp(topic, "check") == 0)
-        fputs(check_help, stdout);
-    else if (topic != NULL && strcmp(topic, "archive") == 0)
-        fputs(archive_help, stdout);
-    else if (topic != NULL && strcmp(topic, "buffer") == 0)
-        fputs(buffer_help, stdout);
-    else if (topic != NULL && strcmp(topic, "health") == 0)
-        fputs(health_help, stdout);
-    else if (topic != NULL && (strcmp(topic, "parsers") == 0 || strcmp(topic, "parse") == 0))
-        fputs(parsers_help, stdout);
-    else
-        fputs(usage_text, stdout);
+    const char *text = cli_help_text(topic);
+    fputs(text != NULL ? text : usage_text, stdout);
+}
+
+/* `wharf COMMAND ... --help` (or -h) anywhere after the command: no command
+ * takes "-h" or "--help" as an option's value, so it always asks for help. */
+static int cli_asks_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -135,6 +151,10 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    if (cli_help_text(cmd) != NULL && cli_asks_help(argc, argv)) {
+        wharf_cli_help(cmd);
+        return 0;
+    }
     if (strcmp(cmd, "run") == 0)
         return wharf_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)

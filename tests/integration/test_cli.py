@@ -18,6 +18,16 @@ rc, out, _ = run("--help")
 f.check(rc == 0 and "run -c FILE [--oneshot]" in out and "check -c FILE" in out, "--help")
 rc, out, _ = run("help", "run")
 f.check(rc == 0 and "--oneshot" in out and "SIGTERM" in out and "SIGHUP" in out, "help run")
+for args, words in ((("run", "--help"), ("--oneshot", "SIGHUP")),
+                    (("parsers", "test", "-h"), ("parsers coverage", "--trace")),
+                    (("parse", "-p", "parsers", "--help"), ("parsers coverage", "--trace")),
+                    (("archive", "cat", "--help"), ("--pubkey", "--where")),
+                    (("buffer", "stat", "-c", "x.yaml", "-h"), ("--records",))):
+    rc, out, err = run(*args)
+    f.check(rc == 0 and err == "" and all(word in out for word in words),
+            f"wharf {' '.join(args)}: exit {rc}, stdout {out[:200]!r}, stderr {err[:200]!r}")
+rc, out, err = run("frobnicate", "--help")
+f.check(rc == 2 and out == "" and "unknown command 'frobnicate'" in err, "unknown command with --help")
 rc, _, err = run("frobnicate")
 f.check(rc == 2 and "unknown command 'frobnicate'" in err, "unknown command")
 
