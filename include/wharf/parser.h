@@ -110,8 +110,13 @@ int wharf_parsers_input_field(wharf_event_t *e, const char *path, size_t path_le
 
 /* Runs every sample of every parser through the whole set; prints each
  * failure to out ("FILE:LINE: parser P, sample N: FIELD: expected X, got
- * Y") and counts. */
-void wharf_parsers_test(wharf_parsers_t *ps, FILE *out, size_t *passed, size_t *failed);
+ * Y") and each rule no sample matched, and counts them. */
+typedef struct wharf_parsers_test_result {
+    size_t passed;
+    size_t failed;
+    size_t untested; /* rules no sample matched */
+} wharf_parsers_test_result_t;
+void wharf_parsers_test(wharf_parsers_t *ps, FILE *out, wharf_parsers_test_result_t *r);
 
 /* Per-rule and per-parser counts since load. */
 typedef struct wharf_parser_stat {

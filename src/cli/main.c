@@ -16,7 +16,7 @@ static const char usage_text[] =
     "  check -c FILE             validate FILE; print FILE:LINE: errors, exit 2 if invalid\n"
     "  buffer stat -c FILE       show the disk buffer: segments, size, output lag\n"
     "  health -c FILE            ask the running wharf's GET /health; exit 0 when healthy\n"
-    "  parsers test PATH...      run the samples of parser files\n"
+    "  parsers test [--strict] PATH...  run the samples of parser files\n"
     "  parsers coverage -p PATH FILE   how many of FILE's lines the parsers match\n"
     "  parse -p PATH             parse lines from stdin, print ECS events\n"
     "  archive verify PATH       check a retention archive's hashes, chain, signatures\n"
@@ -54,7 +54,7 @@ static const char buffer_help[] =
     "  --records   also list every record (offset, type, size, events)\n";
 
 static const char parsers_help[] =
-    "usage: wharf parsers test PATH...\n"
+    "usage: wharf parsers test [--strict] PATH...\n"
     "       wharf parsers coverage -p PATH [--parser NAME] [--field k=v]... [--timezone Z] FILE\n"
     "       wharf parse -p PATH [--parser NAME] [--field k=v]... [--timezone Z] [--trace]\n"
     "\n"
@@ -62,8 +62,9 @@ static const char parsers_help[] =
     "\n"
     "  parsers test       runs every sample of every parser through all the parsers\n"
     "                     loaded; prints each failing field as FILE:LINE and a\n"
-    "                     summary 'N passed, N failed'; exit 1 when one failed, 2\n"
-    "                     when a file does not load\n"
+    "                     summary 'N passed, N failed'; names each rule no sample\n"
+    "                     matches; exit 1 when a sample failed (--strict: or a\n"
+    "                     rule has no sample), 2 when a file does not load\n"
     "  parsers coverage   reads FILE's lines as messages (with the --field fields\n"
     "                     set, e.g. --field process.name=sshd) and reports the share\n"
     "                     matched, per rule, and the first unmatched lines\n"

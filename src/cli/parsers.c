@@ -1,5 +1,5 @@
 /* parsers.c - the commands for people writing parser files:
- *   wharf parsers test PATH...          run every sample
+ *   wharf parsers test [--strict] PATH...   run every sample
  *   wharf parsers coverage -p PATH [--parser NAME] [--field k=v]... [--timezone Z] FILE
  *                                       share of FILE's lines matched, per rule
  *   wharf parse -p PATH [--parser NAME] [--field k=v]... [--timezone Z] [--trace]
@@ -265,20 +265,38 @@ static int cmd_parse(int argc, char **argv)
     return 0;
 }
 
+/* wharf parsers test [--strict] PATH...: exit 1 when a sample fails, or with
+ * --strict when a rule has no sample (a parser pack's CI wants every rule
+ * tested); 2 on bad usage or a file that does not load. */
 static int cmd_parsers_test(int argc, char **argv)
 {
-    if (argc == 0) {
-        fprintf(stderr, "usage: wharf parsers test PATH...\n");
+    int strict = 0, n_paths = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--strict") == 0) {
+            strict = 1;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "wharf parsers test: unknown option '%s' (see wharf help parsers)\n",
+                    argv[i]);
+            return 2;
+        } else {
+            argv[n_paths++] = argv[i];
+        }
+    }
+    if (n_paths == 0) {
+        fprintf(stderr, "usage: wharf parsers test [--strict] PATH...\n");
         return 2;
     }
-    wharf_parsers_t *ps = parsers_load_or_report((const char *const *)argv, (size_t)argc);
+    wharf_parsers_t *ps = parsers_load_or_report((const char *const *)argv, (size_t)n_paths);
     if (ps == NULL)
         return 2;
-    size_t passed = 0, failed = 0;
-    wharf_parsers_test(ps, stdout, &passed, &failed);
-    printf("%zu passed, %zu failed\n", passed, failed);
+    wharf_parsers_test_result_t r;
+    wharf_parsers_test(ps, stdout, &r);
+    if (r.untested > 0)
+        printf("%zu %s no sample tests%s\n", r.untested, r.untested == 1 ? "rule" : "rules",
+               strict ? " (--strict: a failure)" : "");
+    printf("%zu passed, %zu failed\n", r.passed, r.failed);
     wharf_parsers_free(ps);
-    return failed ? 1 : 0;
+    return r.failed > 0 || (strict && r.untested > 0) ? 1 : 0;
 }
 
 /* coverage's per-rule table: a parser's rows are held until its last one
@@ -376,7 +394,7 @@ int wharf_cmd_parsers(int argc, char **argv)
         return cmd_parsers_test(argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "coverage") == 0)
         return cmd_parsers_coverage(argc - 1, argv + 1);
-    fprintf(stderr, "usage: wharf parsers test PATH... | wharf parsers coverage -p PATH "
+    fprintf(stderr, "usage: wharf parsers test [--strict] PATH... | wharf parsers coverage -p PATH "
                     "[--field k=v]... FILE\n");
     return 2;
 }

@@ -284,17 +284,23 @@ static int sample_cost_check(wharf_parsers_t *ps, const parser_t *p, size_t inde
     return square;
 }
 
-/* The rules no sample matched: untested, whatever the samples say. */
-static void sample_uncovered_report(const wharf_parsers_t *ps, unsigned char *const *covered,
-                                    FILE *out)
+/* The rules no sample matched: untested, whatever the samples say. Returns
+ * their number. */
+static size_t sample_uncovered_report(const wharf_parsers_t *ps, unsigned char *const *covered,
+                                      FILE *out)
 {
+    size_t n = 0;
     for (size_t i = 0; i < ps->n; i++)
-        for (size_t j = 0; j < ps->v[i].n_rules; j++)
-            if (!covered[i][j])
-                fprintf(out,
-                        "%s:%d: parser %s, rule %s: no sample matches it, so nothing tests "
-                        "it: add a sample of a message it takes\n",
-                        ps->v[i].file, ps->v[i].rules[j].line, ps->v[i].name, ps->v[i].rules[j].id);
+        for (size_t j = 0; j < ps->v[i].n_rules; j++) {
+            if (covered[i][j])
+                continue;
+            n++;
+            fprintf(out,
+                    "%s:%d: parser %s, rule %s: no sample matches it, so nothing tests "
+                    "it: add a sample of a message it takes\n",
+                    ps->v[i].file, ps->v[i].rules[j].line, ps->v[i].name, ps->v[i].rules[j].id);
+        }
+    return n;
 }
 
 static void sample_trace_free(sample_trace_t *st)
@@ -316,7 +322,7 @@ static int sample_trace_init(sample_trace_t *st, const wharf_parsers_t *ps)
     return st->covered != NULL ? 0 : -ENOMEM;
 }
 
-void wharf_parsers_test(wharf_parsers_t *ps, FILE *out, size_t *passed, size_t *failed)
+void wharf_parsers_test(wharf_parsers_t *ps, FILE *out, wharf_parsers_test_result_t *r)
 {
     wharf_arena_t arena;
     wharf_arena_init(&arena, (size_t)64 * 1024);
@@ -327,18 +333,18 @@ void wharf_parsers_test(wharf_parsers_t *ps, FILE *out, size_t *passed, size_t *
     int ok = sample_trace_init(&st, ps) == 0 && e != NULL;
     long only = ps->only;
     ps->only = -1;
-    *passed = *failed = 0;
+    memset(r, 0, sizeof(*r));
     for (size_t i = 0; ok && i < ps->n; i++)
         for (size_t j = 0; j < ps->v[i].n_samples; j++) {
             e->arena = &arena;
             if (sample_run(ps, &ps->v[i], j, e, &json, &st, out) == 0 &&
                 sample_cost_check(ps, &ps->v[i], j, e, out) == 0)
-                (*passed)++;
+                r->passed++;
             else
-                (*failed)++;
+                r->failed++;
         }
     if (ok)
-        sample_uncovered_report(ps, st.covered, out);
+        r->untested = sample_uncovered_report(ps, st.covered, out);
     else
         fprintf(out, "wharf: out of memory running the samples\n");
     ps->only = only;

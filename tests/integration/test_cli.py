@@ -143,18 +143,31 @@ f.eq((rc, out), (1, f"{nomatch}:6: parser nomatch, sample 1: x.r: expected digit
                     f"{nomatch}:5: parser nomatch, sample 1: no rule matched (wharf parse -p "
                     f"{nomatch} --trace shows what was tried)\n"
                     f"{nomatch}:3: parser nomatch, rule digits: no sample matches it, so nothing "
-                    "tests it: add a sample of a message it takes\n0 passed, 1 failed\n"),
+                    "tests it: add a sample of a message it takes\n1 rule no sample tests\n"
+                    "0 passed, 1 failed\n"),
      "parsers test: a sample no rule matched")
 
 # A rule no sample takes is reported, every sample passing or not; it does
-# not fail the run (the samples that are there pass).
+# not fail the run (the samples that are there pass) unless --strict says so.
 untested = parser_file("untested", [
     "{id: digits, regex: '^\\d+$', set: {x.r: digits}}",
     "{id: words, regex: '^\\w+$', set: {x.r: words}}"], ["message: 'abc'\n    expect: {x.r: words}"])
+untested_report = (f"{untested}:3: parser untested, rule digits: no sample matches it, so "
+                   "nothing tests it: add a sample of a message it takes\n")
 rc, out, err = run("parsers", "test", untested)
-f.eq((rc, out), (0, f"{untested}:3: parser untested, rule digits: no sample matches it, so "
-                    "nothing tests it: add a sample of a message it takes\n1 passed, 0 failed\n"),
+f.eq((rc, out), (0, untested_report + "1 rule no sample tests\n1 passed, 0 failed\n"),
      "parsers test: a rule no sample matches")
+for args in (("--strict", untested), (untested, "--strict")):
+    rc, out, err = run("parsers", "test", *args)
+    f.eq((rc, out, err), (1, untested_report + "1 rule no sample tests (--strict: a failure)\n"
+                             "1 passed, 0 failed\n", ""), f"parsers test {' '.join(args)}")
+rc, out, err = run("parsers", "test", "--strict", redos)
+f.eq((rc, out.splitlines()[-1]), (1, "1 passed, 1 failed"), "parsers test --strict: a failing sample")
+rc, out, err = run("parsers", "test", "--stritc", untested)
+f.eq((rc, out, err), (2, "", "wharf parsers test: unknown option '--stritc' (see wharf help parsers)\n"),
+     "parsers test: an unknown option")
+rc, out, err = run("parsers", "test", "--strict")
+f.eq((rc, out, err), (2, "", "usage: wharf parsers test [--strict] PATH...\n"), "parsers test --strict without PATH")
 
 rc, out, err = run("run", "-c", bad, "--oneshot")
 f.check(rc == 2 and f"{bad}:5:" in err, "run refuses a bad config")

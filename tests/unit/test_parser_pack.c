@@ -277,11 +277,11 @@ static void test_cost_check_catches_square(void **state)
     char out[1024] = "";
     FILE *mem = fmemopen(out, sizeof(out), "w");
     assert_non_null(mem);
-    size_t passed = 0, failed = 0;
-    wharf_parsers_test(p.ps, mem, &passed, &failed);
+    wharf_parsers_test_result_t r;
+    wharf_parsers_test(p.ps, mem, &r);
     fclose(mem);
-    assert_int_equal(passed, 0);
-    assert_int_equal(failed, 1);
+    assert_int_equal(r.passed, 0);
+    assert_int_equal(r.failed, 1);
     char want[128];
     snprintf(want, sizeof(want), "%s:7: parser scan, sample 1: parsing takes time in the square",
              path);
