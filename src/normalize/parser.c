@@ -408,6 +408,7 @@ static void json_members_index(match_ctx_t *m)
 {
     const parser_keys_t *keys = &m->r->keys;
     m->json_dup = 0;
+    m->keys_present = 0;
     for (size_t id = 0; id < keys->n; id++)
         m->json_at[id] = -1;
     for (size_t i = 0; i < m->n_json; i++) {
@@ -418,6 +419,7 @@ static void json_members_index(match_ctx_t *m)
             m->json_dup = 1;
         else
             m->json_at[id] = (long)i;
+        m->keys_present |= id < 64 ? (uint64_t)1 << id : 0;
     }
 }
 
@@ -438,6 +440,8 @@ static int json_members_read(match_ctx_t *m)
         m->json_slow = m->members[k].key_escaped;
     if (!m->json_slow)
         json_members_index(m);
+    else
+        m->keys_present = UINT64_MAX;
     return 1;
 }
 
@@ -531,6 +535,23 @@ static int rule_match(parser_rule_t *r, match_ctx_t *m, parser_re_limits_t *lim)
     return 0;
 }
 
+/* ref_value of a json rule's reference. Not inlined into ref_value: the
+ * kv and group references, many per event, then take a small function. */
+__attribute__((noinline)) static int json_ref_value(wharf_event_t *e, const match_ctx_t *m,
+                                                    const tpl_part_t *t, const char **s, size_t *n)
+{
+    wharf_json_value_t v;
+    if (!json_ref(m, t, &v) || v.type == WHARF_JSON_NULL)
+        return 0;
+    if (v.type == WHARF_JSON_STRING && v.escaped) {
+        *s = unescape_to_arena(e, v.raw, n);
+        return *s != NULL;
+    }
+    *s = v.raw.ptr;
+    *n = v.raw.len;
+    return 1;
+}
+
 /* A reference's value in the match (a group, else a key=value key, else a
  * JSON key path); 0 when it has none. */
 static int ref_value(wharf_event_t *e, const match_ctx_t *m, const tpl_part_t *t, const char **s,
@@ -551,18 +572,7 @@ static int ref_value(wharf_event_t *e, const match_ctx_t *m, const tpl_part_t *t
         *s = parser_kv_text(e, m, (size_t)i, n);
         return *s != NULL;
     }
-    if (m->r->kind != RK_JSON)
-        return 0;
-    wharf_json_value_t v;
-    if (!json_ref(m, t, &v) || v.type == WHARF_JSON_NULL)
-        return 0;
-    if (v.type == WHARF_JSON_STRING && v.escaped) {
-        *s = unescape_to_arena(e, v.raw, n);
-        return *s != NULL;
-    }
-    *s = v.raw.ptr;
-    *n = v.raw.len;
-    return 1;
+    return m->r->kind == RK_JSON && json_ref_value(e, m, t, s, n);
 }
 
 /* The template's text: a single reference is used in place, anything else
@@ -934,7 +944,8 @@ static void rule_apply(wharf_parsers_t *ps, wharf_event_t *e, match_ctx_t *m)
     const parser_rule_t *r = m->r;
     ps->rest_have = 0;
     for (size_t i = 0; i < r->n_fields; i++)
-        apply_field(ps, e, m, &r->fields[i]);
+        if (r->fields[i].ref_keys == 0 || (r->fields[i].ref_keys & m->keys_present) != 0)
+            apply_field(ps, e, m, &r->fields[i]);
     for (size_t i = 0; i < r->n_set; i++) {
         const rule_set_t *set = &r->set[i];
         if (set->field_id == WHARF_F_MESSAGE)

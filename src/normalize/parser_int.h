@@ -158,6 +158,12 @@ typedef struct rule_field {
     uint16_t *map_prefixed;
     size_t n_map_prefixed;
     int rest_slot; /* its index in the rule's rest_fields, or -1 */
+    /* kv and json rules: the key ids (all below 64) its references can be
+     * found through (a json path's leading components too), when it reads no
+     * group: it has no value unless the match has one of them, and most of
+     * an auditd or JSON app rule's fields read keys the line lacks. 0:
+     * always tried. */
+    uint64_t ref_keys;
 } rule_field_t;
 
 typedef struct rule_set {
@@ -400,6 +406,10 @@ typedef struct match_ctx {
     char kv_joined[KV_JOINED_MAX]; /* the qualified keys' bytes ("old_auid") */
     size_t kv_joined_len;
     long *kv_ref; /* per key id below r->n_key_refs: the pair a reference reads, or -1 */
+    /* bit id (below 64) set: a pair or member of key id is there (kv_ref,
+     * json_at, whether or not a name comes twice); all set when references
+     * search the text (json_slow) */
+    uint64_t keys_present;
     /* json: the members, read once: members is json, or for an object of
      * more than KV_MAX_PAIRS members the heap array json_big; json_slow
      * when a name is escaped: references then search the text with

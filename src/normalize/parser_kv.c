@@ -93,6 +93,25 @@ static int kv_listed_index(parser_rule_t *r)
     return 0;
 }
 
+/* f's rule_field_t.ref_keys in rule r (its key_parent built). */
+static uint64_t field_ref_keys(const parser_rule_t *r, const rule_field_t *f)
+{
+    uint64_t keys = 0;
+    for (size_t j = 0; j < f->n_parts; j++) {
+        const tpl_part_t *t = &f->parts[j];
+        if (t->lit != NULL)
+            continue;
+        if (t->key_id < 0)
+            return 0;
+        for (int id = t->key_id; id >= 0; id = r->kind == RK_JSON ? r->key_parent[id] : -1) {
+            if (id >= 64)
+                return 0;
+            keys |= (uint64_t)1 << id;
+        }
+    }
+    return keys;
+}
+
 int parser_rule_keys_index(parser_rule_t *r)
 {
     size_t refs = 0, dots = 0;
@@ -130,6 +149,8 @@ int parser_rule_keys_index(parser_rule_t *r)
             dot--;
         r->key_parent[id] = (int16_t)(dot > 1 ? parser_keys_find(&r->keys, k.ptr, dot - 1) : -1);
     }
+    for (size_t i = 0; (r->has_kv || r->kind == RK_JSON) && i < r->n_fields; i++)
+        r->fields[i].ref_keys = field_ref_keys(r, &r->fields[i]);
     return 0;
 }
 
@@ -139,6 +160,7 @@ void parser_kv_begin(match_ctx_t *m)
 {
     for (size_t i = 0; i < m->r->n_key_refs; i++)
         m->kv_ref[i] = -1;
+    m->keys_present = 0;
     m->kv_joined_len = 0;
 }
 
@@ -151,8 +173,10 @@ static void kv_add(match_ctx_t *m, const kv_opts_t *o, wharf_str_t key, wharf_st
         return;
     int id = parser_keys_find(&m->r->keys, key.ptr, key.len);
     if (id >= 0 && (size_t)id < m->r->n_key_refs &&
-        (!(flags & KV_NESTED) || m->kv_ref[id] < 0 || (m->kv_flags[m->kv_ref[id]] & KV_NESTED)))
+        (!(flags & KV_NESTED) || m->kv_ref[id] < 0 || (m->kv_flags[m->kv_ref[id]] & KV_NESTED))) {
         m->kv_ref[id] = (long)m->n_kv;
+        m->keys_present |= id < 64 ? (uint64_t)1 << id : 0;
+    }
     m->kv_key[m->n_kv] = key;
     m->kv_val[m->n_kv] = val;
     m->kv_key_id[m->n_kv] = (int16_t)id;

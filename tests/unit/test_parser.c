@@ -358,7 +358,7 @@ static const char sample_tail[] = "samples:\n  - message: x\n    expect: {messag
 /* Writes a parser file: head, then a sample that only expects the message. */
 static void write_parser(fixture_t *f, const char *name, const char *head)
 {
-    char text[2048];
+    char text[8192];
     snprintf(text, sizeof(text), "%s%s", head, sample_tail);
     write_file(f, name, text);
 }
@@ -1470,6 +1470,54 @@ static void test_rest_kv_many_keys(void **state)
     fx_free(&f);
 }
 
+/* A kv or json rule skips the fields whose keys the match lacks: a key
+ * id past 64 (no bit of its own) is always tried, a template needs any of
+ * its keys, a json path is found through its leading component, and a
+ * member name with an escape (references then search the text) skips
+ * nothing. */
+static void test_fields_of_absent_keys(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    char yaml[4096];
+    size_t n = (size_t)snprintf(yaml, sizeof(yaml),
+                                "name: a\n"
+                                "when: [{process.name: kv}]\n"
+                                "rules:\n"
+                                "  - id: kv\n"
+                                "    kv: {}\n"
+                                "    fields:\n"
+                                "      x.t: \"{k1}-{k68}\"\n"
+                                "      x.f: {from: [k66, k2]}\n");
+    for (int i = 0; i < 70; i++)
+        n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "      x.k%d: \"{k%d}\"\n", i, i);
+    assert_true(n < sizeof(yaml) - 1);
+    write_parser(&f, "a.yaml", yaml);
+    write_parser(&f, "j.yaml",
+                 "name: j\n"
+                 "when: [{process.name: json}]\n"
+                 "rules:\n"
+                 "  - id: json\n"
+                 "    json: {}\n"
+                 "    fields: {x.n: \"{a.b}\", x.d: \"{d}\"}\n");
+    load_ok(&f);
+    const char *out = parse(&f, "k67=a k1=b k68=c k2=d", "process.name", "kv", NULL);
+    const char *want[] = {"\"k67\":\"a\"", "\"k68\":\"c\"", "\"k1\":\"b\"",
+                          "\"t\":\"b-c\"", "\"f\":\"d\"",   "\"k2\":\"d\""};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (strstr(out, want[i]) == NULL)
+            fail_msg("want %s in %s", want[i], out);
+    assert_null(strstr(out, "\"k0\""));
+    out = parse(&f, "{\"a\":{\"b\":\"1\"},\"d\":\"2\"}", "process.name", "json", NULL);
+    assert_non_null(strstr(out, "\"x\":{\"d\":\"2\",\"n\":\"1\"}"));
+    out = parse(&f, "{\"a\":1,\"a\":{\"b\":\"3\"}}", "process.name", "json", NULL);
+    assert_non_null(strstr(out, "\"x\":{\"n\":\"3\"}"));
+    out = parse(&f, "{\"\\u0061\":{\"b\":\"4\"}}", "process.name", "json", NULL);
+    assert_non_null(strstr(out, "\"x\":{\"n\":\"4\"}"));
+    fx_free(&f);
+}
+
 /* Where rest's members go in one by one because the event came with fields
  * under the rest path, the rule's own values for rest fields still replace
  * the event's, as any field a rule writes does; a member of the message
@@ -2528,6 +2576,7 @@ int main(void)
         cmocka_unit_test(test_when_reads_rest_members),
         cmocka_unit_test(test_rest_repeated_names),
         cmocka_unit_test(test_rest_kv_many_keys),
+        cmocka_unit_test(test_fields_of_absent_keys),
         cmocka_unit_test(test_rest_fields_replace_event_fields),
         cmocka_unit_test(test_rest_dedot),
         cmocka_unit_test(test_rest_kv_keys_as_written),
