@@ -110,20 +110,29 @@ void wharf_json_dedot(char *s, size_t n)
 static int compact_string(const char **p, const char *end, compact_frame_t *top, wharf_buf_t *out,
                           wharf_buf_t *tmp, wharf_json_keyset_t *names, int dedot)
 {
-    jf_t js = {*p, end};
-    wharf_str_t s;
-    int escaped;
-    if (jf_string(&js, &s, &escaped) < 0)
-        return WHARF_EPARSE;
-    *p = js.p;
-    if (escaped) {
-        tmp->len = 0;
-        if (wharf_json_string_unescape(s, tmp) < 0)
-            return WHARF_EPARSE;
-        s = (wharf_str_t){tmp->data, tmp->len};
-    }
     size_t at = out->len;
-    wharf_json_write_string(out, s.ptr, s.len);
+    const char *text = *p + 1;
+    size_t plain = wharf_scan_json_unsafe(text, (size_t)(end - text));
+    if (text + plain < end && text[plain] == '"') {
+        /* nothing to unescape, escape or check: the writer would write
+         * these very bytes, so one scan finds the end and copies them */
+        wharf_buf_append(out, *p, plain + 2);
+        *p = text + plain + 1;
+    } else {
+        jf_t js = {*p, end};
+        wharf_str_t s;
+        int escaped;
+        if (jf_string(&js, &s, &escaped) < 0)
+            return WHARF_EPARSE;
+        *p = js.p;
+        if (escaped) {
+            tmp->len = 0;
+            if (wharf_json_string_unescape(s, tmp) < 0)
+                return WHARF_EPARSE;
+            s = (wharf_str_t){tmp->data, tmp->len};
+        }
+        wharf_json_write_string(out, s.ptr, s.len);
+    }
     if (top != NULL && top->want_name) {
         top->want_name = 0;
         if (dedot)

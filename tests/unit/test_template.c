@@ -589,6 +589,10 @@ static void test_compact(void **state)
     /* escapes decoded and written again as the event writer writes them */
     check_compact("[\"\\u00e9\\/\\t\\\"\\\\\"]", "[\"\xc3\xa9/\\t\\\"\\\\\"]");
     check_compact("{\"k\\u0041\":\"\\ud83d\\ude00\"}", "{\"kA\":\"\xf0\x9f\x98\x80\"}");
+    /* strings with nothing to unescape or escape are copied as they are,
+     * short or long, up to their closing quote; the others are rewritten */
+    check_compact("[\"a\",\"plain text longer than thirty-two bytes\",\"caf\xc3\xa9\",\"x\\\"y\"]",
+                  "[\"a\",\"plain text longer than thirty-two bytes\",\"caf\xc3\xa9\",\"x\\\"y\"]");
     /* invalid UTF-8 replaced, control bytes escaped */
     check_compact("[\"a\xff\x01\"]", "[\"a\xef\xbf\xbd\\u0001\"]");
     /* a name repeated in an object: the first member stays, at every depth,
@@ -605,7 +609,8 @@ static void test_compact(void **state)
     check_compact_dedot(
         "{\"app\":\"a.b\",\"app.k8s.io/name\":{\"x.y\":[{\"p.q\":1}]},\"app_k8s_io/name\":2}", 1,
         "{\"app\":\"a.b\",\"app_k8s_io/name\":{\"x_y\":[{\"p_q\":1}]}}");
-    static const char *const bad[] = {"[\"\\x\"]", "[\"abc", "[\"\\u12\"]", "[\"a\\"};
+    static const char *const bad[] = {"[\"\\x\"]", "[\"abc", "[\"\\u12\"]", "[\"a\\",
+                                      "[\"a long plain string, never closed"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         wharf_buf_t out, tmp;
         wharf_json_keyset_t names;
