@@ -108,14 +108,30 @@ static int sample_equal(yajl_val v, const sample_expect_t *x)
     return 1;
 }
 
+/* 1 when s has a control byte (a newline ...): printed as it is, it would
+ * break the one-line report. */
+static int sample_has_control(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20)
+            return 1;
+    return 0;
+}
+
+/* The expected value as the report shows it: as written in the file, or
+ * JSON-quoted when it holds a control byte. */
 static void sample_want_text(const sample_expect_t *x, wharf_buf_t *b)
 {
     b->len = 0;
     if (x->is_null)
         wharf_buf_lit(b, "(absent)");
     for (size_t i = 0; !x->is_null && i < x->n_values; i++) {
+        const char *v = x->values[i];
         wharf_buf_append(b, i ? ", " : (x->is_list ? "[" : ""), i ? 2 : (x->is_list ? 1 : 0));
-        wharf_buf_append(b, x->values[i], strlen(x->values[i]));
+        if (sample_has_control(v))
+            wharf_json_write_string(b, v, strlen(v));
+        else
+            wharf_buf_append(b, v, strlen(v));
     }
     if (x->is_list)
         wharf_buf_putc(b, ']');

@@ -147,6 +147,15 @@ f.eq((rc, out), (1, f"{nomatch}:6: parser nomatch, sample 1: x.r: expected digit
                     "0 passed, 1 failed\n"),
      "parsers test: a sample no rule matched")
 
+# An expected value with a newline is shown JSON-quoted, as the actual one
+# is, so that each failure stays on one line.
+lines2 = parser_file("lines2", ["{id: first, regex: '^(?<a>[^\\n]*)', fields: {x.r: '{a}'}}"],
+                     ['message: "one\\ntwo"\n    expect: {x.r: "one\\ntwo"}'])
+rc, out, err = run("parsers", "test", lines2)
+f.eq((rc, out), (1, f'{lines2}:6: parser lines2, sample 1: x.r: expected "one\\ntwo", got "one"\n'
+                    f"{lines2}:5: parser lines2, sample 1: the rules that matched: lines2/first\n"
+                    "0 passed, 1 failed\n"), "parsers test: an expected value of two lines")
+
 # A rule no sample takes is reported, every sample passing or not; it does
 # not fail the run (the samples that are there pass) unless --strict says so.
 untested = parser_file("untested", [
