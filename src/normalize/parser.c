@@ -419,7 +419,7 @@ static void json_members_index(match_ctx_t *m)
             m->json_dup = 1;
         else
             m->json_at[id] = (long)i;
-        m->keys_present |= id < 64 ? (uint64_t)1 << id : 0;
+        m->keys_present |= parser_key_bit(id);
     }
 }
 

@@ -113,6 +113,13 @@ typedef struct field_map_entry {
     wharf_value_t value; /* strings owned by the rule */
 } field_map_entry_t;
 
+/* A rule key id's bit in rule_field_t.ref_keys and match_ctx_t.keys_present;
+ * 0 for ids past 64, which have none. */
+static inline uint64_t parser_key_bit(int id)
+{
+    return id >= 0 && id < 64 ? (uint64_t)1 << id : 0;
+}
+
 /* For the small tables built at load (kv keys, map keys, routing). */
 static inline uint32_t parser_text_hash(const char *s, size_t n)
 {

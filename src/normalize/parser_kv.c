@@ -104,9 +104,9 @@ static uint64_t field_ref_keys(const parser_rule_t *r, const rule_field_t *f)
         if (t->key_id < 0)
             return 0;
         for (int id = t->key_id; id >= 0; id = r->kind == RK_JSON ? r->key_parent[id] : -1) {
-            if (id >= 64)
+            if (parser_key_bit(id) == 0)
                 return 0;
-            keys |= (uint64_t)1 << id;
+            keys |= parser_key_bit(id);
         }
     }
     return keys;
@@ -175,7 +175,7 @@ static void kv_add(match_ctx_t *m, const kv_opts_t *o, wharf_str_t key, wharf_st
     if (id >= 0 && (size_t)id < m->r->n_key_refs &&
         (!(flags & KV_NESTED) || m->kv_ref[id] < 0 || (m->kv_flags[m->kv_ref[id]] & KV_NESTED))) {
         m->kv_ref[id] = (long)m->n_kv;
-        m->keys_present |= id < 64 ? (uint64_t)1 << id : 0;
+        m->keys_present |= parser_key_bit(id);
     }
     m->kv_key[m->n_kv] = key;
     m->kv_val[m->n_kv] = val;
