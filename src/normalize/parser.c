@@ -813,9 +813,8 @@ static void apply_field(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t
 
 /* ---- related.ip / related.user --------------------------------------------- */
 
-/* The fields related.ip (the first RELATED_IP_SOURCES) and related.user
- * (the rest) are made of, in order. */
-#define RELATED_IP_SOURCES 5
+/* The fields related.ip (the first five, PARSER_RELATED_IP_MASK) and
+ * related.user (the rest) are made of, in order. */
 static const struct related_source {
     const char *path;
     size_t len;
@@ -841,9 +840,10 @@ static const char *related_source_text(const wharf_parsers_t *ps, wharf_event_t 
     return v != NULL ? value_text(e, v, len) : NULL;
 }
 
-/* target's values: those it has, then sources [first, end) not among them. */
+/* target's values: those it has, then the sources in mask not among
+ * them. */
 static void related_fill(const wharf_parsers_t *ps, wharf_event_t *e, wharf_field_id target,
-                         size_t first, size_t end)
+                         unsigned mask)
 {
     wharf_str_t vals[16];
     uint32_t n = 0;
@@ -852,8 +852,8 @@ static void related_fill(const wharf_parsers_t *ps, wharf_event_t *e, wharf_fiel
         for (uint32_t j = 0; j < had->count && n < 16; j++)
             vals[n++] = had->u.strs[j];
     uint32_t before = n;
-    for (size_t i = first; i < end && n < 16; i++) {
-        size_t len;
+    for (; mask != 0 && n < 16; mask &= mask - 1) {
+        size_t len, i = (size_t)__builtin_ctz(mask);
         const char *s = related_source_text(ps, e, i, &len);
         if (s == NULL || len == 0)
             continue;
@@ -874,17 +874,22 @@ static void related_fill(const wharf_parsers_t *ps, wharf_event_t *e, wharf_fiel
     parser_set_field(e, (int)target, NULL, 0, &v);
 }
 
-static void related_update(const wharf_parsers_t *ps, wharf_event_t *e)
+/* Only the sources the rule writes are read: a source another rule wrote
+ * went into related.* when that rule matched, and no input sets one. */
+static void related_update(const wharf_parsers_t *ps, wharf_event_t *e, unsigned mask)
 {
-    related_fill(ps, e, WHARF_F_RELATED_IP, 0, RELATED_IP_SOURCES);
-    related_fill(ps, e, WHARF_F_RELATED_USER, RELATED_IP_SOURCES, PARSER_RELATED_SOURCES);
+    if (mask & PARSER_RELATED_IP_MASK)
+        related_fill(ps, e, WHARF_F_RELATED_IP, mask & PARSER_RELATED_IP_MASK);
+    if (mask & ~PARSER_RELATED_IP_MASK)
+        related_fill(ps, e, WHARF_F_RELATED_USER, mask & ~PARSER_RELATED_IP_MASK);
 }
 
-static int related_source(const char *path)
+/* path's bit in a rule's related_mask, 0 when it is no related source. */
+static unsigned related_source(const char *path)
 {
     for (size_t i = 0; i < PARSER_RELATED_SOURCES; i++)
         if (strcmp(path, related_sources[i].path) == 0)
-            return 1;
+            return 1u << i;
     return 0;
 }
 
@@ -913,14 +918,14 @@ static int parsers_resolve_map(rule_field_t *f)
     return 0;
 }
 
-/* Resolved once: fixed field ids, maps, and whether related.* needs updating. */
+/* Resolved once: fixed field ids, maps, and the related.* sources written. */
 static int parsers_resolve_rule(parser_rule_t *r)
 {
     for (size_t i = 0; i < r->n_fields; i++) {
         rule_field_t *f = &r->fields[i];
         f->field_id = wharf_field_lookup(f->path, f->path_len);
         f->rest_slot = -1;
-        r->sets_related |= related_source(f->path);
+        r->related_mask |= related_source(f->path);
         if (f->n_map > 0 && parsers_resolve_map(f) < 0)
             return -ENOMEM;
     }
@@ -928,7 +933,7 @@ static int parsers_resolve_rule(parser_rule_t *r)
         rule_set_t *s = &r->set[i];
         s->field_id = wharf_field_lookup(s->path, s->path_len);
         s->rest_slot = -1;
-        r->sets_related |= related_source(s->path);
+        r->related_mask |= related_source(s->path);
         r->sets_message |= s->field_id == WHARF_F_MESSAGE;
     }
     r->rest_field_id = r->rest != NULL ? wharf_field_lookup(r->rest, strlen(r->rest)) : -1;
@@ -956,8 +961,8 @@ static void rule_apply(wharf_parsers_t *ps, wharf_event_t *e, match_ctx_t *m)
         parser_rest_json(ps, e, m);
     else if (r->rest != NULL && r->has_kv)
         parser_rest_kv(ps, e, m);
-    if (r->sets_related)
-        related_update(ps, e);
+    if (r->related_mask != 0)
+        related_update(ps, e, r->related_mask);
 }
 
 /* Logged once per repeat window: a message made to defeat a regex may

@@ -245,7 +245,7 @@ typedef struct parser_rule {
      * (a reference "a.b.c" may be read through member "a.b.c", "a.b" or "a") */
     int16_t *key_parent;
     int sets_message;
-    int sets_related;      /* sets a field related.ip / related.user is made of */
+    unsigned related_mask; /* the fields related.ip / related.user are made of it sets */
     uint64_t route_writes; /* the route paths its match may change (as when_item.paths) */
     uint64_t matched;
     uint64_t gave_up; /* messages its regex hit the match limit on */
@@ -324,7 +324,8 @@ typedef struct route_entry {
 } route_entry_t;
 
 #define ROUTE_BUCKETS          512
-#define PARSER_RELATED_SOURCES 10 /* fields related.ip and related.user are made of */
+#define PARSER_RELATED_SOURCES 10    /* fields related.ip and related.user are made of */
+#define PARSER_RELATED_IP_MASK 0x1fu /* those of related.ip */
 
 /* A distinct path of a when term, resolved at load, and its value in the
  * event being routed, looked up once (again after a rewrite, which may have

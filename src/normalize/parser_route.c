@@ -335,8 +335,8 @@ void parser_rule_route_writes(const wharf_parsers_t *ps, parser_rule_t *r)
         rule_writes_path(ps, r, r->rest, strlen(r->rest));
     if (r->sets_message)
         rule_writes_path(ps, r, "event.original", 14);
-    if (r->sets_related) {
+    if (r->related_mask & PARSER_RELATED_IP_MASK)
         rule_writes_path(ps, r, "related.ip", 10);
+    if (r->related_mask & ~PARSER_RELATED_IP_MASK)
         rule_writes_path(ps, r, "related.user", 12);
-    }
 }

@@ -600,6 +600,43 @@ static void test_related_sources(void **state)
     fx_free(&f);
 }
 
+/* A chained rule adds to related.* what it writes and keeps what the
+ * rule before it put there; a rule that writes no user leaves
+ * related.user alone. */
+static void test_related_chained(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_parser(&f, "a.yaml",
+                 "name: a\n"
+                 "rules:\n"
+                 "  - id: head\n"
+                 "    regex: '^(?<ip>\\S+) (?<u>\\S+) (?<rest>.*)'\n"
+                 "    fields: {source.ip: {from: ip, type: ip}, user.name: \"{u}\", message: "
+                 "\"{rest}\"}\n"
+                 "    set: {process.name: b}\n");
+    write_parser(&f, "b.yaml",
+                 "name: b\n"
+                 "when:\n"
+                 "  - process.name: b\n"
+                 "rules:\n"
+                 "  - id: users\n"
+                 "    regex: '^to (?<t>\\S+) as (?<u>\\S+)$'\n"
+                 "    fields: {user.target.name: \"{t}\", user.name: \"{u}\"}\n"
+                 "  - id: host\n"
+                 "    regex: '^on (?<h>\\S+)$'\n"
+                 "    fields: {host.ip: {from: h, type: ip}}\n");
+    load_ok(&f);
+    const char *out = parse(&f, "10.0.0.1 ann to root as bob", NULL);
+    assert_non_null(strstr(out, "\"related\":{\"ip\":[\"10.0.0.1\"],"
+                                "\"user\":[\"ann\",\"bob\",\"root\"]}"));
+    out = parse(&f, "10.0.0.1 ann on 10.0.0.7", NULL);
+    assert_non_null(strstr(out, "\"related\":{\"ip\":[\"10.0.0.1\",\"10.0.0.7\"],"
+                                "\"user\":[\"ann\"]}"));
+    fx_free(&f);
+}
+
 static void test_json_rule(void **state)
 {
     (void)state;
@@ -2556,6 +2593,7 @@ int main(void)
         cmocka_unit_test(test_time_limit),
         cmocka_unit_test(test_regex_as_written),
         cmocka_unit_test(test_related_sources),
+        cmocka_unit_test(test_related_chained),
         cmocka_unit_test(test_json_rule),
         cmocka_unit_test(test_regex_with_kv),
         cmocka_unit_test(test_kv_nulls_list),
