@@ -238,6 +238,24 @@ static void load_grok_compile(load_ctx_t *c, parser_rule_t *r, int line, const w
     load_error(c, line, "rule '%s': grok: regex does not compile: %s %s", r->id, err, where);
 }
 
+/* The group a grok/regex rule splits into pairs, once the regex compiled. */
+static void load_kv_group(load_ctx_t *c, parser_rule_t *r)
+{
+    if (r->re.code == NULL || r->kv.group_name == NULL)
+        return;
+    r->kv.group = pcre2_substring_number_from_name(r->re.code, (PCRE2_SPTR)r->kv.group_name);
+    if (r->kv.group > 0)
+        return;
+    if (load_grok_captures(c, r->kv.group_name))
+        load_error(c, r->line,
+                   "rule '%s': kv: group: '%s' is a field the grok expression writes "
+                   "(%%{PATTERN:%s}), not a group: name the group to split (?<%s>...)",
+                   r->id, r->kv.group_name, r->kv.group_name, r->kv.group_name);
+    else
+        load_error(c, r->line, "rule '%s': kv: group: '%s' is no named group of the %s", r->id,
+                   r->kv.group_name, r->kind == RK_GROK ? "grok expression" : "regex");
+}
+
 /* grok: every %{P:field:type} becomes a field reading its group (see
  * load_grok_fields), after those of `fields`. */
 static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node_t *fields)
@@ -250,9 +268,12 @@ static void load_grok(load_ctx_t *c, parser_rule_t *r, yaml_node_t *n, yaml_node
         return;
     }
     load_grok_compile(c, r, load_line(n), &g);
+    c->grok = &g;
     load_fields(c, r, fields, g.n_caps);
     if (r->re.code != NULL)
         load_grok_fields(c, r, load_line(n), &g);
+    load_kv_group(c, r);
+    c->grok = NULL;
     wharf_grok_free(&g);
 }
 
@@ -387,17 +408,6 @@ static void load_kv_options(load_ctx_t *c, parser_rule_t *r, yaml_node_t *opts)
     r->kv.parens = load_option_bool(c, r, load_get(c, opts, "parens"), "kv: parens");
 }
 
-/* The group a grok/regex rule splits into pairs, once the regex compiled. */
-static void load_kv_group(load_ctx_t *c, parser_rule_t *r)
-{
-    if (r->re.code == NULL || r->kv.group_name == NULL)
-        return;
-    r->kv.group = pcre2_substring_number_from_name(r->re.code, (PCRE2_SPTR)r->kv.group_name);
-    if (r->kv.group <= 0)
-        load_error(c, r->line, "rule '%s': kv: group: '%s' is no named group of the %s", r->id,
-                   r->kv.group_name, r->kind == RK_GROK ? "grok expression" : "regex");
-}
-
 static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
 {
     parser_rule_t *r = &p->rules[p->n_rules++];
@@ -442,8 +452,8 @@ static void load_rule(load_ctx_t *c, parser_t *p, yaml_node_t *map)
             snprintf(what, sizeof(what), "rule '%s': regex", r->id);
             load_regex(c, load_line(regex), what, load_scalar(regex), &r->re);
             load_fields(c, r, r->re.code ? fields : NULL, 0);
+            load_kv_group(c, r);
         }
-        load_kv_group(c, r);
     } else if (json != NULL) {
         r->kind = RK_JSON;
         load_json_options(c, r, json);

@@ -20,6 +20,7 @@ typedef struct load_ctx {
     unsigned char *pattern_bad; /* per defs entry: its expansion does not compile alone */
     wharf_parsers_t *ps;        /* the set: its zones are shared by all files */
     const wharf_tz_t *file_tz;  /* the file's `timezone`, for timestamp fields without one */
+    const wharf_grok_t *grok;   /* the grok rule being loaded, else NULL */
 } load_ctx_t;
 
 static inline yaml_node_t *load_node(load_ctx_t *c, int index)
@@ -69,6 +70,10 @@ void load_fields(load_ctx_t *c, parser_rule_t *r, yaml_node_t *fields, size_t ex
 /* A field per %{PATTERN:field:type} of g, reading its group of r's regex;
  * line is the grok expression's. */
 void load_grok_fields(load_ctx_t *c, parser_rule_t *r, int line, const wharf_grok_t *g);
+
+/* 1 when the grok rule being loaded has a capture %{PATTERN:name}: then
+ * name is a field it writes, which authors mistake for a group. */
+int load_grok_captures(const load_ctx_t *c, const char *name);
 /* r's constants from the `set` map (NULL: none). */
 void load_set(load_ctx_t *c, parser_rule_t *r, yaml_node_t *set);
 

@@ -83,6 +83,14 @@ static int load_ref(load_ctx_t *c, int line, parser_rule_t *r, tpl_part_t *t, co
     if (r->kind != RK_GROK && r->kind != RK_REGEX)
         return 0;
     int g = r->re.code ? pcre2_substring_number_from_name(r->re.code, (PCRE2_SPTR)t->key) : 0;
+    if (r->re.code != NULL && g <= 0 && load_grok_captures(c, t->key)) {
+        load_error(c, line,
+                   "rule '%s': fields: {%s} is a field the grok expression writes "
+                   "(%%{PATTERN:%s}), not a group: capture into the field you want "
+                   "(%%{PATTERN:field.path:type}), or name a group (?<%s>...)",
+                   r->id, t->key, t->key, t->key);
+        return -1;
+    }
     if (r->re.code != NULL && g <= 0 && r->has_kv)
         return 0; /* not a group: a key of the pairs */
     if (r->re.code != NULL && g <= 0) {
@@ -582,6 +590,14 @@ void load_set(load_ctx_t *c, parser_rule_t *r, yaml_node_t *set)
     }
     for (yaml_node_pair_t *p = set->data.mapping.pairs.start; p < set->data.mapping.pairs.top; p++)
         load_set_entry(c, r, load_node(c, p->key), load_node(c, p->value));
+}
+
+int load_grok_captures(const load_ctx_t *c, const char *name)
+{
+    for (size_t i = 0; c->grok != NULL && i < c->grok->n_caps; i++)
+        if (strcmp(c->grok->caps[i].field, name) == 0)
+            return 1;
+    return 0;
 }
 
 /* The expansion names capture i's group g<i+1>: the field path the author

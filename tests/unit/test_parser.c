@@ -1853,6 +1853,63 @@ static void test_load_errors_have_lines(void **state)
     fx_free(&f);
 }
 
+/* A grok capture %{P:name} names a field, not a group: reading it as a
+ * group (from a field, or as the kv group) is an error that says so, with
+ * or without kv (with kv, {ts} would otherwise read a key of the pairs
+ * and leave the field empty). */
+static void test_grok_capture_is_no_group(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_file(&f, "bad.yaml",
+               "name: bad\n"
+               "rules:\n"
+               "  - id: r1\n"
+               "    grok: '^%{TIMESTAMP_ISO8601:ts} %{GREEDYDATA:kvtext}'\n"
+               "    kv: {group: kvtext}\n"
+               "    fields:\n"
+               "      \"@timestamp\": {from: ts, type: timestamp}\n"
+               "      user.name: \"{user}\"\n"
+               "  - id: r2\n"
+               "    grok: '^%{WORD:w} (?<t>.*)'\n"
+               "    fields: {log.level: \"{w}\"}\n"
+               "samples:\n  - message: x\n    expect: {message: x}\n");
+    wharf_conf_errors_t errs = {0};
+    assert_int_equal(load(&f, &errs), WHARF_EINVAL_CONFIG);
+    char want[3][160];
+    snprintf(want[0], 160, "%s/bad.yaml:7: rule 'r1': fields: {ts} is a field the grok expression",
+             f.dir);
+    snprintf(want[1], 160, "%s/bad.yaml:3: rule 'r1': kv: group: 'kvtext' is a field the grok",
+             f.dir);
+    snprintf(want[2], 160, "%s/bad.yaml:11: rule 'r2': fields: {w} is a field the grok expression",
+             f.dir);
+    expect_error_prefixes(&errs, want, 3);
+    /* each says what to write instead */
+    assert_non_null(strstr(errs.msgs[0], " writes (%{PATTERN:ts}), not a group: capture into the "
+                                         "field you want (%{PATTERN:field.path:type}), or name a "
+                                         "group (?<ts>...)"));
+    assert_non_null(strstr(errs.msgs[1], " writes (%{PATTERN:kvtext}), not a group: name the "
+                                         "group to split (?<kvtext>...)"));
+    wharf_conf_errors_free(&errs);
+    /* named as groups, the same rule loads and reads both */
+    write_file(&f, "bad.yaml",
+               "name: bad\n"
+               "rules:\n"
+               "  - id: r1\n"
+               "    grok: '^(?<ts>%{TIMESTAMP_ISO8601}) (?<kvtext>.*)'\n"
+               "    kv: {group: kvtext}\n"
+               "    fields:\n"
+               "      \"@timestamp\": {from: ts, type: timestamp}\n"
+               "      user.name: \"{user}\"\n"
+               "samples:\n  - message: x\n    expect: {message: x}\n");
+    load_ok(&f);
+    const char *out = parse(&f, "2026-11-24T10:00:00Z user=bob", NULL);
+    assert_non_null(strstr(out, "\"@timestamp\":\"2026-11-24T10:00:00.000000000Z\""));
+    assert_non_null(strstr(out, "\"user\":{\"name\":\"bob\"}"));
+    fx_free(&f);
+}
+
 /* The new rule options fail at load with file and line. */
 static void test_kv_load_errors(void **state)
 {
@@ -2621,6 +2678,7 @@ int main(void)
         cmocka_unit_test(test_rest_members_keep_fields),
         cmocka_unit_test(test_input_label_repeated),
         cmocka_unit_test(test_set_message_rewrites),
+        cmocka_unit_test(test_grok_capture_is_no_group),
         cmocka_unit_test(test_kv_load_errors),
         cmocka_unit_test(test_bad_target_paths),
         cmocka_unit_test(test_chain_ends),
