@@ -153,6 +153,8 @@ static void sample_event(const parser_sample_t *s, wharf_event_t *e, const char 
  * sample being run ("parser/rule, ..."), and every rule some sample took. */
 typedef struct sample_trace {
     const wharf_parsers_t *ps;
+    const char *parser; /* of the sample being run */
+    int parser_tried;   /* that parser was tried in some round */
     wharf_buf_t matched;
     unsigned char **covered; /* [parser][rule] */
 } sample_trace_t;
@@ -171,6 +173,8 @@ static void sample_matched_add(void *arg, const wharf_parser_trace_t *t)
 {
     sample_trace_t *st = arg;
     wharf_buf_t *b = &st->matched;
+    if (t->kind == WHARF_TRACE_PARSER && t->parser == st->parser)
+        st->parser_tried = 1;
     if (t->kind != WHARF_TRACE_RULE || t->result != WHARF_TRACE_MATCHED)
         return;
     sample_covered_mark(st, t);
@@ -181,12 +185,59 @@ static void sample_matched_add(void *arg, const wharf_parser_trace_t *t)
     wharf_buf_append(b, t->rule, strlen(t->rule));
 }
 
+/* The sample's value of path as its `fields` (or `message`) give it. */
+static const char *sample_field_value(const parser_sample_t *s, const char *path)
+{
+    if (strcmp(path, "message") == 0)
+        return s->message;
+    for (size_t i = 0; i < s->n_fields; i++)
+        if (strcmp(s->field_paths[i], path) == 0)
+            return s->field_values[i];
+    return NULL;
+}
+
+/* 1 when a term of p's when before term j of item i reads the same path. */
+static int when_path_read_before(const parser_t *p, size_t i, size_t j)
+{
+    const char *path = p->when[i].terms[j].path;
+    for (size_t k = 0; k <= i; k++)
+        for (size_t l = 0; l < (k < i ? p->when[k].n_terms : j); l++)
+            if (strcmp(p->when[k].terms[l].path, path) == 0)
+                return 1;
+    return 0;
+}
+
+/* Why the sample's own parser was not tried: the fields its `when` reads,
+ * each once, with the sample's values (a typo in a path shows as a field
+ * the sample does not have). */
+static void sample_unrouted_report(const parser_t *p, const parser_sample_t *s, size_t index,
+                                   FILE *out)
+{
+    fprintf(out,
+            "%s:%d: parser %s, sample %zu: parser %s was not tried, no item of its when "
+            "matches the sample (",
+            p->file, s->line, p->name, index + 1, p->name);
+    const char *sep = "";
+    for (size_t i = 0; i < p->n_when; i++)
+        for (size_t j = 0; j < p->when[i].n_terms; j++) {
+            if (when_path_read_before(p, i, j))
+                continue;
+            const char *path = p->when[i].terms[j].path, *v = sample_field_value(s, path);
+            fprintf(out, "%s%s: %s", sep, path, v != NULL ? v : "absent");
+            sep = ", ";
+        }
+    fputs(")\n", out);
+}
+
 /* After a sample's failed fields: which rules took its message, for the
  * author to tell a wrong rule from a wrong field. */
 static void sample_matched_report(const parser_t *p, const parser_sample_t *s, size_t index,
-                                  const wharf_buf_t *matched, FILE *out)
+                                  const sample_trace_t *st, FILE *out)
 {
-    if (matched->len == 0)
+    const wharf_buf_t *matched = &st->matched;
+    if (!st->parser_tried && p->n_when > 0)
+        sample_unrouted_report(p, s, index, out);
+    else if (matched->len == 0)
         fprintf(out,
                 "%s:%d: parser %s, sample %zu: no rule matched (wharf parse -p %s --trace "
                 "shows what was tried)\n",
@@ -202,6 +253,8 @@ static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, whar
 {
     const parser_sample_t *s = &p->samples[index];
     st->matched.len = 0;
+    st->parser = p->name;
+    st->parser_tried = 0;
     sample_event(s, e, s->message, strlen(s->message));
     wharf_parsers_trace(ps, sample_matched_add, st);
     wharf_parsers_apply(ps, e);
@@ -228,7 +281,7 @@ static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, whar
         bad++;
     }
     if (bad > 0)
-        sample_matched_report(p, s, index, &st->matched, out);
+        sample_matched_report(p, s, index, st, out);
     if (bad > 0 && (e->tags & WHARF_TAG_BIT(WHARF_TAG_PARSER_MATCH_LIMIT)))
         fprintf(out,
                 "%s:%d: parser %s, sample %zu: a rule gave up on the message: its regex hit "

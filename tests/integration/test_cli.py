@@ -147,6 +147,26 @@ f.eq((rc, out), (1, f"{nomatch}:6: parser nomatch, sample 1: x.r: expected digit
                     "0 passed, 1 failed\n"),
      "parsers test: a sample no rule matched")
 
+# A sample its own parser's when does not take (here a typo in a path) says
+# that the parser was not tried, with the sample's values of the fields the
+# when reads, each once, instead of "no rule matched".
+unrouted = os.path.join(root, "unrouted.yaml")
+with open(unrouted, "w") as fh:
+    fh.write("name: unrouted\nwhen:\n  - proccess.name: app\n  - process.name: [a, b]\n"
+             "    container.image.name: {regex: x}\n  - proccess.name: other\n"
+             "rules:\n  - {id: any, regex: '^', set: {x.r: any}}\n"
+             "samples:\n  - message: hi\n    fields: {process.name: app}\n"
+             "    expect: {x.r: any}\n")
+rc, out, err = run("parsers", "test", unrouted)
+f.eq((rc, out), (1, f"{unrouted}:12: parser unrouted, sample 1: x.r: expected any, got (absent)\n"
+                    f"{unrouted}:10: parser unrouted, sample 1: parser unrouted was not tried, no "
+                    "item of its when matches the sample (proccess.name: absent, process.name: "
+                    "app, container.image.name: absent)\n"
+                    f"{unrouted}:8: parser unrouted, rule any: no sample matches it, so nothing "
+                    "tests it: add a sample of a message it takes\n1 rule no sample tests\n"
+                    "0 passed, 1 failed\n"),
+     "parsers test: a sample its parser's when does not take")
+
 # An expected value with a newline is shown JSON-quoted, as the actual one
 # is, so that each failure stays on one line.
 lines2 = parser_file("lines2", ["{id: first, regex: '^(?<a>[^\\n]*)', fields: {x.r: '{a}'}}"],
