@@ -751,6 +751,23 @@ static void load_check_one_document(load_ctx_t *c, yaml_parser_t *yp)
     yaml_document_delete(&next);
 }
 
+/* What to do about the two YAML errors regex and grok authors meet most:
+ * backslashes in double quotes, and a value starting with % or @. */
+static const char *load_yaml_hint(const yaml_parser_t *yp, const char *text, size_t len)
+{
+    size_t at = yp->problem_mark.index;
+    if (yp->problem == NULL)
+        return "";
+    if (strcmp(yp->problem, "found unknown escape character") == 0)
+        return " (in double quotes YAML reads backslashes as escapes: write a regex in single "
+               "quotes, '^(?<n>\\d+)')";
+    if (strcmp(yp->problem, "found character that cannot start any token") == 0 && at < len &&
+        (text[at] == '%' || text[at] == '@'))
+        return " (quote a value or key that starts with % or @: grok: '%{WORD:user.name} ...', "
+               "\"@timestamp\": ...)";
+    return "";
+}
+
 static char *load_read_file(const char *path, size_t *len, int *err)
 {
     FILE *f = fopen(path, "rb");
@@ -794,8 +811,8 @@ static void load_file(wharf_parsers_t *ps, const char *path, wharf_conf_errors_t
     yaml_parser_initialize(&yp);
     yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
     if (!yaml_parser_load(&yp, &c.doc)) {
-        wharf_conf_error(errs, path, (int)yp.problem_mark.line + 1, "YAML: %s",
-                         yp.problem ? yp.problem : "syntax error");
+        wharf_conf_error(errs, path, (int)yp.problem_mark.line + 1, "YAML: %s%s",
+                         yp.problem ? yp.problem : "syntax error", load_yaml_hint(&yp, text, len));
         yaml_parser_delete(&yp);
         free(text);
         return;

@@ -2046,6 +2046,33 @@ static void test_yaml_structure_errors(void **state)
 }
 #undef DUPLICATE_KEY_HINT
 
+/* The YAML errors regex and grok authors meet most say what to write:
+ * backslashes in double quotes, a value or key starting with % or @. Other
+ * YAML errors are libyaml's words alone. */
+static void test_yaml_quoting_hints(void **state)
+{
+    (void)state;
+    fixture_t f;
+    fx_init(&f);
+    write_file(&f, "a.yaml", "name: a\nrules:\n  - id: r\n    regex: \"^(?<n>\\d+)\"\n");
+    write_file(&f, "b.yaml", "name: b\nrules:\n  - id: r\n    grok: %{WORD:user.name} x\n");
+    write_file(&f, "c.yaml",
+               "name: c\nrules:\n  - id: r\n    regex: '^(?<t>.*)'\n    fields:\n"
+               "      @timestamp: {from: t, type: timestamp}\n");
+    write_file(&f, "d.yaml", "name: d\nrules:\n  - id: r\n   regex: x\n");
+    static const char *const want[] = {
+        "a.yaml:4: YAML: found unknown escape character (in double quotes YAML reads "
+        "backslashes as escapes: write a regex in single quotes, '^(?<n>\\d+)')",
+        "b.yaml:4: YAML: found character that cannot start any token (quote a value or key "
+        "that starts with % or @: grok: '%{WORD:user.name} ...', \"@timestamp\": ...)",
+        "c.yaml:6: YAML: found character that cannot start any token (quote a value or key "
+        "that starts with % or @: grok: '%{WORD:user.name} ...', \"@timestamp\": ...)",
+        "d.yaml:4: YAML: did not find expected '-' indicator",
+    };
+    expect_load_errors(&f, want, sizeof(want) / sizeof(want[0]));
+    fx_free(&f);
+}
+
 /* A when item with no condition matched nothing, `when: []` made the
  * parser run on every event, and a rule id used twice named two rules:
  * all three fail at load. */
@@ -2688,6 +2715,7 @@ int main(void)
         cmocka_unit_test(test_load_errors_have_lines),
         cmocka_unit_test(test_regressions_through_samples),
         cmocka_unit_test(test_yaml_structure_errors),
+        cmocka_unit_test(test_yaml_quoting_hints),
         cmocka_unit_test(test_when_and_rule_id_errors),
         cmocka_unit_test(test_timestamp_type_errors),
         cmocka_unit_test(test_ecs_value_bypasses),
