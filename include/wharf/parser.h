@@ -72,6 +72,8 @@ typedef enum wharf_parser_trace_kind {
     WHARF_TRACE_PARSER,   /* parser is tried */
     WHARF_TRACE_RULE,     /* rule of parser was tried: result */
     WHARF_TRACE_UNROUTED, /* no parser's when matched; one step per field read (path, value) */
+    WHARF_TRACE_FIELD,    /* a matched rule's field whose text does not convert: not set
+                             (path, value, why) */
 } wharf_parser_trace_kind;
 typedef enum wharf_parser_trace_result {
     WHARF_TRACE_MATCHED,
@@ -89,9 +91,10 @@ typedef struct wharf_parser_trace {
     size_t message_len;
     wharf_parser_trace_result result;
     int rewrote;       /* matched and set message: a next round follows */
-    const char *path;  /* UNROUTED: a field when conditions read */
+    const char *path;  /* UNROUTED: a field when conditions read; FIELD: the field */
     const char *value; /* its value as text, or NULL when the event has none */
     size_t value_len;
+    const char *why; /* FIELD: what the text is not ("is no IP address") */
 } wharf_parser_trace_t;
 typedef void (*wharf_parser_trace_fn)(void *arg, const wharf_parser_trace_t *t);
 /* Calls fn for each step of every wharf_parsers_apply() from now on; NULL

@@ -212,9 +212,13 @@ static void trace_print(void *arg, const wharf_parser_trace_t *t)
         return;
     }
     pt->unrouted_round = 0;
-    if (t->kind == WHARF_TRACE_PARSER)
+    if (t->kind == WHARF_TRACE_PARSER) {
         trace_parser_print(pt, t);
-    else
+    } else if (t->kind == WHARF_TRACE_FIELD) {
+        trace_quote(pt, t->value, t->value_len, TRACE_TEXT_SHOWN);
+        fprintf(stderr, "line %lu:     field %s: %.*s %s: not set\n", pt->line, t->path,
+                (int)pt->text.len, pt->text.data, t->why);
+    } else
         fprintf(stderr, "line %lu:   rule %s (%s:%d): %s\n", pt->line, t->rule, t->file, t->line,
                 trace_result_text(t));
 }

@@ -776,6 +776,9 @@ static void set_event_timezone(wharf_event_t *e, const wharf_tz_t *tz)
     parser_set_field(e, -1, "event.timezone", sizeof("event.timezone") - 1, &v);
 }
 
+static void trace_field(wharf_parsers_t *ps, const parser_rule_t *r, const rule_field_t *f,
+                        const char *s, size_t n);
+
 static void apply_field(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t *m,
                         const rule_field_t *f)
 {
@@ -789,6 +792,7 @@ static void apply_field(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t
         return;
     }
     if (f->first_of) { /* the first reference whose text converts */
+        s = NULL;
         for (size_t i = 0; i < f->n_parts && rc < 0; i++)
             if (ref_value(e, m, &f->parts[i], &s, &n) && n > 0)
                 rc = field_convert(e, f, s, n, &v);
@@ -802,8 +806,11 @@ static void apply_field(wharf_parsers_t *ps, wharf_event_t *e, const match_ctx_t
         }
         rc = field_convert(e, f, s, n, &v);
     }
-    if (rc < 0)
+    if (rc < 0) {
+        if (ps->trace != NULL && s != NULL)
+            trace_field(ps, m->r, f, s, n);
         return;
+    }
     if (f->field_id == WHARF_F_MESSAGE)
         keep_original(e);
     field_store(ps, e, f, &v);
@@ -990,6 +997,7 @@ static void rule_gave_up(const parser_t *p, parser_rule_t *r, wharf_event_t *e, 
 __attribute__((cold)) static void trace_parser(wharf_parsers_t *ps, const parser_t *p,
                                                const wharf_str_t *msg)
 {
+    ps->trace_parser = p;
     wharf_parser_trace_t t = {.kind = WHARF_TRACE_PARSER,
                               .round = ps->round,
                               .parser = p->name,
@@ -1012,6 +1020,50 @@ __attribute__((cold)) static void trace_rule(wharf_parsers_t *ps, const parser_t
                               .line = r->line,
                               .result = result,
                               .rewrote = result == WHARF_TRACE_MATCHED && r->sets_message};
+    ps->trace(ps->trace_arg, &t);
+}
+
+/* What a field's text is not, when it did not convert. */
+static const char *field_failure_text(const rule_field_t *f, char *buf, size_t len)
+{
+    if (f->n_map > 0)
+        return "matches no entry of its map";
+    switch (f->type) {
+    case PT_LONG:
+        return "is no whole number (type long)";
+    case PT_DOUBLE:
+        return "is no number (type double)";
+    case PT_BOOL:
+        return "is no bool (true, false, yes, no, on, off, 1, 0)";
+    case PT_IP:
+        return "is no IP address (type ip)";
+    case PT_TIMESTAMP:
+        if (f->format == NULL)
+            return "is no timestamp (RFC 3339, HTTPDATE, syslog or epoch; or give a format)";
+        snprintf(buf, len, "is no timestamp in format %s", f->format);
+        return buf;
+    case PT_KEYWORD:
+        break;
+    }
+    return "does not convert";
+}
+
+/* A field of the matched rule r left unset: its text s does not convert. */
+__attribute__((cold)) static void trace_field(wharf_parsers_t *ps, const parser_rule_t *r,
+                                              const rule_field_t *f, const char *s, size_t n)
+{
+    char buf[160];
+    const parser_t *p = ps->trace_parser;
+    wharf_parser_trace_t t = {.kind = WHARF_TRACE_FIELD,
+                              .round = ps->round,
+                              .parser = p->name,
+                              .file = p->file,
+                              .rule = r->id,
+                              .line = r->line,
+                              .path = f->path,
+                              .value = s,
+                              .value_len = n,
+                              .why = field_failure_text(f, buf, sizeof(buf))};
     ps->trace(ps->trace_arg, &t);
 }
 

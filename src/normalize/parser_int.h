@@ -389,7 +389,8 @@ struct wharf_parsers {
     size_t n_zones;
     wharf_parser_trace_fn trace; /* wharf_parsers_trace() */
     void *trace_arg;
-    int round; /* per event: the routing round being run, from 1 */
+    const parser_t *trace_parser; /* tracing: the parser being tried */
+    int round;                    /* per event: the routing round being run, from 1 */
 };
 
 #define KV_MAX_PAIRS  256

@@ -156,6 +156,7 @@ typedef struct sample_trace {
     const char *parser; /* of the sample being run */
     int parser_tried;   /* that parser was tried in some round */
     wharf_buf_t matched;
+    wharf_buf_t unset;       /* the fields matched rules left unset, a line each */
     unsigned char **covered; /* [parser][rule] */
 } sample_trace_t;
 
@@ -169,12 +170,36 @@ static void sample_covered_mark(sample_trace_t *st, const wharf_parser_trace_t *
     }
 }
 
+static void sample_buf_puts(wharf_buf_t *b, const char *s)
+{
+    wharf_buf_append(b, s, strlen(s));
+}
+
+/* "rule P/R: field F: "TEXT" is no ...: not set" */
+static void sample_unset_add(sample_trace_t *st, const wharf_parser_trace_t *t)
+{
+    wharf_buf_t *b = &st->unset;
+    sample_buf_puts(b, "rule ");
+    sample_buf_puts(b, t->parser);
+    wharf_buf_putc(b, '/');
+    sample_buf_puts(b, t->rule);
+    sample_buf_puts(b, ": field ");
+    sample_buf_puts(b, t->path);
+    sample_buf_puts(b, ": ");
+    wharf_json_write_string(b, t->value, t->value_len);
+    wharf_buf_putc(b, ' ');
+    sample_buf_puts(b, t->why);
+    sample_buf_puts(b, ": not set\n");
+}
+
 static void sample_matched_add(void *arg, const wharf_parser_trace_t *t)
 {
     sample_trace_t *st = arg;
     wharf_buf_t *b = &st->matched;
     if (t->kind == WHARF_TRACE_PARSER && t->parser == st->parser)
         st->parser_tried = 1;
+    if (t->kind == WHARF_TRACE_FIELD)
+        sample_unset_add(st, t);
     if (t->kind != WHARF_TRACE_RULE || t->result != WHARF_TRACE_MATCHED)
         return;
     sample_covered_mark(st, t);
@@ -247,12 +272,27 @@ static void sample_matched_report(const parser_t *p, const parser_sample_t *s, s
                 s->line, p->name, index + 1, (int)matched->len, matched->data);
 }
 
+/* The fields the matched rules left unset, their text not converting:
+ * why an expected field is absent. */
+static void sample_unset_report(const parser_t *p, const parser_sample_t *s, size_t index,
+                                const wharf_buf_t *unset, FILE *out)
+{
+    for (size_t at = 0; at < unset->len;) {
+        const char *line = unset->data + at, *nl = memchr(line, '\n', unset->len - at);
+        size_t len = (size_t)(nl - line);
+        fprintf(out, "%s:%d: parser %s, sample %zu: %.*s\n", p->file, s->line, p->name, index + 1,
+                (int)len, line);
+        at += len + 1;
+    }
+}
+
 /* Runs one sample; returns the number of fields that differ. */
 static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, wharf_event_t *e,
                       wharf_buf_t *json, sample_trace_t *st, FILE *out)
 {
     const parser_sample_t *s = &p->samples[index];
     st->matched.len = 0;
+    st->unset.len = 0;
     st->parser = p->name;
     st->parser_tried = 0;
     sample_event(s, e, s->message, strlen(s->message));
@@ -280,8 +320,10 @@ static int sample_run(wharf_parsers_t *ps, const parser_t *p, size_t index, whar
                 p->name, index + 1, x->path, want.data, got.data);
         bad++;
     }
-    if (bad > 0)
+    if (bad > 0) {
         sample_matched_report(p, s, index, st, out);
+        sample_unset_report(p, s, index, &st->unset, out);
+    }
     if (bad > 0 && (e->tags & WHARF_TAG_BIT(WHARF_TAG_PARSER_MATCH_LIMIT)))
         fprintf(out,
                 "%s:%d: parser %s, sample %zu: a rule gave up on the message: its regex hit "
@@ -378,12 +420,14 @@ static void sample_trace_free(sample_trace_t *st)
         free(st->covered[i]);
     free(st->covered);
     wharf_buf_free(&st->matched);
+    wharf_buf_free(&st->unset);
 }
 
 static int sample_trace_init(sample_trace_t *st, const wharf_parsers_t *ps)
 {
     st->ps = ps;
     wharf_buf_init(&st->matched);
+    wharf_buf_init(&st->unset);
     st->covered = calloc(ps->n + 1, sizeof(*st->covered));
     for (size_t i = 0; st->covered != NULL && i < ps->n; i++)
         if ((st->covered[i] = calloc(ps->v[i].n_rules + 1, 1)) == NULL)

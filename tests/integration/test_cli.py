@@ -167,6 +167,21 @@ f.eq((rc, out), (1, f"{unrouted}:12: parser unrouted, sample 1: x.r: expected an
                     "0 passed, 1 failed\n"),
      "parsers test: a sample its parser's when does not take")
 
+# A field the rule that matched left unset, its text not converting, is
+# named with the text and what it is not: why the expected value is absent.
+unconv = parser_file("unconv", [
+    "{id: port, regex: '^(?<p>\\S+) (?<t>.*)$', fields: {source.port: {from: p, type: long}, "
+    "'@timestamp': {from: t, type: timestamp, format: '%Y/%m/%d'}}}"],
+    ["message: 'x1 2026-11-24'\n    expect: {source.port: 1}"])
+rc, out, err = run("parsers", "test", unconv)
+f.eq((rc, out), (1, f"{unconv}:6: parser unconv, sample 1: source.port: expected 1, got (absent)\n"
+                    f"{unconv}:5: parser unconv, sample 1: the rules that matched: unconv/port\n"
+                    f"{unconv}:5: parser unconv, sample 1: rule unconv/port: field source.port: "
+                    "\"x1\" is no whole number (type long): not set\n"
+                    f"{unconv}:5: parser unconv, sample 1: rule unconv/port: field @timestamp: "
+                    "\"2026-11-24\" is no timestamp in format %Y/%m/%d: not set\n"
+                    "0 passed, 1 failed\n"), "parsers test: fields whose text does not convert")
+
 # An expected value with a newline is shown JSON-quoted, as the actual one
 # is, so that each failure stays on one line.
 lines2 = parser_file("lines2", ["{id: first, regex: '^(?<a>[^\\n]*)', fields: {x.r: '{a}'}}"],

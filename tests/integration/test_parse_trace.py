@@ -109,6 +109,54 @@ f.eq((rc, err.splitlines()), (0, [
     "line 1:   container.labels.wharf.parser: (none)",
 ]), "a line no when takes")
 
+# A field of the matched rule whose text does not convert is left unset: the
+# trace says which, with the text and what it is not, under its rule. A
+# `from` list that falls back to a text that converts says nothing.
+cdir = os.path.join(root, "conv")
+os.makedirs(cdir)
+with open(os.path.join(cdir, "conv.yaml"), "w") as fh:
+    fh.write("""name: conv
+rules:
+  - id: all
+    regex: '^(?<t>\\S+) (?<n>\\S+) (?<ip>\\S+) (?<b>\\S+) (?<o>\\S+) (?<d>\\S+)$'
+    fields:
+      "@timestamp": {from: t, type: timestamp, format: "%Y/%m/%d"}
+      event.created: {from: t, type: timestamp}
+      source.port: {from: n, type: long}
+      source.ip: {from: ip, type: ip}
+      x.flag: {from: b, type: bool}
+      event.outcome: {from: o, map: {ok: success}}
+      x.ratio: {from: d, type: double}
+      x.first: {from: [n, ip], type: ip}
+samples:
+  - message: 2026/11/24 1 10.0.0.1 yes ok 0.5
+    expect: {source.port: 1}
+""")
+p = subprocess.run([w.WHARF, "parse", "-p", cdir, "--trace"], capture_output=True, timeout=30,
+                   input=b"2026-11-24 x 10.0.0.300 maybe bad half\n")
+conv = os.path.join(cdir, "conv.yaml")
+f.eq((p.returncode, p.stderr.decode().splitlines()), (0, [
+    f"line 1: round 1: parser conv ({conv})",
+    f"line 1:   rule all ({conv}:3): matched",
+    'line 1:     field @timestamp: "2026-11-24" is no timestamp in format %Y/%m/%d: not set',
+    'line 1:     field event.created: "2026-11-24" is no timestamp (RFC 3339, HTTPDATE, syslog '
+    "or epoch; or give a format): not set",
+    'line 1:     field source.port: "x" is no whole number (type long): not set',
+    'line 1:     field source.ip: "10.0.0.300" is no IP address (type ip): not set',
+    'line 1:     field x.flag: "maybe" is no bool (true, false, yes, no, on, off, 1, 0): not set',
+    'line 1:     field event.outcome: "bad" matches no entry of its map: not set',
+    'line 1:     field x.ratio: "half" is no number (type double): not set',
+    'line 1:     field x.first: "10.0.0.300" is no IP address (type ip): not set',
+]), "fields whose text does not convert")
+p = subprocess.run([w.WHARF, "parse", "-p", cdir, "--trace"], capture_output=True, timeout=30,
+                   input=b"2026/11/24 1 10.0.0.1 yes ok 0.5\n")
+f.eq(p.stderr.decode().splitlines()[2:], [
+    'line 1:     field event.created: "2026/11/24" is no timestamp (RFC 3339, HTTPDATE, syslog '
+    "or epoch; or give a format): not set",
+], "fields that convert say nothing; a from list that falls back to one that converts neither")
+f.check('"port":1' in p.stdout.decode() and '"flag":true' in p.stdout.decode(),
+        f"the fields that convert are set: {p.stdout.decode()}")
+
 # --parser forces the first round; the chain goes on from it.
 rc, out, err = parse(["--trace", "--parser", "hdr"], "<web> login bob\n")
 f.eq((rc, err.splitlines()[-2:]), (0, [
