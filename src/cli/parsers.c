@@ -309,6 +309,7 @@ typedef struct coverage_table {
     double lines;
     wharf_buf_t rows;
     uint64_t tried;
+    int printed; /* some parser was tried */
 } coverage_table_t;
 
 static void coverage_row(void *arg, const wharf_parser_stat_t *s)
@@ -328,8 +329,10 @@ static void coverage_row(void *arg, const wharf_parser_stat_t *s)
     t->tried += s->count;
     if (s->rule != NULL)
         return;
-    if (t->tried > 0)
+    if (t->tried > 0) {
         fwrite(t->rows.data, 1, t->rows.len, stdout);
+        t->printed = 1;
+    }
     t->rows.len = 0;
     t->tried = 0;
 }
@@ -370,9 +373,12 @@ static int cmd_parsers_coverage(int argc, char **argv)
     printf("%zu lines, %zu matched to the end of their chain (%.1f%%)\n"
            "per rule, for the parsers tried:\n",
            lines, matched, lines ? 100.0 * (double)matched / (double)lines : 0.0);
-    coverage_table_t table = {(double)lines, {0}, 0};
+    coverage_table_t table = {(double)lines, {0}, 0, 0};
     wharf_buf_init(&table.rows);
     wharf_parsers_stats(ps, coverage_row, &table);
+    if (!table.printed && lines > 0)
+        printf("  (none: no parser's when took a line; give the fields the when reads as the "
+               "lines' source has them, --field k=v, or name the parser, --parser NAME)\n");
     wharf_buf_free(&table.rows);
     if (n_unmatched > 0)
         printf("first unmatched lines:\n");

@@ -424,6 +424,13 @@ f.eq([u.strip() for u in unmatched], cov_lines[2:], "coverage: the unmatched lin
 rc, out, err = coverage("--parser", "sshd")
 f.eq(out.splitlines()[0] if out else "", "4 lines, 0 matched to the end of their chain (0.0%)",
      "coverage --parser sshd: syslog lines are not sshd messages")
+rc, out, err = coverage("--field", "process.name=nothing")
+f.eq((rc, out.splitlines()[:3]), (0, [
+    "4 lines, 0 matched to the end of their chain (0.0%)",
+    "per rule, for the parsers tried:",
+    "  (none: no parser's when took a line; give the fields the when reads as the lines' source "
+    "has them, --field k=v, or name the parser, --parser NAME)"]),
+     "coverage: lines no parser's when takes say what to give")
 rc, out, err = coverage("--parser", "nope")
 f.eq((rc, err.strip()), (2, "wharf parsers coverage: no parser named 'nope' in the files given"),
      "coverage --parser unknown")
