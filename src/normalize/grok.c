@@ -87,6 +87,18 @@ static const grok_base_t grok_base[] = {
     {"SYSLOGHOST", "%{IPORHOST}"},
     {"PROG", "[\\x21-\\x5a\\x5c\\x5e-\\x7e]+"},
     {"SYSLOGPROG", "%{PROG:process.name}(?:\\[%{POSINT:process.pid:long}\\])?"},
+    /* Apache's and nginx's common and combined access formats, into the ECS
+     * fields of the shipped apache and nginx parsers (the client as
+     * source.ip, or source.domain when it is a name). */
+    {"HTTPDUSER", "%{EMAILADDRESS}|%{USER}"},
+    {"COMMONAPACHELOG",
+     "(?:%{IP:source.ip:ip}|%{HOSTNAME:source.domain}) (?:-|%{HTTPDUSER}) "
+     "(?:-|%{HTTPDUSER:user.name}) \\[%{HTTPDATE:@timestamp:timestamp}\\] "
+     "\"(?:%{WORD:http.request.method} %{NOTSPACE:url.original}(?: HTTP/%{NUMBER:http.version})?"
+     "|[^\"]*)\" (?:-|%{INT:http.response.status_code:long}) "
+     "(?:-|%{INT:http.response.body.bytes:long})"},
+    {"COMBINEDAPACHELOG", "%{COMMONAPACHELOG} \"(?:-|%{DATA:http.request.referrer})\" "
+                          "\"(?:-|%{DATA:user_agent.original})\""},
     {"LOGLEVEL", "(?:[Aa]lert|ALERT|[Tt]race|TRACE|[Dd]ebug|DEBUG|[Nn]otice|NOTICE|"
                  "[Ii]nfo(?:rmation)?|INFO(?:RMATION)?|[Ww]arn(?:ing)?|WARN(?:ING)?|"
                  "[Ee]rr(?:or)?|ERR(?:OR)?|[Cc]rit(?:ical)?|CRIT(?:ICAL)?|[Ff]atal|FATAL|"

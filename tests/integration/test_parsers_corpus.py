@@ -45,6 +45,7 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import subprocess
 
 from wharflib import CORPUS, SOURCE, WHARF, Failures
@@ -459,6 +460,38 @@ for path in sorted(glob.glob(os.path.join(CORPUS, "auditd", "*.log"))):
 odd = sorted(n for n in audit_names if not re.fullmatch(r"@?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", n))
 f.eq(odd, [], f"auditd: names that are not words ({n_audit} events, {len(audit_names)} names)")
 f.check(n_audit >= 2500, f"auditd: only {n_audit} events read")
+
+# ---- 7. grok's COMBINEDAPACHELOG and COMMONAPACHELOG ------------------------------------
+# The base patterns give the fields the shipped apache parser gives, on every
+# line of the corpus's common (NASA) and combined (elastic-examples) logs.
+grok_dir = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"wharf-grok-apache-{os.getpid()}")
+os.makedirs(grok_dir, exist_ok=True)
+with open(os.path.join(grok_dir, "g.yaml"), "w") as fh:
+    fh.write("name: g\nrules:\n  - id: combined\n    grok: '^%{COMBINEDAPACHELOG}'\n"
+             "  - id: common\n    grok: '^%{COMMONAPACHELOG}'\n"
+             "samples:\n  - message: '::1 - - [26/Dec/2016:16:16:48 +0200] \"-\" 408 -'\n"
+             "    expect: {source.ip: '::1', http.response.status_code: 408}\n")
+grok_fields = ["source.ip", "source.domain", "user.name", "@timestamp", "http.request.method",
+               "url.original", "http.version", "http.response.status_code",
+               "http.response.body.bytes", "http.request.referrer", "user_agent.original"]
+grok_cmp = 0
+for name in ("beats_tests_nasa-50k_first15000.log", "elastic-examples_apache_logs_first8000.log"):
+    path = os.path.join(CORPUS, "apache", name)
+    with open(path, "rb") as fh:
+        data = fh.read()
+    g = subprocess.run([WHARF, "parse", "-p", grok_dir], input=data, capture_output=True,
+                       timeout=120).stdout.decode().splitlines()
+    shipped = parse(path, {"event.dataset": "apache.access"}, data)
+    f.eq(len(g), len(shipped), f"grok apache: {name}: one event per line")
+    bad = []
+    for i, (a, b) in enumerate(zip((json.loads(x) for x in g), shipped)):
+        for field in grok_fields:
+            grok_cmp += get(b, field) is not None
+            if get(a, field) != get(b, field):
+                bad.append(f"{name}:{i + 1}: {field}: {get(a, field)!r} vs {get(b, field)!r}")
+    f.eq(bad[:5], [], f"grok apache: {name}: fields against the shipped parser ({len(bad)} differ)")
+f.check(grok_cmp >= 170000, f"grok apache: only {grok_cmp} fields compared")
+shutil.rmtree(grok_dir)
 
 f.check(total_cmp >= 500, f"only {total_cmp} comparisons with Filebeat's output")
 f.finish(f"{want_samples} samples; OpenSSH_2k {share:.1f}% right; {total_cmp} Filebeat comparisons; "
