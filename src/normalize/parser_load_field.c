@@ -73,33 +73,33 @@ static int parser_type_parse(const char *s, parser_type *out)
 }
 
 /* Resolves a template reference: a group name for regexes, a key path for
- * json and kv. Returns 0 or -1 (reported). */
+ * json and kv. Returns 0, or -1 (reported; t holds nothing to free). */
 static int load_ref(load_ctx_t *c, int line, parser_rule_t *r, tpl_part_t *t, const char *name,
                     size_t len)
 {
     t->group = -1;
     t->key = wharf_xstrndup(name, len);
     t->key_len = len;
-    if (r->kind != RK_GROK && r->kind != RK_REGEX)
+    if ((r->kind != RK_GROK && r->kind != RK_REGEX) || r->re.code == NULL)
         return 0;
-    int g = r->re.code ? pcre2_substring_number_from_name(r->re.code, (PCRE2_SPTR)t->key) : 0;
-    if (r->re.code != NULL && g <= 0 && load_grok_captures(c, t->key)) {
+    int g = pcre2_substring_number_from_name(r->re.code, (PCRE2_SPTR)t->key);
+    int capture = g <= 0 && load_grok_captures(c, t->key);
+    if (g > 0 || (r->has_kv && !capture)) {
+        t->group = g > 0 ? g : -1; /* not a group: a key of the pairs */
+        return 0;
+    }
+    if (capture)
         load_error(c, line,
                    "rule '%s': fields: {%s} is a field the grok expression writes "
                    "(%%{PATTERN:%s}), not a group: capture into the field you want "
                    "(%%{PATTERN:field.path:type}), or name a group (?<%s>...)",
                    r->id, t->key, t->key, t->key);
-        return -1;
-    }
-    if (r->re.code != NULL && g <= 0 && r->has_kv)
-        return 0; /* not a group: a key of the pairs */
-    if (r->re.code != NULL && g <= 0) {
+    else
         load_error(c, line, "rule '%s': fields: {%s} refers to no named group of the %s", r->id,
                    t->key, r->kind == RK_GROK ? "grok expression" : "regex");
-        return -1;
-    }
-    t->group = g;
-    return 0;
+    free(t->key);
+    t->key = NULL;
+    return -1;
 }
 
 /* A key=value rule's "a#": the keys a0, a1 ..., read as one list. */
