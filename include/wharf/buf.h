@@ -42,6 +42,12 @@ static inline void wharf_buf_putc(wharf_buf_t *b, char c)
     b->data[b->len++] = c;
 }
 
+/* A NUL-terminated string, without its NUL. */
+static inline void wharf_buf_puts(wharf_buf_t *b, const char *s)
+{
+    wharf_buf_append(b, s, strlen(s));
+}
+
 #define wharf_buf_lit(b, s) wharf_buf_append((b), (s), sizeof(s) - 1)
 
 #endif

@@ -375,7 +375,7 @@ static void verify_print_json(verify_ctx_t *v)
              "{\"@timestamp\":\"%s\",\"event\":{\"kind\":\"event\",\"category\":[\"file\"],"
              "\"type\":[\"info\"],\"action\":\"archive-verify\",\"outcome\":\"%s\",",
              ts, ok ? "success" : "failure");
-    wharf_buf_append(&b, num, strlen(num));
+    wharf_buf_puts(&b, num);
     wharf_buf_append(&b, "\"dataset\":\"wharf.audit\"},\"message\":", 35);
     snprintf(num, sizeof(num), "archive %s: %zu problems", ok ? "verified" : "failed",
              v->n_problems);
@@ -390,7 +390,7 @@ static void verify_print_json(verify_ctx_t *v)
              ",\"pruned\":%" PRIu64 ",\"chain_head\":\"%s\",\"signatures\":{\"verified\":%" PRIu64
              ",\"unchecked\":%" PRIu64 "},\"problems\":[",
              v->segments, v->events, v->bytes, v->pruned, v->head, v->sigs_ok, v->sigs_unchecked);
-    wharf_buf_append(&b, num, strlen(num));
+    wharf_buf_puts(&b, num);
     wharf_buf_append(&b, v->problems.data, v->problems.len);
     wharf_buf_append(&b, "],\"notes\":[", 11);
     wharf_buf_append(&b, v->notes.data, v->notes.len);

@@ -37,7 +37,7 @@ static void stat_u64(wharf_buf_t *out, const char *key, uint64_t v)
 static void stat_key_str(wharf_buf_t *out, const char *key, const char *v)
 {
     wharf_buf_putc(out, '"');
-    wharf_buf_append(out, key, strlen(key));
+    wharf_buf_puts(out, key);
     wharf_buf_lit(out, "\":");
     wharf_json_write_string(out, v, strlen(v));
 }

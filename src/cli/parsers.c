@@ -203,7 +203,7 @@ static void trace_print(void *arg, const wharf_parser_trace_t *t)
     if (t->kind == WHARF_TRACE_RULE && t->result == WHARF_TRACE_NOT_STARTING) {
         if (pt->skipped.len > 0)
             wharf_buf_append(&pt->skipped, ", ", 2);
-        wharf_buf_append(&pt->skipped, t->rule, strlen(t->rule));
+        wharf_buf_puts(&pt->skipped, t->rule);
         return;
     }
     trace_skipped_flush(pt);

@@ -318,14 +318,14 @@ static void log_logfmt_quoted(wharf_buf_t *b, const char *s)
 static void log_build_logfmt(wharf_buf_t *b, const log_line_t *l)
 {
     wharf_buf_lit(b, "ts=");
-    wharf_buf_append(b, l->when, strlen(l->when));
+    wharf_buf_puts(b, l->when);
     wharf_buf_lit(b, " level=");
-    wharf_buf_append(b, log_level_names[l->level], strlen(log_level_names[l->level]));
+    wharf_buf_puts(b, log_level_names[l->level]);
     wharf_buf_lit(b, " msg=");
     log_logfmt_quoted(b, l->msg);
     if (*l->kv) {
         wharf_buf_putc(b, ' ');
-        wharf_buf_append(b, l->kv, strlen(l->kv));
+        wharf_buf_puts(b, l->kv);
     }
     if (l->repeated > 0) {
         wharf_buf_lit(b, " repeated=");
@@ -337,9 +337,9 @@ static void log_build_logfmt(wharf_buf_t *b, const log_line_t *l)
 static void log_build_json(wharf_buf_t *b, const log_line_t *l)
 {
     wharf_buf_lit(b, "{\"@timestamp\":\"");
-    wharf_buf_append(b, l->when, strlen(l->when));
+    wharf_buf_puts(b, l->when);
     wharf_buf_lit(b, "\",\"log.level\":\"");
-    wharf_buf_append(b, log_level_names[l->level], strlen(log_level_names[l->level]));
+    wharf_buf_puts(b, log_level_names[l->level]);
     wharf_buf_lit(b, "\",\"message\":");
     wharf_json_write_string(b, l->msg, strlen(l->msg));
     wharf_buf_lit(b, ",\"ecs.version\":\"" WHARF_ECS_VERSION "\"");

@@ -103,16 +103,16 @@ static void metrics_header(wharf_buf_t *out, const char *name, const char *type,
 static void metrics_sample(wharf_buf_t *out, const char *name, const char *label, const char *value,
                            const char *text)
 {
-    wharf_buf_append(out, name, strlen(name));
+    wharf_buf_puts(out, name);
     if (label != NULL) {
         wharf_buf_putc(out, '{');
-        wharf_buf_append(out, label, strlen(label));
+        wharf_buf_puts(out, label);
         wharf_buf_lit(out, "=\"");
         wharf_metrics_label_escape(out, value);
         wharf_buf_lit(out, "\"}");
     }
     wharf_buf_putc(out, ' ');
-    wharf_buf_append(out, text, strlen(text));
+    wharf_buf_puts(out, text);
     wharf_buf_putc(out, '\n');
 }
 
@@ -239,7 +239,7 @@ static void health_key_num(wharf_buf_t *json, const char *key, const char *fmt, 
     wharf_buf_putc(json, ',');
     wharf_json_write_string(json, key, strlen(key));
     wharf_buf_putc(json, ':');
-    wharf_buf_append(json, text, strlen(text));
+    wharf_buf_puts(json, text);
 }
 
 static void health_outputs(const wharf_metrics_t *m, int64_t now_ns, int64_t down_after_ms,

@@ -211,7 +211,7 @@ static int grok_reference(grok_ctx_t *c, const char **pp, int depth)
             return rc;
         char group[32];
         snprintf(group, sizeof(group), "(?<g%zu>", c->out->n_caps);
-        wharf_buf_append(&c->out->regex, group, strlen(group));
+        wharf_buf_puts(&c->out->regex, group);
     } else {
         wharf_buf_lit(&c->out->regex, "(?:");
     }
@@ -233,7 +233,7 @@ static int grok_expand_into(grok_ctx_t *c, const char *expr, int depth)
     while (*p) {
         const char *ref = strstr(p, "%{");
         if (ref == NULL) {
-            wharf_buf_append(&c->out->regex, p, strlen(p));
+            wharf_buf_puts(&c->out->regex, p);
             break;
         }
         wharf_buf_append(&c->out->regex, p, (size_t)(ref - p));

@@ -52,7 +52,7 @@ static void sample_text(yajl_val v, wharf_buf_t *b)
     else if (YAJL_IS_STRING(v))
         wharf_json_write_string(b, v->u.string, strlen(v->u.string));
     else if (YAJL_IS_NUMBER(v))
-        wharf_buf_append(b, v->u.number.r, strlen(v->u.number.r));
+        wharf_buf_puts(b, v->u.number.r);
     else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
         wharf_buf_append(b, YAJL_IS_TRUE(v) ? "true" : "false", YAJL_IS_TRUE(v) ? 4 : 5);
     else if (YAJL_IS_ARRAY(v)) {
@@ -131,7 +131,7 @@ static void sample_want_text(const sample_expect_t *x, wharf_buf_t *b)
         if (sample_has_control(v))
             wharf_json_write_string(b, v, strlen(v));
         else
-            wharf_buf_append(b, v, strlen(v));
+            wharf_buf_puts(b, v);
     }
     if (x->is_list)
         wharf_buf_putc(b, ']');
@@ -170,26 +170,21 @@ static void sample_covered_mark(sample_trace_t *st, const wharf_parser_trace_t *
     }
 }
 
-static void sample_buf_puts(wharf_buf_t *b, const char *s)
-{
-    wharf_buf_append(b, s, strlen(s));
-}
-
 /* "rule P/R: field F: "TEXT" is no ...: not set" */
 static void sample_unset_add(sample_trace_t *st, const wharf_parser_trace_t *t)
 {
     wharf_buf_t *b = &st->unset;
-    sample_buf_puts(b, "rule ");
-    sample_buf_puts(b, t->parser);
+    wharf_buf_lit(b, "rule ");
+    wharf_buf_puts(b, t->parser);
     wharf_buf_putc(b, '/');
-    sample_buf_puts(b, t->rule);
-    sample_buf_puts(b, ": field ");
-    sample_buf_puts(b, t->path);
-    sample_buf_puts(b, ": ");
+    wharf_buf_puts(b, t->rule);
+    wharf_buf_lit(b, ": field ");
+    wharf_buf_puts(b, t->path);
+    wharf_buf_lit(b, ": ");
     wharf_json_write_string(b, t->value, t->value_len);
     wharf_buf_putc(b, ' ');
-    sample_buf_puts(b, t->why);
-    sample_buf_puts(b, ": not set\n");
+    wharf_buf_puts(b, t->why);
+    wharf_buf_lit(b, ": not set\n");
 }
 
 static void sample_matched_add(void *arg, const wharf_parser_trace_t *t)
@@ -205,9 +200,9 @@ static void sample_matched_add(void *arg, const wharf_parser_trace_t *t)
     sample_covered_mark(st, t);
     if (b->len > 0)
         wharf_buf_append(b, ", ", 2);
-    wharf_buf_append(b, t->parser, strlen(t->parser));
+    wharf_buf_puts(b, t->parser);
     wharf_buf_putc(b, '/');
-    wharf_buf_append(b, t->rule, strlen(t->rule));
+    wharf_buf_puts(b, t->rule);
 }
 
 /* The sample's value of path as its `fields` (or `message`) give it. */

@@ -458,10 +458,10 @@ static void syslog_put_param(syslog_output_t *s, size_t start, const char *name)
 {
     if (s->msg.len == start) {
         wharf_buf_putc(&s->msg, '[');
-        wharf_buf_append(&s->msg, s->o->sd_id, strlen(s->o->sd_id));
+        wharf_buf_puts(&s->msg, s->o->sd_id);
     }
     wharf_buf_putc(&s->msg, ' ');
-    wharf_buf_append(&s->msg, name, strlen(name));
+    wharf_buf_puts(&s->msg, name);
     wharf_buf_lit(&s->msg, "=\"");
     syslog_put_param_value(&s->msg, s->field.data, s->field.len);
     wharf_buf_putc(&s->msg, '"');
