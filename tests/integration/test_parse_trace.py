@@ -53,8 +53,8 @@ long_a = "a" * 40 + "!"
 lines = ["<web> login alice", "<web> " + long_a, "<db>\tx", "no tag"]
 
 
-def parse(args, text):
-    p = subprocess.run([w.WHARF, "parse", "-p", pdir, *args], input=text.encode(),
+def parse(args, text, parsers=pdir):
+    p = subprocess.run([w.WHARF, "parse", "-p", parsers, *args], input=text.encode(),
                        capture_output=True, timeout=30)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
@@ -132,10 +132,9 @@ samples:
   - message: 2026/11/24 1 10.0.0.1 yes ok 0.5
     expect: {source.port: 1}
 """)
-p = subprocess.run([w.WHARF, "parse", "-p", cdir, "--trace"], capture_output=True, timeout=30,
-                   input=b"2026-11-24 x 10.0.0.300 maybe bad half\n")
+rc, out, err = parse(["--trace"], "2026-11-24 x 10.0.0.300 maybe bad half\n", cdir)
 conv = os.path.join(cdir, "conv.yaml")
-f.eq((p.returncode, p.stderr.decode().splitlines()), (0, [
+f.eq((rc, err.splitlines()), (0, [
     f"line 1: round 1: parser conv ({conv})",
     f"line 1:   rule all ({conv}:3): matched",
     'line 1:     field @timestamp: "2026-11-24" is no timestamp in format %Y/%m/%d: not set',
@@ -148,14 +147,12 @@ f.eq((p.returncode, p.stderr.decode().splitlines()), (0, [
     'line 1:     field x.ratio: "half" is no number (type double): not set',
     'line 1:     field x.first: "10.0.0.300" is no IP address (type ip): not set',
 ]), "fields whose text does not convert")
-p = subprocess.run([w.WHARF, "parse", "-p", cdir, "--trace"], capture_output=True, timeout=30,
-                   input=b"2026/11/24 1 10.0.0.1 yes ok 0.5\n")
-f.eq(p.stderr.decode().splitlines()[2:], [
+rc, out, err = parse(["--trace"], "2026/11/24 1 10.0.0.1 yes ok 0.5\n", cdir)
+f.eq(err.splitlines()[2:], [
     'line 1:     field event.created: "2026/11/24" is no timestamp (RFC 3339, HTTPDATE, syslog '
     "or epoch; or give a format): not set",
 ], "fields that convert say nothing; a from list that falls back to one that converts neither")
-f.check('"port":1' in p.stdout.decode() and '"flag":true' in p.stdout.decode(),
-        f"the fields that convert are set: {p.stdout.decode()}")
+f.check('"port":1' in out and '"flag":true' in out, f"the fields that convert are set: {out}")
 
 # --parser forces the first round; the chain goes on from it.
 rc, out, err = parse(["--trace", "--parser", "hdr"], "<web> login bob\n")
