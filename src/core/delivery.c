@@ -70,7 +70,7 @@ struct wharf_delivery {
     wharf_buffer_t *buffer;
     delivery_target_t **targets; /* each allocated alone: libuv handles must not move */
     size_t n_targets, cap_targets;
-    uv_timer_t pump;
+    uv_idle_t pump;  /* more to send: a slice per turn of the loop (wharf_delivery_kick) */
     uv_async_t wake; /* an async output has confirmations or room */
     int handles;
 };
@@ -218,10 +218,11 @@ static int delivery_slice(delivery_target_t *t)
     return rc;
 }
 
-static void delivery_on_pump(uv_timer_t *h)
+static void delivery_on_pump(uv_idle_t *h)
 {
     wharf_delivery_t *d = h->data;
     int more = 0;
+    uv_idle_stop(h);
     for (size_t i = 0; i < d->n_targets; i++)
         if (!d->targets[i]->down && !d->targets[i]->busy)
             more |= delivery_slice(d->targets[i]);
@@ -270,8 +271,10 @@ void wharf_delivery_kick(wharf_delivery_t *d)
                 d->targets[i]->down = 1;
         return;
     }
-    if (!uv_is_active((uv_handle_t *)&d->pump))
-        uv_timer_start(&d->pump, delivery_on_pump, 0, 0);
+    /* An idle handle, not a zero timer: started from a timer callback, a
+     * zero timer runs again before the loop polls (libuv before 1.48), and
+     * a long backlog would keep signals, the API and the cursor saves out. */
+    uv_idle_start(&d->pump, delivery_on_pump);
 }
 
 /* One round of the drain for t: what it takes now, and an async output's
@@ -472,7 +475,7 @@ int wharf_delivery_new(uv_loop_t *loop, wharf_buffer_t *buffer, wharf_output_t *
             return rc;
         }
         d->wake.data = d;
-        uv_timer_init(loop, &d->pump);
+        uv_idle_init(loop, &d->pump);
         d->pump.data = d;
         for (size_t i = 0; i < d->n_targets; i++)
             delivery_target_attach(d, d->targets[i]);

@@ -119,6 +119,7 @@ typedef struct journald_input {
     uint64_t unreadable; /* entries skipped because they could not be read */
     uv_poll_t poll;
     uv_timer_t timer;
+    uv_idle_t again; /* entries left: the next pass at the next turn of the loop */
     int handles_started;
 } journald_input_t;
 
@@ -361,6 +362,14 @@ static void journald_on_timer(uv_timer_t *h)
     journald_pass(h->data);
 }
 
+/* The pass after one that stopped with entries left, once the loop has
+ * polled for I/O (a zero timer would run again at once: see tail.c). */
+static void journald_on_again(uv_idle_t *h)
+{
+    uv_idle_stop(h);
+    journald_pass(h->data);
+}
+
 static void journald_schedule(journald_input_t *j, uint64_t ms)
 {
     uv_timer_start(&j->timer, journald_on_timer, ms, 0);
@@ -399,7 +408,7 @@ static void journald_pass(journald_input_t *j)
         journald_flush_stale(j);
     wharf_pipeline_commit(j->pipeline);
     if (more)
-        journald_schedule(j, 0);
+        uv_idle_start(&j->again, journald_on_again);
     else if (wharf_pipeline_blocked(j->pipeline))
         journald_schedule(j, JOURNALD_RETRY_MS);
     else if (journald_mapper_joining(j->mapper) > 0)
@@ -433,10 +442,12 @@ static int journald_start(wharf_input_t *in)
         return fd;
     }
     uv_timer_init(j->loop, &j->timer);
-    j->timer.data = j;
+    uv_idle_init(j->loop, &j->again);
+    j->timer.data = j->again.data = j;
     int rc = uv_poll_init(j->loop, &j->poll, fd);
     if (rc < 0) {
         uv_close((uv_handle_t *)&j->timer, NULL);
+        uv_close((uv_handle_t *)&j->again, NULL);
         return rc;
     }
     j->poll.data = j;
@@ -463,6 +474,7 @@ static void journald_stop(wharf_input_t *in)
         return;
     uv_close((uv_handle_t *)&j->poll, NULL);
     uv_close((uv_handle_t *)&j->timer, NULL);
+    uv_close((uv_handle_t *)&j->again, NULL);
     j->handles_started = 0;
 }
 

@@ -22,8 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TAIL_READ_CHUNK  ((size_t)256 * 1024)
-#define TAIL_PASS_BUDGET (4u << 20) /* bytes per file per pass, for fairness */
+#define TAIL_READ_CHUNK ((size_t)256 * 1024)
+/* Bytes one live pass reads over all files: a pass is one turn of the
+ * loop, and timers (cursor saves), signals and the API wait for it, however
+ * many files have a backlog. The next pass starts at the file where this one
+ * stopped, so every file gets its turn. */
+#define TAIL_PASS_BUDGET (8u << 20)
 #define TAIL_POLL_MS     250
 #define TAIL_KICK_MS     10
 
@@ -54,6 +58,7 @@ struct wharf_tail {
     uint64_t bytes_read;
     uv_timer_t poll_timer;
     uv_timer_t kick_timer;
+    uv_idle_t again; /* a backlog: the next pass at the next turn of the loop */
     int timers_started;
     tail_watch_t *watches;
 };
@@ -514,6 +519,21 @@ static int tail_file_done(wharf_tail_t *t, const wharf_tail_file_t *f, int64_t g
            now - f->idle_since_ns >= t->opts.rotate_wait_ms * INT64_C(1000000);
 }
 
+/* Makes *pp, a file of the list, its first: the list turns around. */
+static void tail_files_start_at(wharf_tail_t *t, wharf_tail_file_t **pp)
+{
+    wharf_tail_file_t *first = *pp, **end = &first->next;
+    if (first == t->files)
+        return;
+    *pp = NULL;
+    while (*end != NULL)
+        end = &(*end)->next;
+    *end = t->files;
+    t->files = first;
+}
+
+/* Reads each file in turn, budget bytes in all (a file's last read may go
+ * one chunk past it); where the budget ran out, the next pass begins. */
 static void tail_read_files(wharf_tail_t *t, uint64_t budget)
 {
     int64_t now = wharf_time_now();
@@ -526,6 +546,11 @@ static void tail_read_files(wharf_tail_t *t, uint64_t budget)
         }
         if (wharf_pipeline_blocked(t->pipeline))
             break; /* the buffer is full: what is not read stays in the files */
+        if (budget == 0) {
+            tail_files_start_at(t, pp);
+            t->more_to_read = 1;
+            break;
+        }
         int64_t got = tail_file_read(t, f, budget);
         if (got < 0) {
             wharf_log_error("cannot read log file; letting it go", "input=%s path=%s error=\"%s\"",
@@ -538,11 +563,12 @@ static void tail_read_files(wharf_tail_t *t, uint64_t budget)
             tail_file_finish(t, f);
         else
             tail_file_update_pending(t, f);
+        budget -= (uint64_t)got < budget ? (uint64_t)got : budget;
         pp = &f->next;
     }
 }
 
-static void tail_kick(wharf_tail_t *t, uint64_t ms);
+static void tail_on_again(uv_idle_t *h);
 
 /* While inputs are paused: a deleted file held open past max_hold_deleted
  * is let go, and what was not read of it is reported lost. */
@@ -587,13 +613,23 @@ static void tail_pass(wharf_tail_t *t)
     tail_read_files(t, TAIL_PASS_BUDGET);
     wharf_pipeline_commit(t->pipeline);
     if (t->more_to_read)
-        tail_kick(t, 0);
+        uv_idle_start(&t->again, tail_on_again);
 }
 
 /* ---- libuv plumbing ----------------------------------------------------- */
 
 static void tail_on_timer(uv_timer_t *h)
 {
+    tail_pass(h->data);
+}
+
+/* The pass after one that left a backlog, once the loop has polled for
+ * I/O: an idle handle, since a zero timer started from a timer callback
+ * runs again at once (libuv before 1.48), and passes in a row would keep
+ * signals, the API and the cursor saves waiting until the backlog is read. */
+static void tail_on_again(uv_idle_t *h)
+{
+    uv_idle_stop(h);
     tail_pass(h->data);
 }
 
@@ -697,7 +733,8 @@ int wharf_tail_start(wharf_tail_t *t)
 {
     uv_timer_init(t->loop, &t->poll_timer);
     uv_timer_init(t->loop, &t->kick_timer);
-    t->poll_timer.data = t->kick_timer.data = t;
+    uv_idle_init(t->loop, &t->again);
+    t->poll_timer.data = t->kick_timer.data = t->again.data = t;
     t->timers_started = 1;
     for (size_t i = 0; i < t->opts.globs->n; i++)
         tail_watch_glob_base(t, t->opts.globs->v[i]);
@@ -718,6 +755,7 @@ void wharf_tail_stop(wharf_tail_t *t)
     if (t->timers_started) {
         uv_close((uv_handle_t *)&t->poll_timer, NULL);
         uv_close((uv_handle_t *)&t->kick_timer, NULL);
+        uv_close((uv_handle_t *)&t->again, NULL);
         t->timers_started = 0;
     }
     while (t->watches != NULL) {

@@ -1,7 +1,9 @@
 /* test_tail.c - the file tailer in oneshot mode (no loop): line splitting
  * and offsets, open lines, over-long lines, read_from_end, saved positions
- * and their fingerprints, copytruncate. A small decoder records every line
- * it is given; the pipeline has no outputs, so a commit always succeeds. */
+ * and their fingerprints, copytruncate; and live passes on a libuv loop,
+ * which read a bounded number of bytes in turns. A small decoder records
+ * every line it is given; the pipeline has no outputs, so a commit always
+ * succeeds. */
 #include "wharf/common.h"
 #include "wharf/pipeline.h"
 #include "wharf/positions.h"
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 /* cmocka.h needs the headers above. */
 #include <cmocka.h>
 
@@ -117,6 +120,8 @@ typedef struct harness {
     wharf_tail_t *tail;
     recorder_t rec;
     char *scratch[4]; /* freed at teardown */
+    uv_loop_t *loop;  /* live passes (&live_loop); NULL: oneshot */
+    uv_loop_t live_loop;
 } harness_t;
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -153,7 +158,7 @@ static void h_start(harness_t *h, int read_from_end, uint64_t max_line_bytes)
         .rescan_ms = 1000,
     };
     wharf_tail_decoder_t dec = {&h->rec, rec_open, rec_line, rec_safe_offset, rec_flush, rec_close};
-    assert_int_equal(wharf_tail_new(NULL, h->pipe, &h->pos, &opts, &dec, &h->tail), 0);
+    assert_int_equal(wharf_tail_new(h->loop, h->pipe, &h->pos, &opts, &dec, &h->tail), 0);
 }
 
 static void h_read(harness_t *h)
@@ -172,6 +177,8 @@ static void h_stop(harness_t *h)
 {
     if (h->tail != NULL) {
         wharf_tail_stop(h->tail);
+        if (h->loop != NULL) /* the closed handles' callbacks */
+            assert_int_equal(uv_run(h->loop, UV_RUN_DEFAULT), 0);
         wharf_tail_free(h->tail);
         h->tail = NULL;
     }
@@ -199,6 +206,8 @@ static void h_restart_from_saved(harness_t *h)
 static void h_free(harness_t *h)
 {
     h_stop(h);
+    if (h->loop != NULL)
+        assert_int_equal(uv_loop_close(h->loop), 0);
     wharf_positions_free(&h->pos);
     rec_free(&h->rec);
     for (size_t i = 0; i < 4; i++)
@@ -844,6 +853,81 @@ static void test_file_removed(void **state)
     CHECK_REC(h, 2, "b.log", "b2", 2, 0);
 }
 
+/* Bytes of the lines recorded from index from on. */
+static uint64_t rec_bytes(const harness_t *h, size_t from)
+{
+    uint64_t n = 0;
+    for (size_t i = from; i < h->rec.n; i++)
+        n += h->rec.v[i].len + 1;
+    return n;
+}
+
+/* Writes name with n_lines lines of 1 KiB: "<name> <number> xxx...". */
+static void put_kib_lines(const harness_t *h, const char *name, size_t n_lines)
+{
+    char *data = malloc(n_lines * 1024);
+    assert_non_null(data);
+    for (size_t i = 0; i < n_lines; i++) {
+        char *line = data + i * 1024;
+        memset(line, 'x', 1023);
+        int w = snprintf(line, 1023, "%s %zu ", name, i);
+        line[w] = 'x';
+        line[1023] = '\n';
+    }
+    write_at(h, name, data, n_lines * 1024, O_TRUNC);
+    free(data);
+}
+
+/* A live pass reads about 8 MiB over all files, however many have a
+ * backlog (the loop's timers, signals and the API wait for a pass), and the
+ * next pass starts with the file the budget ran out before: three files of
+ * 5 MiB take three passes, none skipped, each file's lines in order. */
+static void test_live_pass_budget_in_turns(void **state)
+{
+    harness_t *h = *state;
+    const size_t lines = 5 * 1024; /* 5 MiB per file */
+    const char *names[] = {"a.log", "b.log", "c.log"};
+    for (size_t i = 0; i < 3; i++)
+        put_kib_lines(h, names[i], lines);
+    assert_int_equal(uv_loop_init(&h->live_loop), 0);
+    h->loop = &h->live_loop;
+    h_start(h, 0, 64 * 1024);
+    assert_int_equal(wharf_tail_start(h->tail), 0); /* the first pass */
+    uint64_t first = rec_bytes(h, 0);
+    if (first < (8u << 20) || first > (8u << 20) + 320 * 1024)
+        fail_msg("the first pass read %llu bytes, want 8 MiB and at most one read more",
+                 (unsigned long long)first);
+    int touched[3] = {0};
+    for (size_t i = 0; i < h->rec.n; i++)
+        for (size_t k = 0; k < 3; k++)
+            touched[k] |= strncmp(h->rec.v[i].text, names[k], 5) == 0;
+    assert_int_equal(touched[0] + touched[1] + touched[2], 2);
+    size_t untouched = !touched[0] ? 0 : !touched[1] ? 1 : 2, at = h->rec.n;
+    assert_int_equal(uv_run(h->loop, UV_RUN_NOWAIT), 1); /* the second pass */
+    assert_true(h->rec.n > at);
+    char want[32];
+    snprintf(want, sizeof(want), "%s 0 ", names[untouched]);
+    if (strncmp(h->rec.v[at].text, want, strlen(want)) != 0)
+        fail_msg("the second pass began with \"%.12s\", want the file the first did not "
+                 "reach, %s",
+                 h->rec.v[at].text, names[untouched]);
+    for (int turn = 0; turn < 10 && h->rec.n < 3 * lines; turn++)
+        uv_run(h->loop, UV_RUN_NOWAIT);
+    assert_int_equal(h->rec.n, 3 * lines);
+    size_t next[3] = {0};
+    for (size_t i = 0; i < h->rec.n; i++) {
+        const rec_t *r = &h->rec.v[i];
+        size_t k = (size_t)(strrchr(r->path, '/')[1] - 'a');
+        assert_true(k < 3);
+        char head[32];
+        snprintf(head, sizeof(head), "%s %zu ", names[k], next[k]);
+        if (r->len != 1023 || strncmp(r->text, head, strlen(head)) != 0 || r->off != next[k] * 1024)
+            fail_msg("line #%zu of %s: \"%.16s\" at %llu, want \"%s\" at %zu", i, names[k], r->text,
+                     (unsigned long long)r->off, head, next[k] * 1024);
+        next[k]++;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -872,6 +956,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copytruncate_copy_found_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_pass_budget_in_turns, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
