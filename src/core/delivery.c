@@ -273,8 +273,11 @@ void wharf_delivery_kick(wharf_delivery_t *d)
     }
     /* An idle handle, not a zero timer: started from a timer callback, a
      * zero timer runs again before the loop polls (libuv before 1.48), and
-     * a long backlog would keep signals, the API and the cursor saves out. */
-    uv_idle_start(&d->pump, delivery_on_pump);
+     * a long backlog would keep signals, the API and the cursor saves out.
+     * After wharf_delivery_stop (the last commit at shutdown), the drain
+     * sends: a closed idle handle must not be started again. */
+    if (d->handles)
+        uv_idle_start(&d->pump, delivery_on_pump);
 }
 
 /* One round of the drain for t: what it takes now, and an async output's
@@ -367,6 +370,8 @@ int wharf_delivery_sync(wharf_delivery_t *d)
         if (t->async != NULL) {
             delivery_confirm(t, t->async->poll(t->out));
             delivery_save_health(t);
+            if (t->marks.len == 0 && t->confirmed == t->accepted)
+                wharf_buffer_cursor_ack(t->cursor); /* see below */
             if (t->busy && t->d->loop != NULL && t->confirmed == t->accepted) {
                 t->busy = 0; /* a wake that got lost */
                 wharf_delivery_kick(t->d);
@@ -374,8 +379,13 @@ int wharf_delivery_sync(wharf_delivery_t *d)
             continue;
         }
         delivery_save_health(t);
-        if (!t->delivered)
+        if (!t->delivered) {
+            /* Nothing written since the last ack: what the cursor passed
+             * since holds no events (a commit's checkpoint record), and a
+             * cursor left before it would keep it as lag for good. */
+            wharf_buffer_cursor_ack(t->cursor);
             continue;
+        }
         int rc = t->out->ops->sync ? t->out->ops->sync(t->out) : 0;
         if (rc < 0) {
             /* once per episode: a receiver that stops reading fails every tick */
