@@ -633,20 +633,16 @@ static void tail_on_again(uv_idle_t *h)
     tail_pass(h->data);
 }
 
-static void tail_kick(wharf_tail_t *t, uint64_t ms)
-{
-    if (!uv_is_active((uv_handle_t *)&t->kick_timer))
-        uv_timer_start(&t->kick_timer, tail_on_timer, ms, 0);
-}
-
+/* A pass TAIL_KICK_MS after a change; the changes of a burst share it. */
 static void tail_on_fs_event(uv_fs_event_t *h, const char *name, int events, int status)
 {
-    tail_watch_t *w = h->data;
+    wharf_tail_t *t = ((tail_watch_t *)h->data)->tail;
     if (status < 0)
         return;
     if (events & UV_RENAME)
-        w->tail->rescan_requested = 1;
-    tail_kick(w->tail, TAIL_KICK_MS);
+        t->rescan_requested = 1;
+    if (!uv_is_active((uv_handle_t *)&t->kick_timer))
+        uv_timer_start(&t->kick_timer, tail_on_timer, TAIL_KICK_MS, 0);
 }
 
 static void tail_watch_free(uv_handle_t *h)

@@ -23,13 +23,6 @@ import wharflib as w
 f = w.Failures("buffer_cursor_tail")
 
 
-def records(cfg):
-    out = []
-    for line in b.stat(cfg, records=True).get("records", []):
-        out.append((line["segment"], line["offset"], line["type"], line["bytes"]))
-    return out
-
-
 def main():
     root = w.tmpdir()
     containers = os.path.join(root, "containers")
@@ -45,14 +38,15 @@ def main():
                    f"  - {{type: archive, id: arch, path: {json.dumps(archive)}}}\n")
     w.oneshot(cfg)
 
-    recs = records(cfg)
+    st = b.stat(cfg, records=True)
+    recs = [(r["segment"], r["offset"], r["type"], r["bytes"]) for r in st.get("records", [])]
     events = [r for r in recs if r[2] == "events"]
     f.eq(len(events), 1, f"events records after the first run: {recs}")
     seg, off = events[-1][:2] if events else (0, 0)
     after = [r for r in recs if r[0] == seg and r[1] > off]
     f.check(after and after[0][2] == "checkpoint", f"a checkpoint after the events: {recs}")
     between = after[0][1] if after else 0
-    end = b.stat(cfg).get("total_bytes")
+    end = st.get("total_bytes")
 
     path = os.path.join(root, "data", "buffer", "cursors.json")
     with open(path) as fh:
