@@ -18,7 +18,8 @@ typedef struct wharf_output wharf_output_t;
  * positions, so a cursor only passes what the output confirmed, in order. */
 typedef struct wharf_output_async_ops {
     /* wake(arg) may be called from any thread when confirmations or room for
-     * more are waiting; the loop then calls poll. */
+     * more are waiting; the loop then calls poll. May be NULL: poll is
+     * called at the loop's ticks, and a full output is tried again soon. */
     void (*set_wake)(wharf_output_t *o, void (*wake)(void *arg), void *arg);
     /* On the loop thread: serves what is waiting; returns the bytes
      * confirmed so far, in order (a message that can never be delivered is
@@ -33,7 +34,7 @@ typedef struct wharf_output_ops {
     /* Writes len bytes of complete NDJSON lines; returns bytes accepted
      * (possibly fewer, then retried with the rest) or a negative error. An
      * async output returns 0 when it is full: the delivery layer waits for
-     * its wake. */
+     * its wake (or, without set_wake, tries again soon). */
     long (*write)(wharf_output_t *o, const char *data, size_t len);
     int (*sync)(wharf_output_t *o);   /* durable up to here; may be NULL */
     int (*reopen)(wharf_output_t *o); /* SIGHUP; may be NULL */

@@ -212,8 +212,9 @@ static int delivery_slice(delivery_target_t *t)
         return 0;
     }
     delivery_came_back(t);
-    /* full, not failed: no log, no backoff */
-    if (t->busy && t->async == NULL && t->d->loop != NULL)
+    /* full, not failed: no log, no backoff; an async output with a wake
+     * says when it has room */
+    if (t->busy && (t->async == NULL || t->async->set_wake == NULL) && t->d->loop != NULL)
         uv_timer_start(&t->retry, delivery_on_retry, DELIVERY_BUSY_MS, 0);
     return rc;
 }
@@ -419,13 +420,24 @@ void wharf_delivery_reopen(wharf_delivery_t *d)
     }
 }
 
+/* An async output's wake goes to the loop (d NULL: to nothing any more).
+ * One without set_wake is polled at the ticks instead. */
+static void delivery_target_wake_to(delivery_target_t *t, wharf_delivery_t *d)
+{
+    if (t->async == NULL || t->async->set_wake == NULL)
+        return;
+    if (d != NULL)
+        t->async->set_wake(t->out, delivery_wake, &d->wake);
+    else
+        t->async->set_wake(t->out, NULL, NULL);
+}
+
 /* The loop side of a target: its retry timer and the output's wake. */
 static void delivery_target_attach(wharf_delivery_t *d, delivery_target_t *t)
 {
     uv_timer_init(d->loop, &t->retry);
     t->retry.data = t;
-    if (t->async != NULL)
-        t->async->set_wake(t->out, delivery_wake, &d->wake);
+    delivery_target_wake_to(t, d);
 }
 
 static void delivery_target_free(delivery_target_t *t)
@@ -521,7 +533,7 @@ static void delivery_target_settle(delivery_target_t *t, int timeout_ms)
 {
     if (t->async != NULL) {
         delivery_confirm(t, t->async->flush(t->out, timeout_ms));
-        t->async->set_wake(t->out, NULL, NULL);
+        delivery_target_wake_to(t, NULL);
     } else if (t->delivered && (t->out->ops->sync == NULL || t->out->ops->sync(t->out) == 0)) {
         wharf_buffer_cursor_ack(t->cursor);
     }
@@ -563,8 +575,8 @@ wharf_output_t *wharf_delivery_replace(wharf_delivery_t *d, wharf_output_t *o, i
     t->out = o;
     t->async = o->ops->async;
     t->down = t->sync_failing = 0;
-    if (d->handles && t->async != NULL)
-        t->async->set_wake(o, delivery_wake, &d->wake);
+    if (d->handles)
+        delivery_target_wake_to(t, d);
     wharf_delivery_kick(d);
     return old;
 }
@@ -601,8 +613,7 @@ void wharf_delivery_stop(wharf_delivery_t *d)
     for (size_t i = 0; i < d->n_targets; i++) {
         delivery_target_t *t = d->targets[i];
         uv_close((uv_handle_t *)&t->retry, NULL);
-        if (t->async != NULL)
-            t->async->set_wake(t->out, NULL, NULL);
+        delivery_target_wake_to(t, NULL);
     }
     /* after set_wake: no output thread sends to it any more */
     uv_close((uv_handle_t *)&d->wake, NULL);

@@ -6,16 +6,18 @@
  * the container's identity in the header and in STRUCTURED-DATA.
  *
  * The socket is non-blocking so that a stalled receiver never blocks the
- * event loop: write() formats lines into a bounded pending buffer and sends
- * what the socket takes; the lines it reports as taken are in the socket or
- * in pending. Syslog has no acknowledgements, so "delivered" (sync) means
- * "written to the socket". After a failed connection the unsent frames that
- * were reported stay in pending and are sent again, from the start of the
- * first incomplete frame, after the reconnect (on the next write). What the
- * kernel had accepted but the peer never read is lost: the limit of plain
- * syslog. Before each send the socket is checked for the peer's FIN, so a
- * receiver that closed (rsyslog restarted) is noticed before more is written
- * into the dead connection. */
+ * event loop: write() formats lines into pending and sends what the socket
+ * takes. Syslog has no acknowledgements of its own, but TCP has: a frame is
+ * confirmed to the delivery layer (async ops, wharf/output.h) once the
+ * receiver's TCP acknowledged all of it (SIOCOUTQ), and stays in pending
+ * until then. A frame in our socket's send queue is not delivered: when the
+ * connection breaks, or wharf exits while the receiver does not read, the
+ * kernel drops it, so it is sent again after the reconnect (or from the disk
+ * buffer at the next start). What the receiver's kernel acknowledged but the
+ * receiver never read is lost: the limit of plain syslog. Before each send
+ * the socket is checked for the peer's FIN, so a receiver that closed
+ * (rsyslog restarted) is noticed before more is written into the dead
+ * connection. */
 #include "wharf/alloc.h"
 #include "wharf/buf.h"
 #include "wharf/common.h"
@@ -27,6 +29,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sockios.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -38,17 +41,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define SYSLOG_PENDING_MAX   ((size_t)256 * 1024) /* formatted frames waiting for the socket */
-#define SYSLOG_SYNC_WAIT_MS  3000                 /* sync: pushing pending into the socket */
-#define SYSLOG_SYNC_STALL_MS 100                  /* sync: no room for this long: give up */
-#define SYSLOG_SETTLE_MS     250   /* TLS 1.3: wait for a refusal of our certificate */
-#define SYSLOG_CONNECT_MS    10000 /* connect + TLS handshake */
-#define SYSLOG_CUT_LOG_EVERY 10000
-#define SYSLOG_BOM           "\xEF\xBB\xBF"
+#define SYSLOG_PENDING_MAX    ((size_t)256 * 1024) /* formatted frames waiting for the socket */
+#define SYSLOG_TLS_RECORD_MAX (16384 + 256)        /* a TLS record, plaintext and overhead */
+#define SYSLOG_ACK_WAIT_MS    10    /* flush: between looks at what was acknowledged */
+#define SYSLOG_RESUME_MS      1000  /* poll: between reconnects while no write comes */
+#define SYSLOG_STALL_LOG_MS   10000 /* nothing acknowledged for this long: logged */
+#define SYSLOG_SETTLE_MS      250   /* TLS 1.3: wait for a refusal of our certificate */
+#define SYSLOG_CONNECT_MS     10000 /* connect + TLS handshake */
+#define SYSLOG_CUT_LOG_EVERY  10000
+#define SYSLOG_BOM            "\xEF\xBB\xBF"
 
 enum { SL_UDP, SL_TCP, SL_TLS };
 enum { SL_RFC5424, SL_RFC3164 };
@@ -280,14 +286,25 @@ typedef struct syslog_output {
     SSL_CTX *ssl_ctx;
     SSL *ssl;
     int verify_logged;
-    /* frames reported as taken, not yet (fully) in the socket; pending
-     * starts at a frame boundary and `sent` bytes of it are in the socket */
-    wharf_buf_t pending;
-    size_t sent;
+    /* TCP/TLS: the frames taken that the receiver has not acknowledged, in
+     * order: pending.data[head, sent) is in the current connection's socket,
+     * [sent, len) waits for room; `frames` has a syslog_frame_size_t for
+     * each, from frames_head on */
+    wharf_buf_t pending, frames;
+    size_t head, sent, frames_head;
+    uint64_t confirmed;  /* input bytes acknowledged (UDP: sent) */
+    int64_t progress_ns; /* the last acknowledgement, or when frames began to wait */
+    int64_t resume_ns;   /* poll: no reconnect before this */
+    int stall_logged;
     wharf_buf_t msg, field; /* scratch */
     uint64_t cut;
     uint64_t refused; /* UDP: ICMP port unreachable reports */
 } syslog_output_t;
+
+/* A frame's bytes in pending, and the bytes of the input line it came from. */
+typedef struct syslog_frame_size {
+    uint32_t frame, line;
+} syslog_frame_size_t;
 
 /* ---- formatting ------------------------------------------------------------------ */
 
@@ -578,9 +595,12 @@ static void syslog_format(syslog_output_t *s, const char *line, size_t len, size
                 s->msg.data[i] = ' ';
 }
 
-/* The framed message appended to pending. */
-static void syslog_frame(syslog_output_t *s)
+/* The framed message appended to pending, for line_bytes of input. */
+static void syslog_frame(syslog_output_t *s, size_t line_bytes)
 {
+    size_t start = s->pending.len;
+    if (s->frames_head == s->frames.len)
+        s->progress_ns = wharf_time_now(); /* the stall clock starts */
     if (s->framing == SL_OCTET) {
         char head[24];
         int n = snprintf(head, sizeof(head), "%zu ", s->msg.len);
@@ -589,20 +609,67 @@ static void syslog_frame(syslog_output_t *s)
     wharf_buf_append(&s->pending, s->msg.data, s->msg.len);
     if (s->framing == SL_NEWLINE)
         wharf_buf_putc(&s->pending, '\n');
+    syslog_frame_size_t f = {(uint32_t)(s->pending.len - start), (uint32_t)line_bytes};
+    wharf_buf_append(&s->frames, &f, sizeof(f));
 }
 
-/* Length of the frame at the start of p (n bytes hold at least one whole
- * frame, as pending does). */
-static size_t syslog_frame_len(const syslog_output_t *s, const char *p, size_t n)
+/* ---- acknowledgements ------------------------------------------------------------ */
+
+/* Bytes of [head, sent) the receiver's TCP acknowledged. The kernel counts
+ * TLS records, not our bytes: with TLS, the record that is partly
+ * acknowledged (at most SYSLOG_TLS_RECORD_MAX) counts as not. */
+static size_t syslog_acked(const syslog_output_t *s)
 {
-    if (s->framing == SL_NEWLINE) {
-        const char *nl = memchr(p, '\n', n);
-        return nl != NULL ? (size_t)(nl - p) + 1 : n;
+    int outq = 0;
+    if (s->sent == s->head || s->state != SL_UP || ioctl(s->fd, SIOCOUTQ, &outq) < 0)
+        return 0;
+    size_t unacked = (size_t)outq;
+    if (s->ssl != NULL && unacked > 0)
+        unacked += SYSLOG_TLS_RECORD_MAX;
+    size_t out = s->sent - s->head;
+    return out > unacked ? out - unacked : 0;
+}
+
+/* Moves pending's start to where head is, once that is half of it: each
+ * byte is moved at most once on average. */
+static void syslog_pending_compact(syslog_output_t *s)
+{
+    if (s->head == 0 || s->head < s->pending.len / 2)
+        return;
+    memmove(s->pending.data, s->pending.data + s->head, s->pending.len - s->head);
+    s->pending.len -= s->head;
+    s->sent -= s->head;
+    s->head = 0;
+    memmove(s->frames.data, s->frames.data + s->frames_head, s->frames.len - s->frames_head);
+    s->frames.len -= s->frames_head;
+    s->frames_head = 0;
+}
+
+/* The frames the receiver acknowledged whole leave pending; their lines are
+ * confirmed. */
+static void syslog_pending_ack(syslog_output_t *s)
+{
+    size_t acked = syslog_acked(s);
+    int moved = 0;
+    while (s->frames_head < s->frames.len) {
+        syslog_frame_size_t f;
+        memcpy(&f, s->frames.data + s->frames_head, sizeof(f));
+        if (f.frame > acked)
+            break;
+        acked -= f.frame;
+        s->head += f.frame;
+        s->confirmed += f.line;
+        s->frames_head += sizeof(f);
+        moved = 1;
     }
-    size_t len = 0, i = 0;
-    while (i < n && p[i] >= '0' && p[i] <= '9')
-        len = len * 10 + (size_t)(p[i++] - '0');
-    return i + 1 + len;
+    if (!moved)
+        return;
+    s->progress_ns = wharf_time_now();
+    if (s->stall_logged)
+        wharf_log_info("syslog: the receiver reads again", "output=%s address=%s", s->base.id,
+                       s->o->address);
+    s->stall_logged = 0;
+    syslog_pending_compact(s);
 }
 
 /* ---- connection ------------------------------------------------------------------ */
@@ -626,8 +693,10 @@ static void syslog_close(syslog_output_t *s, int graceful)
  * frame's start after the reconnect. */
 static int syslog_fail(syslog_output_t *s, int err)
 {
+    syslog_pending_ack(s); /* still counted after a reset: not sent twice */
     syslog_close(s, 0);
-    s->sent = 0;
+    s->sent = s->head;
+    s->resume_ns = wharf_time_now() + (int64_t)SYSLOG_RESUME_MS * 1000000;
     s->failed = 1;
     s->last_err = err;
     return err;
@@ -895,23 +964,6 @@ static long syslog_send(syslog_output_t *s, const char *p, size_t n)
     return e == SSL_ERROR_SYSCALL && errno != 0 ? -errno : -ECONNRESET;
 }
 
-/* Drops the frames at pending's start that are wholly in the socket. */
-static void syslog_pending_trim(syslog_output_t *s)
-{
-    size_t head = 0;
-    while (head < s->pending.len) {
-        size_t f = syslog_frame_len(s, s->pending.data + head, s->pending.len - head);
-        if (head + f > s->sent)
-            break;
-        head += f;
-    }
-    if (head == 0)
-        return;
-    memmove(s->pending.data, s->pending.data + head, s->pending.len - head);
-    s->pending.len -= head;
-    s->sent -= head;
-}
-
 /* As much of pending as the socket takes: 0, or a negative error. */
 static int syslog_flush(syslog_output_t *s)
 {
@@ -923,7 +975,7 @@ static int syslog_flush(syslog_output_t *s)
             break;
         s->sent += (size_t)n;
     }
-    syslog_pending_trim(s);
+    syslog_pending_ack(s);
     return 0;
 }
 
@@ -964,11 +1016,13 @@ static long syslog_write_udp(syslog_output_t *s, const char *data, size_t len)
             break;
         off += line_len + (nl != NULL);
     }
+    s->confirmed += off; /* fire and forget */
     return (long)off;
 }
 
 /* TCP/TLS: lines formatted into pending (that is where they count as
- * taken), then as much as the socket takes. */
+ * taken), then as much as the socket takes. They are confirmed later, as
+ * the receiver acknowledges them. */
 static long syslog_write_stream(syslog_output_t *s, const char *data, size_t len)
 {
     /* a receiver that closed is noticed before lines are taken: they stay
@@ -979,11 +1033,11 @@ static long syslog_write_stream(syslog_output_t *s, const char *data, size_t len
     if (rc < 0)
         return syslog_fail(s, rc);
     size_t off = 0;
-    while (off < len && s->pending.len < SYSLOG_PENDING_MAX) {
+    while (off < len && s->pending.len - s->sent < SYSLOG_PENDING_MAX) {
         const char *nl = memchr(data + off, '\n', len - off);
         size_t line_len = nl != NULL ? (size_t)(nl - (data + off)) : len - off;
         syslog_format(s, data + off, line_len, (size_t)s->o->max_message_size);
-        syslog_frame(s);
+        syslog_frame(s, line_len + (nl != NULL));
         off += line_len + (nl != NULL);
     }
     rc = syslog_flush(s);
@@ -1007,31 +1061,60 @@ static long syslog_write(wharf_output_t *o, const char *data, size_t len)
     return syslog_write_stream(s, data, len);
 }
 
-/* Everything taken is in the socket: pushes pending, waiting while the
- * receiver reads (up to SYSLOG_SYNC_WAIT_MS), but giving up after
- * SYSLOG_SYNC_STALL_MS without room, so that a stalled receiver costs the
- * event loop little; the cursor then stays behind until a later sync. */
-static int syslog_sync(wharf_output_t *o)
+/* Between writes (the delivery layer has nothing new to give): frames
+ * still waiting are sent, over a new connection if the last one failed
+ * (at most every SYSLOG_RESUME_MS). */
+static void syslog_resume(syslog_output_t *s)
+{
+    if (s->frames_head == s->frames.len)
+        return;
+    if (s->state == SL_DOWN && wharf_time_now() < s->resume_ns)
+        return;
+    int rc = syslog_ensure_up(s);
+    if (rc == 1)
+        rc = syslog_flush(s);
+    if (rc < 0)
+        syslog_fail(s, rc);
+}
+
+/* A receiver that is connected but acknowledges nothing is logged once. */
+static void syslog_check_stall(syslog_output_t *s)
+{
+    if (s->stall_logged || s->state != SL_UP || s->frames_head == s->frames.len ||
+        wharf_time_now() - s->progress_ns < (int64_t)SYSLOG_STALL_LOG_MS * 1000000)
+        return;
+    wharf_log_warn("syslog: the receiver has acknowledged nothing for 10 s; events wait in the "
+                   "disk buffer until it reads again",
+                   "output=%s address=%s waiting_bytes=%zu", s->base.id, s->o->address,
+                   s->pending.len - s->head);
+    s->stall_logged = 1;
+}
+
+static uint64_t syslog_poll(wharf_output_t *o)
 {
     syslog_output_t *s = (syslog_output_t *)o;
-    int64_t deadline = wharf_time_now() + (int64_t)SYSLOG_SYNC_WAIT_MS * 1000000;
-    while (s->pending.len > 0) {
-        if (s->state != SL_UP)
-            return -ENOTCONN; /* the next write reconnects and resends */
-        int rc = syslog_flush(s);
-        if (rc < 0)
-            return syslog_fail(s, rc);
-        if (s->pending.len == 0)
-            break;
+    syslog_resume(s);
+    syslog_check_stall(s);
+    return s->confirmed;
+}
+
+/* Waits up to timeout_ms for the receiver to acknowledge every frame,
+ * sending what waits for room (and reconnecting) meanwhile. */
+static uint64_t syslog_flush_wait(wharf_output_t *o, int timeout_ms)
+{
+    syslog_output_t *s = (syslog_output_t *)o;
+    int64_t deadline = wharf_time_now() + (int64_t)timeout_ms * 1000000;
+    for (;;) {
+        syslog_resume(s);
         int64_t left_ms = (deadline - wharf_time_now()) / 1000000;
-        if (left_ms <= 0)
-            return -ETIMEDOUT;
+        if (s->frames_head == s->frames.len || left_ms <= 0)
+            break;
+        /* acknowledgements wake nothing: look again after a short wait */
         struct pollfd p = {s->fd, POLLOUT, 0};
-        rc = poll(&p, 1, left_ms < SYSLOG_SYNC_STALL_MS ? (int)left_ms : SYSLOG_SYNC_STALL_MS);
-        if (rc == 0)
-            return -EAGAIN; /* no room: the receiver does not read */
+        int room = s->fd >= 0 && (s->sent < s->pending.len || s->state != SL_UP);
+        poll(&p, room ? 1 : 0, left_ms < SYSLOG_ACK_WAIT_MS ? (int)left_ms : SYSLOG_ACK_WAIT_MS);
     }
-    return 0;
+    return s->confirmed;
 }
 
 static void syslog_destroy(wharf_output_t *o)
@@ -1041,13 +1124,21 @@ static void syslog_destroy(wharf_output_t *o)
     SSL_CTX_free(s->ssl_ctx);
     wharf_template_free(s->app_name);
     wharf_buf_free(&s->pending);
+    wharf_buf_free(&s->frames);
     wharf_buf_free(&s->msg);
     wharf_buf_free(&s->field);
     free(s);
 }
 
+/* No wake: there is no thread; the delivery layer polls at its ticks. */
+static const wharf_output_async_ops_t syslog_async_ops = {
+    NULL,
+    syslog_poll,
+    syslog_flush_wait,
+};
+
 static const wharf_output_ops_t syslog_ops = {
-    syslog_write, syslog_sync, NULL, syslog_destroy, NULL,
+    syslog_write, NULL, NULL, syslog_destroy, &syslog_async_ops,
 };
 
 static int syslog_create(const wharf_conf_section_t *sec, wharf_output_t **out)
@@ -1062,6 +1153,7 @@ static int syslog_create(const wharf_conf_section_t *sec, wharf_output_t **out)
     s->fd = -1;
     s->framing = o->framing == SL_NEWLINE ? SL_NEWLINE : SL_OCTET;
     wharf_buf_init(&s->pending);
+    wharf_buf_init(&s->frames);
     wharf_buf_init(&s->msg);
     wharf_buf_init(&s->field);
     const char *why = NULL;
