@@ -357,9 +357,14 @@ static int journald_open(journald_input_t *j)
 
 static void journald_pass(journald_input_t *j);
 
+/* sd_journal_process first: sd-journal times its next look at journals on
+ * a network file system from the last call, so without it the timeout
+ * below would stay in the past and the timer would fire in a loop. */
 static void journald_on_timer(uv_timer_t *h)
 {
-    journald_pass(h->data);
+    journald_input_t *j = h->data;
+    sd_journal_process(j->sd);
+    journald_pass(j);
 }
 
 /* The pass after one that stopped with entries left, once the loop has
@@ -383,7 +388,9 @@ static void journald_schedule_timeout(journald_input_t *j)
     if (sd_journal_get_timeout(j->sd, &deadline_us) <= 0 || deadline_us == UINT64_MAX)
         return;
     uint64_t now_us = uv_hrtime() / 1000;
-    journald_schedule(j, deadline_us > now_us ? (deadline_us - now_us + 999) / 1000 : 0);
+    /* at least 1 ms: a zero timer started here would run again before the
+     * loop polls (see tail.c) */
+    journald_schedule(j, deadline_us > now_us ? (deadline_us - now_us + 999) / 1000 : 1);
 }
 
 static void journald_flush_stale(journald_input_t *j)
