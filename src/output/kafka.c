@@ -228,6 +228,8 @@ static void kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void 
         k->fatal = 1;
         return;
     }
+    if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+        return; /* kafka_destroy's purge: not a failure, it waits in the buffer */
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         kafka_undeliverable(k, rd_kafka_topic_name(m->rkt), m->err);
     } else {

@@ -19,6 +19,9 @@ C. A message that can never be delivered (over librdkafka's
    stat` counts it.
 D. `wharf check` judges the librdkafka: section with librdkafka itself: an
    unknown property and a bad value are FILE:LINE errors.
+E. SIGTERM while every broker is down: what librdkafka still queued is
+   purged at exit without a "skipped" log line or an undeliverable count; it
+   waits in the buffer and reaches Kafka after the next start.
 """
 import json
 import os
@@ -226,8 +229,45 @@ outputs:
              is not None, f"D: template syntax error: {err}")
 
 
+def part_e():
+    """SIGTERM while every broker is down: wharf purges what librdkafka still
+    queued as it exits. Those events wait in the buffer for the next start,
+    so they are neither logged as skipped nor counted undeliverable (all 400
+    were, one "cannot be delivered; skipped" line per 10,000)."""
+    s = t.Setup("kafka-e")
+    docker = t.DockerHost(s.path("docker"))
+    c = docker.add("app")
+    with k.KafkaMock() as mock:
+        mock.topic("app", 3)
+        s.config([{"type": "docker", "id": "docker", "root": docker.root,
+                   "read_from": "beginning"}],
+                 [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap, "topic": "app",
+                   "key": "${container.id}",
+                   "librdkafka": {"reconnect.backoff.max.ms": "500"}}])
+        with open(s.cfg, "a") as f:
+            f.write("shutdown_timeout: 1s\n")
+        numbered_lines(c, 0, 100)
+        live = t.Live(s.cfg, s.log)
+        ck.eq(len(k.consume(mock.bootstrap, "app", 100)), 100, "E: the first lines delivered")
+        time.sleep(1)  # a tick saves the cursor after them
+        mock.down(-1)
+        numbered_lines(c, 100, 400)
+        time.sleep(2)  # read, and handed to librdkafka, which cannot send them
+        ck.eq(live.term(), 0, "E: exit code after SIGTERM with the brokers down")
+        ck.eq(log_count(s.log, r"cannot be delivered"), 0,
+              f"E: the purge at exit is not logged as skipped: {live.log_tail(1500)}")
+        siem = stat_output(s.cfg, "siem")
+        ck.eq((siem["lag_events"], siem["undeliverable"]), (400, 0),
+              "E: the 400 wait in the buffer, none counted undeliverable")
+        mock.up(-1)
+        t.oneshot(s.cfg)
+        got = consumed_numbers(k.consume(mock.bootstrap, "app", 500, timeout=60))
+        ck.eq(sorted(got), list(range(500)), "E: after the next start every line is in Kafka")
+
+
 part_a()
 part_b()
 part_c()
 part_d()
+part_e()
 ck.finish()
