@@ -421,16 +421,23 @@ def message_seqs(frames):
     return [int(re.search(r'"message":"seq=(\d+) ', f).group(1)) for f in frames]
 
 
+def file_and_tcp(name, port):
+    """A setup with one Docker container, a file output and a TCP syslog
+    output (id `name`) to port on loopback; returns it and the container."""
+    s = t.Setup(f"syslog-{name}")
+    c = t.DockerHost(s.path("docker")).add(name)
+    s.config([{"type": "docker", "id": "docker", "root": s.path("docker"),
+               "read_from": "beginning"}],
+             [file_out(s), {"type": "syslog", "id": name,
+                            "address": f"tcp://127.0.0.1:{port}"}])
+    return s, c
+
+
 def scenario_stall():
     """A receiver that stops reading: wharf's loop keeps going (the file
     output keeps up), frames stay whole, everything arrives once."""
     rcv = StallingReceiver(stall=4)
-    s = t.Setup("syslog-stall")
-    c = t.DockerHost(s.path("docker")).add("big")
-    s.config([{"type": "docker", "id": "docker", "root": s.path("docker"),
-               "read_from": "beginning"}],
-             [file_out(s), {"type": "syslog", "id": "stall",
-                            "address": f"tcp://127.0.0.1:{rcv.port}"}])
+    s, c = file_and_tcp("stall", rcv.port)
     live = t.Live(s.cfg, s.log)
     n, pad = 4000, "p" * 3000  # ~14 MB of frames: far more than socket buffers
     c.append(b"".join(t.docker_line(f"seq={i} {pad}\n") for i in range(n)))
@@ -481,12 +488,7 @@ def scenario_exit_unread():
     next start sends them. (Counting them as delivered once written lost
     them: the kernel drops them when the connection goes.)"""
     rcv = DeafReceiver()
-    s = t.Setup("syslog-exit-unread")
-    c = t.DockerHost(s.path("docker")).add("deaf")
-    s.config([{"type": "docker", "id": "docker", "root": s.path("docker"),
-               "read_from": "beginning"}],
-             [file_out(s), {"type": "syslog", "id": "deaf",
-                            "address": f"tcp://127.0.0.1:{rcv.port}"}])
+    s, c = file_and_tcp("deaf", rcv.port)
     with open(s.cfg, "a") as f:
         f.write("shutdown_timeout: 1s\n")
     live = t.Live(s.cfg, s.log)
