@@ -71,6 +71,7 @@ struct wharf_delivery {
     delivery_target_t **targets; /* each allocated alone: libuv handles must not move */
     size_t n_targets, cap_targets;
     uv_idle_t pump;  /* more to send: a slice per turn of the loop (wharf_delivery_kick) */
+    unsigned kicks;  /* since the last slice: about the blocks committed meanwhile */
     uv_async_t wake; /* an async output has confirmations or room */
     int handles;
 };
@@ -204,9 +205,9 @@ static void delivery_came_back(delivery_target_t *t)
 }
 
 /* One slice for one output: 1 when it has more to send now. */
-static int delivery_slice(delivery_target_t *t)
+static int delivery_slice(delivery_target_t *t, unsigned max_blocks)
 {
-    int rc = delivery_send(t, DELIVERY_SLICE_BLOCKS);
+    int rc = delivery_send(t, max_blocks);
     if (rc < 0) {
         delivery_went_down(t, rc);
         return 0;
@@ -219,14 +220,19 @@ static int delivery_slice(delivery_target_t *t)
     return rc;
 }
 
+/* A slice is a few blocks more than were committed since the last one: an
+ * output keeps pace with a backlog the inputs read in large turns, and
+ * gains on it. */
 static void delivery_on_pump(uv_idle_t *h)
 {
     wharf_delivery_t *d = h->data;
+    unsigned blocks = DELIVERY_SLICE_BLOCKS + d->kicks;
     int more = 0;
     uv_idle_stop(h);
+    d->kicks = 0;
     for (size_t i = 0; i < d->n_targets; i++)
         if (!d->targets[i]->down && !d->targets[i]->busy)
-            more |= delivery_slice(d->targets[i]);
+            more |= delivery_slice(d->targets[i], blocks);
     if (more)
         wharf_delivery_kick(d);
 }
@@ -237,7 +243,7 @@ static void delivery_on_retry(uv_timer_t *h)
     t->busy = 0;
     if (t->down)
         t->retries++;
-    if (delivery_slice(t))
+    if (delivery_slice(t, DELIVERY_SLICE_BLOCKS))
         wharf_delivery_kick(t->d);
 }
 
@@ -277,8 +283,10 @@ void wharf_delivery_kick(wharf_delivery_t *d)
      * a long backlog would keep signals, the API and the cursor saves out.
      * After wharf_delivery_stop (the last commit at shutdown), the drain
      * sends: a closed idle handle must not be started again. */
-    if (d->handles)
+    if (d->handles) {
+        d->kicks += d->kicks < UINT_MAX;
         uv_idle_start(&d->pump, delivery_on_pump);
+    }
 }
 
 /* One round of the drain for t: what it takes now, and an async output's
