@@ -204,6 +204,13 @@ static void delivery_came_back(delivery_target_t *t)
     t->down = 0;
 }
 
+/* An async output that wakes the loop itself; the others are polled at
+ * the ticks and retried on a timer when full. */
+static int delivery_target_has_wake(const delivery_target_t *t)
+{
+    return t->async != NULL && t->async->set_wake != NULL;
+}
+
 /* One slice for one output: 1 when it has more to send now. */
 static int delivery_slice(delivery_target_t *t, unsigned max_blocks)
 {
@@ -213,9 +220,9 @@ static int delivery_slice(delivery_target_t *t, unsigned max_blocks)
         return 0;
     }
     delivery_came_back(t);
-    /* full, not failed: no log, no backoff; an async output with a wake
-     * says when it has room */
-    if (t->busy && (t->async == NULL || t->async->set_wake == NULL) && t->d->loop != NULL)
+    /* full, not failed: no log, no backoff; an output with a wake says
+     * when it has room */
+    if (t->busy && !delivery_target_has_wake(t) && t->d->loop != NULL)
         uv_timer_start(&t->retry, delivery_on_retry, DELIVERY_BUSY_MS, 0);
     return rc;
 }
@@ -428,11 +435,10 @@ void wharf_delivery_reopen(wharf_delivery_t *d)
     }
 }
 
-/* An async output's wake goes to the loop (d NULL: to nothing any more).
- * One without set_wake is polled at the ticks instead. */
+/* An async output's wake goes to the loop (d NULL: to nothing any more). */
 static void delivery_target_wake_to(delivery_target_t *t, wharf_delivery_t *d)
 {
-    if (t->async == NULL || t->async->set_wake == NULL)
+    if (!delivery_target_has_wake(t))
         return;
     if (d != NULL)
         t->async->set_wake(t->out, delivery_wake, &d->wake);

@@ -30,11 +30,7 @@ LINES=${LINES:-500000}
 ROUNDS=${ROUNDS:-3}
 LEVELS=${LEVELS:-1 3 9}
 OUT_DIR=${OUT_DIR:-/dev/shm/wharf-bench-out}
-case ${1:-} in
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    '') ;;
-    *) bench_die "unknown argument '$1' (see --help; parameters are environment variables)" ;;
-esac
+bench_args "$0" 24 "${1:-}"
 mkdir -p "$BENCH_RUN" "$OUT_DIR"
 
 if [ -z "${WHARF_BIN:-}" ]; then

@@ -23,11 +23,7 @@ source "$(dirname "$0")/lib.sh"
 LINES=${LINES:-500000}
 ROUNDS=${ROUNDS:-3}
 OUT_DIR=${OUT_DIR:-/dev/shm/wharf-bench-out}
-case ${1:-} in
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    '') ;;
-    *) bench_die "unknown argument '$1' (see --help; parameters are environment variables)" ;;
-esac
+bench_args "$0" 18 "${1:-}"
 mkdir -p "$BENCH_RUN" "$OUT_DIR"
 WHARF_BIN=${WHARF_BIN:-$(bench_build build-bench)}
 [ -x "$WHARF_BIN" ] || bench_die "WHARF_BIN=$WHARF_BIN is not executable"

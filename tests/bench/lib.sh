@@ -28,6 +28,17 @@ bench_build() {
     echo "$BENCH_REPO/$dir/wharf"
 }
 
+# bench_args SCRIPT LAST_HELP_LINE [ARG]: a benchmark takes its parameters from
+# the environment; --help prints SCRIPT's opening comment (lines 2 to
+# LAST_HELP_LINE), any other argument is an error.
+bench_args() {
+    case ${3:-} in
+        -h|--help) sed -n "2,${2}p" "$1" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        '') ;;
+        *) bench_die "unknown argument '$3' (see --help; parameters are environment variables)" ;;
+    esac
+}
+
 # bench_dataset FORMAT LINES: FORMAT is docker, cri or journald. Generates the data set
 # once into the cache (keyed by parameters and by gen.py's own hash, so a
 # changed generator regenerates) and prints its directory:

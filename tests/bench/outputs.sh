@@ -48,11 +48,7 @@ source "$(dirname "$0")/lib.sh"
 LINES=${LINES:-500000}
 ROUNDS=${ROUNDS:-3}
 OUT_DIR=${OUT_DIR:-/dev/shm/wharf-bench-out}
-case ${1:-} in
-    -h|--help) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    '') ;;
-    *) bench_die "unknown argument '$1' (see --help; parameters are environment variables)" ;;
-esac
+bench_args "$0" 43 "${1:-}"
 mkdir -p "$BENCH_RUN" "$OUT_DIR"
 
 [ -x /usr/bin/time ] || bench_die "/usr/bin/time missing (Debian package 'time'; run.sh installs it)"

@@ -102,8 +102,8 @@ class SlowReceiver:
     def close(self):
         """Once the sender has exited: reads what its connections still
         hold, at full speed, to their end. wharf counts a line as delivered
-        once the socket took it, so a line left unread here would look lost
-        (it did under valgrind: 1,092 of them)."""
+        once this side's TCP acknowledged it, so a line left unread here
+        would look lost (it did under valgrind: 1,092 of them)."""
         self.pause, self.chunk = 0, 1 << 16
         self.stop = True
         try:
