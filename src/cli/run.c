@@ -6,6 +6,8 @@
 #include "wharf/log.h"
 
 #include <linux/capability.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -43,6 +45,17 @@ static void run_warn_if_root(void)
                    NULL);
 }
 
+/* A SIGHUP (logrotate, a reload) or SIGTERM that comes while wharf loads
+ * its configuration and recovers its buffer would otherwise kill it: held
+ * until the agent watches them, they are handled then (a reload, a clean
+ * stop). */
+static void run_hold_signals(void)
+{
+    sigset_t held;
+    wharf_agent_signals(&held);
+    pthread_sigmask(SIG_BLOCK, &held, NULL);
+}
+
 int wharf_cmd_run(int argc, char **argv)
 {
     int oneshot = 0;
@@ -63,6 +76,8 @@ int wharf_cmd_run(int argc, char **argv)
             return 2;
         }
     }
+    if (!oneshot)
+        run_hold_signals();
     wharf_config_t *cfg = wharf_cli_load_config(argc, argv, "run");
     if (cfg == NULL)
         return 2;

@@ -280,11 +280,22 @@ static void agent_watch_signal(wharf_agent_t *a, uv_signal_t *h, int signum)
     uv_signal_start(h, agent_on_signal, signum);
 }
 
+void wharf_agent_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+}
+
 static int agent_run_live(wharf_agent_t *a)
 {
+    sigset_t watched;
     agent_watch_signal(a, &a->sig_term, SIGTERM);
     agent_watch_signal(a, &a->sig_int, SIGINT);
     agent_watch_signal(a, &a->sig_hup, SIGHUP);
+    wharf_agent_signals(&watched);
+    pthread_sigmask(SIG_UNBLOCK, &watched, NULL);
     uv_timer_init(&a->loop, &a->tick);
     a->tick.data = a;
     uv_timer_start(&a->tick, agent_on_tick, AGENT_TICK_MS, AGENT_TICK_MS);

@@ -13,10 +13,17 @@
               unit): the datagrams are exactly READY=1 after "running" is
               logged and after the first pass is in the output, and
               STOPPING=1 after SIGTERM; exit 0
+  startup     SIGHUP or SIGTERM while wharf is still starting (here: its
+              configuration is a FIFO that nobody writes yet, so it waits in
+              reading it) does not kill it: SIGHUP is a reload once it runs
+              (the FIFO is read a second time), SIGTERM a clean stop after
+              the first pass; exit 0 and the lines in the output either way
 The privilege part needs root to set the scene (chown, setpriv); run as
 another user, it is skipped with a note.
 """
+import errno
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -133,9 +140,98 @@ def scenario_notify():
     sock.close()
 
 
+def blocks_signal(pid, signum):
+    """Whether pid's main thread blocks signum (SigBlk in /proc/PID/status)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("SigBlk:"):
+                return (int(line.split()[1], 16) >> (signum - 1)) & 1 == 1
+    return False
+
+
+def feed_fifo(path, text, timeout):
+    """Writes text into FIFO path once a reader opens it; False if none does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as e:
+            if e.errno != errno.ENXIO or time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return True
+
+
+def log_messages(path):
+    with open(path) as f:
+        return [m.group(1) for m in (re.search(r' msg="([^"]*)"', l) for l in f) if m]
+
+
+def waits_for_writer(pid):
+    """Whether pid waits in opening a FIFO that no one writes (its wchan)."""
+    try:
+        with open(f"/proc/{pid}/wchan") as f:
+            return f.read().strip() == "wait_for_partner"
+    except OSError:
+        return False
+
+
+def start_on_fifo(s, what):
+    """wharf run -c FIFO, once it waits in opening the FIFO: past the point
+    where it holds the signals it handles when it runs."""
+    with open(s.cfg) as f:
+        text = f.read()
+    fifo = s.path("wharf-fifo.yaml")
+    os.mkfifo(fifo)
+    log = open(s.log, "wb")
+    proc = subprocess.Popen([t.WHARF, "run", "-c", fifo], stderr=log, stdout=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL)
+    t._PROCS.append(proc)
+    log.close()
+    ck.check(t.wait_until(lambda: waits_for_writer(proc.pid), 60),
+             f"{what}: wharf waits for its configuration")
+    ck.check(blocks_signal(proc.pid, signal.SIGHUP), f"{what}: SIGHUP held while starting")
+    return proc, fifo, text
+
+
+def scenario_startup_signals():
+    for what in ("SIGHUP", "SIGTERM"):
+        s = t.Setup(f"startup-{what}")
+        host = t.DockerHost(s.path("containers"))
+        host.add("web").append(b"".join(t.docker_line(f"early {i}\n") for i in range(3)))
+        s.config([{"type": "docker", "id": "docker", "root": host.root,
+                   "read_from": "beginning"}])
+        proc, fifo, text = start_on_fifo(s, what)
+        proc.send_signal(getattr(signal, what))
+        ck.check(feed_fifo(fifo, text, 30), f"{what}: wharf reads its configuration")
+        if what == "SIGHUP":
+            # the first read is over once it runs: a writer now meets the reload's
+            t.wait_until(lambda: "running" in log_messages(s.log), 30)
+            ck.check(feed_fifo(fifo, text, 30), "SIGHUP: read again for the reload")
+            ck.eq(t.wait_count(s.out, 3, 30), 3, "SIGHUP: the first pass is delivered")
+            t.wait_until(lambda: "configuration reloaded" in log_messages(s.log), 30)
+            proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=60)
+        with open(s.log) as f:
+            ck.eq(rc, 0, f"{what}: exit code (log: {f.read()[-1500:]!r})")
+        msgs = [m for m in log_messages(s.log) if m in (
+            "running", "SIGHUP: reloading the configuration", "configuration reloaded",
+            "stopping")]
+        want = ["running", "SIGHUP: reloading the configuration", "configuration reloaded",
+                "stopping"] if what == "SIGHUP" else ["running", "stopping"]
+        ck.eq(msgs, want, f"{what}: what the log says, in order")
+        ck.eq([e["message"] for e in t.read_events(s.out)], [f"early {i}" for i in range(3)],
+              f"{what}: the output")
+
+
 if os.geteuid() == 0:
     scenario_privileges()
 else:
     ck.note("privileges: skipped (needs root to build a root-only layout and to setpriv)")
 scenario_notify()
+scenario_startup_signals()
 ck.finish()

@@ -2,8 +2,6 @@
 (logrotate's rename + HUP), and stdout carries the same bytes as the file."""
 import os
 import signal
-import subprocess
-import time
 
 import wharflib as w
 
@@ -34,10 +32,10 @@ f.eq([e["message"] for e in w.read_events(out)], [f"n={n}" for n in range(20)],
 
 # logrotate: rename the output, SIGHUP, new events go to a new file.
 proc = w.start(cfg, os.path.join(root, "wharf.log"))
-time.sleep(0.5)
+w.wait_running(os.path.join(root, "wharf.log"))
 os.rename(out, out + ".1")
 proc.send_signal(signal.SIGHUP)
-time.sleep(0.3)
+w.wait_for(lambda: w.log_lines(os.path.join(root, "wharf.log"), 'msg="configuration reloaded"'), 15)
 append(20, 30)
 w.wait_for(lambda: w.count_lines(out) >= 10, 15)
 f.eq(w.stop(proc), 0, "exit after SIGTERM")

@@ -194,8 +194,8 @@ def count_running(log_path):
 
 def wait_running(log_path, before=0, timeout=60):
     """Waits until the log holds more than `before` "running" lines: the wharf
-    started since watches its signals (before that, SIGTERM ends it as it
-    ends any process, with status -15)."""
+    started since has read its configuration and watches its signals (one
+    sent earlier waits until then)."""
     return wait_for(lambda: count_running(log_path) > before, timeout, 0.05)
 
 
