@@ -68,6 +68,7 @@ typedef struct kafka_output {
     wharf_template_t *topic;
     wharf_template_t *key;
     wharf_buf_t topic_text, key_text;
+    rd_kafka_topic_t *known_topic; /* a constant topic, known from the start */
     /* ring of in-flight messages, by sequence number */
     kafka_inflight_t *ring;
     uint64_t ring_cap, head_seq, next_seq;
@@ -375,6 +376,8 @@ static void kafka_destroy(wharf_output_t *o)
          * is sent again at the next start. */
         rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(k->rk, 0);
+        if (k->known_topic != NULL)
+            rd_kafka_topic_destroy(k->known_topic);
         rd_kafka_destroy(k->rk);
     }
     wharf_template_free(k->topic);
@@ -417,6 +420,12 @@ static int kafka_create_producer(kafka_output_t *k, const wharf_conf_section_t *
                         err);
         return -EINVAL;
     }
+    /* librdkafka asks for a topic's partitions with the metadata it fetches
+     * on connecting, for the topics it knows by then; one it meets only in
+     * the first produce waits for its scan of unknown topics, once a
+     * second, before anything is sent to it. */
+    if (wharf_template_is_constant(k->topic))
+        k->known_topic = rd_kafka_topic_new(k->rk, wharf_template_constant(k->topic), NULL);
     rd_kafka_set_log_queue(k->rk, NULL);
     rd_kafka_queue_t *main_q = rd_kafka_queue_get_main(k->rk);
     rd_kafka_queue_cb_event_enable(main_q, kafka_on_queue_event, k);
