@@ -187,15 +187,16 @@ def start_on_fifo(s, what):
         text = f.read()
     fifo = s.path("wharf-fifo.yaml")
     os.mkfifo(fifo)
-    log = open(s.log, "wb")
-    proc = subprocess.Popen([t.WHARF, "run", "-c", fifo], stderr=log, stdout=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL)
-    t._PROCS.append(proc)
-    log.close()
-    ck.check(t.wait_until(lambda: waits_for_writer(proc.pid), 60),
+    live = t.Live(fifo, s.log)
+    ck.check(t.wait_until(lambda: waits_for_writer(live.pid), 60),
              f"{what}: wharf waits for its configuration")
-    ck.check(blocks_signal(proc.pid, signal.SIGHUP), f"{what}: SIGHUP held while starting")
-    return proc, fifo, text
+    ck.check(blocks_signal(live.pid, signal.SIGHUP), f"{what}: SIGHUP held while starting")
+    return live, fifo, text
+
+
+# what the log says of a start, a reload and a stop, in this order
+STARTUP_MESSAGES = ["running", "SIGHUP: reloading the configuration", "configuration reloaded",
+                    "stopping"]
 
 
 def scenario_startup_signals():
@@ -205,8 +206,8 @@ def scenario_startup_signals():
         host.add("web").append(b"".join(t.docker_line(f"early {i}\n") for i in range(3)))
         s.config([{"type": "docker", "id": "docker", "root": host.root,
                    "read_from": "beginning"}])
-        proc, fifo, text = start_on_fifo(s, what)
-        proc.send_signal(getattr(signal, what))
+        live, fifo, text = start_on_fifo(s, what)
+        live.signal(getattr(signal, what))
         ck.check(feed_fifo(fifo, text, 30), f"{what}: wharf reads its configuration")
         if what == "SIGHUP":
             # the first read is over once it runs: a writer now meets the reload's
@@ -214,16 +215,13 @@ def scenario_startup_signals():
             ck.check(feed_fifo(fifo, text, 30), "SIGHUP: read again for the reload")
             ck.eq(t.wait_count(s.out, 3, 30), 3, "SIGHUP: the first pass is delivered")
             t.wait_until(lambda: "configuration reloaded" in log_messages(s.log), 30)
-            proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=60)
-        with open(s.log) as f:
-            ck.eq(rc, 0, f"{what}: exit code (log: {f.read()[-1500:]!r})")
-        msgs = [m for m in log_messages(s.log) if m in (
-            "running", "SIGHUP: reloading the configuration", "configuration reloaded",
-            "stopping")]
-        want = ["running", "SIGHUP: reloading the configuration", "configuration reloaded",
-                "stopping"] if what == "SIGHUP" else ["running", "stopping"]
-        ck.eq(msgs, want, f"{what}: what the log says, in order")
+            rc = live.term(timeout=60)
+        else:
+            rc = live.proc.wait(timeout=60)
+        ck.eq(rc, 0, f"{what}: exit code (log: {live.log_tail(1500)!r})")
+        want = STARTUP_MESSAGES if what == "SIGHUP" else ["running", "stopping"]
+        ck.eq([m for m in log_messages(s.log) if m in STARTUP_MESSAGES], want,
+              f"{what}: what the log says, in order")
         ck.eq([e["message"] for e in t.read_events(s.out)], [f"early {i}" for i in range(3)],
               f"{what}: the output")
 

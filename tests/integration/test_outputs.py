@@ -31,11 +31,12 @@ f.eq([e["message"] for e in w.read_events(out)], [f"n={n}" for n in range(20)],
      "file output appends across runs")
 
 # logrotate: rename the output, SIGHUP, new events go to a new file.
-proc = w.start(cfg, os.path.join(root, "wharf.log"))
-w.wait_running(os.path.join(root, "wharf.log"))
+wharf_log = os.path.join(root, "wharf.log")
+proc = w.start(cfg, wharf_log)
+w.wait_running(wharf_log)
 os.rename(out, out + ".1")
 proc.send_signal(signal.SIGHUP)
-w.wait_for(lambda: w.log_lines(os.path.join(root, "wharf.log"), 'msg="configuration reloaded"'), 15)
+w.wait_for(lambda: w.log_lines(wharf_log, 'msg="configuration reloaded"'), 15)
 append(20, 30)
 w.wait_for(lambda: w.count_lines(out) >= 10, 15)
 f.eq(w.stop(proc), 0, "exit after SIGTERM")
