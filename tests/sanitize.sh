@@ -16,7 +16,7 @@ export WHARF_BIN="$build/wharf" WHARF_SOURCE_DIR="$src" WHARF_KAFKA_MOCK="$build
 for t in test_demo test_docker_edge test_cri_edge test_corpus_docker test_corpus_cri test_restart \
     test_outputs test_buffer_first_save test_buffer_hold_deleted test_buffer_recovery \
     test_kafka_output test_syslog_output test_journald_input test_parsers_corpus test_api \
-    test_audit test_lifecycle test_archive; do
+    test_audit test_lifecycle test_archive test_multiline; do
     python3 "$src/tests/integration/$t.py" >"$build/$t.log" 2>&1 ||
         { tail -30 "$build/$t.log"; echo "sanitize: $t failed"; exit 1; }
 done

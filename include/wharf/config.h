@@ -52,6 +52,9 @@ typedef struct wharf_conf_key {
     const struct wharf_conf_key *sub;   /* OBJECT: keys of the nested struct */
     void (*sub_init)(void *sub_struct); /* OBJECT: set defaults, may be NULL */
     int64_t min, max;                   /* INT, SIZE, DURATION: bounds when max > 0 */
+    /* STR: judges the value (e.g. compiles a regex); 0, or -1 with why
+     * filled (reported at the value's line). May be NULL. */
+    int (*check)(const char *value, char *why, size_t why_size);
 } wharf_conf_key_t;
 
 /* What an input or output type tells the loader about its configuration.

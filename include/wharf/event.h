@@ -116,7 +116,8 @@ typedef enum wharf_field_id {
     X(INVALID_JSON, "invalid_json")                                                                \
     X(INVALID_CRI, "invalid_cri")                                                                  \
     X(PARTIAL_UNTERMINATED, "partial_unterminated")                                                \
-    X(PARSER_MATCH_LIMIT, "parser_match_limit")
+    X(PARSER_MATCH_LIMIT, "parser_match_limit")                                                    \
+    X(MULTILINE, "multiline")
 
 typedef enum wharf_tag {
 #define WHARF_TAG_ENUM(id, name) WHARF_TAG_##id,

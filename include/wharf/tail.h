@@ -85,6 +85,10 @@ typedef struct wharf_tail_decoder {
      * pending. */
     void (*flush)(void *arg, wharf_tail_file_t *f);
     void (*close)(void *arg, wharf_tail_file_t *f); /* free f->user */
+    /* After each read of a file: emit what has waited for its next line
+     * long enough by now_ns (INT64_MAX in a oneshot read, which ends at the
+     * files' ends). May be NULL. */
+    void (*expire)(void *arg, wharf_tail_file_t *f, int64_t now_ns);
 } wharf_tail_decoder_t;
 
 typedef struct wharf_tail_opts {

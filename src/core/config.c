@@ -787,9 +787,15 @@ static void wharf_conf_bind_str(wharf_conf_ctx_t *ctx, const wharf_conf_key_t *k
 {
     const char *s = wharf_conf_string(ctx, k, n);
 
+    char why[WHARF_CONF_QUOTE_BUF + 512];
+
     if (!s || (k->kind == WHARF_CK_GLOB && wharf_conf_check_glob(ctx, k, n, s) < 0) ||
         (k->kind == WHARF_CK_ZONE && wharf_conf_check_zone(ctx, k, n, s) < 0))
         return;
+    if (k->check != NULL && k->check(s, why, sizeof why) < 0) {
+        wharf_conf_fail(ctx, wharf_conf_line(n), "'%s': %s", k->name, why);
+        return;
+    }
     wharf_conf_set_str(ctx, field, s);
 }
 

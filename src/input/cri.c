@@ -30,6 +30,7 @@ typedef struct cri_opts {
     uint64_t max_line_bytes;
     int64_t rotate_wait_ms;
     int64_t rescan_ms;
+    wharf_conf_multiline_t multiline;
 } cri_opts_t;
 
 static const char *const read_from_choices[] = {"beginning", "end", NULL};
@@ -56,6 +57,11 @@ static const wharf_conf_key_t cri_keys[] = {
     {.name = "rescan_interval",
      .kind = WHARF_CK_DURATION,
      .offset = offsetof(cri_opts_t, rescan_ms)},
+    {.name = "multiline",
+     .kind = WHARF_CK_OBJECT,
+     .offset = offsetof(cri_opts_t, multiline),
+     .sub = wharf_multiline_conf_keys,
+     .sub_init = wharf_multiline_conf_init},
     {.name = NULL},
 };
 
@@ -233,6 +239,12 @@ static void cri_file_flush(void *arg, wharf_tail_file_t *f)
     wharf_container_log_flush(&c->log, f->user, f);
 }
 
+static void cri_file_expire(void *arg, wharf_tail_file_t *f, int64_t now_ns)
+{
+    cri_input_t *c = arg;
+    wharf_container_log_expire(&c->log, f->user, f, now_ns);
+}
+
 static void cri_file_close(void *arg, wharf_tail_file_t *f)
 {
     wharf_container_file_t *cf = f->user;
@@ -249,6 +261,7 @@ static void cri_destroy(wharf_input_t *in)
 {
     cri_input_t *c = (cri_input_t *)in;
     wharf_tail_free(c->tin.tail);
+    wharf_multiline_free(c->log.multiline);
     free(c);
 }
 
@@ -272,14 +285,24 @@ static int cri_create(const wharf_input_env_t *env, const wharf_conf_section_t *
     c->tin.base.id = sec->id;
     c->opts = o;
     c->log = (wharf_container_log_t){env->pipeline, "\"kubernetes.container_logs\"",
-                                     o->max_line_bytes, &c->tin.counted};
+                                     o->max_line_bytes, &c->tin.counted, NULL};
+    if (wharf_multiline_new(&o->multiline, &c->log.multiline) < 0) {
+        free(c);
+        return -ENOMEM;
+    }
     wharf_tail_opts_t topts = {
         sec->id,           &o->paths,    o->read_from == 1,       o->max_line_bytes,
         o->rotate_wait_ms, o->rescan_ms, env->max_hold_deleted_ms};
-    wharf_tail_decoder_t dec = {
-        c, cri_file_open, cri_file_line, cri_file_safe_offset, cri_file_flush, cri_file_close};
+    wharf_tail_decoder_t dec = {c,
+                                cri_file_open,
+                                cri_file_line,
+                                cri_file_safe_offset,
+                                cri_file_flush,
+                                cri_file_close,
+                                cri_file_expire};
     int rc = wharf_tail_new(env->loop, env->pipeline, env->positions, &topts, &dec, &c->tin.tail);
     if (rc < 0) {
+        wharf_multiline_free(c->log.multiline);
         free(c);
         return rc;
     }

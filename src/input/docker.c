@@ -34,6 +34,7 @@ typedef struct docker_opts {
     int labels_dedot;
     int64_t rotate_wait_ms;
     int64_t rescan_ms;
+    wharf_conf_multiline_t multiline;
 } docker_opts_t;
 
 static const char *const read_from_choices[] = {"beginning", "end", NULL};
@@ -59,6 +60,11 @@ static const wharf_conf_key_t docker_keys[] = {
     {.name = "rescan_interval",
      .kind = WHARF_CK_DURATION,
      .offset = offsetof(docker_opts_t, rescan_ms)},
+    {.name = "multiline",
+     .kind = WHARF_CK_OBJECT,
+     .offset = offsetof(docker_opts_t, multiline),
+     .sub = wharf_multiline_conf_keys,
+     .sub_init = wharf_multiline_conf_init},
     {.name = NULL},
 };
 
@@ -119,9 +125,7 @@ static void docker_meta_refresh(docker_input_t *d, docker_file_t *df, int64_t no
                            wharf_strerror(rc));
         return;
     }
-    wharf_container_meta_free(df->c.meta);
-    df->c.meta = m;
-    wharf_container_file_forget_labels(&df->c);
+    wharf_container_file_set_meta(&df->c, m);
 }
 
 static int docker_file_open(void *arg, wharf_tail_file_t *f)
@@ -162,11 +166,11 @@ static void docker_file_line(void *arg, wharf_tail_file_t *f, const char *text, 
     }
     const docker_line_t *l = &d->decoder.line;
     int final = l->log_len > 0 && l->log[l->log_len - 1] == '\n';
-    wharf_container_record_t r = {l->log,    final ? l->log_len - 1 : l->log_len,
-                                  l->ns,     l->stream,
-                                  off,       final,
-                                  trunc,     l->attrs,
-                                  l->n_attrs};
+    wharf_container_record_t r = {l->log,     final ? l->log_len - 1 : l->log_len,
+                                  l->ns,      l->stream,
+                                  off,        final,
+                                  trunc,      l->attrs,
+                                  l->n_attrs, 0};
     wharf_container_log_record(&d->log, &df->c, f, &r);
 }
 
@@ -181,6 +185,13 @@ static void docker_file_flush(void *arg, wharf_tail_file_t *f)
     docker_input_t *d = arg;
     docker_file_t *df = f->user;
     wharf_container_log_flush(&d->log, &df->c, f);
+}
+
+static void docker_file_expire(void *arg, wharf_tail_file_t *f, int64_t now_ns)
+{
+    docker_input_t *d = arg;
+    docker_file_t *df = f->user;
+    wharf_container_log_expire(&d->log, &df->c, f, now_ns);
 }
 
 static void docker_file_close(void *arg, wharf_tail_file_t *f)
@@ -201,6 +212,7 @@ static void docker_destroy(wharf_input_t *in)
     docker_input_t *d = (docker_input_t *)in;
     wharf_tail_free(d->tin.tail);
     docker_line_decoder_free(&d->decoder);
+    wharf_multiline_free(d->log.multiline);
     free(d->glob);
     free(d);
 }
@@ -222,11 +234,13 @@ static int docker_create(const wharf_input_env_t *env, const wharf_conf_section_
     d->tin.base.id = sec->id;
     d->opts = o;
     d->log = (wharf_container_log_t){env->pipeline, "\"docker.container_logs\"", o->max_line_bytes,
-                                     &d->tin.counted};
+                                     &d->tin.counted, NULL};
     docker_line_decoder_init(&d->decoder);
     size_t n = strlen(o->root) + 32;
     d->glob = malloc(n);
-    if (d->glob == NULL) {
+    if (d->glob == NULL || wharf_multiline_new(&o->multiline, &d->log.multiline) < 0) {
+        docker_line_decoder_free(&d->decoder);
+        free(d->glob);
         free(d);
         return -ENOMEM;
     }
@@ -240,10 +254,12 @@ static int docker_create(const wharf_input_env_t *env, const wharf_conf_section_
                                 docker_file_line,
                                 docker_file_safe_offset,
                                 docker_file_flush,
-                                docker_file_close};
+                                docker_file_close,
+                                docker_file_expire};
     int rc = wharf_tail_new(env->loop, env->pipeline, env->positions, &topts, &dec, &d->tin.tail);
     if (rc < 0) {
         docker_line_decoder_free(&d->decoder);
+        wharf_multiline_free(d->log.multiline);
         free(d->glob);
         free(d);
         return rc;

@@ -559,6 +559,9 @@ static void tail_read_files(wharf_tail_t *t, uint64_t budget)
             tail_file_free(t, f);
             continue;
         }
+        if (t->dec.expire != NULL)
+            t->dec.expire(t->dec.arg, f,
+                          t->loop != NULL ? wharf_pipeline_pass_ns(t->pipeline) : INT64_MAX);
         if (tail_file_done(t, f, got, now))
             tail_file_finish(t, f);
         else

@@ -584,7 +584,7 @@ static void test_too_many_errors(void **state)
     assert_string_equal(errs.msgs[0],
                         "t.yaml:1: unknown key 'bad' in input 'd' "
                         "(valid keys: type, id, root, read_from, exclude_names, "
-                        "max_line_bytes, labels_dedot, rotate_wait, rescan_interval)");
+                        "max_line_bytes, labels_dedot, rotate_wait, rescan_interval, multiline)");
     assert_string_equal(errs.msgs[100], "t.yaml: too many errors, only the first 100 are shown");
     wharf_conf_errors_free(&errs);
     free(yaml);
@@ -670,14 +670,39 @@ static void test_long_and_odd_text_in_messages(void **state)
     char expected[512];
 
     (void)state;
-    snprintf(expected, sizeof expected,
-             "t.yaml:1: unknown key '%s...' in input 'd' (valid keys: type, id, root, read_from, "
-             "exclude_names, max_line_bytes, labels_dedot, rotate_wait, rescan_interval)",
-             "k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09"
-             "k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09"
-             "k\\x09k\\x09k\\x09k\\x09");
+    snprintf(
+        expected, sizeof expected,
+        "t.yaml:1: unknown key '%s...' in input 'd' (valid keys: type, id, root, read_from, "
+        "exclude_names, max_line_bytes, labels_dedot, rotate_wait, rescan_interval, multiline)",
+        "k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09"
+        "k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09k\\x09"
+        "k\\x09k\\x09k\\x09k\\x09");
     EXPECT_ERRORS(yaml, expected);
     free(yaml);
+}
+
+/* A key's own check (here: the multiline pattern compiles) reports at the
+ * value's line; a nested section's required key is required only when the
+ * section is given, and its values take part in comparing sections (reload). */
+static void test_key_check_and_nested_defaults(void **state)
+{
+    (void)state;
+    EXPECT_ERRORS("inputs:\n"
+                  "  - type: cri\n"
+                  "    id: p\n"
+                  "    paths: [/x/*.log]\n"
+                  "    multiline:\n"
+                  "      match: continue\n"
+                  "      pattern: 'a(?<n>b'\n" OUTPUTS,
+                  "t.yaml:7: 'pattern': the regex does not compile: missing closing "
+                  "parenthesis at offset 7");
+    EXPECT_ERRORS("inputs: [{type: docker, id: d, multiline: {max_lines: 3}}]\n" OUTPUTS,
+                  "t.yaml:1: missing required key 'pattern' in 'multiline' of input 'd'");
+    wharf_config_t *cfg = load_ok("inputs: [{type: docker, id: d, multiline: {pattern: '^x'}}, "
+                                  "{type: docker, id: e, root: /r}]\n" OUTPUTS);
+    assert_int_equal(cfg->n_inputs, 2);
+    assert_int_equal(wharf_conf_section_equal(&cfg->inputs[0], &cfg->inputs[1]), 0);
+    wharf_config_free(cfg);
 }
 
 static void test_load_file(void **state)
@@ -895,6 +920,7 @@ int main(void)
         cmocka_unit_test(test_deep_nesting_is_refused),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_long_and_odd_text_in_messages),
+        cmocka_unit_test(test_key_check_and_nested_defaults),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_unreadable_file),
         cmocka_unit_test(test_optional_out_and_errs),

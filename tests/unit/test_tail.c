@@ -157,7 +157,8 @@ static void h_start(harness_t *h, int read_from_end, uint64_t max_line_bytes)
         .rotate_wait_ms = 0,
         .rescan_ms = 1000,
     };
-    wharf_tail_decoder_t dec = {&h->rec, rec_open, rec_line, rec_safe_offset, rec_flush, rec_close};
+    wharf_tail_decoder_t dec = {&h->rec,   rec_open,  rec_line, rec_safe_offset,
+                                rec_flush, rec_close, NULL};
     assert_int_equal(wharf_tail_new(h->loop, h->pipe, &h->pos, &opts, &dec, &h->tail), 0);
 }
 
