@@ -786,7 +786,6 @@ static void wharf_conf_bind_str(wharf_conf_ctx_t *ctx, const wharf_conf_key_t *k
                                 const yaml_node_t *n, char **field)
 {
     const char *s = wharf_conf_string(ctx, k, n);
-
     char why[WHARF_CONF_QUOTE_BUF + 512];
 
     if (!s || (k->kind == WHARF_CK_GLOB && wharf_conf_check_glob(ctx, k, n, s) < 0) ||

@@ -1,50 +1,39 @@
 /* multiline.c - the compiled `multiline` rule of an input (see
  * wharf/multiline.h).
  *
- * The pattern runs on every line of the containers it applies to, so it
- * gets PCRE2's JIT and a match limit: a pattern that backtracks badly on
- * some line costs a bounded amount and counts as "no match" there (the
- * line then begins an event in `continue` mode, continues one in `start`
- * mode), never a stalled input. */
+ * The pattern runs on every line of the containers it applies to, so it is
+ * compiled and run as the parsers' regexes are (parser_regex.h): PCRE2's
+ * JIT, the first-byte check, and the default match and time limits. A
+ * pattern that backtracks badly on some line costs a bounded amount and
+ * counts as "no match" there (the line then begins an event in `continue`
+ * mode, continues one in `start` mode), never a stalled input. */
 #include "wharf/multiline.h"
 
-#include "wharf/alloc.h"
+#include "parser_regex.h"
+#include "wharf/parser.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
 #include <fnmatch.h>
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Backtracking steps a line may take: base plus per byte (as the parsers). */
-#define MULTILINE_STEPS_BASE     100000u
-#define MULTILINE_STEPS_PER_BYTE 32u
-
 struct wharf_multiline {
-    pcre2_code *code;
-    pcre2_match_data *md;
-    pcre2_match_context *mc;
-    int jit;
-    int match; /* wharf_multiline_match */
+    parser_re_t re;
+    parser_re_limits_t limits;
     const wharf_conf_multiline_t *conf;
 };
 
 static int multiline_pattern_check(const char *pattern, char *why, size_t why_size)
 {
-    int code;
-    PCRE2_SIZE off;
-    pcre2_code *re =
-        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
-    if (re != NULL) {
-        pcre2_code_free(re);
-        return 0;
+    parser_re_t re;
+    char err[256];
+    size_t off;
+    if (parser_re_compile(&re, pattern, err, sizeof err, &off) < 0) {
+        snprintf(why, why_size, "the regex does not compile: %s at offset %zu", err, off);
+        return -1;
     }
-    PCRE2_UCHAR msg[256];
-    pcre2_get_error_message(code, msg, sizeof(msg));
-    snprintf(why, why_size, "the regex does not compile: %s at offset %zu", (char *)msg,
-             (size_t)off);
-    return -1;
+    parser_re_free(&re);
+    return 0;
 }
 
 static const char *const multiline_match_choices[] = {"start", "continue", NULL};
@@ -88,27 +77,22 @@ void wharf_multiline_conf_init(void *p)
 
 int wharf_multiline_new(const wharf_conf_multiline_t *conf, wharf_multiline_t **out)
 {
+    char err[256];
+    size_t off;
     *out = NULL;
     if (conf->pattern == NULL)
         return 0;
     wharf_multiline_t *ml = calloc(1, sizeof(*ml));
     if (ml == NULL)
         return -ENOMEM;
-    int code;
-    PCRE2_SIZE off;
     ml->conf = conf;
-    ml->match = conf->match;
-    ml->code =
-        pcre2_compile((PCRE2_SPTR)conf->pattern, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
-    if (ml->code != NULL) {
-        ml->jit = pcre2_jit_compile(ml->code, PCRE2_JIT_COMPLETE) == 0;
-        ml->md = pcre2_match_data_create(1, NULL);
-        ml->mc = pcre2_match_context_create(NULL);
-    }
-    if (ml->code == NULL || ml->md == NULL || ml->mc == NULL) {
+    if (parser_re_compile(&ml->re, conf->pattern, err, sizeof err, &off) < 0 ||
+        parser_re_limits_init(&ml->limits) < 0) {
         wharf_multiline_free(ml);
         return -ENOMEM;
     }
+    ml->limits.base = WHARF_PARSER_MATCH_LIMIT_DEFAULT;
+    ml->limits.time_limit_ns = WHARF_PARSER_TIME_LIMIT_DEFAULT_MS * INT64_C(1000000);
     *out = ml;
     return 0;
 }
@@ -117,9 +101,8 @@ void wharf_multiline_free(wharf_multiline_t *ml)
 {
     if (ml == NULL)
         return;
-    pcre2_match_context_free(ml->mc);
-    pcre2_match_data_free(ml->md);
-    pcre2_code_free(ml->code);
+    pcre2_match_context_free(ml->limits.mc);
+    parser_re_free(&ml->re);
     free(ml);
 }
 
@@ -141,12 +124,8 @@ int wharf_multiline_applies(const wharf_multiline_t *ml, const char *name, const
 
 int wharf_multiline_continues(wharf_multiline_t *ml, const char *line, size_t len)
 {
-    uint64_t steps = MULTILINE_STEPS_BASE + (uint64_t)MULTILINE_STEPS_PER_BYTE * len;
-    pcre2_set_match_limit(ml->mc, steps < UINT32_MAX ? (uint32_t)steps : UINT32_MAX);
-    int rc = ml->jit ? pcre2_jit_match(ml->code, (PCRE2_SPTR)line, len, 0, 0, ml->md, ml->mc)
-                     : pcre2_match(ml->code, (PCRE2_SPTR)line, len, 0, 0, ml->md, ml->mc);
-    int matched = rc > 0;
-    return ml->match == WHARF_MULTILINE_START ? !matched : matched;
+    int matched = parser_re_match(&ml->re, &ml->limits, line, len) > 0;
+    return ml->conf->match == WHARF_MULTILINE_START ? !matched : matched;
 }
 
 uint32_t wharf_multiline_max_lines(const wharf_multiline_t *ml)

@@ -20,11 +20,12 @@
  * have read PARSER_RE_CLOCK_BYTES the clock is read, and a match that
  * outlasts the time limit gives up like one that hits the match limit. An
  * anchored pattern is tried at one position and goes without. */
-#include "parser_int.h"
+#include "parser_regex.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* The callout number put at the head of every pattern. */
