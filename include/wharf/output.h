@@ -14,8 +14,14 @@ typedef struct wharf_output wharf_output_t;
 
 /* Outputs that confirm delivery after they took the events (Kafka: the
  * delivery reports). Bytes are counted from the first byte write() ever
- * accepted; the delivery layer maps confirmed bytes back to buffer
- * positions, so a cursor only passes what the output confirmed, in order. */
+ * accepted (since the last restart); the delivery layer maps confirmed
+ * bytes back to buffer positions, so a cursor only passes what the output
+ * confirmed, in order.
+ *
+ * An output whose client failed for good (Kafka: the idempotent producer's
+ * fatal errors) sets `lost` in wharf_output_t: what it took and did not
+ * confirm will never be confirmed. The delivery layer then hands out again
+ * everything after the last confirmation and calls restart. */
 typedef struct wharf_output_async_ops {
     /* wake(arg) may be called from any thread when confirmations or room for
      * more are waiting; the loop then calls poll. May be NULL: poll is
@@ -28,6 +34,10 @@ typedef struct wharf_output_async_ops {
     /* Waits up to timeout_ms for every accepted byte to be confirmed;
      * returns what poll returns. */
     uint64_t (*flush)(wharf_output_t *o, int timeout_ms);
+    /* On the loop thread, once `lost` is set: drops the failed client and
+     * starts a new one; byte counts start again at 0 and `lost` is cleared.
+     * A negative error leaves `lost` set (restart is called again later). */
+    int (*restart)(wharf_output_t *o);
 } wharf_output_async_ops_t;
 
 typedef struct wharf_output_ops {
@@ -50,6 +60,7 @@ struct wharf_output {
      * Saved with the cursor and shown by `wharf buffer stat`. */
     int64_t down_since_ns; /* 0: up */
     uint64_t undeliverable;
+    int lost; /* async: what is not confirmed never will be (see above) */
     char error[128];
     /* Attempts the output made again by itself after a failure (Kafka:
      * failed broker connections librdkafka reported), for GET /metrics. */

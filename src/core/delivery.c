@@ -6,7 +6,10 @@
  * An async output (Kafka) confirms after it took the events. For each block
  * it took, a mark remembers how many bytes the output had accepted by the
  * block's end and where the cursor stood then; when the output confirms that
- * many bytes, the cursor is acknowledged up to that place. */
+ * many bytes, the cursor is acknowledged up to that place. When it lost what
+ * it did not confirm (output.h), the cursor goes back to the last
+ * acknowledged place and the output restarts; restarts in a row, with no
+ * confirmation between them, wait longer and longer. */
 #include "wharf/delivery.h"
 
 #include "wharf/alloc.h"
@@ -20,12 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DELIVERY_SLICE_BLOCKS 4
-#define DELIVERY_RETRY_MIN_MS 100
-#define DELIVERY_RETRY_MAX_MS 5000
-#define DELIVERY_WAIT_STEP_MS 100   /* drain: waiting for an async output's room */
-#define DELIVERY_BUSY_MS      10    /* a full output (write took nothing) is tried again */
-#define DELIVERY_STALL_MS     30000 /* drain: an async output confirming nothing */
+#define DELIVERY_SLICE_BLOCKS      4
+#define DELIVERY_RETRY_MIN_MS      100
+#define DELIVERY_RETRY_MAX_MS      5000
+#define DELIVERY_WAIT_STEP_MS      100   /* drain: waiting for an async output's room */
+#define DELIVERY_BUSY_MS           10    /* a full output (write took nothing) is tried again */
+#define DELIVERY_STALL_MS          30000 /* drain: an async output confirming nothing */
+#define DELIVERY_RESTART_MAX_MS    30000 /* the longest wait before a restart's resend */
+#define DELIVERY_RESTARTS_BLOCKING 5     /* oneshot and drain: restarts in a row, then fail */
 
 typedef struct delivery_mark {
     uint64_t end;           /* bytes the output had accepted at the block's end */
@@ -55,6 +60,7 @@ typedef struct delivery_target {
     uint64_t accepted;  /* bytes the output took */
     uint64_t confirmed; /* async: bytes it confirmed */
     delivery_marks_t marks;
+    unsigned restarts_in_row; /* lost and restarted with nothing confirmed since */
     /* for GET /metrics */
     uint64_t events_taken;     /* in blocks the output took whole */
     uint64_t events_confirmed; /* of those, made durable (sync) or confirmed (async) */
@@ -106,9 +112,87 @@ static void delivery_confirm(delivery_target_t *t, uint64_t confirmed)
         m->len--;
         moved = 1;
     }
-    if (moved)
+    if (moved) {
         wharf_buffer_cursor_ack_at(t->cursor, pos);
+        t->restarts_in_row = 0;
+    }
     t->confirmed = confirmed;
+}
+
+/* Forgets what the output took and did not confirm: the cursor's next peek
+ * is at its last acknowledged place again. */
+static void delivery_target_rewind(delivery_target_t *t)
+{
+    wharf_buffer_cursor_rewind(t->cursor);
+    t->marks.len = t->marks.head = 0;
+    t->accepted = t->confirmed = 0;
+    t->events_taken = t->events_confirmed;
+    t->delivered = t->busy = 0;
+}
+
+static void delivery_on_retry(uv_timer_t *h);
+
+/* The wait before the resend of the n-th restart in a row: none for the
+ * first, DELIVERY_RETRY_MIN_MS for the second, then twice as long each time
+ * up to DELIVERY_RESTART_MAX_MS (a broker that fails every producer must
+ * not get a new one per round trip). */
+static uint64_t delivery_restart_wait_ms(unsigned n)
+{
+    uint64_t wait_ms = 0;
+    for (unsigned i = 1; i < n && wait_ms < DELIVERY_RESTART_MAX_MS; i++)
+        wait_ms = wait_ms == 0 ? DELIVERY_RETRY_MIN_MS : wait_ms * 2;
+    return wait_ms < DELIVERY_RESTART_MAX_MS ? wait_ms : DELIVERY_RESTART_MAX_MS;
+}
+
+/* Keeps the pump away from t for wait_ms (the retry timer lets it back). */
+static void delivery_target_hold(delivery_target_t *t, uint64_t wait_ms, const char *why)
+{
+    t->down = 1;
+    t->down_since_ns = wharf_time_now();
+    snprintf(t->error, sizeof(t->error), "%s", why);
+    uv_timer_start(&t->retry, delivery_on_retry, wait_ms, 0);
+}
+
+/* The async output lost what it did not confirm: resend it on a new
+ * client, after delivery_restart_wait_ms (oneshot and drain sleep that
+ * long, and give up after DELIVERY_RESTARTS_BLOCKING in a row). 0, or a
+ * negative error. */
+static int delivery_target_restart(delivery_target_t *t, int blocking)
+{
+    unsigned n = ++t->restarts_in_row;
+    uint64_t wait_ms = delivery_restart_wait_ms(n);
+    uint64_t unconfirmed = t->events_taken - t->events_confirmed;
+    delivery_target_rewind(t);
+    if (blocking && n > DELIVERY_RESTARTS_BLOCKING)
+        return -ENOTRECOVERABLE;
+    wharf_log_warn("output lost the events it had not confirmed; sending them again from the "
+                   "buffer",
+                   "output=%s unconfirmed_events=%llu restarts_in_row=%u wait_ms=%llu", t->out->id,
+                   (unsigned long long)unconfirmed, n, (unsigned long long)wait_ms);
+    if (blocking && wait_ms > 0)
+        uv_sleep((unsigned)wait_ms);
+    int rc = t->async->restart(t->out);
+    if (rc < 0) {
+        wharf_log_error("cannot restart the output; trying again later", "output=%s error=\"%s\"",
+                        t->out->id, wharf_strerror(rc));
+        return rc;
+    }
+    if (blocking || t->d->loop == NULL)
+        return 0; /* the caller sends on */
+    if (wait_ms > 0)
+        delivery_target_hold(t, wait_ms, "restarted after losing what it had not confirmed");
+    else
+        wharf_delivery_kick(t->d);
+    return 0;
+}
+
+/* An async output's confirmations (poll's or flush's result), and a restart
+ * when it lost the rest. 0, or a negative error (a restart that failed:
+ * tried again at the next collect). */
+static int delivery_collect(delivery_target_t *t, uint64_t confirmed, int blocking)
+{
+    delivery_confirm(t, confirmed);
+    return t->out->lost ? delivery_target_restart(t, blocking) : 0;
 }
 
 /* The output took n bytes of the peeked block. */
@@ -165,17 +249,17 @@ static int delivery_send_waiting(delivery_target_t *t, int confirm_all)
         if (!t->busy && !unconfirmed)
             return 0;
         if (t->async != NULL)
-            delivery_confirm(t, t->async->flush(t->out, DELIVERY_WAIT_STEP_MS));
+            rc = delivery_collect(t, t->async->flush(t->out, DELIVERY_WAIT_STEP_MS), 1);
         else
             uv_sleep(DELIVERY_BUSY_MS);
+        if (rc < 0)
+            return rc;
         if (t->confirmed != confirmed || t->accepted != accepted)
             progress_ns = wharf_time_now();
         else if (wharf_time_now() - progress_ns > (int64_t)DELIVERY_STALL_MS * 1000000)
             return -ETIMEDOUT;
     }
 }
-
-static void delivery_on_retry(uv_timer_t *h);
 
 static void delivery_went_down(delivery_target_t *t, int err)
 {
@@ -262,7 +346,7 @@ static void delivery_on_wake(uv_async_t *h)
         delivery_target_t *t = d->targets[i];
         if (t->async == NULL)
             continue;
-        delivery_confirm(t, t->async->poll(t->out));
+        delivery_collect(t, t->async->poll(t->out), 0);
         if (t->busy) {
             t->busy = 0;
             wharf_delivery_kick(d);
@@ -308,8 +392,9 @@ static int delivery_drain_step(delivery_target_t *t)
         return rc;
     if (!t->busy && (t->async == NULL || t->confirmed == t->accepted))
         return 1;
-    if (t->async != NULL)
-        delivery_confirm(t, t->async->flush(t->out, DELIVERY_WAIT_STEP_MS));
+    if (t->async != NULL &&
+        (rc = delivery_collect(t, t->async->flush(t->out, DELIVERY_WAIT_STEP_MS), 1)) < 0)
+        return rc;
     int64_t now = wharf_time_now();
     if (t->confirmed != confirmed || t->accepted != accepted)
         t->progress_ns = now;
@@ -384,7 +469,7 @@ int wharf_delivery_sync(wharf_delivery_t *d)
     for (size_t i = 0; i < d->n_targets; i++) {
         delivery_target_t *t = d->targets[i];
         if (t->async != NULL) {
-            delivery_confirm(t, t->async->poll(t->out));
+            delivery_collect(t, t->async->poll(t->out), 0);
             delivery_save_health(t);
             if (t->marks.len == 0 && t->confirmed == t->accepted)
                 wharf_buffer_cursor_ack(t->cursor); /* see below */
@@ -550,11 +635,9 @@ static void delivery_target_settle(delivery_target_t *t, int timeout_ms)
         delivery_target_wake_to(t, NULL);
     } else if (t->delivered && (t->out->ops->sync == NULL || t->out->ops->sync(t->out) == 0)) {
         wharf_buffer_cursor_ack(t->cursor);
+        t->events_confirmed = t->events_taken;
     }
-    wharf_buffer_cursor_rewind(t->cursor);
-    t->marks.len = t->marks.head = 0;
-    t->accepted = t->confirmed = 0;
-    t->delivered = t->busy = 0;
+    delivery_target_rewind(t);
 }
 
 wharf_output_t *wharf_delivery_remove(wharf_delivery_t *d, const char *id, int timeout_ms)

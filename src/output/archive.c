@@ -934,9 +934,8 @@ static void archive_destroy(wharf_output_t *o)
 }
 
 static const wharf_output_async_ops_t archive_async_ops = {
-    archive_set_wake,
-    archive_poll,
-    archive_flush,
+    archive_set_wake, archive_poll, archive_flush,
+    NULL, /* it never sets lost: a failed write is retried from the same place */
 };
 
 static const wharf_output_ops_t archive_ops = {

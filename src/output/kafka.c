@@ -13,7 +13,10 @@
  * and a ring of in-flight messages turns them into "confirmed so far, in
  * order" bytes for the delivery layer. A message that can never be delivered
  * (too large, unknown topic, not authorized) is counted, logged and
- * confirmed, so it does not hold back the rest. */
+ * confirmed, so it does not hold back the rest. When the producer fails for
+ * good (the idempotent producer's fatal errors), nothing it had not
+ * confirmed is: the output says it lost them (output.h), and the delivery
+ * layer restarts it, with a new producer, from the last confirmation. */
 #include "wharf/alloc.h"
 #include "wharf/common.h"
 #include "wharf/log.h"
@@ -64,7 +67,8 @@ typedef struct kafka_inflight {
 
 typedef struct kafka_output {
     wharf_output_t base;
-    rd_kafka_t *rk;
+    const wharf_conf_section_t *sec; /* owned by the config, which outlives the output */
+    rd_kafka_t *rk;                  /* NULL after a restart that failed */
     wharf_template_t *topic;
     wharf_template_t *key;
     wharf_buf_t topic_text, key_text;
@@ -76,7 +80,6 @@ typedef struct kafka_output {
     uint64_t delivered;
     int outage;
     int64_t outage_since_ns;
-    int fatal;
     /* set from the loop thread, called from librdkafka's */
     pthread_mutex_t wake_lock;
     void (*wake)(void *arg);
@@ -207,6 +210,34 @@ static void kafka_undeliverable(kafka_output_t *k, const char *topic, rd_kafka_r
                         (unsigned long long)k->base.undeliverable);
 }
 
+static void kafka_outage_begin(kafka_output_t *k, const char *reason)
+{
+    k->outage = 1;
+    k->outage_since_ns = wharf_time_now();
+    k->base.down_since_ns = k->outage_since_ns;
+    snprintf(k->base.error, sizeof(k->base.error), "%.*s", (int)sizeof(k->base.error) - 1, reason);
+}
+
+/* The producer failed for good: what it did not confirm is not confirmed
+ * ever, and goes again through a new producer (kafka_restart). */
+static void kafka_lost(kafka_output_t *k, const char *reason)
+{
+    k->base.lost = 1;
+    if (!k->outage)
+        kafka_outage_begin(k, reason);
+}
+
+/* A failed delivery report whose message can still be delivered: by a
+ * producer in fatal state (its failed messages carry the broker's error,
+ * not _FATAL), or one that timed out (a message.timeout.ms the
+ * librdkafka: section set). */
+static int kafka_report_lost(rd_kafka_t *rk, rd_kafka_resp_err_t err)
+{
+    char why[8];
+    return err == RD_KAFKA_RESP_ERR__FATAL || err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ||
+           rd_kafka_fatal_error(rk, why, sizeof(why)) != RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 static void kafka_outage_over(kafka_output_t *k)
 {
     if (!k->outage)
@@ -223,14 +254,12 @@ static void kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void 
 {
     kafka_output_t *k = opaque;
     uint64_t seq = (uint64_t)(uintptr_t)m->_private;
-    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
-        /* the idempotent producer is unusable: keep the message unconfirmed,
-         * so the cursor stays before it (see kafka_write) */
-        k->fatal = 1;
+    if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+        return; /* kafka_producer_destroy's purge: not a failure, it waits in the buffer */
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && kafka_report_lost(rk, m->err)) {
+        kafka_lost(k, rd_kafka_err2str(m->err)); /* unconfirmed: the cursor stays before it */
         return;
     }
-    if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
-        return; /* kafka_destroy's purge: not a failure, it waits in the buffer */
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         kafka_undeliverable(k, rd_kafka_topic_name(m->rkt), m->err);
     } else {
@@ -246,9 +275,10 @@ static void kafka_on_error(rd_kafka_t *rk, int err, const char *reason, void *op
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char why[512];
         rd_kafka_fatal_error(rk, why, sizeof(why));
-        wharf_log_error("kafka: producer failed for good; restart wharf to resend from the buffer",
+        wharf_log_error("kafka: producer failed for good; a new one sends again what it had not "
+                        "confirmed",
                         "output=%s error=\"%s\"", k->base.id, why);
-        k->fatal = 1;
+        kafka_lost(k, why);
         return;
     }
     k->base.retries++;
@@ -257,10 +287,7 @@ static void kafka_on_error(rd_kafka_t *rk, int err, const char *reason, void *op
     /* Once per outage, not per retry. librdkafka reconnects by itself. */
     wharf_log_error("kafka: cannot reach the brokers; events stay in the buffer, retrying",
                     "output=%s error=\"%s\"", k->base.id, reason);
-    k->outage = 1;
-    k->outage_since_ns = wharf_time_now();
-    k->base.down_since_ns = k->outage_since_ns;
-    snprintf(k->base.error, sizeof(k->base.error), "%s", reason);
+    kafka_outage_begin(k, reason);
 }
 
 static void kafka_on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -293,7 +320,8 @@ static void kafka_set_wake(wharf_output_t *o, void (*wake)(void *arg), void *arg
 static uint64_t kafka_poll(wharf_output_t *o)
 {
     kafka_output_t *k = (kafka_output_t *)o;
-    rd_kafka_poll(k->rk, 0);
+    if (k->rk != NULL)
+        rd_kafka_poll(k->rk, 0);
     kafka_ring_advance(k);
     return k->confirmed;
 }
@@ -301,7 +329,8 @@ static uint64_t kafka_poll(wharf_output_t *o)
 static uint64_t kafka_flush(wharf_output_t *o, int timeout_ms)
 {
     kafka_output_t *k = (kafka_output_t *)o;
-    rd_kafka_flush(k->rk, timeout_ms);
+    if (k->rk != NULL && !o->lost)
+        rd_kafka_flush(k->rk, timeout_ms);
     return kafka_poll(o);
 }
 
@@ -350,8 +379,8 @@ static int kafka_produce(kafka_output_t *k, const char *line, size_t len, uint32
 static long kafka_write(wharf_output_t *o, const char *data, size_t len)
 {
     kafka_output_t *k = (kafka_output_t *)o;
-    if (k->fatal)
-        return -EIO;
+    if (o->lost)
+        return 0; /* full until kafka_restart */
     size_t off = 0;
     while (off < len) {
         const char *nl = memchr(data + off, '\n', len - off);
@@ -368,18 +397,25 @@ static long kafka_write(wharf_output_t *o, const char *data, size_t len)
 
 /* ---- life cycle ------------------------------------------------------------------- */
 
+/* What is still queued is not confirmed: it stays in the buffer and is
+ * sent again, after a restart or at the next start. */
+static void kafka_producer_destroy(kafka_output_t *k)
+{
+    if (k->rk == NULL)
+        return;
+    rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(k->rk, 0);
+    if (k->known_topic != NULL)
+        rd_kafka_topic_destroy(k->known_topic);
+    k->known_topic = NULL;
+    rd_kafka_destroy(k->rk);
+    k->rk = NULL;
+}
+
 static void kafka_destroy(wharf_output_t *o)
 {
     kafka_output_t *k = (kafka_output_t *)o;
-    if (k->rk != NULL) {
-        /* What is still queued is not confirmed: it stays in the buffer and
-         * is sent again at the next start. */
-        rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_poll(k->rk, 0);
-        if (k->known_topic != NULL)
-            rd_kafka_topic_destroy(k->known_topic);
-        rd_kafka_destroy(k->rk);
-    }
+    kafka_producer_destroy(k);
     wharf_template_free(k->topic);
     wharf_template_free(k->key);
     wharf_buf_free(&k->topic_text);
@@ -389,10 +425,27 @@ static void kafka_destroy(wharf_output_t *o)
     free(k);
 }
 
+static int kafka_create_producer(kafka_output_t *k, const wharf_conf_section_t *sec);
+
+/* A new producer, with a new producer id: sequence numbers start again, so
+ * the brokers take what the old one could not deliver. */
+static int kafka_restart(wharf_output_t *o)
+{
+    kafka_output_t *k = (kafka_output_t *)o;
+    kafka_producer_destroy(k);
+    k->head_seq = k->next_seq = 0;
+    k->confirmed = 0;
+    int rc = kafka_create_producer(k, k->sec);
+    if (rc == 0)
+        o->lost = 0;
+    return rc;
+}
+
 static const wharf_output_async_ops_t kafka_async_ops = {
     kafka_set_wake,
     kafka_poll,
     kafka_flush,
+    kafka_restart,
 };
 
 static const wharf_output_ops_t kafka_ops = {
@@ -441,6 +494,7 @@ static int kafka_create(const wharf_conf_section_t *sec, wharf_output_t **out)
         return -ENOMEM;
     k->base.ops = &kafka_ops;
     k->base.id = sec->id;
+    k->sec = sec;
     pthread_mutex_init(&k->wake_lock, NULL);
     wharf_buf_init(&k->topic_text);
     wharf_buf_init(&k->key_text);

@@ -1132,9 +1132,8 @@ static void syslog_destroy(wharf_output_t *o)
 
 /* No wake: there is no thread; the delivery layer polls at its ticks. */
 static const wharf_output_async_ops_t syslog_async_ops = {
-    NULL,
-    syslog_poll,
-    syslog_flush_wait,
+    NULL, syslog_poll, syslog_flush_wait,
+    NULL, /* it never sets lost: it sends its unconfirmed frames again itself */
 };
 
 static const wharf_output_ops_t syslog_ops = {

@@ -26,6 +26,14 @@ F. A constant topic is known to librdkafka from the start: a oneshot of 20
    lines is done in well under a second (best of 3 under 0.6 s), where
    librdkafka's once-a-second scan for topics it met only in a produce made
    every run wait about 1 s before sending anything. The 20 lines arrive.
+G. Live, the idempotent producer fails for good (OUT_OF_ORDER_SEQUENCE_NUMBER
+   on a produce request, a librdkafka fatal error) twice in a row: wharf
+   starts a new producer each time, the second after 100 ms, and sends again
+   what the failed one had not confirmed. Every line arrives exactly once and
+   in order, nothing is counted undeliverable, the cursor ends at the end.
+   (It used to count the failed batch as undeliverable and move its cursor
+   over it: lost for good, and the output stopped until a restart.)
+H. The same in a oneshot: every line arrives once, exit 0, lag 0.
 """
 import json
 import os
@@ -294,10 +302,75 @@ def part_f():
         ck.note(f"F: timing not checked, WHARF_BIN is a wrapper ({walls})")
 
 
+def check_every_line_once(what, got, total):
+    nums = consumed_numbers(got)
+    ck.eq(sorted(nums), list(range(total)), f"{what}: every line in Kafka")
+    dups = sorted(x for x, m in nums.items() if m > 1)
+    ck.check(not dups, f"{what}: {len(dups)} lines twice, first {dups[:10]}")
+    order = [int(message_of(m["value"])["message"].split("=")[1])
+             for m in sorted(got, key=lambda m: m["offset"])]
+    ck.eq(order, sorted(order), f"{what}: one partition: in order")
+
+
+def part_g():
+    s = t.Setup("kafka-g")
+    docker = t.DockerHost(s.path("docker"))
+    c = docker.add("app")
+    with k.KafkaMock() as mock:
+        mock.topic("app", 1)
+        s.config([{"type": "docker", "id": "docker", "root": docker.root,
+                   "read_from": "beginning"}],
+                 [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap, "topic": "app"}])
+        numbered_lines(c, 0, 100)
+        live = t.Live(s.cfg, s.log)
+        ck.eq(len(k.consume(mock.bootstrap, "app", 100)), 100, "G: the first lines delivered")
+        mock.errors(0, ["OUT_OF_ORDER_SEQUENCE_NUMBER"] * 2)
+        numbered_lines(c, 100, 200)
+        got = k.consume(mock.bootstrap, "app", 300, timeout=60)
+        time.sleep(1)  # a tick saves the cursor after them
+        ck.eq(live.term(), 0, "G: exit code after SIGTERM")
+        check_every_line_once("G", got, 300)
+        ck.eq(log_count(s.log, r'msg="kafka: producer failed for good; a new one sends again'), 2,
+              f"G: each fatal error logged: {live.log_tail(2000)}")
+        restarts = re.findall(r'msg="output lost the events it had not confirmed; sending them '
+                              r'again from the buffer" output=siem unconfirmed_events=(\d+) '
+                              r'restarts_in_row=(\d+) wait_ms=(\d+)', open(s.log).read())
+        ck.eq([(n, wait) for _, n, wait in restarts], [("1", "0"), ("2", "100")],
+              "G: two restarts, the second after 100 ms")
+        ck.check(all(0 < int(u) <= 200 for u, _, _ in restarts),
+                 f"G: the restarts resend some of the 200 lines after the first 100: {restarts}")
+        ck.eq(log_count(s.log, r"cannot be delivered"), 0, "G: nothing logged as skipped")
+    siem = stat_output(s.cfg, "siem")
+    ck.eq((siem["event"], siem["lag_events"], siem["undeliverable"], siem["down_since_ms"]),
+          (300, 0, 0, 0), "G: cursor at the end, nothing undeliverable, up")
+
+
+def part_h():
+    s = t.Setup("kafka-h")
+    docker = t.DockerHost(s.path("docker"))
+    c = docker.add("app")
+    numbered_lines(c, 0, 150)
+    with k.KafkaMock() as mock:
+        mock.topic("app", 1)
+        mock.errors(0, ["OUT_OF_ORDER_SEQUENCE_NUMBER"])
+        s.config([{"type": "docker", "id": "docker", "root": docker.root,
+                   "read_from": "beginning"}],
+                 [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap, "topic": "app"}])
+        p = t.oneshot(s.cfg)
+        err = p.stderr.decode(errors="replace")
+        ck.check(re.search(r"output lost the events .* restarts_in_row=1 wait_ms=0", err)
+                 is not None, f"H: the restart is logged: {err[-1500:]}")
+        check_every_line_once("H", k.consume(mock.bootstrap, "app", 150), 150)
+    siem = stat_output(s.cfg, "siem")
+    ck.eq((siem["lag_events"], siem["undeliverable"]), (0, 0), "H: lag and undeliverable")
+
+
 part_a()
 part_b()
 part_c()
 part_d()
 part_e()
 part_f()
+part_g()
+part_h()
 ck.finish()
