@@ -350,7 +350,9 @@ static const char *kafka_render(const wharf_template_t *t, wharf_buf_t *b, const
 }
 
 /* One event: 0 when queued (or undeliverable and confirmed), -EAGAIN when
- * librdkafka's queue is full. */
+ * librdkafka's queue is full or the producer failed for good (it raises
+ * the fatal error on its own thread: a produce may see it before the
+ * error callback runs). */
 static int kafka_produce(kafka_output_t *k, const char *line, size_t len, uint32_t used)
 {
     const char *topic = kafka_render(k->topic, &k->topic_text, line, len);
@@ -370,6 +372,10 @@ static int kafka_produce(kafka_output_t *k, const char *line, size_t len, uint32
         RD_KAFKA_V_OPAQUE((void *)(uintptr_t)k->next_seq), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         return -EAGAIN;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && kafka_report_lost(k->rk, err)) {
+        kafka_lost(k, rd_kafka_err2str(err));
+        return -EAGAIN;
+    }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
         kafka_undeliverable(k, topic, err);
     kafka_ring_push(k, used, err != RD_KAFKA_RESP_ERR_NO_ERROR);
