@@ -7,6 +7,9 @@
 /* write(2) until done; retries EINTR. Returns bytes written (len unless an
  * error stopped it part-way) or -errno when nothing was written. */
 long wharf_write_full(int fd, const void *data, size_t len);
+/* 0 when all len bytes were written, else -errno of the write that failed
+ * (ENOSPC, EIO, ...; what came before it may be in the file). */
+int wharf_write_all(int fd, const void *data, size_t len);
 /* mkdir -p. */
 int wharf_mkdir_p(const char *path, unsigned mode);
 /* mkdir -p of the directory part of a file path. */

@@ -317,15 +317,14 @@ static void buffer_encode_checkpoint(wharf_buffer_t *b, const char *data, size_t
 static int buffer_append(wharf_buffer_t *b, const void *data, size_t len)
 {
     buffer_segment_t *last = &b->segs[b->n_segs - 1];
-    long n = wharf_write_full(b->fd, data, len);
-    if (n == (long)len) {
+    int rc = wharf_write_all(b->fd, data, len);
+    if (rc == 0) {
         last->info.bytes += len;
         b->bytes += len;
         b->dirty = 1;
         return 0;
     }
     /* Leave no fragment behind: the next commit must start on a record. */
-    int rc = n < 0 ? (int)n : -ENOSPC;
     if (ftruncate(b->fd, (off_t)last->info.bytes) < 0)
         wharf_log_error("buffer: cannot cut a failed write; recovery will at the next start",
                         "error=\"%s\"", strerror(errno));

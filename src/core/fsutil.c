@@ -26,6 +26,15 @@ long wharf_write_full(int fd, const void *data, size_t len)
     return (long)done;
 }
 
+int wharf_write_all(int fd, const void *data, size_t len)
+{
+    long n = wharf_write_full(fd, data, len);
+    if (n >= 0 && (size_t)n == len)
+        return 0;
+    /* a short count: errno is still that of the write that stopped it */
+    return n < 0 ? (int)n : errno != 0 ? -errno : -EIO;
+}
+
 int wharf_mkdir_p(const char *path, unsigned mode)
 {
     char tmp[PATH_MAX];
@@ -91,8 +100,7 @@ int wharf_write_file_atomic(const char *path, const void *data, size_t len)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)
         return -errno;
-    long n = wharf_write_full(fd, data, len);
-    int rc = n < 0 ? (int)n : (size_t)n != len ? -EIO : 0;
+    int rc = wharf_write_all(fd, data, len);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
     close(fd);

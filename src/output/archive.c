@@ -218,8 +218,7 @@ static int archive_manifest_append(archive_output_t *a, const wharf_archive_line
     wharf_buf_init(&text);
     wharf_archive_line_format(l, &text);
     off_t end = lseek(a->manifest_fd, 0, SEEK_END);
-    long n = end < 0 ? -errno : wharf_write_full(a->manifest_fd, text.data, text.len);
-    int rc = n < 0 ? (int)n : (size_t)n != text.len ? -EIO : 0;
+    int rc = end < 0 ? -errno : wharf_write_all(a->manifest_fd, text.data, text.len);
     if (rc == 0 && fdatasync(a->manifest_fd) < 0)
         rc = -errno;
     if (rc < 0 && end >= 0 && ftruncate(a->manifest_fd, end) < 0)
@@ -428,13 +427,12 @@ static int archive_segment_open(archive_output_t *a)
 static int archive_segment_append(archive_output_t *a, const char *data, size_t len)
 {
     archive_segment_t *s = &a->seg;
-    long n = wharf_write_full(s->fd, data, len);
-    if (n >= 0 && (size_t)n == len) {
+    int rc = wharf_write_all(s->fd, data, len);
+    if (rc == 0) {
         EVP_DigestUpdate(s->sha, data, len);
         s->bytes += len;
         return 0;
     }
-    int rc = n < 0 ? (int)n : -EIO;
     if (ftruncate(s->fd, (off_t)s->bytes) < 0 || lseek(s->fd, (off_t)s->bytes, SEEK_SET) < 0)
         rc = -errno;
     return rc;

@@ -28,6 +28,11 @@ C. Retention: segments rolled by age while wharf runs live; at the next
 D. kill -9 while a segment is open and the log grows, plus a torn frame:
    the next start finishes the segment; verify green, zstd -t passes, no
    input line missing (duplicates counted).
+E. The archive's file system fills up while wharf runs (a 2 MiB tmpfs and a
+   filler file), segments rolling every 20 KiB: the failure is logged once
+   with the system's reason (No space left on device), the events wait in
+   the buffer, and once there is room they are archived: verify green, every
+   line exactly once, in order.
 """
 import base64
 import datetime
@@ -41,6 +46,7 @@ import struct
 import subprocess
 import time
 
+import bufferlib as bl
 import journallib as jl
 import wharftest as t
 
@@ -795,6 +801,46 @@ def part_d():
             f"{total} written ({len(got) - len(set(got))} duplicates)")
 
 
+# ------------------------------------------------------ E: disk full ---
+
+def part_e():
+    s = t.Setup("archive-e")
+    docker = t.DockerHost(s.path("docker"))
+    app = docker.add("app")
+    archive = s.path("archive")
+
+    def lines(first, n):
+        app.append(b"".join(t.docker_line(f"e {i} {noise(i)}\n") for i in range(first, first + n)))
+
+    with bl.FullTmpfs(archive, "2m", fill=False) as fs:
+        s.config([docker_input(docker)],
+                 [archive_output(archive, roll={"max_size": "20KiB"}, flush_interval="200ms")])
+        lines(0, 500)
+        live = t.Live(s.cfg, s.log)
+        ck.check(t.wait_until(lambda: [p for p in open_files(archive) if os.path.getsize(p)], 10),
+                 "E: the first frames are written")
+        fs.fill()
+        lines(500, 3000)
+        ck.check(t.wait_until(lambda: "archive cannot write" in open(s.log).read(), 10),
+                 f"E: the failure is logged: {live.log_tail(1500)}")
+        fs.free()
+        lines(3500, 500)
+        ck.check(t.wait_until(lambda: "archive writes again" in open(s.log).read(), 15),
+                 f"E: the recovery is logged: {live.log_tail(1500)}")
+        time.sleep(2)  # the rest archived and confirmed
+        ck.eq(live.term(), 0, "E: exit code after SIGTERM")
+        log = open(s.log).read()
+        fails = re.findall(r'msg="archive cannot write; events stay in the buffer until it can" '
+                           r'output=\w+ during="[^"]*" error="([^"]*)"', log)
+        ck.eq(fails, ["No space left on device"], "E: logged once, with the reason")
+        rc, out = verify(archive)
+        ck.eq((rc, fail_lines(out)), (0, []), f"E: verify: {out[-800:]}")
+        chain_check(archive, "E")
+        got = [json.loads(x)["message"] for x in cat(archive).splitlines()]
+        ck.eq(got, [f"e {i} {noise(i)}" for i in range(4000)], "E: every line once, in order")
+        ck.check(len(segments(archive)) >= 5, f"E: segments rolled: {len(segments(archive))}")
+
+
 def main():
     t0 = time.time()
     keys = make_keys()
@@ -806,6 +852,7 @@ def main():
     part_b_adopt(keys)
     part_c()
     part_d()
+    part_e()
     ck.finish(f"({time.time() - t0:.1f} s)")
 
 
