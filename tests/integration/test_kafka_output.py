@@ -137,20 +137,30 @@ def log_count(path, pattern):
         return len(re.findall(pattern, f.read()))
 
 
-def part_b():
-    s = t.Setup("kafka-b")
+def one_app(name):
+    """A setup with one Docker container, `app`: (setup, docker host, container)."""
+    s = t.Setup(name)
     docker = t.DockerHost(s.path("docker"))
-    c = docker.add("app")
+    return s, docker, docker.add("app")
+
+
+def ship_to_kafka(s, docker, mock, topic, **opts):
+    """s's config: docker's containers from the beginning to output `siem`."""
+    s.config([{"type": "docker", "id": "docker", "root": docker.root,
+               "read_from": "beginning"}],
+             [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap, "topic": topic,
+               **opts}])
+
+
+def part_b():
+    s, docker, c = one_app("kafka-b")
     with k.KafkaMock() as mock:
         mock.topic("app", 3)
         # the next produce requests fail, then succeed on retry
         mock.errors(0, ["NOT_LEADER_FOR_PARTITION", "REQUEST_TIMED_OUT",
                         "NOT_LEADER_FOR_PARTITION"])
-        s.config([{"type": "docker", "id": "docker", "root": docker.root,
-                   "read_from": "beginning"}],
-                 [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap, "topic": "app",
-                   "key": "${container.id}", "compression": "zstd",
-                   "librdkafka": {"reconnect.backoff.max.ms": "500"}}])
+        ship_to_kafka(s, docker, mock, "app", key="${container.id}", compression="zstd",
+                      librdkafka={"reconnect.backoff.max.ms": "500"})
         numbered_lines(c, 0, FIRST_B)
         live = t.Live(s.cfg, s.log)
         got = k.consume(mock.bootstrap, "app", FIRST_B, timeout=60)
@@ -187,14 +197,9 @@ def part_b():
 
 
 def part_c():
-    s = t.Setup("kafka-c")
-    docker = t.DockerHost(s.path("docker"))
-    c = docker.add("app")
+    s, docker, c = one_app("kafka-c")
     with k.KafkaMock() as mock:
-        s.config([{"type": "docker", "id": "docker", "root": docker.root,
-                   "read_from": "beginning"}],
-                 [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap, "topic": "big",
-                   "librdkafka": {"message.max.bytes": "20000"}}])
+        ship_to_kafka(s, docker, mock, "big", librdkafka={"message.max.bytes": "20000"})
         c.append(t.docker_line("before\n") + t.docker_line("x" * 30000 + "\n") +
                  t.docker_line("after\n"))
         p = t.oneshot(s.cfg)
@@ -247,16 +252,11 @@ def part_e():
     queued as it exits. Those events wait in the buffer for the next start,
     so they are neither logged as skipped nor counted undeliverable (all 400
     were, one "cannot be delivered; skipped" line per 10,000)."""
-    s = t.Setup("kafka-e")
-    docker = t.DockerHost(s.path("docker"))
-    c = docker.add("app")
+    s, docker, c = one_app("kafka-e")
     with k.KafkaMock() as mock:
         mock.topic("app", 3)
-        s.config([{"type": "docker", "id": "docker", "root": docker.root,
-                   "read_from": "beginning"}],
-                 [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap, "topic": "app",
-                   "key": "${container.id}",
-                   "librdkafka": {"reconnect.backoff.max.ms": "500"}}])
+        ship_to_kafka(s, docker, mock, "app", key="${container.id}",
+                      librdkafka={"reconnect.backoff.max.ms": "500"})
         with open(s.cfg, "a") as f:
             f.write("shutdown_timeout: 1s\n")
         numbered_lines(c, 0, 100)
@@ -279,15 +279,11 @@ def part_e():
 
 
 def part_f():
-    s = t.Setup("kafka-f")
-    docker = t.DockerHost(s.path("docker"))
-    c = docker.add("app")
+    s, docker, c = one_app("kafka-f")
     numbered_lines(c, 0, 20)
     with k.KafkaMock(brokers=1) as mock:
         mock.topic("fixed", 2)
-        s.config([{"type": "docker", "id": "docker", "root": docker.root,
-                   "read_from": "beginning"}],
-                 [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap, "topic": "fixed"}])
+        ship_to_kafka(s, docker, mock, "fixed")
         walls = []
         for _ in range(3):
             shutil.rmtree(s.data, ignore_errors=True)
@@ -313,14 +309,10 @@ def check_every_line_once(what, got, total):
 
 
 def part_g():
-    s = t.Setup("kafka-g")
-    docker = t.DockerHost(s.path("docker"))
-    c = docker.add("app")
+    s, docker, c = one_app("kafka-g")
     with k.KafkaMock() as mock:
         mock.topic("app", 1)
-        s.config([{"type": "docker", "id": "docker", "root": docker.root,
-                   "read_from": "beginning"}],
-                 [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap, "topic": "app"}])
+        ship_to_kafka(s, docker, mock, "app")
         numbered_lines(c, 0, 100)
         live = t.Live(s.cfg, s.log)
         ck.eq(len(k.consume(mock.bootstrap, "app", 100)), 100, "G: the first lines delivered")
@@ -346,16 +338,12 @@ def part_g():
 
 
 def part_h():
-    s = t.Setup("kafka-h")
-    docker = t.DockerHost(s.path("docker"))
-    c = docker.add("app")
+    s, docker, c = one_app("kafka-h")
     numbered_lines(c, 0, 150)
     with k.KafkaMock() as mock:
         mock.topic("app", 1)
         mock.errors(0, ["OUT_OF_ORDER_SEQUENCE_NUMBER"])
-        s.config([{"type": "docker", "id": "docker", "root": docker.root,
-                   "read_from": "beginning"}],
-                 [{"type": "kafka", "id": "siem", "brokers": mock.bootstrap, "topic": "app"}])
+        ship_to_kafka(s, docker, mock, "app")
         p = t.oneshot(s.cfg)
         err = p.stderr.decode(errors="replace")
         ck.check(re.search(r"output lost the events .* restarts_in_row=1 wait_ms=0", err)
