@@ -17,6 +17,9 @@ typedef struct wharf_strv {
     size_t n;
 } wharf_strv_t;
 
+/* 1 when s (may be NULL: never) matches one of the fnmatch(3) globs. */
+int wharf_strv_glob_any(const wharf_strv_t *globs, const char *s);
+
 typedef struct wharf_kv {
     char *key;
     char *value;

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,6 +418,14 @@ int wharf_conf_glob_check(const char *glob, const char **why)
 }
 
 /* ---- owned values ---- */
+
+int wharf_strv_glob_any(const wharf_strv_t *globs, const char *s)
+{
+    for (size_t i = 0; s != NULL && i < globs->n; i++)
+        if (fnmatch(globs->v[i], s, 0) == 0)
+            return 1;
+    return 0;
+}
 
 static void wharf_conf_strv_free(wharf_strv_t *v)
 {

@@ -18,7 +18,6 @@
 #include "wharf/timefmt.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,10 +103,7 @@ static char *docker_dir_of(const char *path)
 
 static int docker_excluded(const docker_input_t *d, const wharf_container_meta_t *m)
 {
-    for (size_t i = 0; m != NULL && m->name != NULL && i < d->opts->exclude_names.n; i++)
-        if (fnmatch(d->opts->exclude_names.v[i], m->name, 0) == 0)
-            return 1;
-    return 0;
+    return m != NULL && wharf_strv_glob_any(&d->opts->exclude_names, m->name);
 }
 
 static void docker_meta_refresh(docker_input_t *d, docker_file_t *df, int64_t now)

@@ -13,7 +13,6 @@
 #include "wharf/parser.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -106,20 +105,12 @@ void wharf_multiline_free(wharf_multiline_t *ml)
     free(ml);
 }
 
-static int multiline_glob_any(const wharf_strv_t *globs, const char *s)
-{
-    for (size_t i = 0; s != NULL && i < globs->n; i++)
-        if (fnmatch(globs->v[i], s, 0) == 0)
-            return 1;
-    return 0;
-}
-
 int wharf_multiline_applies(const wharf_multiline_t *ml, const char *name, const char *image)
 {
     const wharf_conf_multiline_t *c = ml->conf;
     if (c->containers.n == 0 && c->images.n == 0)
         return 1;
-    return multiline_glob_any(&c->containers, name) || multiline_glob_any(&c->images, image);
+    return wharf_strv_glob_any(&c->containers, name) || wharf_strv_glob_any(&c->images, image);
 }
 
 int wharf_multiline_continues(wharf_multiline_t *ml, const char *line, size_t len)
